@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * The data path: worker lcores and the counters they keep.
+ *
+ * Each worker polls RX queue k of every port and runs each burst to
+ * completion: parse > flow lookup > (new flows) classify + policy > account >
+ * rewrite > TX buffer. It reads the current generation once per loop,
+ * reports an RCU quiescent state between loops, writes only its own flow
+ * table and counters, and never blocks, allocates, locks or logs per packet.
+ *
+ * Worker half: dp_worker.c, dp_arp.c, dp_tx.c. Management half
+ * (setup, counters to JSON, summaries): dp_ctl.c, dp_stats.c.
+ */
+#ifndef UMBRA_DP_H
+#define UMBRA_DP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+#include <rte_ethdev.h>
+
+#include "conf.h"
+#include "flow.h"
+#include "gen.h"
+#include "pkt.h"
+#include "port.h"
+
+/** Packets per RX burst. */
+#define DP_BURST 32
+/** TX buffers are flushed, and flows aged, at least this often. */
+#define DP_DRAIN_US 100
+/** Flow slots visited per aging pass. */
+#define DP_AGE_BUDGET 256
+
+/** Drops decided by the data path (parse drops use enum pkt_drop_reason). */
+#define DP_DROP_REASONS(X) \
+	X(POLICY_DENY, "policy_deny") \
+	X(NO_UPLINK, "no_uplink") \
+	X(NO_HEADROOM, "no_headroom") \
+	X(PORT_DOWN, "port_down")
+
+enum dp_drop_reason {
+#define DP_DROP_ENUM(id, name) DP_DROP_##id,
+	DP_DROP_REASONS(DP_DROP_ENUM)
+#undef DP_DROP_ENUM
+	DP_DROP_MAX
+};
+
+/** Pipeline stages timed per burst (cycles). */
+#define DP_CYCLE_STAGES(X) \
+	X(RX, "rx") \
+	X(PARSE, "parse") \
+	X(LOOKUP, "flow_lookup") \
+	X(CLASSIFY, "classify") \
+	X(FORWARD, "forward") \
+	X(TX, "tx_drain")
+
+enum dp_cycle_stage {
+#define DP_CYC_ENUM(id, name) DP_CYC_##id,
+	DP_CYCLE_STAGES(DP_CYC_ENUM)
+#undef DP_CYC_ENUM
+	DP_CYC_MAX
+};
+
+struct dp_port_counters {
+	uint64_t rx_pkts;
+	uint64_t rx_bytes;
+	uint64_t tx_pkts;       /**< handed to the TX buffer */
+	uint64_t tx_bytes;
+	uint64_t tx_dropped;    /**< the device did not take them */
+};
+
+/** One worker's counters: single writer, summed by readers. */
+struct dp_counters {
+	uint64_t loops;
+	uint64_t bursts;        /**< RX bursts that returned packets */
+	uint64_t pkts;
+	uint64_t cycles[DP_CYC_MAX];
+	uint64_t flows_new;
+	uint64_t flows_stateless; /**< table full: forwarded without state */
+	uint64_t arp_forwarded;
+	uint64_t arp_proxied;
+	uint64_t nd_proxied;
+	uint64_t parse_drop[PKT_DROP_MAX];
+	uint64_t dp_drop[DP_DROP_MAX];
+	uint64_t stage_pkts[CONF_MAX_STAGES];
+	uint64_t stage_bytes[CONF_MAX_STAGES];
+	uint64_t stage_flows[CONF_MAX_STAGES];
+	/** Packets denied with no rule (default deny), by from/to stage. */
+	uint64_t default_deny[CONF_MAX_STAGES][CONF_MAX_STAGES];
+	uint64_t rule_pkts[CONF_MAX_FLOW_RULES];
+	uint64_t rule_flows[CONF_MAX_FLOW_RULES];
+	struct dp_port_counters port[CONF_MAX_PORTS];
+} __rte_cache_aligned;
+
+/** One RX queue a worker polls. */
+struct dp_rxq {
+	uint16_t port;          /**< port index (umbra_conf.ports) */
+	uint16_t port_id;       /**< ethdev id */
+	uint16_t queue;
+};
+
+struct dp_worker {
+	uint16_t index;         /**< 0..n_workers-1: TX queue and RCU thread id */
+	unsigned int lcore;
+	uint16_t n_rxq;
+	struct dp_rxq rxq[CONF_MAX_PORTS];
+	struct rte_eth_dev_tx_buffer *txb[CONF_MAX_PORTS];
+	struct flow_table *ft;
+	struct dp_counters *cnt;
+	const struct port_set *ports;
+	struct gen_publisher *pub;
+	volatile bool *quit;
+	uint64_t tsc_hz;
+} __rte_cache_aligned;
+
+/** Everything the data path owns. */
+struct dp_context {
+	struct dp_worker *workers;
+	uint16_t n_workers;
+	struct port_set ports;
+	struct gen_publisher pub;
+	volatile bool quit;
+};
+
+/**
+ * Start ports and set up one worker per non-main lcore for generation
+ * @p g (published as the first generation).
+ * @return 0, or -1 with one sentence saying what to do in @p err.
+ */
+int dp_init(struct dp_context *dp, struct umbra_gen *g, char *err,
+	    size_t errlen);
+
+/** Launch the workers on their lcores. */
+void dp_start(struct dp_context *dp);
+
+/** Ask workers to stop and wait for them (they flush their TX buffers). */
+void dp_stop(struct dp_context *dp);
+
+/** Free flow tables, counters, ports and generations. */
+void dp_fini(struct dp_context *dp);
+
+/** lcore entry point of a worker (arg: struct dp_worker *). */
+int dp_worker_main(void *arg);
+
+/** Total RX packets over all workers and ports (for idle detection). */
+uint64_t dp_rx_total(const struct dp_context *dp);
+
+/**
+ * All counters summed over workers, with the names of the current
+ * generation's ports, stages and rules. Caller owns the result.
+ */
+json_t *dp_stats_json(const struct dp_context *dp);
+
+/**
+ * The @p n biggest flows by bytes over all workers' tables, as JSON.
+ * Only while workers are stopped (tables are single-owner).
+ */
+json_t *dp_top_flows_json(const struct dp_context *dp, unsigned int n);
+
+/** Human summary for operators: per stage, rule, drop reason, top flows. */
+void dp_stats_summary(FILE *out, const struct dp_context *dp, unsigned int top);
+
+/* Internal to the worker half, shared by dp_worker.c, dp_arp.c, dp_tx.c. */
+
+/** Egress of the first direction of a new flow or of an ARP/ND frame. */
+void dp_orig_action(const struct umbra_gen *g, uint16_t to, uint16_t in_port,
+		    uint16_t in_vlan, struct flow_action *act);
+
+/** Rewrite VLAN/MACs per @p act and queue for TX; drops are counted. */
+void dp_send(struct dp_worker *w, struct rte_mbuf *pkt,
+	     const struct pkt_meta *m, const struct flow_action *act);
+
+/** Handle an ARP or ND frame: proxy-answer or forward it. */
+void dp_arp_input(struct dp_worker *w, const struct umbra_gen *g,
+		  struct rte_mbuf *pkt, const struct pkt_meta *m,
+		  uint16_t in_port);
+
+#endif

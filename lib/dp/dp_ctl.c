@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Management half: set up workers (queues, TX buffers, flow tables), run, stop. */
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "dp.h"
+
+static int
+worker_tx_buffers(struct dp_worker *w, int socket, char *err, size_t errlen)
+{
+	for (uint16_t p = 0; p < w->ports->n_ports; p++) {
+		w->txb[p] = rte_zmalloc_socket("dp_txb", RTE_ETH_TX_BUFFER_SIZE(DP_BURST),
+					       RTE_CACHE_LINE_SIZE, socket);
+		if (w->txb[p] == NULL) {
+			snprintf(err, errlen, "out of memory for TX buffers");
+			return -1;
+		}
+		rte_eth_tx_buffer_init(w->txb[p], DP_BURST);
+		rte_eth_tx_buffer_set_err_callback(w->txb[p],
+			rte_eth_tx_buffer_count_callback,
+			&w->cnt->port[p].tx_dropped);
+	}
+	return 0;
+}
+
+static int
+worker_init(struct dp_context *dp, struct dp_worker *w, uint16_t index,
+	    unsigned int lcore, const struct umbra_conf *c, char *err,
+	    size_t errlen)
+{
+	int socket = (int)rte_lcore_to_socket_id(lcore);
+	char name[32];
+
+	w->index = index;
+	w->lcore = lcore;
+	w->ports = &dp->ports;
+	w->pub = &dp->pub;
+	w->quit = &dp->quit;
+	w->tsc_hz = rte_get_tsc_hz();
+	w->cnt = rte_zmalloc_socket("dp_counters", sizeof(*w->cnt),
+				    RTE_CACHE_LINE_SIZE, socket);
+	if (w->cnt == NULL) {
+		snprintf(err, errlen, "out of memory for worker counters");
+		return -1;
+	}
+	snprintf(name, sizeof(name), "umbra_flows_%u", index);
+	w->ft = flow_table_create(name, c->flow_table.size, socket);
+	if (w->ft == NULL) {
+		snprintf(err, errlen,
+			 "cannot allocate a flow table of %u entries for worker %u "
+			 "(%s): lower flow_table.size or reserve more hugepages",
+			 c->flow_table.size, index, rte_strerror(rte_errno));
+		return -1;
+	}
+	/* Worker k polls RX queue k of every port that has one. */
+	for (uint16_t p = 0; p < dp->ports.n_ports; p++) {
+		if (index >= dp->ports.ports[p].n_rxq)
+			continue;
+		w->rxq[w->n_rxq++] = (struct dp_rxq){
+			.port = p,
+			.port_id = dp->ports.ports[p].port_id,
+			.queue = index,
+		};
+	}
+	return worker_tx_buffers(w, socket, err, errlen);
+}
+
+int
+dp_init(struct dp_context *dp, struct umbra_gen *g, char *err, size_t errlen)
+{
+	const struct umbra_conf *c = g->conf;
+	unsigned int lcore;
+	uint16_t i = 0;
+
+	memset(dp, 0, sizeof(*dp));
+	dp->n_workers = (uint16_t)rte_lcore_count() - 1;
+	if (dp->n_workers == 0) {
+		snprintf(err, errlen,
+			 "umbra needs at least two lcores, one for management and "
+			 "one per worker: pass e.g. -l 0-1 to EAL");
+		gen_free(g);
+		return -1;
+	}
+	if (gen_publisher_init(&dp->pub, dp->n_workers, err, errlen) < 0) {
+		gen_free(g);
+		return -1;
+	}
+	gen_publish(&dp->pub, g);
+	if (port_set_start(&dp->ports, c, dp->n_workers, err, errlen) < 0)
+		return -1;
+	dp->workers = rte_zmalloc("dp_workers", dp->n_workers * sizeof(*dp->workers),
+				  RTE_CACHE_LINE_SIZE);
+	if (dp->workers == NULL) {
+		snprintf(err, errlen, "out of memory for workers");
+		return -1;
+	}
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		if (worker_init(dp, &dp->workers[i], i, lcore, c, err, errlen) < 0)
+			return -1;
+		i++;
+	}
+	return 0;
+}
+
+void
+dp_start(struct dp_context *dp)
+{
+	dp->quit = false;
+	for (uint16_t i = 0; i < dp->n_workers; i++)
+		rte_eal_remote_launch(dp_worker_main, &dp->workers[i],
+				      dp->workers[i].lcore);
+}
+
+void
+dp_stop(struct dp_context *dp)
+{
+	dp->quit = true;
+	rte_eal_mp_wait_lcore();
+}
+
+void
+dp_fini(struct dp_context *dp)
+{
+	for (uint16_t i = 0; dp->workers != NULL && i < dp->n_workers; i++) {
+		struct dp_worker *w = &dp->workers[i];
+
+		for (uint16_t p = 0; p < CONF_MAX_PORTS; p++)
+			rte_free(w->txb[p]);
+		flow_table_free(w->ft);
+		rte_free(w->cnt);
+	}
+	rte_free(dp->workers);
+	dp->workers = NULL;
+	port_set_stop(&dp->ports);
+	gen_publisher_fini(&dp->pub);
+}
+
+uint64_t
+dp_rx_total(const struct dp_context *dp)
+{
+	uint64_t n = 0;
+
+	for (uint16_t i = 0; i < dp->n_workers; i++)
+		n += dp->workers[i].cnt->pkts;
+	return n;
+}

@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Management half: sum the workers' counters and report them as JSON and
+ * as a human summary. Counters are single-writer 64-bit words, so reading
+ * them while workers run gives a consistent-enough snapshot per counter.
+ */
+#include <arpa/inet.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+
+#include "dp.h"
+
+static const char *const parse_drop_names[] = {
+#define NAME(id, name) name,
+	PKT_DROP_REASONS(NAME)
+};
+static const char *const dp_drop_names[] = {
+	DP_DROP_REASONS(NAME)
+};
+static const char *const cycle_names[] = {
+	DP_CYCLE_STAGES(NAME)
+#undef NAME
+};
+
+/* Sum the uint64_t at byte offset @p off of every worker's counters. */
+static uint64_t
+sum_at(const struct dp_context *dp, size_t off)
+{
+	uint64_t n = 0;
+
+	for (uint16_t i = 0; i < dp->n_workers; i++)
+		n += *(const uint64_t *)((const char *)dp->workers[i].cnt + off);
+	return n;
+}
+
+#define SUM(dp, field) sum_at((dp), offsetof(struct dp_counters, field))
+
+static json_t *
+ports_json(const struct dp_context *dp, const struct umbra_conf *c)
+{
+	json_t *o = json_object();
+
+	for (uint16_t p = 0; p < dp->ports.n_ports; p++) {
+		json_t *queues = json_array();
+
+		for (uint16_t i = 0; i < dp->n_workers; i++) {
+			if (i >= dp->ports.ports[p].n_rxq)
+				break;
+			json_array_append_new(queues, json_pack("{s:i,s:I}",
+				"queue", i,
+				"rx_pkts", (json_int_t)dp->workers[i].cnt->port[p].rx_pkts));
+		}
+		char mac[RTE_ETHER_ADDR_FMT_SIZE];
+
+		rte_ether_format_addr(mac, sizeof(mac), &dp->ports.ports[p].mac);
+		json_object_set_new(o, c->ports[p].name, json_pack(
+			"{s:s,s:I,s:I,s:I,s:I,s:I,s:o}",
+			"mac", mac,
+			"rx_pkts", (json_int_t)SUM(dp, port[p].rx_pkts),
+			"rx_bytes", (json_int_t)SUM(dp, port[p].rx_bytes),
+			"tx_pkts", (json_int_t)(SUM(dp, port[p].tx_pkts) -
+						SUM(dp, port[p].tx_dropped)),
+			"tx_bytes", (json_int_t)SUM(dp, port[p].tx_bytes),
+			"tx_dropped", (json_int_t)SUM(dp, port[p].tx_dropped),
+			"rx_queues", queues));
+	}
+	return o;
+}
+
+static json_t *
+stages_json(const struct dp_context *dp, const struct umbra_conf *c)
+{
+	json_t *o = json_object();
+
+	for (uint16_t s = 0; s < c->n_stages; s++)
+		json_object_set_new(o, c->stages[s].name, json_pack("{s:I,s:I,s:I}",
+			"pkts", (json_int_t)SUM(dp, stage_pkts[s]),
+			"bytes", (json_int_t)SUM(dp, stage_bytes[s]),
+			"flows", (json_int_t)SUM(dp, stage_flows[s])));
+	return o;
+}
+
+static json_t *
+rules_json(const struct dp_context *dp, const struct umbra_conf *c)
+{
+	json_t *o = json_object();
+
+	for (uint32_t r = 0; r < c->n_flow_rules && r < CONF_MAX_FLOW_RULES; r++) {
+		const struct conf_flow_rule *fr = &c->flow_rules[r];
+
+		json_object_set_new(o, fr->name, json_pack("{s:s,s:s,s:s,s:I,s:I}",
+			"from", c->stages[fr->from].name,
+			"to", c->stages[fr->to].name,
+			"action", fr->allow ? "allow" : "deny",
+			"pkts", (json_int_t)SUM(dp, rule_pkts[r]),
+			"flows", (json_int_t)SUM(dp, rule_flows[r])));
+	}
+	return o;
+}
+
+static json_t *
+default_deny_json(const struct dp_context *dp, const struct umbra_conf *c)
+{
+	json_t *o = json_object();
+	char key[2 * CONF_NAME_MAX + 4];
+
+	for (uint16_t f = 0; f < c->n_stages; f++) {
+		for (uint16_t t = 0; t < c->n_stages; t++) {
+			uint64_t n = SUM(dp, default_deny[f][t]);
+
+			if (n == 0)
+				continue;
+			snprintf(key, sizeof(key), "%s->%s", c->stages[f].name,
+				 c->stages[t].name);
+			json_object_set_new(o, key, json_integer((json_int_t)n));
+		}
+	}
+	return o;
+}
+
+static json_t *
+drops_json(const struct dp_context *dp)
+{
+	json_t *o = json_object();
+
+	for (int r = 1; r < PKT_DROP_MAX; r++)
+		json_object_set_new(o, parse_drop_names[r],
+				    json_integer((json_int_t)SUM(dp, parse_drop[r])));
+	for (int r = 0; r < DP_DROP_MAX; r++)
+		json_object_set_new(o, dp_drop_names[r],
+				    json_integer((json_int_t)SUM(dp, dp_drop[r])));
+	return o;
+}
+
+/* Cycles per pipeline stage: raw totals, or per packet when @p per_pkt. */
+static json_t *
+cycles_json(const struct dp_counters *c, bool per_pkt)
+{
+	json_t *o = json_object();
+	uint64_t total = 0;
+	double div = per_pkt && c->pkts ? (double)c->pkts : 1.0;
+
+	for (int s = 0; s < DP_CYC_MAX; s++) {
+		total += c->cycles[s];
+		json_object_set_new(o, cycle_names[s], per_pkt ?
+				    json_real(c->cycles[s] / div) :
+				    json_integer((json_int_t)c->cycles[s]));
+	}
+	json_object_set_new(o, "total", per_pkt ? json_real(total / div) :
+			    json_integer((json_int_t)total));
+	return o;
+}
+
+static json_t *
+workers_json(const struct dp_context *dp)
+{
+	json_t *a = json_array();
+
+	for (uint16_t i = 0; i < dp->n_workers; i++) {
+		const struct dp_worker *w = &dp->workers[i];
+		const struct flow_table_stats *fs = flow_table_stats(w->ft);
+
+		json_array_append_new(a, json_pack(
+			"{s:i,s:i,s:I,s:I,s:I,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
+			"worker", i, "lcore", (int)w->lcore,
+			"loops", (json_int_t)w->cnt->loops,
+			"bursts", (json_int_t)w->cnt->bursts,
+			"pkts", (json_int_t)w->cnt->pkts,
+			"cycles", cycles_json(w->cnt, false),
+			"cycles_per_pkt", cycles_json(w->cnt, true),
+			"flow_table",
+			"active", (json_int_t)fs->active,
+			"added", (json_int_t)fs->added,
+			"table_full", (json_int_t)fs->table_full,
+			"expired_idle", (json_int_t)fs->expired_idle,
+			"expired_closed", (json_int_t)fs->expired_closed,
+			"memory_bytes", (json_int_t)flow_table_memory(w->ft)));
+	}
+	return a;
+}
+
+json_t *
+dp_stats_json(const struct dp_context *dp)
+{
+	const struct umbra_gen *g = gen_current(&dp->pub);
+	const struct umbra_conf *c = g->conf;
+
+	return json_pack("{s:I,s:f,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:I,s:I},s:{s:I,s:I,s:I}}",
+		"generation", (json_int_t)g->id,
+		"time_s", (double)rte_get_tsc_cycles() / (double)rte_get_tsc_hz(),
+		"rx_pkts", (json_int_t)SUM(dp, pkts),
+		"ports", ports_json(dp, c),
+		"stages", stages_json(dp, c),
+		"rules", rules_json(dp, c),
+		"default_deny", default_deny_json(dp, c),
+		"drops", drops_json(dp),
+		"workers", workers_json(dp),
+		"flows", "new", (json_int_t)SUM(dp, flows_new),
+		"stateless", (json_int_t)SUM(dp, flows_stateless),
+		"arp", "forwarded", (json_int_t)SUM(dp, arp_forwarded),
+		"proxied", (json_int_t)SUM(dp, arp_proxied),
+		"nd_proxied", (json_int_t)SUM(dp, nd_proxied));
+}
+
+/* A flow picked for the top-N report. */
+struct top_flow {
+	const struct flow_entry *e;
+	const struct flow_key *k;
+	uint64_t bytes;
+};
+
+static void
+top_insert(struct top_flow *top, unsigned int n, unsigned int *len,
+	   const struct flow_entry *e, const struct flow_key *k)
+{
+	uint64_t bytes = e->bytes[0] + e->bytes[1];
+	unsigned int i;
+
+	if (*len == n && top[n - 1].bytes >= bytes)
+		return;
+	i = *len < n ? (*len)++ : n - 1;
+	while (i > 0 && top[i - 1].bytes < bytes) {
+		top[i] = top[i - 1];
+		i--;
+	}
+	top[i] = (struct top_flow){ e, k, bytes };
+}
+
+static void
+endpoint(const struct flow_key *k, int side, char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+	const uint8_t *a = side ? k->addr_b : k->addr_a;
+	uint16_t port = side ? k->port_b : k->port_a;
+
+	inet_ntop(k->family == 6 ? AF_INET6 : AF_INET, a, addr, sizeof(addr));
+	snprintf(buf, len, k->family == 6 ? "[%s]:%u" : "%s:%u", addr, port);
+}
+
+static const char *const tcp_state_names[] = {
+	"none", "syn_sent", "synack_seen", "established", "fin_wait", "closed",
+};
+
+json_t *
+dp_top_flows_json(const struct dp_context *dp, unsigned int n)
+{
+	const struct umbra_conf *c = gen_current(&dp->pub)->conf;
+	struct top_flow top[64];
+	unsigned int len = 0;
+	json_t *a = json_array();
+
+	n = n > 64 ? 64 : n;
+	for (uint16_t i = 0; i < dp->n_workers && n > 0; i++) {
+		struct flow_table *ft = dp->workers[i].ft;
+
+		for (uint32_t pos = 0; pos < flow_table_capacity(ft); pos++) {
+			const struct flow_entry *e = flow_table_entry(ft, (int32_t)pos);
+
+			if (e->in_use)
+				top_insert(top, n, &len, e, flow_table_key(ft, (int32_t)pos));
+		}
+	}
+	for (unsigned int i = 0; i < len; i++) {
+		const struct flow_entry *e = top[i].e;
+		char cli[64], srv[64];
+
+		if (top[i].k == NULL)
+			continue;
+		endpoint(top[i].k, e->orig_side, cli, sizeof(cli));
+		endpoint(top[i].k, !e->orig_side, srv, sizeof(srv));
+		json_array_append_new(a, json_pack(
+			"{s:s,s:s,s:i,s:s,s:s,s:s,s:[I,I],s:[I,I],s:[I,I],s:I,s:s}",
+			"client", cli, "server", srv, "proto", top[i].k->proto,
+			"stage", e->stage < c->n_stages ? c->stages[e->stage].name : "?",
+			"from_stage", e->from_stage < c->n_stages ?
+				c->stages[e->from_stage].name : "?",
+			"verdict", e->verdict == FLOW_DENY ? "deny" : "forward",
+			"pkts", (json_int_t)e->pkts[0], (json_int_t)e->pkts[1],
+			"bytes", (json_int_t)e->bytes[0], (json_int_t)e->bytes[1],
+			"retrans", (json_int_t)e->retrans[0], (json_int_t)e->retrans[1],
+			"rtt_us", (json_int_t)e->rtt_us,
+			"tcp_state", e->tcp_state < RTE_DIM(tcp_state_names) ?
+				tcp_state_names[e->tcp_state] : "?"));
+	}
+	return a;
+}
+
+static void
+summary_counts(FILE *out, const char *title, json_t *obj, const char *field)
+{
+	const char *name;
+	json_t *v;
+
+	fprintf(out, "%s\n", title);
+	json_object_foreach(obj, name, v) {
+		json_int_t n = field ? json_integer_value(json_object_get(v, field)) :
+				       json_integer_value(v);
+
+		if (n != 0 || field != NULL)
+			fprintf(out, "  %-28s %12lld\n", name, (long long)n);
+	}
+}
+
+void
+dp_stats_summary(FILE *out, const struct dp_context *dp, unsigned int top)
+{
+	json_t *st = dp_stats_json(dp);
+	json_t *flows = dp_top_flows_json(dp, top);
+	const char *name;
+	size_t i;
+	json_t *v;
+
+	fprintf(out, "umbra summary (generation %lld): %lld packets received\n",
+		(long long)json_integer_value(json_object_get(st, "generation")),
+		(long long)json_integer_value(json_object_get(st, "rx_pkts")));
+	fprintf(out, "Ports%24s %12s %12s\n", "rx", "tx", "tx_dropped");
+	json_object_foreach(json_object_get(st, "ports"), name, v)
+		fprintf(out, "  %-20s %12lld %12lld %12lld\n", name,
+			(long long)json_integer_value(json_object_get(v, "rx_pkts")),
+			(long long)json_integer_value(json_object_get(v, "tx_pkts")),
+			(long long)json_integer_value(json_object_get(v, "tx_dropped")));
+	summary_counts(out, "Packets per stage", json_object_get(st, "stages"), "pkts");
+	summary_counts(out, "Packets per inter-stage rule", json_object_get(st, "rules"), "pkts");
+	summary_counts(out, "Denied by default (from->to)", json_object_get(st, "default_deny"), NULL);
+	summary_counts(out, "Drops by reason (non-zero)", json_object_get(st, "drops"), NULL);
+	fprintf(out, "Top flows by bytes\n");
+	json_array_foreach(flows, i, v)
+		fprintf(out, "  %-24s -> %-24s %-12s %-7s %8lld B\n",
+			json_string_value(json_object_get(v, "client")),
+			json_string_value(json_object_get(v, "server")),
+			json_string_value(json_object_get(v, "stage")),
+			json_string_value(json_object_get(v, "verdict")),
+			(long long)(json_integer_value(json_array_get(json_object_get(v, "bytes"), 0)) +
+				    json_integer_value(json_array_get(json_object_get(v, "bytes"), 1))));
+	json_decref(flows);
+	json_decref(st);
+}

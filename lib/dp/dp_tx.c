@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Worker half: choose an egress, rewrite VLAN and MACs, buffer for TX. */
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include "dp.h"
+
+void
+dp_orig_action(const struct umbra_gen *g, uint16_t to, uint16_t in_port,
+	       uint16_t in_vlan, struct flow_action *act)
+{
+	const struct gen_stage *st = &g->stages[to];
+	uint16_t st_vlan = st->vlan == GEN_VLAN_NONE ? 0 : st->vlan;
+
+	memset(act, 0, sizeof(*act));
+	if (in_port == st->port && in_vlan == st_vlan) {
+		/* From the stage's own network and not for another stage:
+		 * it leaves through the uplink, untagged. */
+		act->port = g->uplink_port;
+		act->vlan = FLOW_VLAN_NONE;
+		return;
+	}
+	act->port = st->port;
+	act->vlan = st->vlan == GEN_VLAN_NONE ? FLOW_VLAN_NONE : st->vlan;
+	act->rewrite_mac = st->rewrite_mac;
+	memcpy(act->mac, st->next_hop.addr_bytes, RTE_ETHER_ADDR_LEN);
+}
+
+/*
+ * Make the outer tag of @p pkt say @p tci (FLOW_VLAN_NONE: no outer tag).
+ * The ingress tag's priority bits are kept when only the VLAN id changes.
+ */
+static int
+vlan_set(struct rte_mbuf *pkt, const struct pkt_meta *m, uint16_t tci)
+{
+	uint8_t *d = rte_pktmbuf_mtod(pkt, uint8_t *);
+
+	if (m->n_vlan == 0) {
+		if (tci == FLOW_VLAN_NONE)
+			return 0;
+		uint8_t *nd = (uint8_t *)rte_pktmbuf_prepend(pkt, 4);
+
+		if (nd == NULL)
+			return -1;
+		memmove(nd, nd + 4, 2 * RTE_ETHER_ADDR_LEN);
+		struct rte_vlan_hdr *vh = (void *)(nd + 2 * RTE_ETHER_ADDR_LEN);
+
+		vh->eth_proto = rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN);
+		vh->vlan_tci = rte_cpu_to_be_16(tci);
+		return 0;
+	}
+	if (tci == FLOW_VLAN_NONE) {
+		memmove(d + 4, d, 2 * RTE_ETHER_ADDR_LEN);
+		rte_pktmbuf_adj(pkt, 4);
+		return 0;
+	}
+	uint16_t old = m->vlan_tci[0];
+	uint16_t new_tci = (tci & 0x0fff) | ((tci & 0xf000) ? (tci & 0xf000) :
+					     (old & 0xf000));
+	uint16_t be = rte_cpu_to_be_16(new_tci);
+
+	memcpy(d + 2 * RTE_ETHER_ADDR_LEN + 2, &be, 2);
+	return 0;
+}
+
+void
+dp_send(struct dp_worker *w, struct rte_mbuf *pkt, const struct pkt_meta *m,
+	const struct flow_action *act)
+{
+	struct dp_port_counters *pc;
+
+	if (unlikely(act->port >= w->ports->n_ports)) {
+		w->cnt->dp_drop[DP_DROP_NO_UPLINK]++;
+		rte_pktmbuf_free(pkt);
+		return;
+	}
+	if (unlikely(vlan_set(pkt, m, act->vlan) < 0)) {
+		w->cnt->dp_drop[DP_DROP_NO_HEADROOM]++;
+		rte_pktmbuf_free(pkt);
+		return;
+	}
+	if (act->rewrite_mac) {
+		struct rte_ether_hdr *eh = rte_pktmbuf_mtod(pkt, struct rte_ether_hdr *);
+
+		memcpy(eh->dst_addr.addr_bytes, act->mac, RTE_ETHER_ADDR_LEN);
+		rte_ether_addr_copy(&w->ports->ports[act->port].mac, &eh->src_addr);
+	}
+	pc = &w->cnt->port[act->port];
+	pc->tx_pkts++;
+	pc->tx_bytes += rte_pktmbuf_pkt_len(pkt);
+	rte_eth_tx_buffer(w->ports->ports[act->port].port_id, w->index,
+			  w->txb[act->port], pkt);
+}

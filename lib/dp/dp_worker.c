@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Worker half: the poll loop and the per-burst pipeline
+ * parse > flow lookup > classify + policy (new flows) > account > send.
+ */
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
+
+#include "classify.h"
+#include "dp.h"
+
+/** What a new flow was given; stored in its entry, or used once if stateless. */
+struct dp_decision {
+	uint16_t from;
+	uint16_t to;
+	uint16_t rule;
+	uint8_t verdict;
+	struct flow_action act[2];
+};
+
+/** Per-burst scratch: IP packets that go through the flow table. */
+struct dp_burst {
+	struct pkt_meta meta[DP_BURST];
+	struct flow_key keys[DP_BURST];
+	const struct flow_key *key_ptr[DP_BURST];
+	int32_t pos[DP_BURST];
+	uint8_t side[DP_BURST];
+	uint8_t pkt_idx[DP_BURST];
+	uint32_t n_ip;
+};
+
+static inline uint16_t
+meta_vlan_id(const struct pkt_meta *m)
+{
+	return m->n_vlan ? (m->vlan_tci[0] & 0x0fff) : 0;
+}
+
+static void
+dp_decide(const struct umbra_gen *g, const struct pkt_meta *m,
+	  const struct rte_mbuf *pkt, uint16_t in_port, uint16_t to,
+	  struct dp_decision *d)
+{
+	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(pkt, const struct rte_ether_hdr *);
+	uint16_t vlan = meta_vlan_id(m);
+	uint16_t from = classify_from_stage(g->cls, in_port, vlan);
+	bool allow = true;
+
+	d->to = to;
+	d->from = from == CLASSIFY_NO_STAGE ? to : from;
+	d->rule = FLOW_RULE_NONE;
+	if (d->from != to)
+		d->rule = classify_policy(g->cls, d->from, to, m->l4_proto,
+					  m->sport, m->dport, &allow);
+	d->verdict = allow ? FLOW_FORWARD : FLOW_DENY;
+	dp_orig_action(g, to, in_port, vlan, &d->act[FLOW_DIR_ORIG]);
+	/* Replies go back where the first packet came from, tagged as it was;
+	 * a MAC rewrite toward the stage is mirrored toward the client. */
+	d->act[FLOW_DIR_REPLY] = (struct flow_action){
+		.port = in_port,
+		.vlan = m->n_vlan ? m->vlan_tci[0] : FLOW_VLAN_NONE,
+		.rewrite_mac = d->act[FLOW_DIR_ORIG].rewrite_mac,
+	};
+	memcpy(d->act[FLOW_DIR_REPLY].mac, eh->src_addr.addr_bytes,
+	       RTE_ETHER_ADDR_LEN);
+}
+
+static void
+decision_store(struct flow_entry *e, const struct dp_decision *d, uint64_t gen)
+{
+	e->stage = d->to;
+	e->from_stage = d->from;
+	e->rule = d->rule;
+	e->verdict = d->verdict;
+	e->gen = (uint32_t)gen;
+	e->act[0] = d->act[0];
+	e->act[1] = d->act[1];
+}
+
+/* Parse every packet; ARP/ND go their own way, IP packets get a flow key. */
+static void
+burst_parse(struct dp_worker *w, const struct umbra_gen *g,
+	    struct rte_mbuf **pkts, uint16_t n, uint16_t in_port,
+	    struct dp_burst *b)
+{
+	b->n_ip = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		struct pkt_meta *m = &b->meta[b->n_ip];
+		enum pkt_drop_reason r;
+
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		r = pkt_parse(rte_pktmbuf_mtod(pkts[i], const uint8_t *),
+			      rte_pktmbuf_data_len(pkts[i]), m);
+		if (unlikely(r != PKT_DROP_OK)) {
+			w->cnt->parse_drop[r]++;
+			rte_pktmbuf_free(pkts[i]);
+			continue;
+		}
+		if (unlikely(m->l3 == PKT_L3_ARP || (m->flags & PKT_F_ND))) {
+			dp_arp_input(w, g, pkts[i], m, in_port);
+			continue;
+		}
+		b->side[b->n_ip] = (uint8_t)flow_key_from_meta(m, &b->keys[b->n_ip]);
+		b->key_ptr[b->n_ip] = &b->keys[b->n_ip];
+		b->pkt_idx[b->n_ip] = (uint8_t)i;
+		b->n_ip++;
+	}
+}
+
+/* New flows: classify the misses in one ACL call, apply policy, add. */
+static void
+burst_new_flows(struct dp_worker *w, const struct umbra_gen *g,
+		struct rte_mbuf **pkts, uint16_t in_port, struct dp_burst *b,
+		struct dp_decision *stateless, uint64_t now)
+{
+	struct classify_key ck[DP_BURST];
+	const struct classify_key *ckp[DP_BURST];
+	uint16_t stages[DP_BURST];
+	uint8_t miss[DP_BURST];
+	uint32_t n_miss = 0;
+
+	for (uint32_t j = 0; j < b->n_ip; j++) {
+		if (b->pos[j] >= 0)
+			continue;
+		classify_key_from_meta(&b->meta[j], in_port, &ck[n_miss]);
+		ckp[n_miss] = &ck[n_miss];
+		miss[n_miss++] = (uint8_t)j;
+	}
+	if (n_miss == 0)
+		return;
+	classify_stages(g->cls, ckp, n_miss, stages);
+	for (uint32_t k = 0; k < n_miss; k++) {
+		uint32_t j = miss[k];
+		struct dp_decision *d = &stateless[j];
+		int32_t pos;
+
+		/* An earlier packet of this burst may have added the flow. */
+		flow_table_lookup_bulk(w->ft, &b->key_ptr[j], 1, &pos);
+		if (pos >= 0) {
+			b->pos[j] = pos;
+			continue;
+		}
+		dp_decide(g, &b->meta[j], pkts[b->pkt_idx[j]], in_port,
+			  stages[k], d);
+		w->cnt->stage_flows[d->to]++;
+		if (d->rule != FLOW_RULE_NONE)
+			w->cnt->rule_flows[d->rule]++;
+		pos = flow_table_add(w->ft, &b->keys[j], b->side[j], now);
+		if (pos < 0) {
+			w->cnt->flows_stateless++;
+			continue;
+		}
+		w->cnt->flows_new++;
+		decision_store(flow_table_entry(w->ft, pos), d, g->id);
+		b->pos[j] = pos;
+	}
+}
+
+static void
+account_verdict(struct dp_counters *c, uint16_t from, uint16_t to,
+		uint16_t rule, uint32_t len)
+{
+	c->stage_pkts[to]++;
+	c->stage_bytes[to] += len;
+	if (rule != FLOW_RULE_NONE)
+		c->rule_pkts[rule]++;
+	else if (from != to)
+		c->default_deny[from][to]++;
+}
+
+static void
+burst_forward(struct dp_worker *w, struct rte_mbuf **pkts, struct dp_burst *b,
+	      const struct dp_decision *stateless, uint64_t now)
+{
+	for (uint32_t j = 0; j < b->n_ip; j++) {
+		struct rte_mbuf *pkt = pkts[b->pkt_idx[j]];
+		uint32_t len = rte_pktmbuf_pkt_len(pkt);
+		const struct flow_action *act;
+		uint16_t from, to, rule;
+		uint8_t verdict;
+
+		if (likely(b->pos[j] >= 0)) {
+			struct flow_entry *e = flow_table_entry(w->ft, b->pos[j]);
+			enum flow_dir dir = flow_dir_of(e, b->side[j]);
+
+			flow_entry_update(e, &b->meta[j], dir, len, now, w->tsc_hz);
+			act = &e->act[dir];
+			from = e->from_stage;
+			to = e->stage;
+			rule = e->rule;
+			verdict = e->verdict;
+		} else {
+			const struct dp_decision *d = &stateless[j];
+
+			act = &d->act[FLOW_DIR_ORIG];
+			from = d->from;
+			to = d->to;
+			rule = d->rule;
+			verdict = d->verdict;
+		}
+		account_verdict(w->cnt, from, to, rule, len);
+		if (unlikely(verdict == FLOW_DENY)) {
+			w->cnt->dp_drop[DP_DROP_POLICY_DENY]++;
+			rte_pktmbuf_free(pkt);
+			continue;
+		}
+		dp_send(w, pkt, &b->meta[j], act);
+	}
+}
+
+static void
+dp_rx_burst(struct dp_worker *w, const struct umbra_gen *g,
+	    const struct dp_rxq *q)
+{
+	struct rte_mbuf *pkts[DP_BURST];
+	struct dp_decision stateless[DP_BURST];
+	struct dp_burst b;
+	struct dp_counters *c = w->cnt;
+	uint64_t t0, t1, t2, t3, t4, t5;
+	uint16_t n;
+
+	t0 = rte_rdtsc();
+	n = rte_eth_rx_burst(q->port_id, q->queue, pkts, DP_BURST);
+	if (n == 0)
+		return;
+	t1 = rte_rdtsc();
+	c->bursts++;
+	c->pkts += n;
+	c->port[q->port].rx_pkts += n;
+	for (uint16_t i = 0; i < n; i++)
+		c->port[q->port].rx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
+
+	burst_parse(w, g, pkts, n, q->port, &b);
+	t2 = rte_rdtsc();
+	flow_table_lookup_bulk(w->ft, b.key_ptr, b.n_ip, b.pos);
+	t3 = rte_rdtsc();
+	burst_new_flows(w, g, pkts, q->port, &b, stateless, t3);
+	t4 = rte_rdtsc();
+	burst_forward(w, pkts, &b, stateless, t4);
+	t5 = rte_rdtsc();
+
+	c->cycles[DP_CYC_RX] += t1 - t0;
+	c->cycles[DP_CYC_PARSE] += t2 - t1;
+	c->cycles[DP_CYC_LOOKUP] += t3 - t2;
+	c->cycles[DP_CYC_CLASSIFY] += t4 - t3;
+	c->cycles[DP_CYC_FORWARD] += t5 - t4;
+}
+
+static void
+flow_timeouts_of(const struct umbra_gen *g, uint64_t hz, struct flow_timeouts *t)
+{
+	const struct conf_flow_table *ft = &g->conf->flow_table;
+
+	t->tcp_closed = hz / 1000 * ft->tcp_closed_timeout_ms;
+	t->tcp_idle = hz * ft->tcp_idle_timeout_s;
+	t->udp_idle = hz * ft->udp_idle_timeout_s;
+	t->other_idle = hz * ft->other_idle_timeout_s;
+}
+
+/* Every DP_DRAIN_US: push out partly filled TX buffers and age some flows. */
+static void
+dp_housekeeping(struct dp_worker *w, const struct umbra_gen *g, uint64_t now)
+{
+	struct flow_timeouts to;
+	uint64_t t0 = rte_rdtsc();
+
+	for (uint16_t p = 0; p < w->ports->n_ports; p++)
+		rte_eth_tx_buffer_flush(w->ports->ports[p].port_id, w->index,
+					w->txb[p]);
+	flow_timeouts_of(g, w->tsc_hz, &to);
+	flow_table_age(w->ft, &to, now, DP_AGE_BUDGET);
+	w->cnt->cycles[DP_CYC_TX] += rte_rdtsc() - t0;
+}
+
+int
+dp_worker_main(void *arg)
+{
+	struct dp_worker *w = arg;
+	struct rte_rcu_qsbr *qsbr = w->pub->qsbr;
+	uint64_t drain = w->tsc_hz / 1000000 * DP_DRAIN_US;
+	uint64_t next_drain = rte_rdtsc() + drain;
+
+	rte_rcu_qsbr_thread_register(qsbr, w->index);
+	rte_rcu_qsbr_thread_online(qsbr, w->index);
+	while (!*w->quit) {
+		const struct umbra_gen *g = gen_current(w->pub);
+		uint64_t now;
+
+		for (uint16_t i = 0; i < w->n_rxq; i++)
+			dp_rx_burst(w, g, &w->rxq[i]);
+		now = rte_rdtsc();
+		if (now >= next_drain) {
+			dp_housekeeping(w, g, now);
+			next_drain = now + drain;
+		}
+		w->cnt->loops++;
+		rte_rcu_qsbr_quiescent(qsbr, w->index);
+	}
+	rte_rcu_qsbr_thread_offline(qsbr, w->index);
+	rte_rcu_qsbr_thread_unregister(qsbr, w->index);
+	for (uint16_t p = 0; p < w->ports->n_ports; p++)
+		rte_eth_tx_buffer_flush(w->ports->ports[p].port_id, w->index,
+					w->txb[p]);
+	return 0;
+}

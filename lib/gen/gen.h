@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Config generations: an immutable, validated, compiled configuration that
+ * workers read through one pointer.
+ *
+ * The management core builds a generation (gen_build), publishes it with a
+ * single atomic pointer swap (gen_publish), and frees the one it replaced
+ * only once rte_rcu_qsbr says every worker has passed a quiescent state
+ * (an rte_rcu_qsbr defer queue; gen_reclaim never waits). Workers call
+ * gen_current() once per loop iteration and report quiescence between
+ * iterations.
+ */
+#ifndef UMBRA_GEN_H
+#define UMBRA_GEN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_rcu_qsbr.h>
+
+#include "classify.h"
+#include "conf.h"
+
+/** VLAN TCI meaning "send untagged". */
+#define GEN_VLAN_NONE 0xffff
+/** No port (e.g. no uplink configured). */
+#define GEN_NO_PORT 0xffff
+
+/** Where a stage's traffic leaves, compiled from conf_stage. */
+struct gen_stage {
+	uint16_t port;          /**< port index (umbra_conf.ports) */
+	uint16_t vlan;          /**< TCI to send with, or GEN_VLAN_NONE */
+	bool rewrite_mac;
+	bool proxy_arp;
+	struct rte_ether_addr next_hop;
+};
+
+/** One generation. Never modified after gen_publish(). */
+struct umbra_gen {
+	uint64_t id;                    /**< 1, 2, ... in publish order */
+	struct umbra_conf *conf;        /**< owned; names for reports */
+	struct classify_ctx *cls;       /**< owned */
+	struct gen_stage stages[CONF_MAX_STAGES];
+	uint16_t n_stages;
+	uint16_t uplink_port;           /**< first uplink port, or GEN_NO_PORT */
+};
+
+/** The published generation and what is waiting to be freed. */
+struct gen_publisher {
+	struct umbra_gen *current;      /**< read with gen_current() */
+	struct rte_rcu_qsbr *qsbr;      /**< one thread id per worker */
+	struct rte_rcu_qsbr_dq *dq;     /**< replaced generations */
+	uint64_t next_id;
+};
+
+/**
+ * Compile @p conf (ownership passes to the generation, even on failure).
+ * @return NULL with a message in @p err.
+ */
+struct umbra_gen *gen_build(struct umbra_conf *conf, uint64_t id,
+			    char *err, size_t errlen);
+
+/** Free a generation that no worker can see (or never saw). */
+void gen_free(struct umbra_gen *g);
+
+/**
+ * Set up a publisher for @p n_workers readers (thread ids 0..n-1).
+ * @return 0, or -1 with a message in @p err.
+ */
+int gen_publisher_init(struct gen_publisher *p, uint32_t n_workers,
+		       char *err, size_t errlen);
+
+/** Free the publisher, the current generation and all deferred ones. */
+void gen_publisher_fini(struct gen_publisher *p);
+
+/**
+ * Make @p g current: one pointer swap, the old generation deferred until
+ * every worker has moved on. Assigns g->id. Waits (for one worker loop)
+ * only when GEN_DEFER_MAX replaced generations are all still in use.
+ * @return 0.
+ */
+int gen_publish(struct gen_publisher *p, struct umbra_gen *g);
+
+/** Free replaced generations no worker can still see. Never blocks. */
+void gen_reclaim(struct gen_publisher *p);
+
+/** The current generation (workers: once per loop iteration). */
+static inline struct umbra_gen *
+gen_current(const struct gen_publisher *p)
+{
+	return __atomic_load_n(&p->current, __ATOMIC_ACQUIRE);
+}
+
+#endif

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Set up this machine and run every test: unit, functional (net_pcap) and
+# end-to-end (namespaces) on the release build; unit and functional again
+# under ASan+UBSan; each fuzzer for a short bounded run over its corpus.
+# Ends with one line "N passed, N failed".
+#   tests/run.sh            everything
+#   FUZZ_SECONDS=0 tests/run.sh   skip the fuzz runs
+set -uo pipefail
+cd "$(dirname "$0")/.."
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
+
+deploy/setup.sh build || { echo "0 passed, 1 failed"; exit 1; }
+
+results=()   # files with meson's test log, one JSON object per test
+run_suites() { # BUILD_DIR SUITE...
+  local dir=$1; shift
+  local args=()
+  for s in "$@"; do args+=(--suite "$s"); done
+  meson test -C "$dir" --no-rebuild --print-errorlogs "${args[@]}" \
+    --logbase "run-$(basename "$dir")" 2>&1 | grep -E "^ *[0-9]+/[0-9]+ |^(Ok|Fail|Skipped|Timeout):" || true
+  results+=("$dir/meson-logs/run-$(basename "$dir").json")
+}
+
+echo "== release build: unit, functional, end to end"
+run_suites build unit functional e2e
+
+echo "== ASan+UBSan build: unit, functional"
+if [ ! -f build-asan/build.ninja ]; then
+  meson setup build-asan -Dbuildtype=debugoptimized \
+    -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+fi
+if ninja -C build-asan >/dev/null; then
+  run_suites build-asan unit functional
+else
+  echo "ASan build failed"; asan_build_failed=1
+fi
+
+if [ "$FUZZ_SECONDS" -gt 0 ]; then
+  echo "== fuzzers, ${FUZZ_SECONDS}s each"
+  if [ ! -f build-fuzz/build.ninja ]; then
+    CC=clang meson setup build-fuzz -Dfuzz=true -Dbuildtype=debugoptimized >/dev/null
+  fi
+  meson configure build-fuzz -Dfuzz_seconds="$FUZZ_SECONDS" >/dev/null
+  if ninja -C build-fuzz tests/fuzz/fuzz_pkt tests/fuzz/fuzz_conf >/dev/null; then
+    run_suites build-fuzz fuzz
+  else
+    echo "fuzz build failed"; fuzz_build_failed=1
+  fi
+fi
+
+/usr/bin/python3 - "${results[@]}" "${asan_build_failed:-0}" "${fuzz_build_failed:-0}" <<'PY'
+import json, sys
+files, extra_fail = sys.argv[1:-2], sum(int(x) for x in sys.argv[-2:])
+passed = failed = skipped = 0
+for f in files:
+    try:
+        lines = open(f).read().splitlines()
+    except OSError:
+        failed += 1
+        continue
+    for line in lines:
+        r = json.loads(line)["result"]
+        if r in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif r == "SKIP":
+            skipped += 1
+        else:
+            failed += 1
+failed += extra_fail
+print("%d passed, %d failed%s" % (passed, failed, ", %d skipped" % skipped if skipped else ""))
+sys.exit(1 if failed else 0)
+PY
