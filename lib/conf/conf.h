@@ -118,6 +118,12 @@ struct conf_flow_table {
 	uint32_t other_idle_timeout_s;
 };
 
+/** Packet buffer pool (YAML mempool:). Zero values mean "derive". */
+struct conf_mempool {
+	uint32_t mbufs;                /**< 0: sized from ports, queues, workers */
+	uint16_t data_room;            /**< bytes per mbuf incl. headroom; 0: 2176 */
+};
+
 struct umbra_conf {
 	char file[256];                /**< name used in messages */
 	struct conf_port ports[CONF_MAX_PORTS];
@@ -132,6 +138,7 @@ struct umbra_conf {
 	struct conf_policy *policies;
 	uint32_t n_policies;
 	struct conf_flow_table flow_table;
+	struct conf_mempool mempool;
 	uint32_t stats_interval_s;     /**< 0: no periodic stats */
 };
 

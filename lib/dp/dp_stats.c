@@ -153,6 +153,16 @@ cycles_json(const struct dp_counters *c, bool per_pkt)
 	return o;
 }
 
+static double
+burst_cycles(const struct dp_counters *c)
+{
+	uint64_t total = 0;
+
+	for (int s = 0; s < DP_CYC_MAX; s++)
+		total += c->cycles[s];
+	return c->bursts ? (double)total / (double)c->bursts : 0.0;
+}
+
 static json_t *
 workers_json(const struct dp_context *dp)
 {
@@ -163,11 +173,12 @@ workers_json(const struct dp_context *dp)
 		const struct flow_table_stats *fs = flow_table_stats(w->ft);
 
 		json_array_append_new(a, json_pack(
-			"{s:i,s:i,s:I,s:I,s:I,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
+			"{s:i,s:i,s:I,s:I,s:I,s:f,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
 			"worker", i, "lcore", (int)w->lcore,
 			"loops", (json_int_t)w->cnt->loops,
 			"bursts", (json_int_t)w->cnt->bursts,
 			"pkts", (json_int_t)w->cnt->pkts,
+			"cycles_per_burst", burst_cycles(w->cnt),
 			"cycles", cycles_json(w->cnt, false),
 			"cycles_per_pkt", cycles_json(w->cnt, true),
 			"flow_table",

@@ -1,1 +1,287 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Worker half of packet parsing: Ethernet, VLAN/QinQ, ARP, IPv4 (options,
+ * fragments), IPv6 (bounded extension chain), TCP, UDP, ICMP, ICMPv6/ND.
+ * Every read is checked against the bytes available; nothing loops without
+ * a bound.
+ */
+#include <string.h>
+
+#include "pkt.h"
+
+#define ETH_HLEN 14
+#define ETH_P_IPV4 0x0800
+#define ETH_P_ARP 0x0806
+#define ETH_P_VLAN 0x8100
+#define ETH_P_QINQ 0x88a8
+#define ETH_P_IPV6 0x86dd
+
+#define IPPROTO_HOPOPTS_ 0
+#define IPPROTO_ICMP_ 1
+#define IPPROTO_TCP_ 6
+#define IPPROTO_UDP_ 17
+#define IPPROTO_ROUTING_ 43
+#define IPPROTO_FRAGMENT_ 44
+#define IPPROTO_AH_ 51
+#define IPPROTO_ICMPV6_ 58
+#define IPPROTO_DSTOPTS_ 60
+#define IPPROTO_MH_ 135
+
+static const char *const pkt_drop_names[] = {
+#define PKT_DROP_NAME(id, name) name,
+	PKT_DROP_REASONS(PKT_DROP_NAME)
+#undef PKT_DROP_NAME
+};
+
+const char *
+pkt_drop_reason_name(enum pkt_drop_reason r)
+{
+	if ((unsigned int)r >= PKT_DROP_MAX)
+		return "unknown";
+	return pkt_drop_names[r];
+}
+
+static inline uint16_t
+rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * Walk type-length options (IPv4 and TCP share the format: 0 ends, 1 is
+ * one byte of padding, others carry a length of at least 2 that must fit).
+ */
+static int
+options_valid(const uint8_t *p, uint32_t len)
+{
+	uint32_t i = 0;
+
+	while (i < len) {
+		if (p[i] == 0)
+			return 1;
+		if (p[i] == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= len || p[i + 1] < 2 || i + p[i + 1] > len)
+			return 0;
+		i += p[i + 1];
+	}
+	return 1;
+}
+
+/* L4 of an IP packet: @p off is where it starts, @p end where the IP data ends. */
+static enum pkt_drop_reason
+parse_l4(const uint8_t *d, uint32_t off, uint32_t end, struct pkt_meta *m)
+{
+	uint32_t hl;
+
+	m->l4_off = (uint16_t)off;
+	switch (m->l4_proto) {
+	case IPPROTO_TCP_:
+		if (end - off < 20)
+			return PKT_DROP_TCP_TRUNC;
+		hl = (uint32_t)(d[off + 12] >> 4) * 4;
+		if (hl < 20 || hl > end - off)
+			return PKT_DROP_TCP_BAD_OFFSET;
+		if (hl > 20 && !options_valid(d + off + 20, hl - 20))
+			return PKT_DROP_TCP_BAD_OPTIONS;
+		m->sport = rd16(d + off);
+		m->dport = rd16(d + off + 2);
+		m->tcp_seq = rd32(d + off + 4);
+		m->tcp_ack = rd32(d + off + 8);
+		m->tcp_flags = d[off + 13] & 0x3f;
+		m->tcp_win = rd16(d + off + 14);
+		break;
+	case IPPROTO_UDP_: {
+		uint32_t ulen;
+
+		if (end - off < 8)
+			return PKT_DROP_UDP_TRUNC;
+		ulen = rd16(d + off + 4);
+		if (ulen < 8 || ulen > end - off)
+			return PKT_DROP_UDP_BAD_LEN;
+		m->sport = rd16(d + off);
+		m->dport = rd16(d + off + 2);
+		hl = 8;
+		end = off + ulen;
+		break;
+	}
+	case IPPROTO_ICMP_:
+		if (end - off < 4)
+			return PKT_DROP_ICMP_TRUNC;
+		m->icmp_type = d[off];
+		hl = 4;
+		break;
+	case IPPROTO_ICMPV6_:
+		if (end - off < 4)
+			return PKT_DROP_ICMP6_TRUNC;
+		m->icmp_type = d[off];
+		hl = 4;
+		if (m->icmp_type == PKT_ICMP6_ND_NS || m->icmp_type == PKT_ICMP6_ND_NA) {
+			if (end - off < 24)
+				return PKT_DROP_ICMP6_TRUNC;
+			memcpy(m->dst, d + off + 8, 16);
+			m->flags |= PKT_F_ND;
+		}
+		break;
+	default:
+		m->payload_off = (uint16_t)off;
+		m->payload_len = (uint16_t)(end - off);
+		return PKT_DROP_OK; /* other protocols: classified by L3 */
+	}
+	m->flags |= PKT_F_L4;
+	m->payload_off = (uint16_t)(off + hl);
+	m->payload_len = (uint16_t)(end - off - hl);
+	return PKT_DROP_OK;
+}
+
+static enum pkt_drop_reason
+parse_ipv4(const uint8_t *d, uint32_t off, uint32_t len, struct pkt_meta *m)
+{
+	uint32_t ihl, tot;
+	uint16_t frag;
+
+	if (len - off < 20)
+		return PKT_DROP_IPV4_TRUNC;
+	if ((d[off] >> 4) != 4)
+		return PKT_DROP_IPV4_BAD_VERSION;
+	ihl = (uint32_t)(d[off] & 0x0f) * 4;
+	if (ihl < 20 || ihl > len - off)
+		return PKT_DROP_IPV4_BAD_IHL;
+	tot = rd16(d + off + 2);
+	if (tot < ihl || tot > len - off)
+		return PKT_DROP_IPV4_BAD_TOTLEN;
+	if (ihl > 20) {
+		m->flags |= PKT_F_IPV4_OPTS;
+		if (!options_valid(d + off + 20, ihl - 20))
+			return PKT_DROP_IPV4_BAD_OPTIONS;
+	}
+	m->l3 = PKT_L3_IPV4;
+	m->ip_len = (uint16_t)tot;
+	m->l4_proto = d[off + 9];
+	memcpy(m->src, d + off + 12, 4);
+	memcpy(m->dst, d + off + 16, 4);
+	frag = rd16(d + off + 6);
+	if (frag & 0x3fff) { /* MF or an offset */
+		m->flags |= PKT_F_FRAG;
+		if (frag & 0x1fff) {
+			m->flags |= PKT_F_FRAG_LATER;
+			m->payload_off = (uint16_t)(off + ihl);
+			m->payload_len = (uint16_t)(tot - ihl);
+			return PKT_DROP_OK;
+		}
+	}
+	return parse_l4(d, off + ihl, off + tot, m);
+}
+
+static enum pkt_drop_reason
+parse_ipv6(const uint8_t *d, uint32_t off, uint32_t len, struct pkt_meta *m)
+{
+	uint32_t end, next_off;
+	uint8_t nh;
+
+	if (len - off < 40)
+		return PKT_DROP_IPV6_TRUNC;
+	if ((d[off] >> 4) != 6)
+		return PKT_DROP_IPV6_BAD_VERSION;
+	end = off + 40 + rd16(d + off + 4);
+	if (end > len)
+		return PKT_DROP_IPV6_BAD_PLEN;
+	m->l3 = PKT_L3_IPV6;
+	m->ip_len = (uint16_t)(end - off);
+	memcpy(m->src, d + off + 8, 16);
+	memcpy(m->dst, d + off + 24, 16);
+	nh = d[off + 6];
+	next_off = off + 40;
+	for (int n = 0;; n++) {
+		uint32_t hl;
+
+		if (nh != IPPROTO_HOPOPTS_ && nh != IPPROTO_ROUTING_ &&
+		    nh != IPPROTO_FRAGMENT_ && nh != IPPROTO_AH_ &&
+		    nh != IPPROTO_DSTOPTS_ && nh != IPPROTO_MH_)
+			break;
+		if (n == PKT_IPV6_MAX_EXT)
+			return PKT_DROP_IPV6_EXT_TOO_MANY;
+		if (end - next_off < 8)
+			return PKT_DROP_IPV6_EXT_TRUNC;
+		if (nh == IPPROTO_FRAGMENT_) {
+			m->flags |= PKT_F_FRAG;
+			if (rd16(d + next_off + 2) & 0xfff8) {
+				m->flags |= PKT_F_FRAG_LATER;
+				m->l4_proto = d[next_off];
+				m->payload_off = (uint16_t)(next_off + 8);
+				m->payload_len = (uint16_t)(end - next_off - 8);
+				return PKT_DROP_OK;
+			}
+			hl = 8;
+		} else if (nh == IPPROTO_AH_) {
+			hl = ((uint32_t)d[next_off + 1] + 2) * 4;
+		} else {
+			hl = ((uint32_t)d[next_off + 1] + 1) * 8;
+		}
+		if (hl > end - next_off)
+			return PKT_DROP_IPV6_EXT_TRUNC;
+		nh = d[next_off];
+		next_off += hl;
+	}
+	m->l4_proto = nh;
+	return parse_l4(d, next_off, end, m);
+}
+
+static enum pkt_drop_reason
+parse_arp(const uint8_t *d, uint32_t off, uint32_t len, struct pkt_meta *m)
+{
+	const uint8_t *a = d + off;
+
+	if (len - off < 28)
+		return PKT_DROP_ARP_TRUNC;
+	if (rd16(a) != 1 || rd16(a + 2) != ETH_P_IPV4 || a[4] != 6 || a[5] != 4)
+		return PKT_DROP_ARP_BAD_FORMAT;
+	m->l3 = PKT_L3_ARP;
+	m->arp_op = rd16(a + 6);
+	memcpy(m->src, a + 14, 4);
+	memcpy(m->dst, a + 24, 4);
+	return PKT_DROP_OK;
+}
+
+enum pkt_drop_reason
+pkt_parse(const uint8_t *d, uint32_t len, struct pkt_meta *m)
+{
+	uint32_t off = 12;
+	uint16_t type;
+
+	memset(m, 0, sizeof(*m));
+	if (len < ETH_HLEN)
+		return PKT_DROP_ETH_TRUNC;
+	type = rd16(d + off);
+	while (type == ETH_P_VLAN || type == ETH_P_QINQ) {
+		if (m->n_vlan == 2)
+			return PKT_DROP_VLAN_TOO_DEEP;
+		if (len - off < 8)
+			return PKT_DROP_VLAN_TRUNC;
+		m->vlan_tci[m->n_vlan++] = rd16(d + off + 2);
+		off += 4;
+		type = rd16(d + off);
+	}
+	off += 2;
+	m->ethertype = type;
+	m->l3_off = (uint16_t)off;
+	switch (type) {
+	case ETH_P_IPV4:
+		return parse_ipv4(d, off, len, m);
+	case ETH_P_IPV6:
+		return parse_ipv6(d, off, len, m);
+	case ETH_P_ARP:
+		return parse_arp(d, off, len, m);
+	default:
+		return PKT_DROP_NON_IP;
+	}
+}

@@ -194,11 +194,14 @@ int
 port_set_start(struct port_set *ps, const struct umbra_conf *c,
 	       uint16_t n_workers, char *err, size_t errlen)
 {
+	uint16_t room = c->mempool.data_room ? c->mempool.data_room :
+					       RTE_MBUF_DEFAULT_BUF_SIZE;
+
 	memset(ps, 0, sizeof(*ps));
-	ps->pool_size = port_pool_size(c, n_workers);
+	ps->pool_size = c->mempool.mbufs ? c->mempool.mbufs :
+					   port_pool_size(c, n_workers);
 	ps->pool = rte_pktmbuf_pool_create("umbra_mbufs", ps->pool_size,
-					   PORT_POOL_CACHE, 0,
-					   RTE_MBUF_DEFAULT_BUF_SIZE,
+					   PORT_POOL_CACHE, 0, room,
 					   (int)rte_socket_id());
 	if (ps->pool == NULL) {
 		snprintf(err, errlen,

@@ -1,31 +1,33 @@
 #!/usr/bin/env bash
 # End to end: real TCP stacks and HTTP servers in namespaces, umbra between
-# them on af_packet ports.
+# them on af_packet (or tap) ports.
 #   client ns (10.0.0.1, 10.1.0.1) -- uplink [umbra] prod -- production ns 10.0.0.10
 #                                                    dev  -- dev ns 10.1.0.10
 # A production client reaches production; a client in the dev subnet
 # reaches the dev server; the dev server cannot open a connection into
 # production (default deny between stages) and the deny counter rises.
+# PORT_KIND=tap runs the same over net_tap ports moved into the namespaces.
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 UMBRA=${UMBRA:-$SRC/build/app/umbra/umbra}
 . "$SRC/tests/e2e/lib.sh"
 
 t=$E2E_TAG
+PORT_KIND=${PORT_KIND:-af_packet}
 e2e_ns "uc$t"; e2e_ns "up$t"; e2e_ns "ud$t"
-e2e_wire "uc$t" eth0 "ucl$t"
-e2e_wire "up$t" eth0 "upr$t"
-e2e_wire "ud$t" eth0 "udv$t"
-ip -n "uc$t" addr add 10.0.0.1/24 dev eth0
-ip -n "uc$t" addr add 10.1.0.1/24 dev eth0
-ip -n "up$t" addr add 10.0.0.10/24 dev eth0
-ip -n "ud$t" addr add 10.1.0.10/24 dev eth0
-ip -n "ud$t" route add 10.0.0.0/24 dev eth0   # dev reaches for production
 
+# port NAME INDEX HOST_IF: a YAML port line for this run's port kind.
+port() {
+  if [ "$PORT_KIND" = tap ]; then
+    echo "  - { name: $1, vdev: \"net_tap$2,iface=$3\"$4 }"
+  else
+    echo "  - { name: $1, vdev: \"net_af_packet$2,iface=$3\"$4 }"
+  fi
+}
 cat > "$E2E_DIR/umbra.yaml" <<YAML
 ports:
-  - { name: uplink, vdev: "net_af_packet0,iface=ucl$t", role: uplink }
-  - { name: prod, vdev: "net_af_packet1,iface=upr$t" }
-  - { name: dev, vdev: "net_af_packet2,iface=udv$t" }
+$(port uplink 0 "ucl$t" ", role: uplink")
+$(port prod 1 "upr$t")
+$(port dev 2 "udv$t")
 stages:
   - name: production
     default: true
@@ -41,11 +43,32 @@ policies:
 flow_table: { size: 4096, tcp_closed_timeout_ms: 100 }
 YAML
 
+# With taps, umbra creates the interfaces and the namespaces take them (by
+# their own names); with af_packet, veth pairs whose namespace end is eth0.
+if [ "$PORT_KIND" = tap ]; then
+  e2e_umbra "$E2E_DIR/umbra.yaml" 0-1 || exit 1
+  ifc="ucl$t" ifp="upr$t" ifd="udv$t"
+  for pair in "uc$t:$ifc" "up$t:$ifp" "ud$t:$ifd"; do
+    ip link set "${pair#*:}" netns "${pair%%:*}"
+    ip -n "${pair%%:*}" link set "${pair#*:}" up
+  done
+else
+  ifc=eth0 ifp=eth0 ifd=eth0
+  e2e_wire "uc$t" eth0 "ucl$t"
+  e2e_wire "up$t" eth0 "upr$t"
+  e2e_wire "ud$t" eth0 "udv$t"
+fi
+ip -n "uc$t" addr add 10.0.0.1/24 dev "$ifc"
+ip -n "uc$t" addr add 10.1.0.1/24 dev "$ifc"
+ip -n "up$t" addr add 10.0.0.10/24 dev "$ifp"
+ip -n "ud$t" addr add 10.1.0.10/24 dev "$ifd"
+ip -n "ud$t" route add 10.0.0.0/24 dev "$ifd"   # dev reaches for production
+
 e2e_http "up$t" 10.0.0.10 8080 "production v1"
 e2e_http "ud$t" 10.1.0.10 8080 "dev v2"
 e2e_wait_port "up$t" 10.0.0.10 8080 && e2e_wait_port "ud$t" 10.1.0.10 8080 ||
   { echo "HTTP servers did not start"; exit 1; }
-e2e_umbra "$E2E_DIR/umbra.yaml" 0-1 || exit 1
+[ "$PORT_KIND" = tap ] || e2e_umbra "$E2E_DIR/umbra.yaml" 0-1 || exit 1
 
 curl_in() { # NS ARGS...: body, or nothing on failure
   local ns=$1; shift

@@ -92,6 +92,12 @@ def main(out):
                   IPv6(src="2001:db8::99", dst="2001:db8::100") / IPv6ExtHdrDestOpt() /
                   UDP(sport=5353, dport=53) / Raw(b"q"))
     uplink += malformed()
+    # Each connection's first packet leads (one RX burst holds them all), so
+    # the server side's replies, read from another capture at the same time,
+    # find their flows: umbra sees the order a real wire would give it.
+    def is_syn(f):
+        return not isinstance(f, bytes) and TCP in f and f[TCP].flags == "S"
+    uplink = [f for f in uplink if is_syn(f)] + [f for f in uplink if not is_syn(f)]
     # test -> staging metrics: allowed by a flow rule.
     for i in range(5):
         test.append(Ether(src=TEST_MAC, dst=PROD_MAC) / IP(src="10.2.0.10", dst="10.0.0.100") /
