@@ -198,23 +198,33 @@ main(int argc, char **argv)
 	unsigned int interval;
 	int n;
 
-	n = rte_eal_init(argc, argv);
-	if (n < 0) {
+	/* Options after "--" are umbra's; the configuration is read and checked
+	 * before EAL starts, so its errors come alone and fast. */
+	for (n = 1; n < argc && strcmp(argv[n], "--") != 0; n++)
+		;
+	if (n == argc) {
+		fprintf(stderr, "umbra: a configuration file is required (-- -c FILE)\n");
+		usage(argv[0]);
+		return EXIT_CONFIG;
+	}
+	argv[n] = argv[0];
+	if (parse_args(argc - n, argv + n, &o) < 0)
+		return EXIT_CONFIG;
+	conf = conf_load_file(o.conf_file, err, sizeof(err));
+	if (conf == NULL || gen_validate(conf, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		conf_free(conf);
+		return EXIT_CONFIG;
+	}
+	if (rte_eal_init(n, argv) < 0) {
 		fprintf(stderr, "umbra: cannot initialise DPDK (%s). Without "
 			"hugepages, pass --no-huge -m 1024 --no-shconf; on a machine "
 			"with no NIC for DPDK, pass --no-pci.\n",
 			rte_strerror(rte_errno));
+		conf_free(conf);
 		return 1;
 	}
-	argc -= n;
-	argv += n;
-	argv[0] = (char *)"umbra";
-	if (parse_args(argc, argv, &o) < 0) {
-		rte_eal_cleanup();
-		return EXIT_CONFIG;
-	}
-	conf = conf_load_file(o.conf_file, err, sizeof(err));
-	g = conf ? gen_build(conf, 1, err, sizeof(err)) : NULL;
+	g = gen_build(conf, 1, err, sizeof(err));
 	if (g == NULL) {
 		fprintf(stderr, "%s\n", err);
 		rte_eal_cleanup();

@@ -42,14 +42,13 @@ vlan_set(struct rte_mbuf *pkt, const struct pkt_meta *m, uint16_t tci)
 		if (tci == FLOW_VLAN_NONE)
 			return 0;
 		uint8_t *nd = (uint8_t *)rte_pktmbuf_prepend(pkt, 4);
+		uint16_t tag[2] = { rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN),
+				    rte_cpu_to_be_16(tci) };
 
 		if (nd == NULL)
 			return -1;
 		memmove(nd, nd + 4, 2 * RTE_ETHER_ADDR_LEN);
-		struct rte_vlan_hdr *vh = (void *)(nd + 2 * RTE_ETHER_ADDR_LEN);
-
-		vh->eth_proto = rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN);
-		vh->vlan_tci = rte_cpu_to_be_16(tci);
+		memcpy(nd + 2 * RTE_ETHER_ADDR_LEN, tag, sizeof(tag));
 		return 0;
 	}
 	if (tci == FLOW_VLAN_NONE) {

@@ -41,14 +41,21 @@ stages_check(const struct umbra_conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+int
+gen_validate(const struct umbra_conf *conf, char *err, size_t errlen)
+{
+	if (classify_check_invariants(conf, err, errlen) < 0)
+		return -1;
+	return stages_check(conf, err, errlen);
+}
+
 struct umbra_gen *
 gen_build(struct umbra_conf *conf, uint64_t id, char *err, size_t errlen)
 {
 	struct umbra_gen *g;
 	char name[RTE_ACL_NAMESIZE];
 
-	if (classify_check_invariants(conf, err, errlen) < 0 ||
-	    stages_check(conf, err, errlen) < 0) {
+	if (gen_validate(conf, err, errlen) < 0) {
 		conf_free(conf);
 		return NULL;
 	}

@@ -56,6 +56,13 @@ struct gen_publisher {
 };
 
 /**
+ * Checks a loaded configuration must pass before it is compiled: policy
+ * invariants, and what the data path needs beyond the loader's checks.
+ * Needs no EAL. @return 0, or -1 with "file:line:col: ..." in @p err.
+ */
+int gen_validate(const struct umbra_conf *conf, char *err, size_t errlen);
+
+/**
  * Compile @p conf (ownership passes to the generation, even on failure).
  * @return NULL with a message in @p err.
  */

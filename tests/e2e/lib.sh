@@ -31,8 +31,11 @@ e2e_ns() {
 # off on both ends (af_packet sees frames before the kernel fills checksums).
 e2e_wire() {
   local ns=$1 nsif=$2 hif=$3
-  ip link add "$hif" type veth peer name "$nsif" && E2E_LINKS+=("$hif")
-  ip link set "$nsif" netns "$ns"
+  # The peer gets its final name only inside the namespace (the root
+  # namespace may already have an eth0).
+  ip link add "$hif" type veth peer name "p$hif" && E2E_LINKS+=("$hif")
+  ip link set "p$hif" netns "$ns"
+  ip -n "$ns" link set "p$hif" name "$nsif"
   ip link set "$hif" up
   ip -n "$ns" link set "$nsif" up
   ethtool -K "$hif" tx off rx off >/dev/null 2>&1

@@ -18,9 +18,9 @@ e2e_ns "uc$t"; e2e_ns "up$t"; e2e_ns "ud$t"
 # port NAME INDEX HOST_IF: a YAML port line for this run's port kind.
 port() {
   if [ "$PORT_KIND" = tap ]; then
-    echo "  - { name: $1, vdev: \"net_tap$2,iface=$3\"$4 }"
+    echo "  - { name: $1, vdev: \"net_tap$2,iface=$3\"${4:-} }"
   else
-    echo "  - { name: $1, vdev: \"net_af_packet$2,iface=$3\"$4 }"
+    echo "  - { name: $1, vdev: \"net_af_packet$2,iface=$3\"${4:-} }"
   fi
 }
 cat > "$E2E_DIR/umbra.yaml" <<YAML
