@@ -33,7 +33,7 @@
 /** TX buffers are flushed, and flows aged, at least this often. */
 #define DP_DRAIN_US 100
 /** Flow slots visited per aging pass. */
-#define DP_AGE_BUDGET 256
+#define DP_AGE_BUDGET 64
 
 /** Drops decided by the data path (parse drops use enum pkt_drop_reason). */
 #define DP_DROP_REASONS(X) \
@@ -166,13 +166,20 @@ void dp_stats_summary(FILE *out, const struct dp_context *dp, unsigned int top);
 
 /* Internal to the worker half, shared by dp_worker.c, dp_arp.c, dp_tx.c. */
 
-/** Egress of the first direction of a new flow or of an ARP/ND frame. */
+/**
+ * Egress of the first direction of a new flow or of an ARP/ND frame;
+ * @p mac receives the next hop when act->rewrite_mac is set.
+ */
 void dp_orig_action(const struct umbra_gen *g, uint16_t to, uint16_t in_port,
-		    uint16_t in_vlan, struct flow_action *act);
+		    uint16_t in_vlan, struct flow_action *act, uint8_t mac[6]);
 
-/** Rewrite VLAN/MACs per @p act and queue for TX; drops are counted. */
+/**
+ * Rewrite VLAN (and MACs, to @p mac, when act->rewrite_mac) per @p act and
+ * queue for TX; drops are counted.
+ */
 void dp_send(struct dp_worker *w, struct rte_mbuf *pkt,
-	     const struct pkt_meta *m, const struct flow_action *act);
+	     const struct pkt_meta *m, const struct flow_action *act,
+	     const uint8_t *mac);
 
 /** Handle an ARP or ND frame: proxy-answer or forward it. */
 void dp_arp_input(struct dp_worker *w, const struct umbra_gen *g,

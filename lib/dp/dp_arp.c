@@ -134,7 +134,7 @@ proxy_answer(struct dp_worker *w, struct rte_mbuf *pkt, const struct pkt_meta *m
 		rte_pktmbuf_free(pkt);
 		return;
 	}
-	dp_send(w, pkt, m, &back);
+	dp_send(w, pkt, m, &back, NULL);
 }
 
 void
@@ -144,6 +144,7 @@ dp_arp_input(struct dp_worker *w, const struct umbra_gen *g,
 	struct classify_key ck;
 	const struct classify_key *ckp = &ck;
 	struct flow_action act;
+	uint8_t mac[6];
 	uint16_t to, from, vlan = m->n_vlan ? (m->vlan_tci[0] & 0x0fff) : 0;
 
 	classify_key_from_meta(m, in_port, &ck);
@@ -154,9 +155,9 @@ dp_arp_input(struct dp_worker *w, const struct umbra_gen *g,
 		proxy_answer(w, pkt, m, in_port);
 		return;
 	}
-	dp_orig_action(g, to, in_port, vlan, &act);
+	dp_orig_action(g, to, in_port, vlan, &act, mac);
 	/* Resolution frames carry MACs in their payload: never rewrite them. */
 	act.rewrite_mac = 0;
 	w->cnt->arp_forwarded++;
-	dp_send(w, pkt, m, &act);
+	dp_send(w, pkt, m, &act, NULL);
 }

@@ -10,7 +10,7 @@
 
 void
 dp_orig_action(const struct umbra_gen *g, uint16_t to, uint16_t in_port,
-	       uint16_t in_vlan, struct flow_action *act)
+	       uint16_t in_vlan, struct flow_action *act, uint8_t mac[6])
 {
 	const struct gen_stage *st = &g->stages[to];
 	uint16_t st_vlan = st->vlan == GEN_VLAN_NONE ? 0 : st->vlan;
@@ -26,7 +26,7 @@ dp_orig_action(const struct umbra_gen *g, uint16_t to, uint16_t in_port,
 	act->port = st->port;
 	act->vlan = st->vlan == GEN_VLAN_NONE ? FLOW_VLAN_NONE : st->vlan;
 	act->rewrite_mac = st->rewrite_mac;
-	memcpy(act->mac, st->next_hop.addr_bytes, RTE_ETHER_ADDR_LEN);
+	memcpy(mac, st->next_hop.addr_bytes, RTE_ETHER_ADDR_LEN);
 }
 
 /*
@@ -67,7 +67,7 @@ vlan_set(struct rte_mbuf *pkt, const struct pkt_meta *m, uint16_t tci)
 
 void
 dp_send(struct dp_worker *w, struct rte_mbuf *pkt, const struct pkt_meta *m,
-	const struct flow_action *act)
+	const struct flow_action *act, const uint8_t *mac)
 {
 	struct dp_port_counters *pc;
 
@@ -84,7 +84,7 @@ dp_send(struct dp_worker *w, struct rte_mbuf *pkt, const struct pkt_meta *m,
 	if (act->rewrite_mac) {
 		struct rte_ether_hdr *eh = rte_pktmbuf_mtod(pkt, struct rte_ether_hdr *);
 
-		memcpy(eh->dst_addr.addr_bytes, act->mac, RTE_ETHER_ADDR_LEN);
+		memcpy(eh->dst_addr.addr_bytes, mac, RTE_ETHER_ADDR_LEN);
 		rte_ether_addr_copy(&w->ports->ports[act->port].mac, &eh->src_addr);
 	}
 	pc = &w->cnt->port[act->port];

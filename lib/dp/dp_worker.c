@@ -21,6 +21,7 @@ struct dp_decision {
 	uint16_t rule;
 	uint8_t verdict;
 	struct flow_action act[2];
+	uint8_t mac[2][6];
 };
 
 /** Per-burst scratch: IP packets that go through the flow table. */
@@ -57,7 +58,8 @@ dp_decide(const struct umbra_gen *g, const struct pkt_meta *m,
 		d->rule = classify_policy(g->cls, d->from, to, m->l4_proto,
 					  m->sport, m->dport, &allow);
 	d->verdict = allow ? FLOW_FORWARD : FLOW_DENY;
-	dp_orig_action(g, to, in_port, vlan, &d->act[FLOW_DIR_ORIG]);
+	dp_orig_action(g, to, in_port, vlan, &d->act[FLOW_DIR_ORIG],
+		       d->mac[FLOW_DIR_ORIG]);
 	/* Replies go back where the first packet came from, tagged as it was;
 	 * a MAC rewrite toward the stage is mirrored toward the client. */
 	d->act[FLOW_DIR_REPLY] = (struct flow_action){
@@ -65,8 +67,7 @@ dp_decide(const struct umbra_gen *g, const struct pkt_meta *m,
 		.vlan = m->n_vlan ? m->vlan_tci[0] : FLOW_VLAN_NONE,
 		.rewrite_mac = d->act[FLOW_DIR_ORIG].rewrite_mac,
 	};
-	memcpy(d->act[FLOW_DIR_REPLY].mac, eh->src_addr.addr_bytes,
-	       RTE_ETHER_ADDR_LEN);
+	memcpy(d->mac[FLOW_DIR_REPLY], eh->src_addr.addr_bytes, RTE_ETHER_ADDR_LEN);
 }
 
 static void
@@ -79,6 +80,7 @@ decision_store(struct flow_entry *e, const struct dp_decision *d, uint64_t gen)
 	e->gen = (uint32_t)gen;
 	e->act[0] = d->act[0];
 	e->act[1] = d->act[1];
+	memcpy(e->mac, d->mac, sizeof(e->mac));
 }
 
 /* Parse every packet; ARP/ND go their own way, IP packets get a flow key. */
@@ -181,6 +183,7 @@ burst_forward(struct dp_worker *w, struct rte_mbuf **pkts, struct dp_burst *b,
 		struct rte_mbuf *pkt = pkts[b->pkt_idx[j]];
 		uint32_t len = rte_pktmbuf_pkt_len(pkt);
 		const struct flow_action *act;
+		const uint8_t *mac;
 		uint16_t from, to, rule;
 		uint8_t verdict;
 
@@ -190,6 +193,7 @@ burst_forward(struct dp_worker *w, struct rte_mbuf **pkts, struct dp_burst *b,
 
 			flow_entry_update(e, &b->meta[j], dir, len, now, w->tsc_hz);
 			act = &e->act[dir];
+			mac = e->mac[dir];
 			from = e->from_stage;
 			to = e->stage;
 			rule = e->rule;
@@ -198,6 +202,7 @@ burst_forward(struct dp_worker *w, struct rte_mbuf **pkts, struct dp_burst *b,
 			const struct dp_decision *d = &stateless[j];
 
 			act = &d->act[FLOW_DIR_ORIG];
+			mac = d->mac[FLOW_DIR_ORIG];
 			from = d->from;
 			to = d->to;
 			rule = d->rule;
@@ -209,7 +214,7 @@ burst_forward(struct dp_worker *w, struct rte_mbuf **pkts, struct dp_burst *b,
 			rte_pktmbuf_free(pkt);
 			continue;
 		}
-		dp_send(w, pkt, &b->meta[j], act);
+		dp_send(w, pkt, &b->meta[j], act, mac);
 	}
 }
 
@@ -238,6 +243,9 @@ dp_rx_burst(struct dp_worker *w, const struct umbra_gen *g,
 	burst_parse(w, g, pkts, n, q->port, &b);
 	t2 = rte_rdtsc();
 	flow_table_lookup_bulk(w->ft, b.key_ptr, b.n_ip, b.pos);
+	for (uint32_t j = 0; j < b.n_ip; j++)
+		if (b.pos[j] >= 0)
+			flow_table_prefetch(w->ft, b.pos[j]);
 	t3 = rte_rdtsc();
 	burst_new_flows(w, g, pkts, q->port, &b, stateless, t3);
 	t4 = rte_rdtsc();

@@ -14,11 +14,15 @@
 #define UMBRA_FLOW_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pkt.h"
 
-/** Canonical 5-tuple: side a is the lower (address, port). 40 bytes. */
+/**
+ * Canonical 5-tuple: side a is the lower (address, port). Padded to 48
+ * bytes, a size rte_hash compares with vector instructions.
+ */
 struct flow_key {
 	uint8_t addr_a[16];
 	uint8_t addr_b[16];
@@ -26,8 +30,9 @@ struct flow_key {
 	uint16_t port_b;
 	uint8_t proto;
 	uint8_t family;
-	uint8_t pad[2];
+	uint8_t pad[10];
 };
+_Static_assert(sizeof(struct flow_key) == 48, "flow_key is six 8-byte words");
 
 /** Direction of a packet relative to the flow's first packet. */
 enum flow_dir {
@@ -45,13 +50,16 @@ enum flow_tcp_state {
 	FLOW_TCP_CLOSED,     /**< FIN both ways, or RST */
 };
 
-/** What to do with a packet of one direction (filled by the data path). */
+/**
+ * What to do with a packet of one direction (filled by the data path).
+ * The destination MAC of a rewrite lives in flow_entry.mac, off the
+ * per-packet cache line.
+ */
 struct flow_action {
-	uint16_t port;          /**< egress port id */
+	uint16_t port;          /**< egress port index */
 	uint16_t vlan;          /**< VLAN TCI to send with; FLOW_VLAN_NONE: untagged */
-	uint8_t rewrite_mac;    /**< 1: set dst MAC to @c mac, src MAC to the port's */
+	uint8_t rewrite_mac;    /**< 1: dst MAC from flow_entry.mac, src the port's */
 	uint8_t pad;
-	uint8_t mac[6];
 };
 #define FLOW_VLAN_NONE 0xffff
 
@@ -62,31 +70,38 @@ enum flow_verdict {
 };
 
 /**
- * State of one flow, at most 128 bytes (two cache lines). Counters are
- * indexed by enum flow_dir.
+ * State of one flow, at most 128 bytes (two cache lines). The first line
+ * holds what every packet reads or writes; counters are indexed by enum
+ * flow_dir.
  */
 struct flow_entry {
-	uint64_t first_tsc;
+	/* line 1: what every packet reads or writes */
 	uint64_t last_tsc;
 	uint64_t pkts[2];
 	uint64_t bytes[2];
+	struct flow_action act[2]; /**< per direction */
+	uint16_t stage;         /**< stage the flow was given at its first packet */
+	uint16_t from_stage;    /**< stage of the originator */
+	uint16_t rule;          /**< inter-stage rule index, or FLOW_RULE_NONE */
+	uint8_t orig_side;      /**< 0: originator is key side a, 1: side b */
+	uint8_t verdict;        /**< enum flow_verdict */
+	/* line 2: per flow, MAC rewrites, TCP tracking */
+	uint64_t first_tsc;
+	uint8_t mac[2][6];      /**< rewrite destination MAC per direction */
 	uint32_t snd_max[2];    /**< highest TCP seq + len seen per direction */
 	uint32_t retrans[2];    /**< TCP segments below snd_max, per direction */
 	uint32_t rtt_us;        /**< SYN to the ACK that completes the handshake */
 	uint32_t gen;           /**< generation that classified the flow */
-	uint16_t stage;         /**< stage the flow was given at its first packet */
-	uint16_t rule;          /**< inter-stage rule index, or FLOW_RULE_NONE */
-	struct flow_action act[2]; /**< per direction */
 	uint8_t flags_seen[2];  /**< PKT_TCP_* bits seen per direction */
 	uint8_t tcp_state;      /**< enum flow_tcp_state */
-	uint8_t verdict;        /**< enum flow_verdict */
-	uint8_t orig_side;      /**< 0: originator is key side a, 1: side b */
+	uint8_t proto;          /**< IP protocol, for aging without the key */
 	uint8_t in_use;
-	uint16_t from_stage;    /**< stage of the originator */
 } __attribute__((aligned(64)));
 #define FLOW_RULE_NONE 0xffff
 
 _Static_assert(sizeof(struct flow_entry) <= 128, "flow state must fit 128 bytes");
+_Static_assert(offsetof(struct flow_entry, first_tsc) <= 64,
+	       "per-packet fields must share the first cache line");
 
 /** Counters kept by the table itself (single writer: the owning worker). */
 struct flow_table_stats {
@@ -143,6 +158,9 @@ int32_t flow_table_add(struct flow_table *ft, const struct flow_key *k,
 
 /** Entry at @p pos (from lookup or add). */
 struct flow_entry *flow_table_entry(struct flow_table *ft, int32_t pos);
+
+/** Prefetch the per-packet cache line of the entry at @p pos. */
+void flow_table_prefetch(struct flow_table *ft, int32_t pos);
 
 /** Direction of a packet whose source is on @p side of the key. */
 static inline enum flow_dir

@@ -11,6 +11,7 @@
 #include <rte_hash_crc.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_prefetch.h>
 
 #include "flow.h"
 
@@ -95,21 +96,45 @@ flow_table_stats(const struct flow_table *ft)
 	return &ft->stats;
 }
 
+static inline uint64_t
+word(const uint8_t *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	return w;
+}
+
+/*
+ * Keys are built and compared in 8-byte words, the size the parser wrote
+ * them in and the size rte_hash_crc reads them in (store forwarding).
+ * Any total order makes keys canonical; word order is the cheapest.
+ */
 int
 flow_key_from_meta(const struct pkt_meta *m, struct flow_key *k)
 {
 	bool ports = (m->flags & PKT_F_L4) && (m->l4_proto == 6 || m->l4_proto == 17);
+	uint64_t s0 = word(m->src), s1 = word(m->src + 8);
+	uint64_t d0 = word(m->dst), d1 = word(m->dst + 8);
 	uint16_t sp = ports ? m->sport : 0, dp = ports ? m->dport : 0;
-	int c = memcmp(m->src, m->dst, sizeof(m->src));
-	int side = c > 0 || (c == 0 && sp > dp);
+	int side;
+	uint64_t w[6];
 
-	memcpy(k->addr_a, side ? m->dst : m->src, sizeof(k->addr_a));
-	memcpy(k->addr_b, side ? m->src : m->dst, sizeof(k->addr_b));
-	k->port_a = side ? dp : sp;
-	k->port_b = side ? sp : dp;
-	k->proto = m->l4_proto;
-	k->family = (uint8_t)pkt_ip_family(m);
-	k->pad[0] = k->pad[1] = 0;
+	if (s0 != d0)
+		side = s0 > d0;
+	else if (s1 != d1)
+		side = s1 > d1;
+	else
+		side = sp > dp;
+	w[0] = side ? d0 : s0;
+	w[1] = side ? d1 : s1;
+	w[2] = side ? s0 : d0;
+	w[3] = side ? s1 : d1;
+	/* port_a, port_b, proto, family, then zero padding */
+	w[4] = (uint64_t)(side ? dp : sp) | (uint64_t)(side ? sp : dp) << 16 |
+	       (uint64_t)m->l4_proto << 32 | (uint64_t)pkt_ip_family(m) << 40;
+	w[5] = 0;
+	memcpy(k, w, sizeof(w));
 	return side;
 }
 
@@ -137,6 +162,7 @@ flow_table_add(struct flow_table *ft, const struct flow_key *k, int orig_side,
 	memset(e, 0, sizeof(*e));
 	e->first_tsc = e->last_tsc = now;
 	e->orig_side = (uint8_t)orig_side;
+	e->proto = k->proto;
 	e->in_use = 1;
 	e->rule = FLOW_RULE_NONE;
 	e->act[0].vlan = e->act[1].vlan = FLOW_VLAN_NONE;
@@ -151,6 +177,12 @@ flow_table_entry(struct flow_table *ft, int32_t pos)
 	return &ft->entries[pos];
 }
 
+void
+flow_table_prefetch(struct flow_table *ft, int32_t pos)
+{
+	rte_prefetch0(&ft->entries[pos]);
+}
+
 const struct flow_key *
 flow_table_key(const struct flow_table *ft, int32_t pos)
 {
@@ -163,12 +195,11 @@ flow_table_key(const struct flow_table *ft, int32_t pos)
 }
 
 static uint64_t
-flow_timeout(const struct flow_entry *e, uint8_t proto,
-	     const struct flow_timeouts *to)
+flow_timeout(const struct flow_entry *e, const struct flow_timeouts *to)
 {
-	if (proto == 6)
+	if (e->proto == 6)
 		return e->tcp_state == FLOW_TCP_CLOSED ? to->tcp_closed : to->tcp_idle;
-	return proto == 17 ? to->udp_idle : to->other_idle;
+	return e->proto == 17 ? to->udp_idle : to->other_idle;
 }
 
 uint32_t
@@ -181,8 +212,9 @@ flow_table_age(struct flow_table *ft, const struct flow_timeouts *to,
 		struct flow_entry *e = &ft->entries[pos];
 		const struct flow_key *k;
 
-		if (e->in_use && (k = flow_table_key(ft, (int32_t)pos)) != NULL &&
-		    now - e->last_tsc > flow_timeout(e, k->proto, to)) {
+		/* The key is fetched only for flows that expire. */
+		if (e->in_use && now - e->last_tsc > flow_timeout(e, to) &&
+		    (k = flow_table_key(ft, (int32_t)pos)) != NULL) {
 			struct flow_key copy = *k; /* k points into the hash */
 
 			if (e->tcp_state == FLOW_TCP_CLOSED)
