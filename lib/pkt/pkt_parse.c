@@ -3,8 +3,11 @@
  * Worker half of packet parsing: Ethernet, VLAN/QinQ, ARP, IPv4 (options,
  * fragments), IPv6 (bounded extension chain), TCP, UDP, ICMP, ICMPv6/ND.
  * Every read is checked against the bytes available; nothing loops without
- * a bound.
+ * a bound (the VLAN loop stops at two tags, the IPv6 chain at
+ * PKT_IPV6_MAX_EXT headers, and option walks advance at least one byte per
+ * step inside a header of at most 40 bytes).
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "pkt.h"
@@ -27,11 +30,22 @@
 #define IPPROTO_DSTOPTS_ 60
 #define IPPROTO_MH_ 135
 
+#define IPV4_HLEN 20
+#define IPV6_HLEN 40
+#define TCP_HLEN 20
+#define UDP_HLEN 8
+#define ICMP_HLEN 4
+#define ND_LEN 24 /* type, code, checksum, reserved, 16-byte target */
+#define ARP_LEN 28
+
 static const char *const pkt_drop_names[] = {
 #define PKT_DROP_NAME(id, name) name,
 	PKT_DROP_REASONS(PKT_DROP_NAME)
 #undef PKT_DROP_NAME
 };
+
+_Static_assert(sizeof(pkt_drop_names) / sizeof(pkt_drop_names[0]) == PKT_DROP_MAX,
+	       "one name per drop reason");
 
 const char *
 pkt_drop_reason_name(enum pkt_drop_reason r)
@@ -41,17 +55,31 @@ pkt_drop_reason_name(enum pkt_drop_reason r)
 	return pkt_drop_names[r];
 }
 
+/* Unaligned big-endian loads: one memcpy each, swapped in a register. */
 static inline uint16_t
 rd16(const uint8_t *p)
 {
-	return (uint16_t)(p[0] << 8 | p[1]);
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return v;
+#else
+	return __builtin_bswap16(v);
+#endif
 }
 
 static inline uint32_t
 rd32(const uint8_t *p)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return v;
+#else
+	return __builtin_bswap32(v);
+#endif
 }
 
 /*
@@ -67,6 +95,9 @@ addr4_store(uint8_t *field, const uint8_t *addr)
 
 	memcpy(&a, addr, 4);
 	w = a;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w <<= 32;
+#endif
 	memcpy(field, &w, 8);
 }
 
@@ -86,28 +117,31 @@ options_valid(const uint8_t *p, uint32_t len)
 			i++;
 			continue;
 		}
-		if (i + 1 >= len || p[i + 1] < 2 || i + p[i + 1] > len)
+		if (len - i < 2 || p[i + 1] < 2 || p[i + 1] > len - i)
 			return 0;
 		i += p[i + 1];
 	}
 	return 1;
 }
 
-/* L4 of an IP packet: @p off is where it starts, @p end where the IP data ends. */
+/*
+ * L4 of an IP packet: @p off is where it starts, @p end where the IP data
+ * ends (off <= end <= frame length).
+ */
 static enum pkt_drop_reason
 parse_l4(const uint8_t *d, uint32_t off, uint32_t end, struct pkt_meta *m)
 {
-	uint32_t hl;
+	uint32_t hl, avail = end - off;
 
 	m->l4_off = (uint16_t)off;
 	switch (m->l4_proto) {
 	case IPPROTO_TCP_:
-		if (end - off < 20)
+		if (avail < TCP_HLEN)
 			return PKT_DROP_TCP_TRUNC;
 		hl = (uint32_t)(d[off + 12] >> 4) * 4;
-		if (hl < 20 || hl > end - off)
+		if (hl < TCP_HLEN || hl > avail)
 			return PKT_DROP_TCP_BAD_OFFSET;
-		if (hl > 20 && !options_valid(d + off + 20, hl - 20))
+		if (hl > TCP_HLEN && !options_valid(d + off + TCP_HLEN, hl - TCP_HLEN))
 			return PKT_DROP_TCP_BAD_OPTIONS;
 		m->sport = rd16(d + off);
 		m->dport = rd16(d + off + 2);
@@ -119,39 +153,45 @@ parse_l4(const uint8_t *d, uint32_t off, uint32_t end, struct pkt_meta *m)
 	case IPPROTO_UDP_: {
 		uint32_t ulen;
 
-		if (end - off < 8)
+		if (avail < UDP_HLEN)
 			return PKT_DROP_UDP_TRUNC;
 		ulen = rd16(d + off + 4);
-		if (ulen < 8 || ulen > end - off)
+		if (ulen < UDP_HLEN || ulen > avail)
 			return PKT_DROP_UDP_BAD_LEN;
 		m->sport = rd16(d + off);
 		m->dport = rd16(d + off + 2);
-		hl = 8;
+		hl = UDP_HLEN;
 		end = off + ulen;
 		break;
 	}
 	case IPPROTO_ICMP_:
-		if (end - off < 4)
+		if (m->l3 != PKT_L3_IPV4)
+			goto other;
+		if (avail < ICMP_HLEN)
 			return PKT_DROP_ICMP_TRUNC;
 		m->icmp_type = d[off];
-		hl = 4;
+		hl = ICMP_HLEN;
 		break;
 	case IPPROTO_ICMPV6_:
-		if (end - off < 4)
+		if (m->l3 != PKT_L3_IPV6)
+			goto other;
+		if (avail < ICMP_HLEN)
 			return PKT_DROP_ICMP6_TRUNC;
 		m->icmp_type = d[off];
-		hl = 4;
+		hl = ICMP_HLEN;
 		if (m->icmp_type == PKT_ICMP6_ND_NS || m->icmp_type == PKT_ICMP6_ND_NA) {
-			if (end - off < 24)
+			if (avail < ND_LEN)
 				return PKT_DROP_ICMP6_TRUNC;
 			memcpy(m->dst, d + off + 8, 16);
 			m->flags |= PKT_F_ND;
 		}
 		break;
 	default:
+	other:
+		/* Other protocols are classified by L3 only. */
 		m->payload_off = (uint16_t)off;
-		m->payload_len = (uint16_t)(end - off);
-		return PKT_DROP_OK; /* other protocols: classified by L3 */
+		m->payload_len = (uint16_t)avail;
+		return PKT_DROP_OK;
 	}
 	m->flags |= PKT_F_L4;
 	m->payload_off = (uint16_t)(off + hl);
@@ -165,19 +205,19 @@ parse_ipv4(const uint8_t *d, uint32_t off, uint32_t len, struct pkt_meta *m)
 	uint32_t ihl, tot;
 	uint16_t frag;
 
-	if (len - off < 20)
+	if (len - off < IPV4_HLEN)
 		return PKT_DROP_IPV4_TRUNC;
 	if ((d[off] >> 4) != 4)
 		return PKT_DROP_IPV4_BAD_VERSION;
 	ihl = (uint32_t)(d[off] & 0x0f) * 4;
-	if (ihl < 20 || ihl > len - off)
+	if (ihl < IPV4_HLEN || ihl > len - off)
 		return PKT_DROP_IPV4_BAD_IHL;
 	tot = rd16(d + off + 2);
 	if (tot < ihl || tot > len - off)
 		return PKT_DROP_IPV4_BAD_TOTLEN;
-	if (ihl > 20) {
+	if (ihl > IPV4_HLEN) {
 		m->flags |= PKT_F_IPV4_OPTS;
-		if (!options_valid(d + off + 20, ihl - 20))
+		if (!options_valid(d + off + IPV4_HLEN, ihl - IPV4_HLEN))
 			return PKT_DROP_IPV4_BAD_OPTIONS;
 	}
 	m->l3 = PKT_L3_IPV4;
@@ -204,11 +244,11 @@ parse_ipv6(const uint8_t *d, uint32_t off, uint32_t len, struct pkt_meta *m)
 	uint32_t end, next_off;
 	uint8_t nh;
 
-	if (len - off < 40)
+	if (len - off < IPV6_HLEN)
 		return PKT_DROP_IPV6_TRUNC;
 	if ((d[off] >> 4) != 6)
 		return PKT_DROP_IPV6_BAD_VERSION;
-	end = off + 40 + rd16(d + off + 4);
+	end = off + IPV6_HLEN + rd16(d + off + 4);
 	if (end > len)
 		return PKT_DROP_IPV6_BAD_PLEN;
 	m->l3 = PKT_L3_IPV6;
@@ -216,8 +256,8 @@ parse_ipv6(const uint8_t *d, uint32_t off, uint32_t len, struct pkt_meta *m)
 	memcpy(m->src, d + off + 8, 16);
 	memcpy(m->dst, d + off + 24, 16);
 	nh = d[off + 6];
-	next_off = off + 40;
-	for (int n = 0;; n++) {
+	next_off = off + IPV6_HLEN;
+	for (unsigned int n = 0;; n++) {
 		uint32_t hl;
 
 		if (nh != IPPROTO_HOPOPTS_ && nh != IPPROTO_ROUTING_ &&
@@ -226,6 +266,7 @@ parse_ipv6(const uint8_t *d, uint32_t off, uint32_t len, struct pkt_meta *m)
 			break;
 		if (n == PKT_IPV6_MAX_EXT)
 			return PKT_DROP_IPV6_EXT_TOO_MANY;
+		/* Every extension header is at least 8 bytes. */
 		if (end - next_off < 8)
 			return PKT_DROP_IPV6_EXT_TRUNC;
 		if (nh == IPPROTO_FRAGMENT_) {
@@ -257,31 +298,39 @@ parse_arp(const uint8_t *d, uint32_t off, uint32_t len, struct pkt_meta *m)
 {
 	const uint8_t *a = d + off;
 
-	if (len - off < 28)
+	if (len - off < ARP_LEN)
 		return PKT_DROP_ARP_TRUNC;
 	if (rd16(a) != 1 || rd16(a + 2) != ETH_P_IPV4 || a[4] != 6 || a[5] != 4)
 		return PKT_DROP_ARP_BAD_FORMAT;
 	m->l3 = PKT_L3_ARP;
 	m->arp_op = rd16(a + 6);
-	addr4_store(m->src, a + 14);
-	addr4_store(m->dst, a + 24);
+	addr4_store(m->src, a + 14); /* sender protocol address */
+	addr4_store(m->dst, a + 24); /* target protocol address */
 	return PKT_DROP_OK;
 }
 
 enum pkt_drop_reason
 pkt_parse(const uint8_t *d, uint32_t len, struct pkt_meta *m)
 {
-	uint32_t off = 12;
+	uint32_t off = 12; /* the ethertype / first TPID */
 	uint16_t type;
 
 	memset(m, 0, sizeof(*m));
+	/*
+	 * Offsets and lengths in pkt_meta are 16-bit: look at no more than
+	 * the first 64 KiB (an mbuf segment is never longer). Beyond it the
+	 * bytes are treated like trailing padding.
+	 */
+	if (len > UINT16_MAX)
+		len = UINT16_MAX;
 	if (len < ETH_HLEN)
 		return PKT_DROP_ETH_TRUNC;
 	type = rd16(d + off);
 	while (type == ETH_P_VLAN || type == ETH_P_QINQ) {
 		if (m->n_vlan == 2)
 			return PKT_DROP_VLAN_TOO_DEEP;
-		if (len - off < 8)
+		/* TPID at off (already read), TCI, then the next ethertype. */
+		if (len - off < 6)
 			return PKT_DROP_VLAN_TRUNC;
 		m->vlan_tci[m->n_vlan++] = rd16(d + off + 2);
 		off += 4;
