@@ -11,6 +11,7 @@
 #ifndef UMBRA_PKT_H
 #define UMBRA_PKT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /** Longest IPv6 extension-header chain the parser walks before giving up. */
@@ -106,11 +107,15 @@ struct pkt_meta {
 	uint32_t tcp_seq;     /**< Host order. */
 	uint32_t tcp_ack;     /**< Host order. */
 	uint16_t tcp_win;     /**< Host order, unscaled. */
+	/* src and dst must stay adjacent: the parser writes them as one. */
 	uint8_t src[16];      /**< IP source (ARP: sender IP). */
 	/** IP destination; for ARP and ND (PKT_F_ND) the target address, so
 	 * that address resolution is classified like the traffic it serves. */
 	uint8_t dst[16];
 };
+
+_Static_assert(offsetof(struct pkt_meta, dst) == offsetof(struct pkt_meta, src) + 16,
+	       "src and dst are written as one 32-byte block");
 
 /**
  * Parse one Ethernet frame.
