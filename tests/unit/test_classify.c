@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "ut_eal.h"
 #include <rte_common.h>
 #include <rte_eal.h>
 
@@ -409,9 +411,6 @@ test_invariant_self(void **state)
 int
 main(void)
 {
-	char *eal_args[] = { "test_classify", "--no-huge", "-m", "256", "--no-pci",
-			     "--no-shconf", "--file-prefix", "ut_classify", "-l", "0",
-			     "--log-level", "lib.eal:error" };
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key_byte_order),
 		cmocka_unit_test_setup_teardown(test_stage_rules, setup, teardown),
@@ -429,7 +428,7 @@ main(void)
 	};
 	int rc;
 
-	if (rte_eal_init((int)RTE_DIM(eal_args), eal_args) < 0)
+	if (ut_eal_init("classify", "256") < 0)
 		return 1;
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rte_eal_cleanup();

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "ut_eal.h"
 #include <rte_common.h>
 #include <rte_eal.h>
 
@@ -332,9 +334,6 @@ test_one_million_flows(void **state)
 int
 main(void)
 {
-	char *eal_args[] = { "test_flow", "--no-huge", "-m", "1024", "--no-pci",
-			     "--no-shconf", "--file-prefix", "ut_flow", "-l", "0",
-			     "--log-level", "lib.eal:error" };
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_canonical_key),
 		cmocka_unit_test(test_add_lookup_both_directions),
@@ -348,7 +347,7 @@ main(void)
 	};
 	int rc;
 
-	if (rte_eal_init((int)RTE_DIM(eal_args), eal_args) < 0)
+	if (ut_eal_init("flow", "1024") < 0)
 		return 1;
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rte_eal_cleanup();
