@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #define CONF_NAME_MAX 32
-#define CONF_DEV_MAX 256
+#define CONF_DEV_MAX 1024
 #define CONF_MAX_PORTS 16
 #define CONF_MAX_STAGES 32
 #define CONF_MAX_MATCHES 4096

@@ -44,40 +44,46 @@ class Case:
         self.ports = []   # (name, role, frames or None)
         self.failures = 0
 
-    def port(self, name, frames=None, role="stage"):
-        self.ports.append((name, role, frames))
+    def port(self, name, frames=None, role="stage", queues=1):
+        """A net_pcap port; with queues > 1, @frames is one list per queue."""
+        self.ports.append((name, role, frames, queues))
 
     def _ports_yaml(self):
         lines = ["ports:"]
-        for i, (name, role, frames) in enumerate(self.ports):
+        for i, (name, role, frames, queues) in enumerate(self.ports):
             dev = "net_pcap_%s_%d" % (self.name, i)
             args = []
-            if frames is not None:
-                path = os.path.join(self.dir, name + "-in.pcap")
-                with PcapWriter(path, linktype=1) as w:
-                    for f in frames:
-                        w.write(bytes(f))
-                args.append("rx_pcap=" + path)
-            args.append("tx_pcap=" + os.path.join(self.dir, name + "-out.pcap"))
+            per_queue = frames if queues > 1 else [frames]
+            for q in range(queues):
+                if frames is not None:
+                    path = os.path.join(self.dir, "%s-in%s.pcap" % (name, q or ""))
+                    with PcapWriter(path, linktype=1) as w:
+                        for f in per_queue[q]:
+                            w.write(bytes(f))
+                    args.append("rx_pcap=" + path)
+                args.append("tx_pcap=" + os.path.join(self.dir, "%s-out%s.pcap" % (name, q or "")))
             lines.append('  - { name: %s, vdev: "%s,%s", role: %s }'
                          % (name, dev, ",".join(args), role))
         return "\n".join(lines) + "\n"
 
     def run(self, body, extra=(), lcores="0-1", raw_yaml=None, timeout=60):
+        """lcores: an -l list, or an --lcores map when it contains '@'."""
         conf = os.path.join(self.dir, "umbra.yaml")
         with open(conf, "w") as f:
             f.write(raw_yaml if raw_yaml is not None else self._ports_yaml() + body)
         stats = os.path.join(self.dir, "stats.json")
-        cmd = ([UMBRA, "-l", lcores, "--no-pci", "--file-prefix",
+        cmd = ([UMBRA, "--lcores" if "@" in lcores else "-l", lcores, "--no-pci", "--file-prefix",
                 "umbra-fn-%s-%d" % (self.name, os.getpid())] + eal_mem()
                + ["--log-level=lib.eal:error", "--", "-c", conf, "--idle-exit", "200",
                   "--stats-json", stats] + list(extra))
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         captures = {}
-        for name, _, _ in self.ports:
-            path = os.path.join(self.dir, name + "-out.pcap")
-            captures[name] = ([bytes(x) for x in PcapReader(path)]
-                              if os.path.exists(path) and os.path.getsize(path) > 0 else [])
+        for name, _, _, queues in self.ports:
+            captures[name] = []
+            for q in range(queues):  # queue by queue
+                path = os.path.join(self.dir, "%s-out%s.pcap" % (name, q or ""))
+                if os.path.exists(path) and os.path.getsize(path) > 0:
+                    captures[name] += [bytes(x) for x in PcapReader(path)]
         st = json.load(open(stats)) if os.path.exists(stats) else None
         return Run(p.returncode, p.stdout, p.stderr, captures, st)
 
