@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -20,30 +22,16 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 
+#include <event2/event.h>
+
 #include "conf.h"
 #include "dp.h"
 #include "gen.h"
+#include "umbra.h"
 
 #define EXIT_CONFIG 2
-
-struct app_opts {
-	const char *conf_file;
-	const char *stats_json;     /**< write final counters here */
-	unsigned int idle_exit_ms;  /**< 0: run until a signal */
-	int stats_interval_s;       /**< -1: from the config */
-	unsigned int top_flows;
-	bool summary;
-	bool check_only;
-};
-
-static volatile sig_atomic_t app_quit;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	app_quit = 1;
-}
+/** The management loop's housekeeping period. */
+#define TICK_MS 100
 
 static void
 usage(const char *prog)
@@ -58,6 +46,8 @@ usage(const char *prog)
 		"      --idle-exit MS       exit after MS ms without received packets\n"
 		"                           (once some arrived): for capture replays\n"
 		"      --summary            print a human summary on exit\n"
+		"      --socket PATH        management socket (default "
+		UMBRA_DEFAULT_SOCKET "; none: no socket)\n"
 		"      --top N              flows in the summary (default 10)\n",
 		prog);
 }
@@ -79,7 +69,7 @@ parse_uint(const char *s, unsigned int *out)
 static int
 parse_args(int argc, char **argv, struct app_opts *o)
 {
-	enum { O_CHECK = 256, O_INTERVAL, O_JSON, O_IDLE, O_SUMMARY, O_TOP };
+	enum { O_CHECK = 256, O_INTERVAL, O_JSON, O_IDLE, O_SUMMARY, O_TOP, O_SOCKET };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, O_CHECK },
@@ -88,13 +78,15 @@ parse_args(int argc, char **argv, struct app_opts *o)
 		{ "idle-exit", required_argument, NULL, O_IDLE },
 		{ "summary", no_argument, NULL, O_SUMMARY },
 		{ "top", required_argument, NULL, O_TOP },
+		{ "socket", required_argument, NULL, O_SOCKET },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	unsigned int v;
 	int opt;
 
-	*o = (struct app_opts){ .stats_interval_s = -1, .top_flows = 10 };
+	*o = (struct app_opts){ .stats_interval_s = -1, .top_flows = 10,
+				.socket = UMBRA_DEFAULT_SOCKET };
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -102,6 +94,7 @@ parse_args(int argc, char **argv, struct app_opts *o)
 		case O_CHECK: o->check_only = true; break;
 		case O_JSON: o->stats_json = optarg; break;
 		case O_SUMMARY: o->summary = true; break;
+		case O_SOCKET: o->socket = optarg; break;
 		case O_INTERVAL:
 		case O_IDLE:
 		case O_TOP:
@@ -141,32 +134,90 @@ stats_print(FILE *out, const struct dp_context *dp)
 	json_decref(st);
 }
 
-/* Management loop: periodic counters, idle exit, signals. */
+/* Housekeeping on the management loop: idle exit, periodic counters, RCU. */
+struct tick_state {
+	struct umbra_app *app;
+	unsigned int interval_s;
+	uint64_t last_rx;
+	uint64_t last_change;
+	uint64_t next_stats;
+};
+
 static void
-mgmt_loop(struct dp_context *dp, const struct app_opts *o, unsigned int interval)
+on_tick(evutil_socket_t fd, short what, void *arg)
 {
-	uint64_t hz = rte_get_timer_hz();
-	uint64_t last_rx = 0, last_change = rte_get_timer_cycles();
-	uint64_t next_stats = last_change + (uint64_t)interval * hz;
+	struct tick_state *t = arg;
+	struct umbra_app *app = t->app;
+	uint64_t hz = rte_get_timer_hz(), now = rte_get_timer_cycles();
+	uint64_t rx = dp_rx_total(&app->dp);
 
-	while (!app_quit) {
-		uint64_t now = rte_get_timer_cycles();
-		uint64_t rx = dp_rx_total(dp);
-
-		if (rx != last_rx) {
-			last_rx = rx;
-			last_change = now;
-		} else if (o->idle_exit_ms && rx > 0 &&
-			   now - last_change > hz / 1000 * o->idle_exit_ms) {
-			break;
-		}
-		if (interval && now >= next_stats) {
-			stats_print(stdout, dp);
-			next_stats = now + (uint64_t)interval * hz;
-		}
-		gen_reclaim(&dp->pub);
-		rte_delay_us_sleep(10000);
+	(void)fd;
+	(void)what;
+	if (rx != t->last_rx) {
+		t->last_rx = rx;
+		t->last_change = now;
+	} else if (app->opts.idle_exit_ms && rx > 0 &&
+		   now - t->last_change > hz / 1000 * app->opts.idle_exit_ms) {
+		event_base_loopbreak(app->base);
 	}
+	if (t->interval_s && now >= t->next_stats) {
+		stats_print(stdout, &app->dp);
+		t->next_stats = now + (uint64_t)t->interval_s * hz;
+	}
+	gen_reclaim(&app->dp.pub);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	event_base_loopbreak(arg);
+}
+
+/* mkdir -p of the socket's directory (only the default one, under /run). */
+static void
+socket_dir(const char *path)
+{
+	if (strcmp(path, UMBRA_DEFAULT_SOCKET) == 0)
+		mkdir("/run/umbra", 0750);
+}
+
+/* The management loop: socket, signals, housekeeping; until told to stop. */
+static int
+mgmt_run(struct umbra_app *app, unsigned int interval, char *err, size_t errlen)
+{
+	struct tick_state t = { .app = app, .interval_s = interval };
+	const struct timeval tick = { 0, TICK_MS * 1000 };
+	struct event *ev_tick, *ev_int, *ev_term;
+
+	t.last_change = rte_get_timer_cycles();
+	t.next_stats = t.last_change + (uint64_t)interval * rte_get_timer_hz();
+	app->mgmt = mgmt_create(app->base, UMBRA_VERSION);
+	if (app->mgmt == NULL || umbra_cmds_register(app) < 0) {
+		snprintf(err, errlen, "cannot set up the management commands");
+		return -1;
+	}
+	if (strcmp(app->opts.socket, "none") != 0) {
+		socket_dir(app->opts.socket);
+		if (mgmt_listen(app->mgmt, app->opts.socket, (gid_t)-1, err, errlen) < 0)
+			return -1;
+	}
+	ev_tick = event_new(app->base, -1, EV_PERSIST, on_tick, &t);
+	ev_int = evsignal_new(app->base, SIGINT, on_signal, app->base);
+	ev_term = evsignal_new(app->base, SIGTERM, on_signal, app->base);
+	event_add(ev_tick, &tick);
+	event_add(ev_int, NULL);
+	event_add(ev_term, NULL);
+	printf("umbra: %u workers, %u ports, %u stages; %s\n", app->dp.n_workers,
+	       app->dp.ports.n_ports, gen_current(&app->dp.pub)->conf->n_stages,
+	       app->opts.idle_exit_ms ? "exits when input is idle" : "Ctrl-C to stop");
+	fflush(stdout);
+	event_base_dispatch(app->base);
+	event_free(ev_tick);
+	event_free(ev_int);
+	event_free(ev_term);
+	return 0;
 }
 
 static int
@@ -190,13 +241,15 @@ write_final_stats(const struct dp_context *dp, const struct app_opts *o)
 int
 main(int argc, char **argv)
 {
-	struct app_opts o;
+	static struct umbra_app app;
+	struct app_opts *o = &app.opts;
 	struct umbra_conf *conf;
 	struct umbra_gen *g;
-	static struct dp_context dp;
-	char err[512];
+	char err[512], source[300];
 	unsigned int interval;
-	int n;
+	size_t yaml_len = 0;
+	char *yaml;
+	int n, rc = 0;
 
 	/* Options after "--" are umbra's; the configuration is read and checked
 	 * before EAL starts, so its errors come alone and fast. */
@@ -208,12 +261,14 @@ main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	argv[n] = argv[0];
-	if (parse_args(argc - n, argv + n, &o) < 0)
+	if (parse_args(argc - n, argv + n, o) < 0)
 		return EXIT_CONFIG;
-	conf = conf_load_file(o.conf_file, err, sizeof(err));
+	yaml = umbra_read_file(o->conf_file, &yaml_len, err, sizeof(err));
+	conf = yaml ? conf_load_string(yaml, yaml_len, o->conf_file, err, sizeof(err)) : NULL;
 	if (conf == NULL || gen_validate(conf, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		conf_free(conf);
+		free(yaml);
 		return EXIT_CONFIG;
 	}
 	if (rte_eal_init(n, argv) < 0) {
@@ -222,44 +277,55 @@ main(int argc, char **argv)
 			"with no NIC for DPDK, pass --no-pci.\n",
 			rte_strerror(rte_errno));
 		conf_free(conf);
+		free(yaml);
 		return 1;
 	}
 	g = gen_build(conf, 1, err, sizeof(err));
 	if (g == NULL) {
 		fprintf(stderr, "%s\n", err);
+		free(yaml);
 		rte_eal_cleanup();
 		return EXIT_CONFIG;
 	}
-	if (o.check_only) {
+	if (o->check_only) {
 		printf("%s: ok (%u ports, %u stages, %u match rules, %u flow rules, "
-		       "%u policies)\n", o.conf_file, g->conf->n_ports,
+		       "%u policies)\n", o->conf_file, g->conf->n_ports,
 		       g->conf->n_stages, g->conf->n_matches,
 		       g->conf->n_flow_rules, g->conf->n_policies);
 		gen_free(g);
+		free(yaml);
 		rte_eal_cleanup();
 		return 0;
 	}
-	interval = o.stats_interval_s >= 0 ? (unsigned int)o.stats_interval_s :
-					     g->conf->stats_interval_s;
-	if (dp_init(&dp, g, err, sizeof(err)) < 0) {
+	interval = o->stats_interval_s >= 0 ? (unsigned int)o->stats_interval_s :
+					      g->conf->stats_interval_s;
+	app.started = time(NULL);
+	gen_store_init(&app.snapshots);
+	if (dp_init(&app.dp, g, err, sizeof(err)) < 0) {
 		fprintf(stderr, "umbra: %s\n", err);
-		dp_fini(&dp);
-		rte_eal_cleanup();
-		return 1;
+		rc = 1;
+		goto out;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	printf("umbra: %u workers, %u ports, %u stages; %s\n", dp.n_workers,
-	       dp.ports.n_ports, g->conf->n_stages,
-	       o.idle_exit_ms ? "exits when input is idle" : "Ctrl-C to stop");
-	fflush(stdout);
-	dp_start(&dp);
-	mgmt_loop(&dp, &o, interval);
-	dp_stop(&dp);
-	n = write_final_stats(&dp, &o);
-	if (o.summary)
-		dp_stats_summary(stdout, &dp, o.top_flows);
-	dp_fini(&dp);
+	snprintf(source, sizeof(source), "file:%s", o->conf_file);
+	gen_store_add(&app.snapshots, gen_current(&app.dp.pub)->id, 0, source, yaml, yaml_len);
+	app.base = event_base_new();
+	dp_start(&app.dp);
+	if (app.base == NULL || mgmt_run(&app, interval, err, sizeof(err)) < 0) {
+		fprintf(stderr, "umbra: %s\n", app.base ? err : "cannot create the event loop");
+		rc = 1;
+	}
+	dp_stop(&app.dp);
+	if (write_final_stats(&app.dp, o) < 0)
+		rc = 1;
+	if (o->summary)
+		dp_stats_summary(stdout, &app.dp, o->top_flows);
+out:
+	mgmt_free(app.mgmt);
+	if (app.base != NULL)
+		event_base_free(app.base);
+	dp_fini(&app.dp);
+	gen_store_fini(&app.snapshots);
+	free(yaml);
 	rte_eal_cleanup();
-	return n < 0 ? 1 : 0;
+	return rc;
 }

@@ -96,7 +96,8 @@ def run_umbra(pcap, flows, seconds, warmup=2.0):
     tag = "bench-umbra-%d-%d" % (flows, os.getpid())
     umbra_conf(conf, pcap, flows, "u%d" % flows)
     cmd = ([UMBRA, "-l", "0-1", "--no-pci", "--file-prefix", tag] + eal_mem()
-           + ["--log-level=lib.eal:warning", "--", "-c", conf, "--stats-interval", "1",
+           + ["--log-level=lib.eal:warning", "--", "-c", conf, "--socket", "none",
+              "--stats-interval", "1",
               "--stats-json", os.path.join(tmp, "final.json")])
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     snaps = []

@@ -60,7 +60,8 @@ e2e_umbra() {
   # shellcheck disable=SC2046
   "$UMBRA" -l "$lcores" --no-pci --file-prefix "$E2E_PREFIX" \
     $("$SRC/deploy/eal-mem.sh") --log-level=lib.eal:warning \
-    -- -c "$conf" --stats-json "$E2E_DIR/stats.json" "$@" \
+    -- -c "$conf" --stats-json "$E2E_DIR/stats.json" \
+    --socket "$E2E_DIR/umbra.sock" "$@" \
     >"$E2E_DIR/umbra.log" 2>&1 &
   UMBRA_PID=$!
   E2E_PIDS+=("$UMBRA_PID")

@@ -75,7 +75,8 @@ class Case:
         cmd = ([UMBRA, "--lcores" if "@" in lcores else "-l", lcores, "--no-pci", "--file-prefix",
                 "umbra-fn-%s-%d" % (self.name, os.getpid())] + eal_mem()
                + ["--log-level=lib.eal:error", "--", "-c", conf, "--idle-exit", "200",
-                  "--stats-json", stats] + list(extra))
+                  "--stats-json", stats, "--socket", os.path.join(self.dir, "umbra.sock")]
+               + list(extra))
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         captures = {}
         for name, _, _, queues in self.ports:

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The daemon's state, shared by its start-up (main.c) and its commands. */
+#ifndef UMBRA_APP_H
+#define UMBRA_APP_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "dp.h"
+#include "gen_store.h"
+#include "mgmt.h"
+
+#define UMBRA_VERSION "0.1.0"
+#define UMBRA_DEFAULT_SOCKET "/run/umbra/umbra.sock"
+
+struct app_opts {
+	const char *conf_file;
+	const char *stats_json;     /**< write final counters here */
+	const char *socket;         /**< management socket path */
+	unsigned int idle_exit_ms;  /**< 0: run until a signal */
+	int stats_interval_s;       /**< -1: from the config */
+	unsigned int top_flows;
+	bool summary;
+	bool check_only;
+};
+
+struct umbra_app {
+	struct app_opts opts;
+	struct dp_context dp;
+	struct gen_store snapshots;
+	struct event_base *base;
+	struct mgmt *mgmt;
+	time_t started;
+};
+
+/**
+ * Load YAML @p yaml (named @p name in messages), check it fits the running
+ * ports, compile it and publish it as the next generation, recorded as a
+ * snapshot from @p source (@p from: the generation a rollback re-publishes).
+ * A rejected configuration changes nothing.
+ * @return the new generation number, or 0 with a message in @p err.
+ */
+uint64_t umbra_apply(struct umbra_app *app, const char *yaml, size_t len,
+		     const char *name, const char *source, uint64_t from,
+		     char *err, size_t errlen);
+
+/** Register the daemon's commands on app->mgmt. */
+int umbra_cmds_register(struct umbra_app *app);
+
+/** Read a whole file into a NUL-terminated buffer (free() it). */
+char *umbra_read_file(const char *path, size_t *len, char *err, size_t errlen);
+
+#endif

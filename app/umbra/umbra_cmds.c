@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The daemon's management commands: status, counters, flows, and config
+ * generations (validate, apply, show, snapshots, rollback).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "umbra.h"
+
+char *
+umbra_read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (16 << 20) ||
+	    fseek(f, 0, SEEK_SET) != 0 || (buf = malloc((size_t)n + 1)) == NULL ||
+	    fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		snprintf(err, errlen, "%s: cannot read (or larger than 16 MiB)", path);
+		free(buf);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return buf;
+}
+
+/* Ports are opened once at start: a new generation must keep them. */
+static int
+ports_unchanged(const struct umbra_conf *now, const struct umbra_conf *next,
+		char *err, size_t errlen)
+{
+	bool same = now->n_ports == next->n_ports &&
+		    now->flow_table.size == next->flow_table.size;
+
+	for (uint16_t i = 0; same && i < now->n_ports; i++)
+		same = strcmp(now->ports[i].name, next->ports[i].name) == 0 &&
+		       strcmp(now->ports[i].dev, next->ports[i].dev) == 0 &&
+		       now->ports[i].role == next->ports[i].role;
+	if (!same)
+		snprintf(err, errlen, "%s: ports and flow_table.size cannot change while "
+			 "umbra runs: restart it with the new file", next->file);
+	return same ? 0 : -1;
+}
+
+uint64_t
+umbra_apply(struct umbra_app *app, const char *yaml, size_t len, const char *name,
+	    const char *source, uint64_t from, char *err, size_t errlen)
+{
+	struct umbra_conf *conf = conf_load_string(yaml, len, name, err, errlen);
+	struct umbra_gen *g;
+
+	if (conf == NULL)
+		return 0;
+	if (ports_unchanged(gen_current(&app->dp.pub)->conf, conf, err, errlen) < 0) {
+		conf_free(conf);
+		return 0;
+	}
+	g = gen_build(conf, 0, err, errlen);
+	if (g == NULL)
+		return 0;
+	gen_publish(&app->dp.pub, g);
+	gen_store_add(&app->snapshots, g->id, from, source, yaml, len);
+	return g->id;
+}
+
+static json_t *
+cmd_status(json_t *args, void *ctx, struct mgmt_error *err)
+{
+	struct umbra_app *app = ctx;
+	const struct umbra_gen *g = gen_current(&app->dp.pub);
+
+	(void)args;
+	(void)err;
+	return json_pack("{s:I,s:i,s:i,s:i,s:I,s:s,s:i}",
+			 "generation", (json_int_t)g->id,
+			 "workers", app->dp.n_workers,
+			 "ports", app->dp.ports.n_ports,
+			 "stages", g->conf->n_stages,
+			 "uptime_s", (json_int_t)(time(NULL) - app->started),
+			 "version", UMBRA_VERSION,
+			 "pid", (int)getpid());
+}
+
+static json_t *
+cmd_stats(json_t *args, void *ctx, struct mgmt_error *err)
+{
+	struct umbra_app *app = ctx;
+
+	(void)args;
+	(void)err;
+	return dp_stats_json(&app->dp);
+}
+
+static json_t *
+cmd_flows(json_t *args, void *ctx, struct mgmt_error *err)
+{
+	struct umbra_app *app = ctx;
+	json_t *top = json_object_get(args, "top");
+	const char *stage = json_string_value(json_object_get(args, "stage"));
+	json_int_t n = top ? json_integer_value(top) : 10;
+	json_t *all, *out;
+	size_t i;
+	json_t *f;
+
+	if (n < 1 || n > 64) {
+		mgmt_fail(err, MGMT_E_ARGS, "flows: top must be 1..64");
+		return NULL;
+	}
+	/* Take the biggest flows over all stages, then keep the stage's. */
+	all = dp_top_flows_json(&app->dp, stage ? 64 : (unsigned int)n);
+	if (stage == NULL)
+		return all;
+	out = json_array();
+	json_array_foreach(all, i, f) {
+		if ((json_int_t)json_array_size(out) < n &&
+		    strcmp(json_string_value(json_object_get(f, "stage")), stage) == 0)
+			json_array_append(out, f);
+	}
+	json_decref(all);
+	return out;
+}
+
+static json_t *
+cmd_config_validate(json_t *args, void *ctx, struct mgmt_error *err)
+{
+	const char *path = json_string_value(json_object_get(args, "path"));
+	struct umbra_conf *conf;
+	json_t *r;
+
+	(void)ctx;
+	conf = conf_load_file(path, err->message, sizeof(err->message));
+	if (conf == NULL)
+		return NULL;
+	if (gen_validate(conf, err->message, sizeof(err->message)) < 0) {
+		conf_free(conf);
+		return NULL;
+	}
+	r = json_pack("{s:b,s:i,s:i,s:i,s:i,s:i}", "valid", 1, "ports", conf->n_ports,
+		      "stages", conf->n_stages, "match_rules", conf->n_matches,
+		      "flow_rules", conf->n_flow_rules, "policies", conf->n_policies);
+	conf_free(conf);
+	return r;
+}
+
+static json_t *
+cmd_config_apply(json_t *args, void *ctx, struct mgmt_error *err)
+{
+	struct umbra_app *app = ctx;
+	const char *path = json_string_value(json_object_get(args, "path"));
+	char source[300];
+	size_t len;
+	char *yaml = umbra_read_file(path, &len, err->message, sizeof(err->message));
+	uint64_t id;
+
+	if (yaml == NULL)
+		return NULL;
+	snprintf(source, sizeof(source), "file:%s", path);
+	id = umbra_apply(app, yaml, len, path, source, 0, err->message,
+			 sizeof(err->message));
+	free(yaml);
+	return id ? json_pack("{s:I}", "generation", (json_int_t)id) : NULL;
+}
+
+/* The snapshot named by args.generation, or the current one. */
+static const struct gen_snapshot *
+snapshot_arg(struct umbra_app *app, json_t *args, struct mgmt_error *err)
+{
+	json_t *gen = json_object_get(args, "generation");
+	uint64_t id = gen ? (uint64_t)json_integer_value(gen) :
+			    gen_current(&app->dp.pub)->id;
+	const struct gen_snapshot *sn = gen_store_get(&app->snapshots, id);
+
+	if (sn == NULL)
+		mgmt_fail(err, MGMT_E_FAILED, "no snapshot of generation %llu "
+			  "(see snapshot/list)", (unsigned long long)id);
+	return sn;
+}
+
+static json_t *
+snapshot_json(const struct gen_snapshot *sn, bool with_yaml)
+{
+	char when[32];
+	json_t *o;
+
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&sn->time));
+	o = json_pack("{s:I,s:s,s:s}", "generation", (json_int_t)sn->id,
+		      "source", sn->source, "time", when);
+	if (sn->from)
+		json_object_set_new(o, "from", json_integer((json_int_t)sn->from));
+	if (with_yaml)
+		json_object_set_new(o, "yaml", json_stringn(sn->yaml, sn->len));
+	return o;
+}
+
+static json_t *
+cmd_config_show(json_t *args, void *ctx, struct mgmt_error *err)
+{
+	const struct gen_snapshot *sn = snapshot_arg(ctx, args, err);
+
+	return sn ? snapshot_json(sn, true) : NULL;
+}
+
+static json_t *
+cmd_snapshot_list(json_t *args, void *ctx, struct mgmt_error *err)
+{
+	struct umbra_app *app = ctx;
+	json_t *list = json_array();
+
+	(void)args;
+	(void)err;
+	for (const struct gen_snapshot *sn = app->snapshots.head; sn; sn = sn->next)
+		json_array_append_new(list, snapshot_json(sn, false));
+	return list;
+}
+
+static json_t *
+cmd_snapshot_rollback(json_t *args, void *ctx, struct mgmt_error *err)
+{
+	struct umbra_app *app = ctx;
+	const struct gen_snapshot *sn = snapshot_arg(app, args, err);
+	char name[64], source[64];
+	uint64_t id, from;
+
+	if (sn == NULL)
+		return NULL;
+	from = sn->id;
+	snprintf(name, sizeof(name), "generation %llu", (unsigned long long)from);
+	snprintf(source, sizeof(source), "rollback:%llu", (unsigned long long)from);
+	id = umbra_apply(app, sn->yaml, sn->len, name, source, from, err->message,
+			 sizeof(err->message));
+	return id ? json_pack("{s:I,s:I}", "generation", (json_int_t)id,
+			      "from", (json_int_t)from) : NULL;
+}
+
+int
+umbra_cmds_register(struct umbra_app *app)
+{
+	static const struct mgmt_arg path_arg[] = {
+		{ "path", MGMT_ARG_STRING, true }, { NULL },
+	};
+	static const struct mgmt_arg gen_opt[] = {
+		{ "generation", MGMT_ARG_INTEGER, false }, { NULL },
+	};
+	static const struct mgmt_arg gen_req[] = {
+		{ "generation", MGMT_ARG_INTEGER, true }, { NULL },
+	};
+	static const struct mgmt_arg flows_args[] = {
+		{ "top", MGMT_ARG_INTEGER, false }, { "stage", MGMT_ARG_STRING, false },
+		{ NULL },
+	};
+	static const struct {
+		const char *name, *help;
+		const struct mgmt_arg *args;
+		mgmt_handler fn;
+	} cmds[] = {
+		{ "status", "Generation, workers, ports, uptime.", NULL, cmd_status },
+		{ "stats", "All counters: ports, queues, stages, rules, drops, workers.",
+		  NULL, cmd_stats },
+		{ "flows", "Biggest flows by bytes (top N, optionally of one stage).",
+		  flows_args, cmd_flows },
+		{ "config/validate", "Check a configuration file without applying it.",
+		  path_arg, cmd_config_validate },
+		{ "config/apply", "Publish a configuration file as the next generation; "
+		  "established flows keep theirs.", path_arg, cmd_config_apply },
+		{ "config/show", "YAML of a generation (default: the current one).",
+		  gen_opt, cmd_config_show },
+		{ "snapshot/list", "Every generation kept: number, source, time.",
+		  NULL, cmd_snapshot_list },
+		{ "snapshot/show", "YAML of a generation.", gen_req, cmd_config_show },
+		{ "snapshot/rollback", "Re-publish an earlier generation as a new one.",
+		  gen_req, cmd_snapshot_rollback },
+	};
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (mgmt_register(app->mgmt, cmds[i].name, cmds[i].help, cmds[i].args,
+				  cmds[i].fn, app) < 0)
+			return -1;
+	return 0;
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Management socket: a registry of commands and a line-oriented JSON
+ * protocol over a Unix socket, served from one libevent loop on the main
+ * lcore (modelled on OVS unixctl).
+ *
+ * Request:  {"id": ..., "cmd": "name", "args": {...}}
+ * Response: {"id": ..., "ok": true, "result": ...}
+ *       or  {"id": ..., "ok": false, "error": {"code": "...", "message": "..."}}
+ *
+ * Commands register with the arguments they take; the dispatcher checks
+ * names and JSON types before a handler runs. A command keeps its meaning
+ * forever: a changed command gets a new name.
+ *
+ * mgmt_cmd.c: registry and dispatch (no I/O). mgmt_sock.c: the socket.
+ */
+#ifndef UMBRA_MGMT_H
+#define UMBRA_MGMT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#define MGMT_API_VERSION 1
+/** Longest request line, in bytes. */
+#define MGMT_LINE_MAX 65536
+/** A partial line may sit this long before the client is dropped. */
+#define MGMT_PARTIAL_TIMEOUT_S 5
+/** Clients served at once; more are told so and closed. */
+#define MGMT_MAX_CLIENTS 256
+
+/** Error codes of the protocol (stable strings). */
+#define MGMT_E_PARSE "parse_error"
+#define MGMT_E_REQUEST "invalid_request"
+#define MGMT_E_UNKNOWN "unknown_command"
+#define MGMT_E_ARGS "invalid_args"
+#define MGMT_E_FAILED "failed"
+#define MGMT_E_LINE "line_too_long"
+#define MGMT_E_TIMEOUT "timeout"
+#define MGMT_E_CLIENTS "too_many_clients"
+
+/** Argument types a command can declare. */
+enum mgmt_arg_type {
+	MGMT_ARG_STRING,
+	MGMT_ARG_INTEGER,
+	MGMT_ARG_BOOLEAN,
+};
+
+/** One declared argument; a command's list ends with a NULL name. */
+struct mgmt_arg {
+	const char *name;
+	enum mgmt_arg_type type;
+	bool required;
+};
+
+/** Where a handler reports failure (code MGMT_E_FAILED unless it sets one). */
+struct mgmt_error {
+	const char *code;
+	char message[512];
+};
+
+/**
+ * A command handler. @p args holds only declared arguments, of the
+ * declared types. Returns the result (a new reference), or NULL after
+ * filling @p err.
+ */
+typedef json_t *(*mgmt_handler)(json_t *args, void *ctx, struct mgmt_error *err);
+
+struct mgmt;
+
+/** A registry (and, once mgmt_listen() is called, a server). */
+struct mgmt *mgmt_create(struct event_base *base, const char *version);
+
+/** Close the socket, drop every client, free the registry. */
+void mgmt_free(struct mgmt *m);
+
+/**
+ * Register @p name. @p args is copied by reference: keep it static.
+ * @return 0, or -1 if the name is taken.
+ */
+int mgmt_register(struct mgmt *m, const char *name, const char *help,
+		  const struct mgmt_arg *args, mgmt_handler fn, void *ctx);
+
+/**
+ * Handle one request line and return the response object (never NULL).
+ * Used by the socket for every line, and by tests directly.
+ */
+json_t *mgmt_dispatch(struct mgmt *m, const char *line, size_t len);
+
+/** Fill @p err with a formatted message (helper for handlers). */
+void mgmt_fail(struct mgmt_error *err, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/**
+ * Serve on a Unix socket at @p path (replacing a stale one), mode 0660,
+ * group @p gid (or the process's when -1). Peers whose uid is neither 0
+ * nor ours and whose gid is not @p gid are refused.
+ * @return 0, or -1 with a sentence in @p err.
+ */
+int mgmt_listen(struct mgmt *m, const char *path, gid_t gid, char *err,
+		size_t errlen);
+
+/** Clients connected now. */
+unsigned int mgmt_clients(const struct mgmt *m);
+
+#endif
