@@ -30,6 +30,9 @@
 #include "umbra.h"
 
 #define EXIT_CONFIG 2
+
+/** Name of the configuration in messages: the -c file, or a resumed snapshot. */
+static char conf_name[512];
 /** The management loop's housekeeping period. */
 #define TICK_MS 100
 
@@ -48,6 +51,8 @@ usage(const char *prog)
 		"      --summary            print a human summary on exit\n"
 		"      --socket PATH        management socket (default "
 		UMBRA_DEFAULT_SOCKET "; none: no socket)\n"
+		"      --state-dir DIR      persist every generation in DIR and, on\n"
+		"                           restart, resume the last one from there\n"
 		"      --top N              flows in the summary (default 10)\n",
 		prog);
 }
@@ -69,7 +74,8 @@ parse_uint(const char *s, unsigned int *out)
 static int
 parse_args(int argc, char **argv, struct app_opts *o)
 {
-	enum { O_CHECK = 256, O_INTERVAL, O_JSON, O_IDLE, O_SUMMARY, O_TOP, O_SOCKET };
+	enum { O_CHECK = 256, O_INTERVAL, O_JSON, O_IDLE, O_SUMMARY, O_TOP, O_SOCKET,
+	       O_STATE };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, O_CHECK },
@@ -79,6 +85,7 @@ parse_args(int argc, char **argv, struct app_opts *o)
 		{ "summary", no_argument, NULL, O_SUMMARY },
 		{ "top", required_argument, NULL, O_TOP },
 		{ "socket", required_argument, NULL, O_SOCKET },
+		{ "state-dir", required_argument, NULL, O_STATE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -95,6 +102,7 @@ parse_args(int argc, char **argv, struct app_opts *o)
 		case O_JSON: o->stats_json = optarg; break;
 		case O_SUMMARY: o->summary = true; break;
 		case O_SOCKET: o->socket = optarg; break;
+		case O_STATE: o->state_dir = optarg; break;
 		case O_INTERVAL:
 		case O_IDLE:
 		case O_TOP:
@@ -238,6 +246,36 @@ write_final_stats(const struct dp_context *dp, const struct app_opts *o)
 	return rc;
 }
 
+/*
+ * The YAML to start from: the current generation of the state directory
+ * when there is one (a restart resumes where it was), else the -c file.
+ */
+static char *
+startup_yaml(struct umbra_app *app, size_t *len, uint64_t *id, char *err,
+	     size_t errlen)
+{
+	const struct gen_snapshot *sn = gen_store_get(&app->snapshots,
+						      app->snapshots.current);
+	char *yaml;
+
+	*id = 1;
+	if (sn == NULL)
+		return umbra_read_file(app->opts.conf_file, len, err, errlen);
+	yaml = malloc(sn->len + 1);
+	if (yaml == NULL) {
+		snprintf(err, errlen, "umbra: out of memory");
+		return NULL;
+	}
+	memcpy(yaml, sn->yaml, sn->len + 1);
+	*len = sn->len;
+	*id = sn->id;
+	snprintf(conf_name, sizeof(conf_name), "%s/gen-%llu.yaml", app->opts.state_dir,
+		 (unsigned long long)sn->id);
+	printf("umbra: resuming generation %llu (%s) from %s\n",
+	       (unsigned long long)sn->id, sn->source, app->opts.state_dir);
+	return yaml;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -248,6 +286,7 @@ main(int argc, char **argv)
 	char err[512], source[300];
 	unsigned int interval;
 	size_t yaml_len = 0;
+	uint64_t first_id;
 	char *yaml;
 	int n, rc = 0;
 
@@ -263,12 +302,20 @@ main(int argc, char **argv)
 	argv[n] = argv[0];
 	if (parse_args(argc - n, argv + n, o) < 0)
 		return EXIT_CONFIG;
-	yaml = umbra_read_file(o->conf_file, &yaml_len, err, sizeof(err));
-	conf = yaml ? conf_load_string(yaml, yaml_len, o->conf_file, err, sizeof(err)) : NULL;
+	snprintf(conf_name, sizeof(conf_name), "%s", o->conf_file);
+	gen_store_init(&app.snapshots);
+	if (o->state_dir && gen_store_open(&app.snapshots, o->state_dir, err,
+					   sizeof(err)) < 0) {
+		fprintf(stderr, "umbra: %s\n", err);
+		return 1;
+	}
+	yaml = startup_yaml(&app, &yaml_len, &first_id, err, sizeof(err));
+	conf = yaml ? conf_load_string(yaml, yaml_len, conf_name, err, sizeof(err)) : NULL;
 	if (conf == NULL || gen_validate(conf, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		conf_free(conf);
 		free(yaml);
+		gen_store_fini(&app.snapshots);
 		return EXIT_CONFIG;
 	}
 	if (rte_eal_init(n, argv) < 0) {
@@ -280,7 +327,7 @@ main(int argc, char **argv)
 		free(yaml);
 		return 1;
 	}
-	g = gen_build(conf, 1, err, sizeof(err));
+	g = gen_build(conf, first_id, err, sizeof(err));
 	if (g == NULL) {
 		fprintf(stderr, "%s\n", err);
 		free(yaml);
@@ -300,14 +347,19 @@ main(int argc, char **argv)
 	interval = o->stats_interval_s >= 0 ? (unsigned int)o->stats_interval_s :
 					      g->conf->stats_interval_s;
 	app.started = time(NULL);
-	gen_store_init(&app.snapshots);
+	snprintf(source, sizeof(source), "file:%s", o->conf_file);
+	if (first_id == 1 && gen_store_add(&app.snapshots, 1, 0, source, yaml,
+					   yaml_len) < 0) {
+		fprintf(stderr, "umbra: cannot persist generation 1 in %s\n", o->state_dir);
+		gen_free(g);
+		rc = 1;
+		goto out;
+	}
 	if (dp_init(&app.dp, g, err, sizeof(err)) < 0) {
 		fprintf(stderr, "umbra: %s\n", err);
 		rc = 1;
 		goto out;
 	}
-	snprintf(source, sizeof(source), "file:%s", o->conf_file);
-	gen_store_add(&app.snapshots, gen_current(&app.dp.pub)->id, 0, source, yaml, yaml_len);
 	app.base = event_base_new();
 	dp_start(&app.dp);
 	if (app.base == NULL || mgmt_run(&app, interval, err, sizeof(err)) < 0) {

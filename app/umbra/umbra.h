@@ -19,6 +19,7 @@ struct app_opts {
 	const char *conf_file;
 	const char *stats_json;     /**< write final counters here */
 	const char *socket;         /**< management socket path */
+	const char *state_dir;      /**< persisted generations; NULL: memory only */
 	unsigned int idle_exit_ms;  /**< 0: run until a signal */
 	int stats_interval_s;       /**< -1: from the config */
 	unsigned int top_flows;

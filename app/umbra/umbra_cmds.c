@@ -70,8 +70,16 @@ umbra_apply(struct umbra_app *app, const char *yaml, size_t len, const char *nam
 	g = gen_build(conf, 0, err, errlen);
 	if (g == NULL)
 		return 0;
+	/* Persisted before published: a restart finds what workers ran. */
+	if (gen_store_add(&app->snapshots, app->dp.pub.next_id, from, source,
+			  yaml, len) < 0) {
+		snprintf(err, errlen, "cannot persist generation %llu in %s: %s",
+			 (unsigned long long)app->dp.pub.next_id, app->snapshots.dir,
+			 strerror(errno));
+		gen_free(g);
+		return 0;
+	}
 	gen_publish(&app->dp.pub, g);
-	gen_store_add(&app->snapshots, g->id, from, source, yaml, len);
 	return g->id;
 }
 

@@ -156,6 +156,9 @@ gen_publish(struct gen_publisher *p, struct umbra_gen *g)
 {
 	struct umbra_gen *old = p->current;
 
+	/* A generation resumed from the state directory keeps its number. */
+	if (g->id > p->next_id)
+		p->next_id = g->id;
 	g->id = p->next_id++;
 	__atomic_store_n(&p->current, g, __ATOMIC_RELEASE);
 	if (old == NULL)

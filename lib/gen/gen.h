@@ -52,7 +52,7 @@ struct gen_publisher {
 	struct umbra_gen *current;      /**< read with gen_current() */
 	struct rte_rcu_qsbr *qsbr;      /**< one thread id per worker */
 	struct rte_rcu_qsbr_dq *dq;     /**< replaced generations */
-	uint64_t next_id;
+	uint64_t next_id;               /**< number the next publish gets */
 };
 
 /**
@@ -84,7 +84,8 @@ void gen_publisher_fini(struct gen_publisher *p);
 
 /**
  * Make @p g current: one pointer swap, the old generation deferred until
- * every worker has moved on. Assigns g->id. Waits (for one worker loop)
+ * every worker has moved on. Assigns g->id: the next number, or g->id
+ * itself when it is higher (a generation resumed after a restart). Waits (for one worker loop)
  * only when GEN_DEFER_MAX replaced generations are all still in use.
  * @return 0.
  */

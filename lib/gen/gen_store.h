@@ -29,12 +29,27 @@ struct gen_store {
 	struct gen_snapshot *head;  /**< oldest */
 	struct gen_snapshot *tail;  /**< newest */
 	unsigned int count;
+	char dir[256];              /**< state directory; "" keeps memory only */
+	uint64_t current;           /**< generation the state says is current */
 };
 
-/** An empty store. */
+/** An empty store, in memory only. */
 void gen_store_init(struct gen_store *s);
 
-/** Record generation @p id. @return 0, or -1 when out of memory. */
+/**
+ * Keep snapshots in directory @p dir too (created if missing) and load the
+ * ones already there: gen-N.yaml with gen-N.meta beside it, and "current".
+ * Every file is written to a temporary name, fsync'd and renamed, so a
+ * half-written file is never taken for a snapshot.
+ * @return 0, or -1 with a sentence in @p err.
+ */
+int gen_store_open(struct gen_store *s, const char *dir, char *err, size_t errlen);
+
+/**
+ * Record generation @p id (and, with a directory, persist it and make it
+ * current there) before it is published.
+ * @return 0, or -1 when it could not be stored (nothing changed then).
+ */
 int gen_store_add(struct gen_store *s, uint64_t id, uint64_t from,
 		  const char *source, const char *yaml, size_t len);
 
