@@ -222,6 +222,8 @@ mgmt_run(struct umbra_app *app, unsigned int interval, char *err, size_t errlen)
 	       app->opts.idle_exit_ms ? "exits when input is idle" : "Ctrl-C to stop");
 	fflush(stdout);
 	event_base_dispatch(app->base);
+	if (app->apply.probe != NULL)
+		event_free(app->apply.probe);
 	event_free(ev_tick);
 	event_free(ev_int);
 	event_free(ev_term);

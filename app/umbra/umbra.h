@@ -27,14 +27,33 @@ struct app_opts {
 	bool check_only;
 };
 
+/** Samples of "apply to every worker on the new generation", microseconds. */
+#define APPLY_SAMPLES 4096
+
+struct apply_latency {
+	double us[APPLY_SAMPLES];    /**< ring of the last samples */
+	uint64_t count;              /**< applies measured */
+	uint64_t pending;            /**< applies whose workers have not all moved */
+	uint64_t token;              /**< RCU token of the newest pending apply */
+	uint64_t t0;                 /**< TSC when that apply's command arrived */
+	struct event *probe;         /**< polls the token from the event loop */
+};
+
 struct umbra_app {
 	struct app_opts opts;
 	struct dp_context dp;
 	struct gen_store snapshots;
 	struct event_base *base;
 	struct mgmt *mgmt;
+	struct apply_latency apply;
 	time_t started;
 };
+
+/**
+ * Time the generation just published, from @p t0 (TSC when the command
+ * arrived) until the last worker first ran it (see apply_latency).
+ */
+void umbra_apply_probe_start(struct umbra_app *app, uint64_t t0);
 
 /**
  * Load YAML @p yaml (named @p name in messages), check it fits the running

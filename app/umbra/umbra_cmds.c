@@ -9,6 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
+#include <rte_rcu_qsbr.h>
+
 #include "umbra.h"
 
 char *
@@ -58,6 +61,7 @@ uint64_t
 umbra_apply(struct umbra_app *app, const char *yaml, size_t len, const char *name,
 	    const char *source, uint64_t from, char *err, size_t errlen)
 {
+	uint64_t t0 = rte_rdtsc(); /* the command arrived */
 	struct umbra_conf *conf = conf_load_string(yaml, len, name, err, errlen);
 	struct umbra_gen *g;
 
@@ -80,7 +84,80 @@ umbra_apply(struct umbra_app *app, const char *yaml, size_t len, const char *nam
 		return 0;
 	}
 	gen_publish(&app->dp.pub, g);
+	umbra_apply_probe_start(app, t0);
 	return g->id;
+}
+
+/*
+ * When every worker has reported a quiescent state after the publish (an
+ * RCU token taken right after the swap), every worker runs the new
+ * generation. Checked from the event loop, never waited for.
+ */
+static void
+apply_probe(evutil_socket_t fd, short what, void *arg)
+{
+	struct umbra_app *app = arg;
+	struct apply_latency *a = &app->apply;
+
+	(void)fd;
+	(void)what;
+	uint64_t id = gen_current(&app->dp.pub)->id, last = a->t0;
+
+	if (!rte_rcu_qsbr_check(app->dp.pub.qsbr, a->token, false)) {
+		event_active(a->probe, EV_TIMEOUT, 0);
+		return;
+	}
+	/* Workers stamp the TSC when they first run a generation: the latest
+	 * stamp is when the last of them moved. */
+	for (uint16_t i = 0; i < app->dp.n_workers; i++) {
+		const struct dp_counters *c = app->dp.workers[i].cnt;
+
+		if (c->gen_seen == id && c->gen_seen_tsc > last)
+			last = c->gen_seen_tsc;
+	}
+	a->us[a->count % APPLY_SAMPLES] = (double)(last - a->t0) * 1e6 /
+					  (double)rte_get_tsc_hz();
+	a->count++;
+	a->pending = 0;
+}
+
+void
+umbra_apply_probe_start(struct umbra_app *app, uint64_t t0)
+{
+	struct apply_latency *a = &app->apply;
+
+	if (a->probe == NULL && app->base != NULL)
+		a->probe = event_new(app->base, -1, 0, apply_probe, app);
+	if (a->probe == NULL)
+		return;
+	a->t0 = t0;
+	a->token = rte_rcu_qsbr_start(app->dp.pub.qsbr);
+	a->pending = 1; /* a newer apply supersedes an older one still pending */
+	event_active(a->probe, EV_TIMEOUT, 0);
+}
+
+static int
+cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return (a > b) - (a < b);
+}
+
+/* p50, p99 and max of the kept samples. */
+static json_t *
+apply_latency_json(const struct apply_latency *a)
+{
+	size_t n = a->count < APPLY_SAMPLES ? a->count : APPLY_SAMPLES;
+	static double sorted[APPLY_SAMPLES];
+
+	if (n == 0)
+		return json_pack("{s:i}", "applies", 0);
+	memcpy(sorted, a->us, n * sizeof(double));
+	qsort(sorted, n, sizeof(double), cmp_double);
+	return json_pack("{s:I,s:f,s:f,s:f}", "applies", (json_int_t)a->count,
+			 "p50_us", sorted[n / 2], "p99_us", sorted[n * 99 / 100],
+			 "max_us", sorted[n - 1]);
 }
 
 static json_t *
@@ -91,14 +168,15 @@ cmd_status(json_t *args, void *ctx, struct mgmt_error *err)
 
 	(void)args;
 	(void)err;
-	return json_pack("{s:I,s:i,s:i,s:i,s:I,s:s,s:i}",
+	return json_pack("{s:I,s:i,s:i,s:i,s:I,s:s,s:i,s:o}",
 			 "generation", (json_int_t)g->id,
 			 "workers", app->dp.n_workers,
 			 "ports", app->dp.ports.n_ports,
 			 "stages", g->conf->n_stages,
 			 "uptime_s", (json_int_t)(time(NULL) - app->started),
 			 "version", UMBRA_VERSION,
-			 "pid", (int)getpid());
+			 "pid", (int)getpid(),
+			 "apply_latency", apply_latency_json(&app->apply));
 }
 
 static json_t *

@@ -76,6 +76,8 @@ struct dp_port_counters {
 /** One worker's counters: single writer, summed by readers. */
 struct dp_counters {
 	uint64_t loops;
+	uint64_t gen_seen;      /**< newest generation this worker has run */
+	uint64_t gen_seen_tsc;  /**< TSC when it first ran it */
 	uint64_t bursts;        /**< RX bursts that returned packets */
 	uint64_t pkts;
 	uint64_t cycles[DP_CYC_MAX];

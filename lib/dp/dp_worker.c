@@ -299,6 +299,10 @@ dp_worker_main(void *arg)
 		const struct umbra_gen *g = gen_current(w->pub);
 		uint64_t now;
 
+		if (unlikely(g->id != w->cnt->gen_seen)) {
+			w->cnt->gen_seen_tsc = rte_rdtsc();
+			w->cnt->gen_seen = g->id;
+		}
 		for (uint16_t i = 0; i < w->n_rxq; i++)
 			dp_rx_burst(w, g, &w->rxq[i]);
 		now = rte_rdtsc();

@@ -67,7 +67,11 @@ gen_build(struct umbra_conf *conf, uint64_t id, char *err, size_t errlen)
 	}
 	g->id = id;
 	g->conf = conf;
-	snprintf(name, sizeof(name), "umbra_cls_%llu", (unsigned long long)id);
+	/* rte_acl hands back an existing context of the same name: every
+	 * build gets a fresh one. */
+	static uint64_t builds;
+
+	snprintf(name, sizeof(name), "umbra_cls_%llu", (unsigned long long)++builds);
 	g->cls = classify_build(conf, name, (int)rte_socket_id(), err, errlen);
 	if (g->cls == NULL) {
 		gen_free(g);
