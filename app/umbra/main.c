@@ -53,6 +53,9 @@ usage(const char *prog)
 		UMBRA_DEFAULT_SOCKET "; none: no socket)\n"
 		"      --state-dir DIR      persist every generation in DIR and, on\n"
 		"                           restart, resume the last one from there\n"
+		"      --http [ADDR:]PORT   HTTP API (/api/v1/...) and /metrics\n"
+		"                           (address default 127.0.0.1)\n"
+		"      --http-token-file F  require 'Authorization: Bearer <F's content>'\n"
 		"      --top N              flows in the summary (default 10)\n",
 		prog);
 }
@@ -75,7 +78,7 @@ static int
 parse_args(int argc, char **argv, struct app_opts *o)
 {
 	enum { O_CHECK = 256, O_INTERVAL, O_JSON, O_IDLE, O_SUMMARY, O_TOP, O_SOCKET,
-	       O_STATE };
+	       O_STATE, O_HTTP, O_TOKEN };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, O_CHECK },
@@ -86,6 +89,8 @@ parse_args(int argc, char **argv, struct app_opts *o)
 		{ "top", required_argument, NULL, O_TOP },
 		{ "socket", required_argument, NULL, O_SOCKET },
 		{ "state-dir", required_argument, NULL, O_STATE },
+		{ "http", required_argument, NULL, O_HTTP },
+		{ "http-token-file", required_argument, NULL, O_TOKEN },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -103,6 +108,8 @@ parse_args(int argc, char **argv, struct app_opts *o)
 		case O_SUMMARY: o->summary = true; break;
 		case O_SOCKET: o->socket = optarg; break;
 		case O_STATE: o->state_dir = optarg; break;
+		case O_HTTP: o->http = optarg; break;
+		case O_TOKEN: o->http_token_file = optarg; break;
 		case O_INTERVAL:
 		case O_IDLE:
 		case O_TOP:
@@ -172,7 +179,9 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		stats_print(stdout, &app->dp);
 		t->next_stats = now + (uint64_t)t->interval_s * hz;
 	}
+	pthread_mutex_lock(&app->reclaim_lock);
 	gen_reclaim(&app->dp.pub);
+	pthread_mutex_unlock(&app->reclaim_lock);
 }
 
 static void
@@ -189,6 +198,46 @@ socket_dir(const char *path)
 {
 	if (strcmp(path, UMBRA_DEFAULT_SOCKET) == 0)
 		mkdir("/run/umbra", 0750);
+}
+
+static char *
+metrics_text(void *ctx)
+{
+	return dp_metrics_text(&((struct umbra_app *)ctx)->dp);
+}
+
+/* HTTP API and /metrics on [ADDR:]PORT, with the token file's first line. */
+static int
+http_start(struct umbra_app *app, char *err, size_t errlen)
+{
+	char addr[64] = "127.0.0.1", token[256] = "";
+	const char *spec = app->opts.http, *colon = strrchr(spec, ':');
+	unsigned int port;
+	char *end;
+
+	if (colon != NULL)
+		snprintf(addr, sizeof(addr), "%.*s", (int)(colon - spec), spec);
+	port = (unsigned int)strtoul(colon ? colon + 1 : spec, &end, 10);
+	if (*end != '\0' || port == 0 || port > 65535) {
+		snprintf(err, errlen, "--http wants [ADDR:]PORT, not '%s'", spec);
+		return -1;
+	}
+	if (app->opts.http_token_file != NULL) {
+		size_t len;
+		char *t = umbra_read_file(app->opts.http_token_file, &len, err, errlen);
+
+		if (t == NULL)
+			return -1;
+		snprintf(token, sizeof(token), "%.*s", (int)strcspn(t, "\r\n"), t);
+		free(t);
+		if (token[0] == '\0') {
+			snprintf(err, errlen, "%s: the token file is empty",
+				 app->opts.http_token_file);
+			return -1;
+		}
+	}
+	return mgmt_http_listen(app->mgmt, addr, (uint16_t)port, token, metrics_text,
+				app, err, errlen);
 }
 
 /* The management loop: socket, signals, housekeeping; until told to stop. */
@@ -211,6 +260,8 @@ mgmt_run(struct umbra_app *app, unsigned int interval, char *err, size_t errlen)
 		if (mgmt_listen(app->mgmt, app->opts.socket, (gid_t)-1, err, errlen) < 0)
 			return -1;
 	}
+	if (app->opts.http != NULL && http_start(app, err, errlen) < 0)
+		return -1;
 	ev_tick = event_new(app->base, -1, EV_PERSIST, on_tick, &t);
 	ev_int = evsignal_new(app->base, SIGINT, on_signal, app->base);
 	ev_term = evsignal_new(app->base, SIGTERM, on_signal, app->base);
@@ -363,6 +414,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	app.base = event_base_new();
+	pthread_mutex_init(&app.reclaim_lock, NULL);
+	umbra_telemetry_init(&app);
 	dp_start(&app.dp);
 	if (app.base == NULL || mgmt_run(&app, interval, err, sizeof(err)) < 0) {
 		fprintf(stderr, "umbra: %s\n", app.base ? err : "cannot create the event loop");

@@ -3,6 +3,7 @@
 #ifndef UMBRA_APP_H
 #define UMBRA_APP_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <time.h>
 
@@ -20,6 +21,8 @@ struct app_opts {
 	const char *stats_json;     /**< write final counters here */
 	const char *socket;         /**< management socket path */
 	const char *state_dir;      /**< persisted generations; NULL: memory only */
+	const char *http;           /**< [ADDR:]PORT of the HTTP API; NULL: off */
+	const char *http_token_file;/**< bearer token for /api/v1/ */
 	unsigned int idle_exit_ms;  /**< 0: run until a signal */
 	int stats_interval_s;       /**< -1: from the config */
 	unsigned int top_flows;
@@ -46,8 +49,14 @@ struct umbra_app {
 	struct event_base *base;
 	struct mgmt *mgmt;
 	struct apply_latency apply;
+	/** Held while replaced generations are freed, and by readers outside
+	 * the management loop (telemetry) while they read names from one. */
+	pthread_mutex_t reclaim_lock;
 	time_t started;
 };
+
+/** Register /umbra/... telemetry commands and enable dpdk-dumpcap capture. */
+void umbra_telemetry_init(struct umbra_app *app);
 
 /**
  * Time the generation just published, from @p t0 (TSC when the command

@@ -83,7 +83,10 @@ umbra_apply(struct umbra_app *app, const char *yaml, size_t len, const char *nam
 		gen_free(g);
 		return 0;
 	}
+	/* publish may free a replaced generation when its defer queue is full */
+	pthread_mutex_lock(&app->reclaim_lock);
 	gen_publish(&app->dp.pub, g);
+	pthread_mutex_unlock(&app->reclaim_lock);
 	umbra_apply_probe_start(app, t0);
 	return g->id;
 }

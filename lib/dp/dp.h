@@ -163,6 +163,9 @@ json_t *dp_stats_json(const struct dp_context *dp);
  */
 json_t *dp_top_flows_json(const struct dp_context *dp, unsigned int n);
 
+/** The counters as Prometheus text (malloc'd; NULL when out of memory). */
+char *dp_metrics_text(const struct dp_context *dp);
+
 /** Human summary for operators: per stage, rule, drop reason, top flows. */
 void dp_stats_summary(FILE *out, const struct dp_context *dp, unsigned int top);
 

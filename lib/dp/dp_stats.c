@@ -348,3 +348,91 @@ dp_stats_summary(FILE *out, const struct dp_context *dp, unsigned int top)
 	json_decref(flows);
 	json_decref(st);
 }
+
+/* One Prometheus family: HELP and TYPE lines. */
+static void
+prom_family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Every member of @p obj as one sample labelled @p label="<key>". */
+static void
+prom_by_key(FILE *f, json_t *obj, const char *family, const char *label,
+	    const char *field, const char *help)
+{
+	const char *key;
+	json_t *v;
+
+	prom_family(f, family, "counter", help);
+	json_object_foreach(obj, key, v)
+		fprintf(f, "%s{%s=\"%s\"} %lld\n", family, label, key,
+			(long long)json_integer_value(field ? json_object_get(v, field) : v));
+}
+
+char *
+dp_metrics_text(const struct dp_context *dp)
+{
+	json_t *st = dp_stats_json(dp);
+	json_t *ports = json_object_get(st, "ports"), *v, *w;
+	static const char *const port_fields[][2] = {
+		{ "rx_pkts", "umbra_port_rx_packets_total" },
+		{ "rx_bytes", "umbra_port_rx_bytes_total" },
+		{ "tx_pkts", "umbra_port_tx_packets_total" },
+		{ "tx_bytes", "umbra_port_tx_bytes_total" },
+		{ "tx_dropped", "umbra_port_tx_dropped_total" },
+	};
+	const char *key;
+	char *text = NULL;
+	size_t len = 0, i;
+	FILE *f = open_memstream(&text, &len);
+
+	if (f == NULL) {
+		json_decref(st);
+		return NULL;
+	}
+	prom_family(f, "umbra_generation", "gauge", "Configuration generation workers run.");
+	fprintf(f, "umbra_generation %lld\n",
+		(long long)json_integer_value(json_object_get(st, "generation")));
+	for (i = 0; i < RTE_DIM(port_fields); i++)
+		prom_by_key(f, ports, port_fields[i][1], "port", port_fields[i][0],
+			    "Per-port counter.");
+	prom_family(f, "umbra_queue_rx_packets_total", "counter", "Packets per RX queue.");
+	json_object_foreach(ports, key, v) {
+		json_array_foreach(json_object_get(v, "rx_queues"), i, w)
+			fprintf(f, "umbra_queue_rx_packets_total{port=\"%s\",queue=\"%lld\"} %lld\n",
+				key, (long long)json_integer_value(json_object_get(w, "queue")),
+				(long long)json_integer_value(json_object_get(w, "rx_pkts")));
+	}
+	prom_by_key(f, json_object_get(st, "stages"), "umbra_stage_packets_total", "stage",
+		    "pkts", "Packets classified into each stage.");
+	prom_by_key(f, json_object_get(st, "stages"), "umbra_stage_bytes_total", "stage",
+		    "bytes", "Bytes classified into each stage.");
+	prom_by_key(f, json_object_get(st, "stages"), "umbra_stage_flows_total", "stage",
+		    "flows", "Flows classified into each stage.");
+	prom_by_key(f, json_object_get(st, "rules"), "umbra_rule_packets_total", "rule",
+		    "pkts", "Packets matching each inter-stage rule.");
+	prom_by_key(f, json_object_get(st, "default_deny"), "umbra_default_deny_packets_total",
+		    "pair", NULL, "Packets denied with no rule, by from->to stage.");
+	prom_by_key(f, json_object_get(st, "drops"), "umbra_drops_total", "reason", NULL,
+		    "Packets dropped, by reason.");
+	prom_family(f, "umbra_worker_packets_total", "counter", "Packets per worker.");
+	json_array_foreach(json_object_get(st, "workers"), i, w)
+		fprintf(f, "umbra_worker_packets_total{worker=\"%zu\"} %lld\n", i,
+			(long long)json_integer_value(json_object_get(w, "pkts")));
+	prom_family(f, "umbra_worker_cycles_total", "counter", "TSC cycles per pipeline stage.");
+	json_array_foreach(json_object_get(st, "workers"), i, w) {
+		json_object_foreach(json_object_get(w, "cycles"), key, v)
+			if (strcmp(key, "total") != 0)
+				fprintf(f, "umbra_worker_cycles_total{worker=\"%zu\",stage=\"%s\"} %lld\n",
+					i, key, (long long)json_integer_value(v));
+	}
+	prom_family(f, "umbra_worker_flows_active", "gauge", "Flows in each worker's table.");
+	json_array_foreach(json_object_get(st, "workers"), i, w)
+		fprintf(f, "umbra_worker_flows_active{worker=\"%zu\"} %lld\n", i,
+			(long long)json_integer_value(json_object_get(
+				json_object_get(w, "flow_table"), "active")));
+	fclose(f);
+	json_decref(st);
+	return text;
+}

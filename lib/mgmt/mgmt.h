@@ -14,12 +14,14 @@
  * forever: a changed command gets a new name.
  *
  * mgmt_cmd.c: registry and dispatch (no I/O). mgmt_sock.c: the socket.
+ * mgmt_http.c: the same commands over HTTP, and /metrics.
  */
 #ifndef UMBRA_MGMT_H
 #define UMBRA_MGMT_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <event2/event.h>
@@ -106,5 +108,18 @@ int mgmt_listen(struct mgmt *m, const char *path, gid_t gid, char *err,
 
 /** Clients connected now. */
 unsigned int mgmt_clients(const struct mgmt *m);
+
+/** Produces the /metrics page (Prometheus text, malloc'd) on demand. */
+typedef char *(*mgmt_metrics_fn)(void *ctx);
+
+/**
+ * Serve the registry over HTTP on @p addr:@p port (mgmt_http.c):
+ * /api/v1/<command> (JSON args in the body; guarded by @p token when not
+ * NULL or empty) and /metrics from @p metrics.
+ * @return 0, or -1 with a sentence in @p err.
+ */
+int mgmt_http_listen(struct mgmt *m, const char *addr, uint16_t port,
+		     const char *token, mgmt_metrics_fn metrics, void *ctx,
+		     char *err, size_t errlen);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include <event2/bufferevent.h>
+#include <event2/http.h>
 #include <event2/listener.h>
 
 #include "mgmt.h"
@@ -37,6 +38,10 @@ struct mgmt {
 	struct mgmt_client *clients;
 	unsigned int n_clients;
 	uint64_t requests;
+	struct evhttp *http;
+	char http_token[256];
+	mgmt_metrics_fn metrics;
+	void *metrics_ctx;
 };
 
 #endif

@@ -249,6 +249,8 @@ mgmt_free(struct mgmt *m)
 		return;
 	while (m->clients != NULL)
 		client_free(m->clients);
+	if (m->http != NULL)
+		evhttp_free(m->http);
 	if (m->listener != NULL) {
 		evconnlistener_free(m->listener);
 		unlink(m->path);
