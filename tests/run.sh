@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up this machine and run every test: unit, functional (net_pcap) and
-# end-to-end (namespaces) on the release build; unit and functional again
+# Set up this machine and run every test: unit, functional (net_pcap),
+# management (socket, HTTP, restarts) and end-to-end (namespaces) on the
+# release build; unit, functional and management again
 # under ASan+UBSan; each fuzzer for a short bounded run over its corpus.
 # Ends with one line "N passed, N failed".
 #   tests/run.sh            everything
@@ -23,16 +24,16 @@ run_suites() { # BUILD_DIR SUITE...
   results+=("$dir/meson-logs/run-$(basename "$dir").json")
 }
 
-echo "== release build: unit, functional, end to end"
-run_suites build unit functional e2e
+echo "== release build: unit, functional, management, end to end"
+run_suites build unit functional mgmt e2e
 
-echo "== ASan+UBSan build: unit, functional"
+echo "== ASan+UBSan build: unit, functional, management"
 if [ ! -f build-asan/build.ninja ]; then
   meson setup build-asan -Dbuildtype=debugoptimized \
     -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 fi
 if ninja -C build-asan >/dev/null; then
-  run_suites build-asan unit functional
+  run_suites build-asan unit functional mgmt
 else
   echo "ASan build failed"; asan_build_failed=1
 fi

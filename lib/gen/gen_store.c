@@ -149,6 +149,36 @@ snapshot_load(struct gen_store *s, uint64_t id)
 	return n;
 }
 
+/*
+ * "current" is written last: a snapshot newer than it was written but never
+ * made current (the process died in between), so it never ran. Forget it,
+ * on disk too, so that its number is free for the next generation.
+ */
+static void
+snapshots_drop_after(struct gen_store *s, uint64_t id)
+{
+	struct gen_snapshot **p = &s->head;
+
+	s->tail = NULL;
+	while (*p != NULL) {
+		struct gen_snapshot *sn = *p;
+		char path[512];
+
+		if (sn->id <= id) {
+			s->tail = sn;
+			p = &sn->next;
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/gen-%" PRIu64 ".meta", s->dir, sn->id);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/gen-%" PRIu64 ".yaml", s->dir, sn->id);
+		unlink(path);
+		*p = sn->next;
+		snapshot_free(sn);
+		s->count--;
+	}
+}
+
 int
 gen_store_open(struct gen_store *s, const char *dir, char *err, size_t errlen)
 {
@@ -189,6 +219,7 @@ gen_store_open(struct gen_store *s, const char *dir, char *err, size_t errlen)
 	free(cur);
 	if (s->current && gen_store_get(s, s->current) == NULL)
 		s->current = 0; /* points at a snapshot that never completed */
+	snapshots_drop_after(s, s->current);
 	return 0;
 }
 

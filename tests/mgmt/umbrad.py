@@ -1,0 +1,123 @@
+"""Start umbra with a management socket and talk to it (tests/mgmt).
+
+Daemon(...) writes a config, starts umbra on net_null/net_pcap virtual
+ports with its own socket (and optionally a state directory and HTTP
+port), and waits until "hello" answers. call() sends one request on a
+fresh connection and returns the response object.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+SRC = os.environ.get("SRC", os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+UMBRA = os.environ.get("UMBRA", os.path.join(SRC, "build", "app", "umbra", "umbra"))
+
+CONF = """ports:
+  - {{ name: gen, vdev: "{gen}", role: uplink }}
+  - {{ name: sink, vdev: "net_null_{tag}1,no-rx=1" }}
+stages:
+  - {{ name: {stage}, default: true, egress: {{ port: sink }} }}
+  - name: canary
+    egress: {{ port: sink, vlan: {vlan} }}
+    match: [ {{ src: 10.0.9.0/24 }} ]
+"""
+
+
+def eal_mem():
+    return subprocess.run([os.path.join(SRC, "deploy", "eal-mem.sh")],
+                          capture_output=True, text=True, check=True).stdout.split()
+
+
+class Failures:
+    """ok / not ok lines; exit status from the count."""
+
+    def __init__(self):
+        self.n = 0
+
+    def check(self, what, ok, detail=""):
+        print("%s - %s%s" % ("ok" if ok else "not ok", what,
+                             "" if ok or not detail else "\n    " + str(detail)))
+        self.n += 0 if ok else 1
+
+
+class Daemon:
+    def __init__(self, name, pcap=None, state_dir=None, http=None, token=None):
+        self.name = name
+        self.dir = tempfile.mkdtemp(prefix="umbra-mgmt-%s-" % name)
+        self.sock = os.path.join(self.dir, "umbra.sock")
+        self.tag = "%s%d" % (name, os.getpid())
+        gen = ("net_pcap_%s0,rx_pcap=%s,infinite_rx=1" % (self.tag, pcap) if pcap
+               else "net_null_%s0,no-rx=1" % self.tag)
+        self.confs = []
+        for i in range(2):
+            path = os.path.join(self.dir, "conf%d.yaml" % i)
+            with open(path, "w") as f:
+                f.write(CONF.format(gen=gen, tag=self.tag, stage=("production", "prod2")[i],
+                                    vlan=10 + i))
+            self.confs.append(path)
+        self.state_dir, self.http, self.token = state_dir, http, token
+        self.proc = None
+
+    def start(self, conf=0):
+        cmd = ([UMBRA, "-l", "0-1", "--no-pci", "--file-prefix", "umbra-mgmt-" + self.tag]
+               + eal_mem() + ["--log-level=lib.eal:error", "--", "-c", self.confs[conf],
+                              "--socket", self.sock,
+                              "--stats-json", os.path.join(self.dir, "stats.json")])
+        if self.state_dir:
+            cmd += ["--state-dir", self.state_dir]
+        if self.http:
+            cmd += ["--http", "127.0.0.1:%d" % self.http]
+        if self.token:
+            tok = os.path.join(self.dir, "token")
+            with open(tok, "w") as f:
+                f.write(self.token + "\n")
+            cmd += ["--http-token-file", tok]
+        self.log = open(os.path.join(self.dir, "umbra.log"), "a")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            try:
+                if self.call("hello")["ok"]:
+                    return True
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.1)
+        return False
+
+    def call(self, cmd, **args):
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(10)
+        s.connect(self.sock)
+        f = s.makefile("rw")
+        f.write(json.dumps({"id": 1, "cmd": cmd, "args": args}) + "\n")
+        f.flush()
+        r = json.loads(f.readline())
+        s.close()
+        return r
+
+    def stop(self, sig=signal.SIGTERM):
+        self.proc.send_signal(sig)
+        rc = self.proc.wait(timeout=30)
+        self.log.close()
+        for leftover in os.listdir("/dev/hugepages") if os.path.isdir("/dev/hugepages") else []:
+            if leftover.startswith("umbra-mgmt-" + self.tag):
+                os.unlink(os.path.join("/dev/hugepages", leftover))
+        return rc
+
+    def stats(self):
+        return json.load(open(os.path.join(self.dir, "stats.json")))
+
+    def cleanup(self, keep=False):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if not keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
