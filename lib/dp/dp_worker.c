@@ -182,39 +182,24 @@ burst_forward(struct dp_worker *w, struct rte_mbuf **pkts, struct dp_burst *b,
 	for (uint32_t j = 0; j < b->n_ip; j++) {
 		struct rte_mbuf *pkt = pkts[b->pkt_idx[j]];
 		uint32_t len = rte_pktmbuf_pkt_len(pkt);
-		const struct flow_action *act;
-		const uint8_t *mac;
-		uint16_t from, to, rule;
-		uint8_t verdict;
+		struct flow_entry *e, stateless_entry;
+		enum flow_dir dir = FLOW_DIR_ORIG;
 
 		if (likely(b->pos[j] >= 0)) {
-			struct flow_entry *e = flow_table_entry(w->ft, b->pos[j]);
-			enum flow_dir dir = flow_dir_of(e, b->side[j]);
-
+			e = flow_table_entry(w->ft, b->pos[j]);
+			dir = flow_dir_of(e, b->side[j]);
 			flow_entry_update(e, &b->meta[j], dir, len, now, w->tsc_hz);
-			act = &e->act[dir];
-			mac = e->mac[dir];
-			from = e->from_stage;
-			to = e->stage;
-			rule = e->rule;
-			verdict = e->verdict;
-		} else {
-			const struct dp_decision *d = &stateless[j];
-
-			act = &d->act[FLOW_DIR_ORIG];
-			mac = d->mac[FLOW_DIR_ORIG];
-			from = d->from;
-			to = d->to;
-			rule = d->rule;
-			verdict = d->verdict;
+		} else { /* table full: the decision serves this packet only */
+			e = &stateless_entry;
+			decision_store(e, &stateless[j], 0);
 		}
-		account_verdict(w->cnt, from, to, rule, len);
-		if (unlikely(verdict == FLOW_DENY)) {
+		account_verdict(w->cnt, e->from_stage, e->stage, e->rule, len);
+		if (unlikely(e->verdict == FLOW_DENY)) {
 			w->cnt->dp_drop[DP_DROP_POLICY_DENY]++;
 			rte_pktmbuf_free(pkt);
 			continue;
 		}
-		dp_send(w, pkt, &b->meta[j], act, mac);
+		dp_send(w, pkt, &b->meta[j], &e->act[dir], e->mac[dir]);
 	}
 }
 
