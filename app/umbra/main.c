@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,7 @@ usage(const char *prog)
 		"      --summary            print a human summary on exit\n"
 		"      --socket PATH        management socket (default "
 		UMBRA_DEFAULT_SOCKET "; none: no socket)\n"
+		"      --socket-group NAME  group that may use the socket (mode 0660)\n"
 		"      --state-dir DIR      persist every generation in DIR and, on\n"
 		"                           restart, resume the last one from there\n"
 		"      --http [ADDR:]PORT   HTTP API (/api/v1/...) and /metrics\n"
@@ -78,7 +80,7 @@ static int
 parse_args(int argc, char **argv, struct app_opts *o)
 {
 	enum { O_CHECK = 256, O_INTERVAL, O_JSON, O_IDLE, O_SUMMARY, O_TOP, O_SOCKET,
-	       O_STATE, O_HTTP, O_TOKEN };
+	       O_STATE, O_HTTP, O_TOKEN, O_GROUP };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, O_CHECK },
@@ -90,6 +92,7 @@ parse_args(int argc, char **argv, struct app_opts *o)
 		{ "socket", required_argument, NULL, O_SOCKET },
 		{ "state-dir", required_argument, NULL, O_STATE },
 		{ "http", required_argument, NULL, O_HTTP },
+		{ "socket-group", required_argument, NULL, O_GROUP },
 		{ "http-token-file", required_argument, NULL, O_TOKEN },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -109,6 +112,7 @@ parse_args(int argc, char **argv, struct app_opts *o)
 		case O_SOCKET: o->socket = optarg; break;
 		case O_STATE: o->state_dir = optarg; break;
 		case O_HTTP: o->http = optarg; break;
+		case O_GROUP: o->socket_group = optarg; break;
 		case O_TOKEN: o->http_token_file = optarg; break;
 		case O_INTERVAL:
 		case O_IDLE:
@@ -256,8 +260,20 @@ mgmt_run(struct umbra_app *app, unsigned int interval, char *err, size_t errlen)
 		return -1;
 	}
 	if (strcmp(app->opts.socket, "none") != 0) {
+		gid_t gid = (gid_t)-1;
+
+		if (app->opts.socket_group != NULL) {
+			struct group *gr = getgrnam(app->opts.socket_group);
+
+			if (gr == NULL) {
+				snprintf(err, errlen, "no group '%s' for the socket: create it "
+					 "(groupadd) or name another", app->opts.socket_group);
+				return -1;
+			}
+			gid = gr->gr_gid;
+		}
 		socket_dir(app->opts.socket);
-		if (mgmt_listen(app->mgmt, app->opts.socket, (gid_t)-1, err, errlen) < 0)
+		if (mgmt_listen(app->mgmt, app->opts.socket, gid, err, errlen) < 0)
 			return -1;
 	}
 	if (app->opts.http != NULL && http_start(app, err, errlen) < 0)

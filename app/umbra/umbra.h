@@ -20,6 +20,7 @@ struct app_opts {
 	const char *conf_file;
 	const char *stats_json;     /**< write final counters here */
 	const char *socket;         /**< management socket path */
+	const char *socket_group;   /**< group allowed on the socket; NULL: ours */
 	const char *state_dir;      /**< persisted generations; NULL: memory only */
 	const char *http;           /**< [ADDR:]PORT of the HTTP API; NULL: off */
 	const char *http_token_file;/**< bearer token for /api/v1/ */

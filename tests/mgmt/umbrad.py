@@ -47,7 +47,8 @@ class Failures:
 
 
 class Daemon:
-    def __init__(self, name, pcap=None, state_dir=None, http=None, token=None):
+    def __init__(self, name, pcap=None, state_dir=None, http=None, token=None,
+                 group=None):
         self.name = name
         self.dir = tempfile.mkdtemp(prefix="umbra-mgmt-%s-" % name)
         self.sock = os.path.join(self.dir, "umbra.sock")
@@ -62,6 +63,7 @@ class Daemon:
                                     vlan=10 + i))
             self.confs.append(path)
         self.state_dir, self.http, self.token = state_dir, http, token
+        self.group = group
         self.proc = None
 
     def start(self, conf=0):
@@ -71,6 +73,8 @@ class Daemon:
                               "--stats-json", os.path.join(self.dir, "stats.json")])
         if self.state_dir:
             cmd += ["--state-dir", self.state_dir]
+        if self.group:
+            cmd += ["--socket-group", self.group]
         if self.http:
             cmd += ["--http", "127.0.0.1:%d" % self.http]
         if self.token:
