@@ -36,10 +36,12 @@ struct app_opts {
 
 struct apply_latency {
 	double us[APPLY_SAMPLES];    /**< ring of the last samples */
+	double switch_us[APPLY_SAMPLES]; /**< the part from publish to last worker */
 	uint64_t count;              /**< applies measured */
 	uint64_t pending;            /**< applies whose workers have not all moved */
 	uint64_t token;              /**< RCU token of the newest pending apply */
 	uint64_t t0;                 /**< TSC when that apply's command arrived */
+	uint64_t t_pub;              /**< TSC when it was published */
 	struct event *probe;         /**< polls the token from the event loop */
 };
 

@@ -120,6 +120,8 @@ apply_probe(evutil_socket_t fd, short what, void *arg)
 	}
 	a->us[a->count % APPLY_SAMPLES] = (double)(last - a->t0) * 1e6 /
 					  (double)rte_get_tsc_hz();
+	a->switch_us[a->count % APPLY_SAMPLES] = last > a->t_pub ?
+		(double)(last - a->t_pub) * 1e6 / (double)rte_get_tsc_hz() : 0.0;
 	a->count++;
 	a->pending = 0;
 }
@@ -134,6 +136,7 @@ umbra_apply_probe_start(struct umbra_app *app, uint64_t t0)
 	if (a->probe == NULL)
 		return;
 	a->t0 = t0;
+	a->t_pub = rte_rdtsc();
 	a->token = rte_rcu_qsbr_start(app->dp.pub.qsbr);
 	a->pending = 1; /* a newer apply supersedes an older one still pending */
 	event_active(a->probe, EV_TIMEOUT, 0);
@@ -147,20 +150,31 @@ cmp_double(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
-/* p50, p99 and max of the kept samples. */
+/* p50, p99 and max of @p n samples. */
+static json_t *
+percentiles(const double *samples, size_t n)
+{
+	static double sorted[APPLY_SAMPLES];
+
+	memcpy(sorted, samples, n * sizeof(double));
+	qsort(sorted, n, sizeof(double), cmp_double);
+	return json_pack("{s:f,s:f,s:f}", "p50_us", sorted[n / 2],
+			 "p99_us", sorted[n * 99 / 100], "max_us", sorted[n - 1]);
+}
+
+/* Command to last worker (compile included), and publish to last worker. */
 static json_t *
 apply_latency_json(const struct apply_latency *a)
 {
 	size_t n = a->count < APPLY_SAMPLES ? a->count : APPLY_SAMPLES;
-	static double sorted[APPLY_SAMPLES];
+	json_t *o;
 
 	if (n == 0)
 		return json_pack("{s:i}", "applies", 0);
-	memcpy(sorted, a->us, n * sizeof(double));
-	qsort(sorted, n, sizeof(double), cmp_double);
-	return json_pack("{s:I,s:f,s:f,s:f}", "applies", (json_int_t)a->count,
-			 "p50_us", sorted[n / 2], "p99_us", sorted[n * 99 / 100],
-			 "max_us", sorted[n - 1]);
+	o = percentiles(a->us, n);
+	json_object_set_new(o, "applies", json_integer((json_int_t)a->count));
+	json_object_set_new(o, "switch", percentiles(a->switch_us, n));
+	return o;
 }
 
 static json_t *
