@@ -100,8 +100,7 @@ parse_args(int argc, char **argv, struct app_opts *o)
 	unsigned int v;
 	int opt;
 
-	*o = (struct app_opts){ .stats_interval_s = -1, .top_flows = 10,
-				.socket = UMBRA_DEFAULT_SOCKET };
+	*o = (struct app_opts){ .stats_interval_s = -1, .top_flows = 10 };
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -316,6 +315,35 @@ write_final_stats(const struct dp_context *dp, const struct app_opts *o)
 }
 
 /*
+ * Management settings not given on the command line come from the -c
+ * file's mgmt: section (read here once, before the state directory that
+ * section may name is opened).
+ * @return 0, or -1 with the configuration error in @p err.
+ */
+static int
+mgmt_settings(struct app_opts *o, char *err, size_t errlen)
+{
+	static struct conf_mgmt m;
+	struct umbra_conf *c = conf_load_file(o->conf_file, err, errlen);
+
+	if (c == NULL)
+		return -1;
+	m = c->mgmt;
+	conf_free(c);
+	if (o->socket == NULL)
+		o->socket = m.socket[0] ? m.socket : UMBRA_DEFAULT_SOCKET;
+	if (o->socket_group == NULL && m.socket_group[0])
+		o->socket_group = m.socket_group;
+	if (o->state_dir == NULL && m.state_dir[0])
+		o->state_dir = m.state_dir;
+	if (o->http == NULL && m.http[0])
+		o->http = m.http;
+	if (o->http_token_file == NULL && m.http_token_file[0])
+		o->http_token_file = m.http_token_file;
+	return 0;
+}
+
+/*
  * The YAML to start from: the current generation of the state directory
  * when there is one (a restart resumes where it was), else the -c file.
  */
@@ -372,6 +400,10 @@ main(int argc, char **argv)
 	if (parse_args(argc - n, argv + n, o) < 0)
 		return EXIT_CONFIG;
 	snprintf(conf_name, sizeof(conf_name), "%s", o->conf_file);
+	if (mgmt_settings(o, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return EXIT_CONFIG;
+	}
 	gen_store_init(&app.snapshots);
 	if (o->state_dir && gen_store_open(&app.snapshots, o->state_dir, err,
 					   sizeof(err)) < 0) {

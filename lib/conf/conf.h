@@ -124,6 +124,15 @@ struct conf_mempool {
 	uint16_t data_room;            /**< bytes per mbuf incl. headroom; 0: 2176 */
 };
 
+/** Management plane (YAML mgmt:); empty strings mean "not set". */
+struct conf_mgmt {
+	char socket[108];              /**< Unix socket path */
+	char socket_group[CONF_NAME_MAX]; /**< group allowed on it */
+	char state_dir[256];           /**< persisted generations */
+	char http[64];                 /**< [ADDR:]PORT of the HTTP API */
+	char http_token_file[256];     /**< bearer token for /api/v1/ */
+};
+
 struct umbra_conf {
 	char file[256];                /**< name used in messages */
 	struct conf_port ports[CONF_MAX_PORTS];
@@ -139,6 +148,7 @@ struct umbra_conf {
 	uint32_t n_policies;
 	struct conf_flow_table flow_table;
 	struct conf_mempool mempool;
+	struct conf_mgmt mgmt;
 	uint32_t stats_interval_s;     /**< 0: no periodic stats */
 };
 

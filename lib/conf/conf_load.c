@@ -765,12 +765,48 @@ load_stats(struct loader *L, yaml_node_t *n)
 	return 0;
 }
 
+/* A string that must fit @p size bytes (with its NUL). */
+static int
+get_bounded(struct loader *L, yaml_node_t *n, const char *what, char *out, size_t size)
+{
+	const char *v;
+
+	if (get_str(L, n, what, &v) < 0)
+		return -1;
+	if (strlen(v) == 0 || strlen(v) >= size)
+		return fail(L, n, "%s must be 1 to %zu characters", what, size - 1);
+	strcpy(out, v);
+	return 0;
+}
+
+static int
+load_mgmt(struct loader *L, yaml_node_t *n)
+{
+	struct conf_mgmt *m = &L->c->mgmt;
+	struct field f[] = {
+		{ "socket" }, { "socket_group" }, { "state_dir" }, { "http" },
+		{ "http_token_file" }, { NULL },
+	};
+	char *dst[] = { m->socket, m->socket_group, m->state_dir, m->http,
+			m->http_token_file };
+	const size_t size[] = { sizeof(m->socket), sizeof(m->socket_group),
+				sizeof(m->state_dir), sizeof(m->http),
+				sizeof(m->http_token_file) };
+
+	if (fields_get(L, n, f, "mgmt") < 0)
+		return -1;
+	for (int i = 0; i < 5; i++)
+		if (f[i].value && get_bounded(L, f[i].value, f[i].key, dst[i], size[i]) < 0)
+			return -1;
+	return 0;
+}
+
 static int
 load_root(struct loader *L, yaml_node_t *root)
 {
 	struct field f[] = {
 		{ "ports", true }, { "stages", true }, { "flows" }, { "policies" },
-		{ "flow_table" }, { "mempool" }, { "stats" }, { NULL },
+		{ "flow_table" }, { "mempool" }, { "stats" }, { "mgmt" }, { NULL },
 	};
 	struct umbra_conf *c = L->c;
 
@@ -789,7 +825,8 @@ load_root(struct loader *L, yaml_node_t *root)
 				     &c->n_policies, policy_one) < 0) ||
 	    (f[4].value && load_flow_table(L, f[4].value) < 0) ||
 	    (f[5].value && load_mempool(L, f[5].value) < 0) ||
-	    (f[6].value && load_stats(L, f[6].value) < 0))
+	    (f[6].value && load_stats(L, f[6].value) < 0) ||
+	    (f[7].value && load_mgmt(L, f[7].value) < 0))
 		return -1;
 	return 0;
 }

@@ -43,7 +43,9 @@ static const char full_yaml[] =
 	"flow_table: { size: 4096, tcp_closed_timeout_ms: 50, tcp_idle_timeout_s: 60,\n"
 	"              udp_idle_timeout_s: 20, other_idle_timeout_s: 10 }\n"
 	"mempool: { mbufs: 65536, data_room: 4096 }\n"
-	"stats: { interval_s: 5 }\n";
+	"stats: { interval_s: 5 }\n"
+	"mgmt: { socket: /tmp/u.sock, socket_group: umbra, state_dir: /var/lib/umbra,\n"
+	"        http: \"127.0.0.1:9470\", http_token_file: /etc/umbra/token }\n";
 
 static struct umbra_conf *
 load(const char *yaml, char *err, size_t errlen)
@@ -133,6 +135,11 @@ test_full_config(void **state)
 	assert_int_equal(c->mempool.mbufs, 65536);
 	assert_int_equal(c->mempool.data_room, 4096);
 	assert_int_equal(c->stats_interval_s, 5);
+	assert_string_equal(c->mgmt.socket, "/tmp/u.sock");
+	assert_string_equal(c->mgmt.socket_group, "umbra");
+	assert_string_equal(c->mgmt.state_dir, "/var/lib/umbra");
+	assert_string_equal(c->mgmt.http, "127.0.0.1:9470");
+	assert_string_equal(c->mgmt.http_token_file, "/etc/umbra/token");
 	assert_int_equal(conf_port_index(c, "prod"), 1);
 	assert_int_equal(conf_stage_index(c, "nope"), -1);
 	conf_free(c);
@@ -254,6 +261,9 @@ static const struct {
 	  "t.yaml:7:23: data_room must be a whole number from 256 to 65535, not '64'" },
 	{ PORTS STAGES "stats: { interval_s: soon }\n",
 	  "t.yaml:7:22: interval_s must be a whole number from 0 to 86400, not 'soon'" },
+	{ PORTS STAGES "mgmt: { sockett: /x }\n", "t.yaml:7:9: unknown key 'sockett' in mgmt" },
+	{ PORTS STAGES "mgmt: { socket: \"\" }\n",
+	  "t.yaml:7:17: socket must be 1 to 107 characters" },
 	{ PORTS STAGES "stats: { interval_s: 1, interval_s: 2 }\n",
 	  "t.yaml:7:25: duplicate key 'interval_s' in stats" },
 };
