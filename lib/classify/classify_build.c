@@ -77,8 +77,9 @@ acl_rule_from_match(struct classify_acl_rule *r, const struct conf_match *m,
 
 	memset(r, 0, sizeof(*r));
 	r->data.category_mask = 1;
-	/* rte_acl priorities are int32 and must be positive. */
-	r->data.priority = (int32_t)(m->priority % RTE_ACL_MAX_PRIORITY) + 1;
+	/* The loader keeps priorities below 2^28 (explicit * 4096 + file
+	 * order), inside rte_acl's range; rte_acl wants them positive. */
+	r->data.priority = (int32_t)m->priority + 1;
 	r->data.userdata = index + 1;
 
 	if (m->proto != CONF_ANY) {

@@ -78,7 +78,10 @@ struct conf_stage {
 /** One classification rule: traffic matching it belongs to @c stage. */
 struct conf_match {
 	uint16_t stage;         /**< index in umbra_conf.stages */
-	uint32_t priority;      /**< higher wins; default: earlier rule wins */
+	/** Higher wins: explicit priority * 4096 + (4095 - rule index), so
+	 * an explicit priority beats file order and an earlier rule beats a
+	 * later one. Always below 2^28 (rte_acl's limit is 2^29 - 1). */
+	uint32_t priority;
 	int32_t port;           /**< ingress port index or CONF_ANY */
 	int32_t vlan;           /**< VLAN id, CONF_VLAN_UNTAGGED, or CONF_ANY */
 	int32_t proto;          /**< IP protocol or CONF_ANY */

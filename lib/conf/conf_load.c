@@ -21,6 +21,9 @@
  * priority always wins and file order breaks ties (fits rte_acl's range). */
 #define PRIO_EXPLICIT_MAX 65535u
 #define PRIO_INDEX_SPAN 4096u
+_Static_assert(CONF_MAX_MATCHES <= PRIO_INDEX_SPAN, "file order must fit the span");
+_Static_assert((PRIO_EXPLICIT_MAX + 1ull) * PRIO_INDEX_SPAN <= (1u << 28),
+	       "priorities stay below 2^28 (rte_acl)");
 
 struct loader {
 	struct umbra_conf *c;
