@@ -75,6 +75,15 @@ def main():
            + ["--log-level=lib.eal:warning", "--", "-c", confs[0], "--socket", sock,
               "--stats-json", stats])
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        run(p, sock, confs, stats, args.applies)
+    finally:
+        if p.poll() is None:  # never leave a spinning daemon behind
+            p.kill()
+            p.wait()
+
+
+def run(p, sock, confs, stats, applies):
     for _ in range(100):
         if os.path.exists(sock):
             break
@@ -84,7 +93,7 @@ def main():
     os.sched_setaffinity(0, {0})
     c = Client(sock)
     time.sleep(1)  # traffic is flowing
-    for i in range(args.applies):
+    for i in range(applies):
         c.call("config/apply", path=confs[(i + 1) % 2])
         deadline = time.time() + 5
         while c.call("status")["apply_latency"]["applies"] < i + 1:
