@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -314,6 +315,18 @@ write_final_stats(const struct dp_context *dp, const struct app_opts *o)
 	return rc;
 }
 
+/* Management clients each take a descriptor: allow as many as permitted. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 /*
  * Management settings not given on the command line come from the -c
  * file's mgmt: section (read here once, before the state directory that
@@ -400,6 +413,7 @@ main(int argc, char **argv)
 	if (parse_args(argc - n, argv + n, o) < 0)
 		return EXIT_CONFIG;
 	snprintf(conf_name, sizeof(conf_name), "%s", o->conf_file);
+	raise_fd_limit();
 	if (mgmt_settings(o, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return EXIT_CONFIG;

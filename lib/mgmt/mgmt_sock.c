@@ -218,7 +218,7 @@ mgmt_listen(struct mgmt *m, const char *path, gid_t gid, char *err, size_t errle
 	unlink(path); /* nobody answers: a stale socket from an earlier run */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
 	    chmod(path, 0660) != 0 || chown(path, (uid_t)-1, m->gid) != 0 ||
-	    listen(fd, 128) != 0) {
+	    listen(fd, 1024) != 0) {
 		snprintf(err, errlen, "cannot serve on %s: %s (does its directory "
 			 "exist and is it writable?)", path, strerror(errno));
 		close(fd);
