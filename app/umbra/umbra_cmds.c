@@ -328,6 +328,88 @@ cmd_snapshot_list(json_t *args, void *ctx, struct mgmt_error *err)
 	return list;
 }
 
+/* Split @p text into at most @p max lines (pointers into a copy). */
+static size_t
+split_lines(char *text, char **lines, size_t max)
+{
+	size_t n = 0;
+
+	for (char *p = text; *p != '\0' && n < max; n++) {
+		char *nl = strchr(p, '\n');
+
+		lines[n] = p;
+		if (nl == NULL)
+			return n + 1;
+		*nl = '\0';
+		p = nl + 1;
+	}
+	return n;
+}
+
+#define DIFF_MAX_LINES 2000
+
+/*
+ * Line diff of two snapshots (longest common subsequence): a list of
+ * "- line" / "+ line" entries, in order, for what changed.
+ */
+static json_t *
+cmd_snapshot_diff(json_t *args, void *ctx, struct mgmt_error *err)
+{
+	struct umbra_app *app = ctx;
+	json_int_t ida = json_integer_value(json_object_get(args, "from"));
+	json_int_t idb = json_integer_value(json_object_get(args, "to"));
+	const struct gen_snapshot *a = gen_store_get(&app->snapshots, (uint64_t)ida);
+	const struct gen_snapshot *b = gen_store_get(&app->snapshots, (uint64_t)idb);
+	char *ta, *tb, **la, **lb;
+	uint16_t *lcs;
+	size_t na, nb, i, j;
+	json_t *out = NULL;
+
+	if (a == NULL || b == NULL) {
+		mgmt_fail(err, MGMT_E_FAILED, "no snapshot of generation %lld (see snapshot/list)",
+			  (long long)(a == NULL ? ida : idb));
+		return NULL;
+	}
+	ta = strdup(a->yaml);
+	tb = strdup(b->yaml);
+	la = calloc(DIFF_MAX_LINES, sizeof(*la));
+	lb = calloc(DIFF_MAX_LINES, sizeof(*lb));
+	lcs = calloc((size_t)(DIFF_MAX_LINES + 1) * (DIFF_MAX_LINES + 1), sizeof(*lcs));
+	if (ta == NULL || tb == NULL || la == NULL || lb == NULL || lcs == NULL) {
+		mgmt_fail(err, MGMT_E_FAILED, "out of memory");
+		goto done;
+	}
+	na = split_lines(ta, la, DIFF_MAX_LINES);
+	nb = split_lines(tb, lb, DIFF_MAX_LINES);
+#define L(x, y) lcs[(x) * (nb + 1) + (y)]
+	for (i = na; i-- > 0;)
+		for (j = nb; j-- > 0;)
+			L(i, j) = strcmp(la[i], lb[j]) == 0 ? L(i + 1, j + 1) + 1 :
+				  (L(i + 1, j) > L(i, j + 1) ? L(i + 1, j) : L(i, j + 1));
+	out = json_array();
+	for (i = 0, j = 0; i < na || j < nb;) {
+		char line[600];
+
+		if (i < na && j < nb && strcmp(la[i], lb[j]) == 0) {
+			i++, j++;
+		} else if (i < na && (j == nb || L(i + 1, j) >= L(i, j + 1))) {
+			snprintf(line, sizeof(line), "- %s", la[i++]);
+			json_array_append_new(out, json_string(line));
+		} else {
+			snprintf(line, sizeof(line), "+ %s", lb[j++]);
+			json_array_append_new(out, json_string(line));
+		}
+	}
+#undef L
+done:
+	free(ta);
+	free(tb);
+	free(la);
+	free(lb);
+	free(lcs);
+	return out;
+}
+
 static json_t *
 cmd_snapshot_rollback(json_t *args, void *ctx, struct mgmt_error *err)
 {
@@ -359,6 +441,10 @@ umbra_cmds_register(struct umbra_app *app)
 	static const struct mgmt_arg gen_req[] = {
 		{ "generation", MGMT_ARG_INTEGER, true }, { NULL },
 	};
+	static const struct mgmt_arg diff_args[] = {
+		{ "from", MGMT_ARG_INTEGER, true }, { "to", MGMT_ARG_INTEGER, true },
+		{ NULL },
+	};
 	static const struct mgmt_arg flows_args[] = {
 		{ "top", MGMT_ARG_INTEGER, false }, { "stage", MGMT_ARG_STRING, false },
 		{ NULL },
@@ -382,6 +468,8 @@ umbra_cmds_register(struct umbra_app *app)
 		{ "snapshot/list", "Every generation kept: number, source, time.",
 		  NULL, cmd_snapshot_list },
 		{ "snapshot/show", "YAML of a generation.", gen_req, cmd_config_show },
+		{ "snapshot/diff", "Lines that differ between two generations' YAML.",
+		  diff_args, cmd_snapshot_diff },
 		{ "snapshot/rollback", "Re-publish an earlier generation as a new one.",
 		  gen_req, cmd_snapshot_rollback },
 	};

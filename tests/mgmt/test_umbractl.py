@@ -30,6 +30,13 @@ t.check("config apply FILE: generation 2", r.returncode == 0 and "generation: 2"
 r = ctl("snapshot", "list")
 t.check("snapshot list prints a table", r.returncode == 0 and
         r.stdout.split()[:3] == ["generation", "source", "time"], r.stdout)
+r = ctl("--json", "snapshot", "diff", "1", "2")
+diff = json.loads(r.stdout) if r.returncode == 0 else None
+t.check("snapshot diff 1 2: exactly the changed lines", diff is not None and
+        [x for x in diff if "production" in x or "prod2" in x] ==
+        ["- " + x for x in open(d.confs[0]).read().splitlines() if "production" in x] +
+        ["+ " + x for x in open(d.confs[1]).read().splitlines() if "prod2" in x]
+        and all(x.startswith(("- ", "+ ")) for x in diff), diff)
 r = ctl("snapshot", "rollback", "generation=1")
 t.check("key=value arguments", r.returncode == 0 and "from: 1" in r.stdout, r)
 bad = os.path.join(d.dir, "bad.yaml")
