@@ -5,6 +5,7 @@ ports with its own socket (and optionally a state directory and HTTP
 port), and waits until "hello" answers. call() sends one request on a
 fresh connection and returns the response object.
 """
+import atexit
 import json
 import os
 import shutil
@@ -84,6 +85,7 @@ class Daemon:
             cmd += ["--http-token-file", tok]
         self.log = open(os.path.join(self.dir, "umbra.log"), "a")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        atexit.register(self._kill)  # a test that dies leaves no spinning umbra
         deadline = time.time() + 15
         while time.time() < deadline:
             try:
@@ -115,6 +117,11 @@ class Daemon:
             if leftover.startswith("umbra-mgmt-" + self.tag):
                 os.unlink(os.path.join("/dev/hugepages", leftover))
         return rc
+
+    def _kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def stats(self):
         return json.load(open(os.path.join(self.dir, "stats.json")))
