@@ -8,11 +8,11 @@
  * 48-byte keys):
  *  - The hash ends in a non-linear mix. CRC32 alone is linear, and linear
  *    hashes crowd some structured key sets into few buckets: plain
- *    rte_hash_crc filled only 75% of the table with src = dst - const
- *    address pairs, a three-word CRC without the mix 81% with 256 clients
- *    x 4096 ports. With the mix every pattern tried behaves like random
- *    keys (about 98% before the first refusal, 100% with the extendable
- *    buckets below).
+ *    rte_hash_crc filled only 75% of the table before refusing keys
+ *    whose two addresses step together (10.0.0.i <-> 11.0.0.i), a
+ *    three-word CRC without the mix 81% with 256 clients x 4096 ports.
+ *    With the mix every pattern tried behaves like random keys (about 98%
+ *    before the first refusal without the extendable buckets below).
  *  - RTE_HASH_EXTRA_FLAGS_EXT_TABLE: without it, even random keys fill a
  *    cuckoo table of 2^n entries only to about 98%, so a table sized for
  *    1M flows would refuse flows below 1M. With it, "size" is the number
