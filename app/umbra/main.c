@@ -207,7 +207,20 @@ socket_dir(const char *path)
 static char *
 metrics_text(void *ctx)
 {
-	return dp_metrics_text(&((struct umbra_app *)ctx)->dp);
+	struct umbra_app *app = ctx;
+	char *dp_text = dp_metrics_text(&app->dp), *text = NULL;
+	size_t len = 0;
+	FILE *f = dp_text ? open_memstream(&text, &len) : NULL;
+
+	if (f == NULL) {
+		free(dp_text);
+		return NULL;
+	}
+	fputs(dp_text, f);
+	umbra_workflow_metrics(app, f);
+	fclose(f);
+	free(dp_text);
+	return text;
 }
 
 /* HTTP API and /metrics on [ADDR:]PORT, with the token file's first line. */
@@ -255,10 +268,13 @@ mgmt_run(struct umbra_app *app, unsigned int interval, char *err, size_t errlen)
 	t.last_change = rte_get_timer_cycles();
 	t.next_stats = t.last_change + (uint64_t)interval * rte_get_timer_hz();
 	app->mgmt = mgmt_create(app->base, UMBRA_VERSION);
-	if (app->mgmt == NULL || umbra_cmds_register(app) < 0) {
+	if (app->mgmt == NULL || umbra_cmds_register(app) < 0 ||
+	    umbra_workflow_register(app) < 0) {
 		snprintf(err, errlen, "cannot set up the management commands");
 		return -1;
 	}
+	if (umbra_workflow_init(app, err, errlen) < 0)
+		return -1;
 	if (strcmp(app->opts.socket, "none") != 0) {
 		gid_t gid = (gid_t)-1;
 
@@ -294,6 +310,8 @@ mgmt_run(struct umbra_app *app, unsigned int interval, char *err, size_t errlen)
 	event_free(ev_tick);
 	event_free(ev_int);
 	event_free(ev_term);
+	workflow_free(app->workflow);
+	app->workflow = NULL;
 	return 0;
 }
 
@@ -361,14 +379,15 @@ mgmt_settings(struct app_opts *o, char *err, size_t errlen)
  * when there is one (a restart resumes where it was), else the -c file.
  */
 static char *
-startup_yaml(struct umbra_app *app, size_t *len, uint64_t *id, char *err,
-	     size_t errlen)
+startup_yaml(struct umbra_app *app, size_t *len, uint64_t *id,
+	     const char **state, char *err, size_t errlen)
 {
 	const struct gen_snapshot *sn = gen_store_get(&app->snapshots,
 						      app->snapshots.current);
 	char *yaml;
 
 	*id = 1;
+	*state = NULL;
 	if (sn == NULL)
 		return umbra_read_file(app->opts.conf_file, len, err, errlen);
 	yaml = malloc(sn->len + 1);
@@ -379,6 +398,7 @@ startup_yaml(struct umbra_app *app, size_t *len, uint64_t *id, char *err,
 	memcpy(yaml, sn->yaml, sn->len + 1);
 	*len = sn->len;
 	*id = sn->id;
+	*state = sn->state;
 	snprintf(conf_name, sizeof(conf_name), "%s/gen-%llu.yaml", app->opts.state_dir,
 		 (unsigned long long)sn->id);
 	printf("umbra: resuming generation %llu (%s) from %s\n",
@@ -397,6 +417,7 @@ main(int argc, char **argv)
 	unsigned int interval;
 	size_t yaml_len = 0;
 	uint64_t first_id;
+	const char *state;
 	char *yaml;
 	int n, rc = 0;
 
@@ -424,7 +445,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "umbra: %s\n", err);
 		return 1;
 	}
-	yaml = startup_yaml(&app, &yaml_len, &first_id, err, sizeof(err));
+	yaml = startup_yaml(&app, &yaml_len, &first_id, &state, err, sizeof(err));
 	conf = yaml ? conf_load_string(yaml, yaml_len, conf_name, err, sizeof(err)) : NULL;
 	if (conf == NULL || gen_validate(conf, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
@@ -442,7 +463,7 @@ main(int argc, char **argv)
 		free(yaml);
 		return 1;
 	}
-	g = gen_build(conf, first_id, err, sizeof(err));
+	g = gen_build(conf, state, first_id, err, sizeof(err));
 	if (g == NULL) {
 		fprintf(stderr, "%s\n", err);
 		free(yaml);
@@ -464,7 +485,7 @@ main(int argc, char **argv)
 	app.started = time(NULL);
 	snprintf(source, sizeof(source), "file:%s", o->conf_file);
 	if (first_id == 1 && gen_store_add(&app.snapshots, 1, 0, source, yaml,
-					   yaml_len) < 0) {
+					   yaml_len, g->state) < 0) {
 		fprintf(stderr, "umbra: cannot persist generation 1 in %s\n", o->state_dir);
 		gen_free(g);
 		rc = 1;

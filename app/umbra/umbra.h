@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -12,6 +13,7 @@
 #include "dp.h"
 #include "gen_store.h"
 #include "mgmt.h"
+#include "workflow.h"
 
 #define UMBRA_VERSION "0.1.0"
 #define UMBRA_DEFAULT_SOCKET "/run/umbra/umbra.sock"
@@ -52,6 +54,7 @@ struct umbra_app {
 	struct event_base *base;
 	struct mgmt *mgmt;
 	struct apply_latency apply;
+	struct workflow *workflow;
 	/** Held while replaced generations are freed, and by readers outside
 	 * the management loop (telemetry) while they read names from one. */
 	pthread_mutex_t reclaim_lock;
@@ -69,14 +72,24 @@ void umbra_apply_probe_start(struct umbra_app *app, uint64_t t0);
 
 /**
  * Load YAML @p yaml (named @p name in messages), check it fits the running
- * ports, compile it and publish it as the next generation, recorded as a
+ * ports, compile it with steering @p state (JSON text; NULL: the file's
+ * initial state) and publish it as the next generation, recorded as a
  * snapshot from @p source (@p from: the generation a rollback re-publishes).
  * A rejected configuration changes nothing.
  * @return the new generation number, or 0 with a message in @p err.
  */
 uint64_t umbra_apply(struct umbra_app *app, const char *yaml, size_t len,
-		     const char *name, const char *source, uint64_t from,
-		     char *err, size_t errlen);
+		     const char *name, const char *state, const char *source,
+		     uint64_t from, char *err, size_t errlen);
+
+/** Start the release workflow (resumes it from the state directory). */
+int umbra_workflow_init(struct umbra_app *app, char *err, size_t errlen);
+
+/** Register event/... and workflow/... commands on app->mgmt. */
+int umbra_workflow_register(struct umbra_app *app);
+
+/** Append the workflow's Prometheus lines to @p f. */
+void umbra_workflow_metrics(struct umbra_app *app, FILE *f);
 
 /** Register the daemon's commands on app->mgmt. */
 int umbra_cmds_register(struct umbra_app *app);

@@ -59,7 +59,8 @@ ports_unchanged(const struct umbra_conf *now, const struct umbra_conf *next,
 
 uint64_t
 umbra_apply(struct umbra_app *app, const char *yaml, size_t len, const char *name,
-	    const char *source, uint64_t from, char *err, size_t errlen)
+	    const char *state, const char *source, uint64_t from, char *err,
+	    size_t errlen)
 {
 	uint64_t t0 = rte_rdtsc(); /* the command arrived */
 	struct umbra_conf *conf = conf_load_string(yaml, len, name, err, errlen);
@@ -71,12 +72,12 @@ umbra_apply(struct umbra_app *app, const char *yaml, size_t len, const char *nam
 		conf_free(conf);
 		return 0;
 	}
-	g = gen_build(conf, 0, err, errlen);
+	g = gen_build(conf, state, 0, err, errlen);
 	if (g == NULL)
 		return 0;
 	/* Persisted before published: a restart finds what workers ran. */
 	if (gen_store_add(&app->snapshots, app->dp.pub.next_id, from, source,
-			  yaml, len) < 0) {
+			  yaml, len, g->state) < 0) {
 		snprintf(err, errlen, "cannot persist generation %llu in %s: %s",
 			 (unsigned long long)app->dp.pub.next_id, app->snapshots.dir,
 			 strerror(errno));
@@ -270,8 +271,9 @@ cmd_config_apply(json_t *args, void *ctx, struct mgmt_error *err)
 	if (yaml == NULL)
 		return NULL;
 	snprintf(source, sizeof(source), "file:%s", path);
-	id = umbra_apply(app, yaml, len, path, source, 0, err->message,
-			 sizeof(err->message));
+	/* A new file keeps the release state (what runs where). */
+	id = umbra_apply(app, yaml, len, path, gen_current(&app->dp.pub)->state,
+			 source, 0, err->message, sizeof(err->message));
 	free(yaml);
 	return id ? json_pack("{s:I}", "generation", (json_int_t)id) : NULL;
 }
@@ -423,8 +425,8 @@ cmd_snapshot_rollback(json_t *args, void *ctx, struct mgmt_error *err)
 	from = sn->id;
 	snprintf(name, sizeof(name), "generation %llu", (unsigned long long)from);
 	snprintf(source, sizeof(source), "rollback:%llu", (unsigned long long)from);
-	id = umbra_apply(app, sn->yaml, sn->len, name, source, from, err->message,
-			 sizeof(err->message));
+	id = umbra_apply(app, sn->yaml, sn->len, name, sn->state, source, from,
+			 err->message, sizeof(err->message));
 	return id ? json_pack("{s:I,s:I}", "generation", (json_int_t)id,
 			      "from", (json_int_t)from) : NULL;
 }

@@ -172,6 +172,14 @@ arg_value(json_t *arg, const char *word)
 			return json_boolean(!strcmp(word, "true"));
 		return NULL;
 	}
+	if (strcmp(type, "object") == 0) {
+		json_t *o = json_loads(word, JSON_DECODE_ANY, NULL);
+
+		if (json_is_object(o))
+			return o;
+		json_decref(o);
+		return NULL;
+	}
 	return json_string(word);
 }
 

@@ -197,13 +197,13 @@ build_egress(struct classify_ctx *ctx, const struct umbra_conf *c)
 
 		/* Two stages may share an egress; the first one names it. */
 		for (uint16_t i = 0; i < ctx->n_egress; i++)
-			seen |= ctx->egress[i].port == st->egress_port &&
-				ctx->egress[i].vlan == st->egress_vlan;
+			seen |= ctx->egress[i].port == st->egress.port &&
+				ctx->egress[i].vlan == st->egress.vlan;
 		if (seen)
 			continue;
 		ctx->egress[ctx->n_egress++] = (struct classify_egress){
-			.port = st->egress_port,
-			.vlan = st->egress_vlan,
+			.port = st->egress.port,
+			.vlan = st->egress.vlan,
 			.stage = s,
 		};
 	}

@@ -22,6 +22,16 @@
 #define CONF_MAX_MATCHES 4096
 #define CONF_MAX_FLOW_RULES 4096
 #define CONF_MAX_POLICIES 256
+#define CONF_MAX_SERVICES 64
+#define CONF_MAX_BACKENDS 8       /**< per service */
+#define CONF_MAX_SVC_MATCHES 16   /**< per service */
+#define CONF_MAX_PIPELINE 8
+#define CONF_MAX_HOOKS 64
+#define CONF_MAX_SPLITS 64
+#define CONF_MAX_ROLLOUT_STEPS 16
+#define CONF_VERSION_MAX 64       /**< version label, with its NUL */
+#define CONF_HOOK_ARGV_MAX 16     /**< argv entries of a hook command */
+#define CONF_HOOK_ARG_LEN 256     /**< bytes of one argv entry, with its NUL */
 /** Any VLAN / protocol / port in a match (value of the int fields). */
 #define CONF_ANY (-1)
 /** vlan value meaning "untagged only". */
@@ -65,12 +75,17 @@ struct conf_port {
 	struct conf_pos pos;
 };
 
-struct conf_stage {
-	char name[CONF_NAME_MAX];
-	uint16_t egress_port;   /**< index in umbra_conf.ports */
-	uint16_t egress_vlan;   /**< 0: untagged, else VLAN id pushed/rewritten */
+/** Where traffic leaves: a port, a VLAN, optionally a next-hop MAC. */
+struct conf_egress {
+	uint16_t port;          /**< index in umbra_conf.ports */
+	uint16_t vlan;          /**< 0: untagged, else VLAN id pushed/rewritten */
 	bool rewrite_mac;       /**< next_hop_mac given: L3-style MAC rewrite */
 	uint8_t next_hop_mac[6];
+};
+
+struct conf_stage {
+	char name[CONF_NAME_MAX];
+	struct conf_egress egress;
 	bool proxy_arp;         /**< answer ARP/ND for this stage's traffic */
 	struct conf_pos pos;
 };
@@ -113,6 +128,107 @@ struct conf_policy {
 	struct conf_pos pos;
 };
 
+/** A network segment where versions of a service run (services[].backends). */
+struct conf_backend {
+	char name[CONF_NAME_MAX];
+	struct conf_egress egress;
+	struct conf_pos pos;
+};
+
+/** Traffic that belongs to a service: destination prefix, protocol, ports. */
+struct conf_svc_match {
+	struct conf_prefix dst;
+	int32_t proto;          /**< IP protocol or CONF_ANY */
+	struct conf_range dport;
+	struct conf_pos pos;
+};
+
+/** Backends of one stage for a service (services[].stages). */
+struct conf_svc_stage {
+	uint8_t n_backends;     /**< 0: the stage's own egress; 2: blue/green */
+	uint8_t backends[2];    /**< indexes in conf_service.backends */
+	char running[CONF_VERSION_MAX]; /**< version before any event ("" none) */
+	struct conf_pos pos;
+};
+
+/** Gradual promotion: percent of new flows per step, and the hold between. */
+struct conf_rollout {
+	uint8_t n_steps;        /**< 0: switch at once */
+	uint32_t steps_bp[CONF_MAX_ROLLOUT_STEPS]; /**< basis points, rising, last 10000 */
+	uint32_t hold_s;        /**< seconds at each step before the next */
+	uint16_t stage;         /**< stage it applies to (default: last of the pipeline) */
+};
+
+/** A release-managed service (YAML services:). */
+struct conf_service {
+	char name[CONF_NAME_MAX];
+	struct conf_svc_match matches[CONF_MAX_SVC_MATCHES];
+	uint8_t n_matches;
+	struct conf_backend backends[CONF_MAX_BACKENDS];
+	uint8_t n_backends;
+	struct conf_svc_stage stages[CONF_MAX_STAGES]; /**< by stage index */
+	struct conf_rollout rollout;
+	struct conf_pos pos;
+};
+
+/** Events that move a release into a pipeline stage. */
+enum conf_wf_trigger {
+	CONF_WF_CODE_COMMIT = 0,
+	CONF_WF_AUTO,           /**< as soon as the previous stage's transition ends */
+	CONF_WF_TEST_COMPLETION,
+	CONF_WF_MANUAL_APPROVAL,
+};
+
+/** One pipeline step (workflow.pipeline[]). */
+struct conf_wf_step {
+	uint16_t stage;
+	uint8_t on;             /**< enum conf_wf_trigger */
+	struct conf_pos pos;
+};
+
+/** When a hook runs, relative to publishing the transition's generation. */
+enum conf_hook_when {
+	CONF_HOOK_BEFORE = 0,   /**< failing: nothing is published */
+	CONF_HOOK_AFTER,        /**< failing: the previous steering is restored */
+};
+
+/** An operator command run on a transition (workflow.hooks[]). */
+struct conf_hook {
+	char name[CONF_NAME_MAX];
+	uint16_t stage;         /**< runs when a release enters this stage */
+	int16_t service;        /**< service index, or -1: every service */
+	uint8_t when;           /**< enum conf_hook_when */
+	uint32_t timeout_ms;
+	char argv[CONF_HOOK_ARGV_MAX][CONF_HOOK_ARG_LEN];
+	uint8_t argc;
+	char undo[CONF_HOOK_ARGV_MAX][CONF_HOOK_ARG_LEN]; /**< run by a rollback */
+	uint8_t undo_argc;
+	struct conf_pos pos;
+};
+
+/** Release workflow (YAML workflow:). */
+struct conf_workflow {
+	struct conf_wf_step pipeline[CONF_MAX_PIPELINE];
+	uint8_t n_pipeline;     /**< default: dev, test, staging, production */
+	struct conf_hook *hooks;
+	uint32_t n_hooks;
+	uint32_t hook_timeout_ms; /**< default for hooks without timeout_s */
+	uint32_t history_max;   /**< transitions kept */
+};
+
+/** Network splitting: a segment of a stage's new flows goes elsewhere. */
+struct conf_split {
+	char name[CONF_NAME_MAX];
+	uint16_t stage;         /**< stage whose flows are split */
+	int16_t service;        /**< only this service's flows, or -1 */
+	struct conf_prefix src; /**< client prefix, or family 0 */
+	uint16_t hash_lo;       /**< flow-hash range [lo, hi] out of 0..65535 */
+	uint16_t hash_hi;
+	int16_t to_stage;       /**< send to this stage's egress, or -1 */
+	int16_t to_backend;     /**< or to this backend of @c service, or -1 */
+	struct conf_pos pos;
+};
+
 struct conf_flow_table {
 	uint32_t size;                 /**< entries per worker */
 	uint32_t tcp_closed_timeout_ms;/**< after FIN both ways or RST */
@@ -149,6 +265,12 @@ struct umbra_conf {
 	uint32_t n_flow_rules;
 	struct conf_policy *policies;
 	uint32_t n_policies;
+	struct conf_service *services;
+	uint32_t n_services;
+	struct conf_workflow workflow;
+	struct conf_split *splits;
+	uint32_t n_splits;
+	uint32_t steer_seed;           /**< seed of the flow hash (canary, splits) */
 	struct conf_flow_table flow_table;
 	struct conf_mempool mempool;
 	struct conf_mgmt mgmt;
@@ -177,6 +299,15 @@ void conf_free(struct umbra_conf *c);
 
 /** Index of the stage called @p name, or -1. */
 int conf_stage_index(const struct umbra_conf *c, const char *name);
+
+/** Index of the service called @p name, or -1. */
+int conf_service_index(const struct umbra_conf *c, const char *name);
+
+/** Index of backend @p name of service @p svc, or -1. */
+int conf_backend_index(const struct conf_service *svc, const char *name);
+
+/** Position of stage @p stage in the workflow pipeline, or -1. */
+int conf_pipeline_index(const struct umbra_conf *c, uint16_t stage);
 
 /** Index of the port called @p name, or -1. */
 int conf_port_index(const struct umbra_conf *c, const char *name);

@@ -93,6 +93,9 @@ struct dp_counters {
 	uint64_t stage_flows[CONF_MAX_STAGES];
 	/** Packets denied with no rule (default deny), by from/to stage. */
 	uint64_t default_deny[CONF_MAX_STAGES][CONF_MAX_STAGES];
+	/** New flows of each service by how they were steered (enum steer_how). */
+	uint64_t service_flows[CONF_MAX_SERVICES][STEER_HOW_MAX];
+	uint64_t split_flows[CONF_MAX_SPLITS];
 	uint64_t rule_pkts[CONF_MAX_FLOW_RULES];
 	uint64_t rule_flows[CONF_MAX_FLOW_RULES];
 	struct dp_port_counters port[CONF_MAX_PORTS];
@@ -172,11 +175,13 @@ void dp_stats_summary(FILE *out, const struct dp_context *dp, unsigned int top);
 /* Internal to the worker half, shared by dp_worker.c, dp_arp.c, dp_tx.c. */
 
 /**
- * Egress of the first direction of a new flow or of an ARP/ND frame;
- * @p mac receives the next hop when act->rewrite_mac is set.
+ * Action of the first direction of a new flow or of an ARP/ND frame that
+ * leaves through @p eg (a stage's egress or a steered backend); @p mac
+ * receives the next hop when act->rewrite_mac is set.
  */
-void dp_orig_action(const struct umbra_gen *g, uint16_t to, uint16_t in_port,
-		    uint16_t in_vlan, struct flow_action *act, uint8_t mac[6]);
+void dp_orig_action(const struct umbra_gen *g, const struct steer_egress *eg,
+		    uint16_t in_port, uint16_t in_vlan, struct flow_action *act,
+		    uint8_t mac[6]);
 
 /**
  * Rewrite VLAN (and MACs, to @p mac, when act->rewrite_mac) per @p act and

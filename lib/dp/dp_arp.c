@@ -155,7 +155,7 @@ dp_arp_input(struct dp_worker *w, const struct umbra_gen *g,
 		proxy_answer(w, pkt, m, in_port);
 		return;
 	}
-	dp_orig_action(g, to, in_port, vlan, &act, mac);
+	dp_orig_action(g, &g->stages[to].egress, in_port, vlan, &act, mac);
 	/* Resolution frames carry MACs in their payload: never rewrite them. */
 	act.rewrite_mac = 0;
 	w->cnt->arp_forwarded++;

@@ -100,6 +100,33 @@ rules_json(const struct dp_context *dp, const struct umbra_conf *c)
 	return o;
 }
 
+/* New flows per service, by how they were steered; per split. */
+static json_t *
+services_json(const struct dp_context *dp, const struct umbra_conf *c)
+{
+	json_t *o = json_object();
+
+	for (uint32_t i = 0; i < c->n_services; i++)
+		json_object_set_new(o, c->services[i].name, json_pack(
+			"{s:I,s:I,s:I,s:I}",
+			"stage_flows", (json_int_t)SUM(dp, service_flows[i][STEER_STAGE]),
+			"running_flows", (json_int_t)SUM(dp, service_flows[i][STEER_RUNNING]),
+			"canary_flows", (json_int_t)SUM(dp, service_flows[i][STEER_CANARY]),
+			"split_flows", (json_int_t)SUM(dp, service_flows[i][STEER_SPLIT])));
+	return o;
+}
+
+static json_t *
+splits_json(const struct dp_context *dp, const struct umbra_conf *c)
+{
+	json_t *o = json_object();
+
+	for (uint32_t i = 0; i < c->n_splits; i++)
+		json_object_set_new(o, c->splits[i].name, json_pack("{s:I}", "flows",
+			(json_int_t)SUM(dp, split_flows[i])));
+	return o;
+}
+
 static json_t *
 default_deny_json(const struct dp_context *dp, const struct umbra_conf *c)
 {
@@ -198,13 +225,16 @@ dp_stats_json(const struct dp_context *dp)
 	const struct umbra_gen *g = gen_current(&dp->pub);
 	const struct umbra_conf *c = g->conf;
 
-	return json_pack("{s:I,s:f,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:I,s:I},s:{s:I,s:I,s:I}}",
+	return json_pack("{s:I,s:f,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:I,s:I},"
+			 "s:{s:I,s:I,s:I}}",
 		"generation", (json_int_t)g->id,
 		"time_s", (double)rte_get_tsc_cycles() / (double)rte_get_tsc_hz(),
 		"rx_pkts", (json_int_t)SUM(dp, pkts),
 		"ports", ports_json(dp, c),
 		"stages", stages_json(dp, c),
 		"rules", rules_json(dp, c),
+		"services", services_json(dp, c),
+		"splits", splits_json(dp, c),
 		"default_deny", default_deny_json(dp, c),
 		"drops", drops_json(dp),
 		"workers", workers_json(dp),
@@ -412,6 +442,17 @@ dp_metrics_text(const struct dp_context *dp)
 		    "flows", "Flows classified into each stage.");
 	prom_by_key(f, json_object_get(st, "rules"), "umbra_rule_packets_total", "rule",
 		    "pkts", "Packets matching each inter-stage rule.");
+	prom_family(f, "umbra_service_flows_total", "counter",
+		    "New flows of each service, by how they were steered.");
+	json_object_foreach(json_object_get(st, "services"), key, v) {
+		const char *how;
+
+		json_object_foreach(v, how, w)
+			fprintf(f, "umbra_service_flows_total{service=\"%s\",steer=\"%.*s\"} %lld\n",
+				key, (int)(strlen(how) - 6), how, (long long)json_integer_value(w));
+	}
+	prom_by_key(f, json_object_get(st, "splits"), "umbra_split_flows_total", "split",
+		    "flows", "New flows sent elsewhere by each network split.");
 	prom_by_key(f, json_object_get(st, "default_deny"), "umbra_default_deny_packets_total",
 		    "pair", NULL, "Packets denied with no rule, by from->to stage.");
 	prom_by_key(f, json_object_get(st, "drops"), "umbra_drops_total", "reason", NULL,

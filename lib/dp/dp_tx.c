@@ -9,24 +9,24 @@
 #include "dp.h"
 
 void
-dp_orig_action(const struct umbra_gen *g, uint16_t to, uint16_t in_port,
-	       uint16_t in_vlan, struct flow_action *act, uint8_t mac[6])
+dp_orig_action(const struct umbra_gen *g, const struct steer_egress *eg,
+	       uint16_t in_port, uint16_t in_vlan, struct flow_action *act,
+	       uint8_t mac[6])
 {
-	const struct gen_stage *st = &g->stages[to];
-	uint16_t st_vlan = st->vlan == GEN_VLAN_NONE ? 0 : st->vlan;
+	uint16_t eg_vlan = eg->vlan == STEER_VLAN_NONE ? 0 : eg->vlan;
 
 	memset(act, 0, sizeof(*act));
-	if (in_port == st->port && in_vlan == st_vlan) {
-		/* From the stage's own network and not for another stage:
+	if (in_port == eg->port && in_vlan == eg_vlan) {
+		/* From the egress's own network and not for another stage:
 		 * it leaves through the uplink, untagged. */
 		act->port = g->uplink_port;
 		act->vlan = FLOW_VLAN_NONE;
 		return;
 	}
-	act->port = st->port;
-	act->vlan = st->vlan == GEN_VLAN_NONE ? FLOW_VLAN_NONE : st->vlan;
-	act->rewrite_mac = st->rewrite_mac;
-	memcpy(mac, st->next_hop.addr_bytes, RTE_ETHER_ADDR_LEN);
+	act->port = eg->port;
+	act->vlan = eg->vlan == STEER_VLAN_NONE ? FLOW_VLAN_NONE : eg->vlan;
+	act->rewrite_mac = eg->rewrite_mac;
+	memcpy(mac, eg->next_hop.addr_bytes, RTE_ETHER_ADDR_LEN);
 }
 
 /*

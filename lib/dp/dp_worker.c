@@ -20,6 +20,7 @@ struct dp_decision {
 	uint16_t to;
 	uint16_t rule;
 	uint8_t verdict;
+	struct steer_result steer;
 	struct flow_action act[2];
 	uint8_t mac[2][6];
 };
@@ -41,14 +42,28 @@ meta_vlan_id(const struct pkt_meta *m)
 	return m->n_vlan ? (m->vlan_tci[0] & 0x0fff) : 0;
 }
 
+/* Service, version and split of a new flow: where its first direction goes. */
+static const struct steer_egress *
+dp_steer(const struct umbra_gen *g, const struct pkt_meta *m,
+	 const struct flow_key *k, uint16_t to, struct steer_result *r)
+{
+	if (likely(!steer_active(g->steer))) {
+		*r = (struct steer_result){ .service = STEER_NO_SERVICE };
+		return &g->stages[to].egress;
+	}
+	steer_flow(g->steer, to, m, steer_flow_hash(g->steer, k), r);
+	return r->egress ? r->egress : &g->stages[to].egress;
+}
+
 static void
 dp_decide(const struct umbra_gen *g, const struct pkt_meta *m,
-	  const struct rte_mbuf *pkt, uint16_t in_port, uint16_t to,
-	  struct dp_decision *d)
+	  const struct flow_key *k, const struct rte_mbuf *pkt, uint16_t in_port,
+	  uint16_t to, struct dp_decision *d)
 {
 	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(pkt, const struct rte_ether_hdr *);
 	uint16_t vlan = meta_vlan_id(m);
 	uint16_t from = classify_from_stage(g->cls, in_port, vlan);
+	const struct steer_egress *eg = dp_steer(g, m, k, to, &d->steer);
 	bool allow = true;
 
 	d->to = to;
@@ -58,7 +73,7 @@ dp_decide(const struct umbra_gen *g, const struct pkt_meta *m,
 		d->rule = classify_policy(g->cls, d->from, to, m->l4_proto,
 					  m->sport, m->dport, &allow);
 	d->verdict = allow ? FLOW_FORWARD : FLOW_DENY;
-	dp_orig_action(g, to, in_port, vlan, &d->act[FLOW_DIR_ORIG],
+	dp_orig_action(g, eg, in_port, vlan, &d->act[FLOW_DIR_ORIG],
 		       d->mac[FLOW_DIR_ORIG]);
 	/* Replies go back where the first packet came from, tagged as it was;
 	 * a MAC rewrite toward the stage is mirrored toward the client. */
@@ -78,6 +93,8 @@ decision_store(struct flow_entry *e, const struct dp_decision *d, uint64_t gen)
 	e->rule = d->rule;
 	e->verdict = d->verdict;
 	e->gen = (uint32_t)gen;
+	e->service = d->steer.service;
+	e->steer = d->steer.how;
 	e->act[0] = d->act[0];
 	e->act[1] = d->act[1];
 	memcpy(e->mac, d->mac, sizeof(e->mac));
@@ -147,9 +164,13 @@ burst_new_flows(struct dp_worker *w, const struct umbra_gen *g,
 			b->pos[j] = pos;
 			continue;
 		}
-		dp_decide(g, &b->meta[j], pkts[b->pkt_idx[j]], in_port,
+		dp_decide(g, &b->meta[j], &b->keys[j], pkts[b->pkt_idx[j]], in_port,
 			  stages[k], d);
 		w->cnt->stage_flows[d->to]++;
+		if (d->steer.service != STEER_NO_SERVICE)
+			w->cnt->service_flows[d->steer.service][d->steer.how]++;
+		if (d->steer.how == STEER_SPLIT)
+			w->cnt->split_flows[d->steer.split]++;
 		if (d->rule != FLOW_RULE_NONE)
 			w->cnt->rule_flows[d->rule]++;
 		pos = flow_table_add(w->ft, &b->keys[j], b->side[j], now);

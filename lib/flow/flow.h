@@ -92,6 +92,8 @@ struct flow_entry {
 	uint32_t retrans[2];    /**< TCP segments below snd_max, per direction */
 	uint32_t rtt_us;        /**< SYN to the ACK that completes the handshake */
 	uint32_t gen;           /**< generation that classified the flow */
+	uint8_t service;        /**< service index (lib/steer), 0xff: none */
+	uint8_t steer;          /**< how it was steered (enum steer_how) */
 	uint8_t flags_seen[2];  /**< PKT_TCP_* bits seen per direction */
 	uint8_t tcp_state;      /**< enum flow_tcp_state */
 	uint8_t proto;          /**< IP protocol, for aging without the key */

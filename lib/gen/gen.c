@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Generations: build, publish with RCU, reclaim. Management core only. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_acl.h>
@@ -16,11 +17,32 @@
 static void
 stage_compile(struct gen_stage *gs, const struct conf_stage *cs)
 {
-	gs->port = cs->egress_port;
-	gs->vlan = cs->egress_vlan ? cs->egress_vlan : GEN_VLAN_NONE;
-	gs->rewrite_mac = cs->rewrite_mac;
+	steer_egress_compile(&gs->egress, &cs->egress);
 	gs->proxy_arp = cs->proxy_arp;
-	memcpy(gs->next_hop.addr_bytes, cs->next_hop_mac, RTE_ETHER_ADDR_LEN);
+}
+
+/* Parse @p text (NULL: initial state), compile it, keep the merged text. */
+static int
+steer_compile(struct umbra_gen *g, const char *text, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *state = NULL, *merged = NULL;
+
+	if (text != NULL && (state = json_loads(text, 0, &jerr)) == NULL) {
+		snprintf(err, errlen, "steering state: %s (line %d)", jerr.text, jerr.line);
+		return -1;
+	}
+	g->steer = steer_build(g->conf, state, &merged, err, errlen);
+	json_decref(state);
+	if (g->steer == NULL)
+		return -1;
+	g->state = json_dumps(merged, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(merged);
+	if (g->state == NULL) {
+		snprintf(err, errlen, "out of memory for the steering state");
+		return -1;
+	}
+	return 0;
 }
 
 /* What the data path needs of stages beyond what the loader checks. */
@@ -30,7 +52,7 @@ stages_check(const struct umbra_conf *c, char *err, size_t errlen)
 	for (uint16_t s = 0; s < c->n_stages; s++) {
 		const struct conf_stage *st = &c->stages[s];
 
-		if (st->proxy_arp && !st->rewrite_mac) {
+		if (st->proxy_arp && !st->egress.rewrite_mac) {
 			conf_error_at(c, st->pos, err, errlen,
 				      "stage '%s': proxy_arp needs egress.next_hop_mac "
 				      "(umbra answers ARP with its own MAC, so it must "
@@ -50,7 +72,8 @@ gen_validate(const struct umbra_conf *conf, char *err, size_t errlen)
 }
 
 struct umbra_gen *
-gen_build(struct umbra_conf *conf, uint64_t id, char *err, size_t errlen)
+gen_build(struct umbra_conf *conf, const char *state, uint64_t id, char *err,
+	  size_t errlen)
 {
 	struct umbra_gen *g;
 	char name[RTE_ACL_NAMESIZE];
@@ -73,7 +96,7 @@ gen_build(struct umbra_conf *conf, uint64_t id, char *err, size_t errlen)
 
 	snprintf(name, sizeof(name), "umbra_cls_%llu", (unsigned long long)++builds);
 	g->cls = classify_build(conf, name, (int)rte_socket_id(), err, errlen);
-	if (g->cls == NULL) {
+	if (g->cls == NULL || steer_compile(g, state, err, errlen) < 0) {
 		gen_free(g);
 		return NULL;
 	}
@@ -96,6 +119,8 @@ gen_free(struct umbra_gen *g)
 	if (g == NULL)
 		return;
 	classify_free(g->cls);
+	steer_free(g->steer);
+	free(g->state);
 	conf_free(g->conf);
 	rte_free(g);
 }

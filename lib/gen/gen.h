@@ -22,19 +22,15 @@
 
 #include "classify.h"
 #include "conf.h"
+#include "steer.h"
 
-/** VLAN TCI meaning "send untagged". */
-#define GEN_VLAN_NONE 0xffff
 /** No port (e.g. no uplink configured). */
 #define GEN_NO_PORT 0xffff
 
-/** Where a stage's traffic leaves, compiled from conf_stage. */
+/** A stage, compiled from conf_stage. */
 struct gen_stage {
-	uint16_t port;          /**< port index (umbra_conf.ports) */
-	uint16_t vlan;          /**< TCI to send with, or GEN_VLAN_NONE */
-	bool rewrite_mac;
+	struct steer_egress egress; /**< where its traffic leaves */
 	bool proxy_arp;
-	struct rte_ether_addr next_hop;
 };
 
 /** One generation. Never modified after gen_publish(). */
@@ -42,6 +38,8 @@ struct umbra_gen {
 	uint64_t id;                    /**< 1, 2, ... in publish order */
 	struct umbra_conf *conf;        /**< owned; names for reports */
 	struct classify_ctx *cls;       /**< owned */
+	struct steer_table *steer;      /**< owned */
+	char *state;                    /**< steering state (JSON text), owned */
 	struct gen_stage stages[CONF_MAX_STAGES];
 	uint16_t n_stages;
 	uint16_t uplink_port;           /**< first uplink port, or GEN_NO_PORT */
@@ -63,11 +61,13 @@ struct gen_publisher {
 int gen_validate(const struct umbra_conf *conf, char *err, size_t errlen);
 
 /**
- * Compile @p conf (ownership passes to the generation, even on failure).
+ * Compile @p conf (ownership passes to the generation, even on failure)
+ * with steering state @p state (JSON text; NULL: the configuration's
+ * initial state). The generation keeps the merged state (see steer_build).
  * @return NULL with a message in @p err.
  */
-struct umbra_gen *gen_build(struct umbra_conf *conf, uint64_t id,
-			    char *err, size_t errlen);
+struct umbra_gen *gen_build(struct umbra_conf *conf, const char *state,
+			    uint64_t id, char *err, size_t errlen);
 
 /** Free a generation that no worker can see (or never saw). */
 void gen_free(struct umbra_gen *g);

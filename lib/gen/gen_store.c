@@ -26,6 +26,7 @@ static void
 snapshot_free(struct gen_snapshot *sn)
 {
 	free(sn->yaml);
+	free(sn->state);
 	free(sn);
 }
 
@@ -52,11 +53,14 @@ snapshot_insert(struct gen_store *s, struct gen_snapshot *sn)
 
 static struct gen_snapshot *
 snapshot_new(uint64_t id, uint64_t from, const char *source, time_t when,
-	     const char *yaml, size_t len)
+	     const char *yaml, size_t len, const char *state)
 {
 	struct gen_snapshot *sn = calloc(1, sizeof(*sn));
 
-	if (sn == NULL || (sn->yaml = malloc(len + 1)) == NULL) {
+	if (sn == NULL || (sn->yaml = malloc(len + 1)) == NULL ||
+	    (state != NULL && (sn->state = strdup(state)) == NULL)) {
+		if (sn != NULL)
+			free(sn->yaml);
 		free(sn);
 		return NULL;
 	}
@@ -70,9 +74,8 @@ snapshot_new(uint64_t id, uint64_t from, const char *source, time_t when,
 	return sn;
 }
 
-/* Write @p data to dir/name atomically and durably. */
-static int
-file_put(const char *dir, const char *name, const char *data, size_t len)
+int
+gen_store_file_put(const char *dir, const char *name, const char *data, size_t len)
 {
 	char tmp[512], path[512];
 	int fd, dfd, ok;
@@ -96,8 +99,8 @@ file_put(const char *dir, const char *name, const char *data, size_t len)
 	return 0;
 }
 
-static char *
-file_get(const char *dir, const char *name, size_t *len)
+char *
+gen_store_file_get(const char *dir, const char *name, size_t *len)
 {
 	char path[512];
 	struct stat st;
@@ -119,25 +122,32 @@ file_get(const char *dir, const char *name, size_t *len)
 	return buf;
 }
 
-/* gen-N.meta: "<id> <from> <time> <source>\n" (one line, source last). */
+/*
+ * gen-N.meta: "<id> <from> <time> <source>\n" (one line, source last),
+ * written after gen-N.yaml and gen-N.state, so a snapshot with its meta is
+ * complete. A missing .state (older state directories) means the
+ * configuration's initial steering.
+ */
 static int
 snapshot_load(struct gen_store *s, uint64_t id)
 {
 	char name[64], source[320] = "";
 	unsigned long long gid, from, when;
-	size_t mlen, ylen;
-	char *meta, *yaml;
+	size_t mlen, ylen, slen;
+	char *meta, *yaml, *state;
 	int n = -1;
 
 	snprintf(name, sizeof(name), "gen-%" PRIu64 ".meta", id);
-	meta = file_get(s->dir, name, &mlen);
+	meta = gen_store_file_get(s->dir, name, &mlen);
 	snprintf(name, sizeof(name), "gen-%" PRIu64 ".yaml", id);
-	yaml = file_get(s->dir, name, &ylen);
+	yaml = gen_store_file_get(s->dir, name, &ylen);
+	snprintf(name, sizeof(name), "gen-%" PRIu64 ".state", id);
+	state = gen_store_file_get(s->dir, name, &slen);
 	if (meta != NULL && yaml != NULL &&
 	    sscanf(meta, "%llu %llu %llu %319[^\n]", &gid, &from, &when, source) == 4 &&
 	    gid == id) {
 		struct gen_snapshot *sn = snapshot_new(id, from, source, (time_t)when,
-						       yaml, ylen);
+						       yaml, ylen, state);
 
 		if (sn != NULL) {
 			snapshot_insert(s, sn);
@@ -146,6 +156,7 @@ snapshot_load(struct gen_store *s, uint64_t id)
 	}
 	free(meta);
 	free(yaml);
+	free(state);
 	return n;
 }
 
@@ -172,6 +183,8 @@ snapshots_drop_after(struct gen_store *s, uint64_t id)
 		snprintf(path, sizeof(path), "%s/gen-%" PRIu64 ".meta", s->dir, sn->id);
 		unlink(path);
 		snprintf(path, sizeof(path), "%s/gen-%" PRIu64 ".yaml", s->dir, sn->id);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/gen-%" PRIu64 ".state", s->dir, sn->id);
 		unlink(path);
 		*p = sn->next;
 		snapshot_free(sn);
@@ -214,7 +227,7 @@ gen_store_open(struct gen_store *s, const char *dir, char *err, size_t errlen)
 			snapshot_load(s, id); /* an incomplete pair is skipped */
 	}
 	closedir(d);
-	cur = file_get(dir, "current", &len);
+	cur = gen_store_file_get(dir, "current", &len);
 	s->current = cur ? strtoull(cur, NULL, 10) : 0;
 	free(cur);
 	if (s->current && gen_store_get(s, s->current) == NULL)
@@ -230,22 +243,27 @@ snapshot_persist(struct gen_store *s, const struct gen_snapshot *sn)
 	int n;
 
 	snprintf(name, sizeof(name), "gen-%" PRIu64 ".yaml", sn->id);
-	if (file_put(s->dir, name, sn->yaml, sn->len) != 0)
+	if (gen_store_file_put(s->dir, name, sn->yaml, sn->len) != 0)
+		return -1;
+	snprintf(name, sizeof(name), "gen-%" PRIu64 ".state", sn->id);
+	if (sn->state != NULL &&
+	    gen_store_file_put(s->dir, name, sn->state, strlen(sn->state)) != 0)
 		return -1;
 	n = snprintf(meta, sizeof(meta), "%" PRIu64 " %" PRIu64 " %llu %s\n", sn->id,
 		     sn->from, (unsigned long long)sn->time, sn->source);
 	snprintf(name, sizeof(name), "gen-%" PRIu64 ".meta", sn->id);
-	if (file_put(s->dir, name, meta, (size_t)n) != 0)
+	if (gen_store_file_put(s->dir, name, meta, (size_t)n) != 0)
 		return -1;
 	n = snprintf(cur, sizeof(cur), "%" PRIu64 "\n", sn->id);
-	return file_put(s->dir, "current", cur, (size_t)n);
+	return gen_store_file_put(s->dir, "current", cur, (size_t)n);
 }
 
 int
 gen_store_add(struct gen_store *s, uint64_t id, uint64_t from, const char *source,
-	      const char *yaml, size_t len)
+	      const char *yaml, size_t len, const char *state)
 {
-	struct gen_snapshot *sn = snapshot_new(id, from, source, time(NULL), yaml, len);
+	struct gen_snapshot *sn = snapshot_new(id, from, source, time(NULL), yaml, len,
+					       state);
 
 	if (sn == NULL)
 		return -1;

@@ -22,6 +22,7 @@ struct gen_snapshot {
 	time_t time;
 	char *yaml;              /**< NUL-terminated */
 	size_t len;
+	char *state;             /**< steering state (JSON), or NULL: initial */
 	struct gen_snapshot *next;
 };
 
@@ -46,15 +47,27 @@ void gen_store_init(struct gen_store *s);
 int gen_store_open(struct gen_store *s, const char *dir, char *err, size_t errlen);
 
 /**
- * Record generation @p id (and, with a directory, persist it and make it
- * current there) before it is published.
+ * Record generation @p id, its YAML and steering @p state (and, with a
+ * directory, persist them and make it current there) before it is published.
  * @return 0, or -1 when it could not be stored (nothing changed then).
  */
 int gen_store_add(struct gen_store *s, uint64_t id, uint64_t from,
-		  const char *source, const char *yaml, size_t len);
+		  const char *source, const char *yaml, size_t len,
+		  const char *state);
 
 /** Snapshot of generation @p id, or NULL (never published, or dropped). */
 const struct gen_snapshot *gen_store_get(const struct gen_store *s, uint64_t id);
+
+/**
+ * Write @p len bytes to @p dir/@p name durably: a temporary file, fsync,
+ * rename, fsync of the directory. @return 0, or -1 with errno set.
+ */
+int gen_store_file_put(const char *dir, const char *name, const char *data,
+		       size_t len);
+
+/** Read @p dir/@p name (at most 16 MiB) into a NUL-terminated buffer to
+ * free(), or NULL. */
+char *gen_store_file_get(const char *dir, const char *name, size_t *len);
 
 /** Free every snapshot. */
 void gen_store_fini(struct gen_store *s);

@@ -50,6 +50,7 @@ enum mgmt_arg_type {
 	MGMT_ARG_STRING,
 	MGMT_ARG_INTEGER,
 	MGMT_ARG_BOOLEAN,
+	MGMT_ARG_OBJECT,        /**< any JSON object (e.g. test results) */
 };
 
 /** One declared argument; a command's list ends with a NULL name. */

@@ -11,6 +11,7 @@ static const char *const arg_type_names[] = {
 	[MGMT_ARG_STRING] = "string",
 	[MGMT_ARG_INTEGER] = "integer",
 	[MGMT_ARG_BOOLEAN] = "boolean",
+	[MGMT_ARG_OBJECT] = "object",
 };
 
 void
@@ -109,6 +110,7 @@ arg_type_ok(const json_t *v, enum mgmt_arg_type t)
 	case MGMT_ARG_STRING: return json_is_string(v);
 	case MGMT_ARG_INTEGER: return json_is_integer(v);
 	case MGMT_ARG_BOOLEAN: return json_is_boolean(v);
+	case MGMT_ARG_OBJECT: return json_is_object(v);
 	}
 	return false;
 }

@@ -69,12 +69,12 @@ test_conf(void)
 	c->n_stages = 4;
 	for (int i = 0; i < 4; i++)
 		snprintf(c->stages[i].name, CONF_NAME_MAX, "%s", stages[i]);
-	c->stages[S_PROD].egress_port = P_PROD;
-	c->stages[S_STAGING].egress_port = P_PROD;
-	c->stages[S_STAGING].egress_vlan = 300;
-	c->stages[S_DEV].egress_port = P_DEV;
-	c->stages[S_TEST].egress_port = P_DEV;
-	c->stages[S_TEST].egress_vlan = 40;
+	c->stages[S_PROD].egress.port = P_PROD;
+	c->stages[S_STAGING].egress.port = P_PROD;
+	c->stages[S_STAGING].egress.vlan = 300;
+	c->stages[S_DEV].egress.port = P_DEV;
+	c->stages[S_TEST].egress.port = P_DEV;
+	c->stages[S_TEST].egress.vlan = 40;
 	c->default_stage = S_PROD;
 
 	c->matches = calloc(8, sizeof(*c->matches));

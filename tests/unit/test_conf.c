@@ -83,12 +83,12 @@ test_full_config(void **state)
 
 	assert_int_equal(c->n_stages, 2);
 	assert_int_equal(c->default_stage, 0);
-	assert_int_equal(c->stages[0].egress_port, 1);
-	assert_int_equal(c->stages[0].egress_vlan, 0);
-	assert_false(c->stages[0].rewrite_mac);
-	assert_int_equal(c->stages[1].egress_vlan, 10);
-	assert_true(c->stages[1].rewrite_mac);
-	assert_memory_equal(c->stages[1].next_hop_mac, "\x02\0\0\0\x0d\x01", 6);
+	assert_int_equal(c->stages[0].egress.port, 1);
+	assert_int_equal(c->stages[0].egress.vlan, 0);
+	assert_false(c->stages[0].egress.rewrite_mac);
+	assert_int_equal(c->stages[1].egress.vlan, 10);
+	assert_true(c->stages[1].egress.rewrite_mac);
+	assert_memory_equal(c->stages[1].egress.next_hop_mac, "\x02\0\0\0\x0d\x01", 6);
 	assert_true(c->stages[1].proxy_arp);
 
 	assert_int_equal(c->n_matches, 2);
@@ -145,6 +145,248 @@ test_full_config(void **state)
 	conf_free(c);
 }
 
+static const char release_yaml[] =
+	"ports:\n"
+	"  - { name: uplink, vdev: net_null0, role: uplink }\n"
+	"  - { name: prod, vdev: net_null1 }\n"
+	"stages:\n"
+	"  - { name: production, default: true, egress: { port: prod } }\n"
+	"  - { name: staging, egress: { port: prod, vlan: 300 } }\n"
+	"  - { name: test, egress: { port: prod, vlan: 200 } }\n"
+	"  - { name: dev, egress: { port: prod, vlan: 100 } }\n"
+	"services:\n"
+	"  - name: web\n"
+	"    match:\n"
+	"      - { dst: 10.0.0.10/32, proto: tcp, dport: 80 }\n"
+	"      - { dst: \"2001:db8::10/128\" }\n"
+	"    backends:\n"
+	"      - { name: blue, port: prod }\n"
+	"      - { name: green, port: prod, vlan: 301, next_hop_mac: \"02:00:00:00:00:02\" }\n"
+	"    stages:\n"
+	"      production: { backends: [blue, green], running: v1.2.0+build_7 }\n"
+	"      staging: { backends: [green], running: v1.3-rc1 }\n"
+	"      dev: {}\n"
+	"    rollout: { steps: [0.5, 5, 25.25, 100], hold_s: 30, stage: production }\n"
+	"  - name: db\n"
+	"    match: { proto: udp, dport: 5353-5354 }\n"
+	"    backends: [ { name: a, port: uplink }, { name: b, port: prod } ]\n"
+	"    stages: { production: { backends: [b, a] } }\n"
+	"    rollout: { steps: [100] }\n"
+	"workflow:\n"
+	"  pipeline:\n"
+	"    - { stage: dev, on: code_commit }\n"
+	"    - { stage: test, on: auto }\n"
+	"    - { stage: staging, on: test_completion }\n"
+	"    - { stage: production, on: manual_approval }\n"
+	"  hooks:\n"
+	"    - name: provision\n"
+	"      stage: staging\n"
+	"      service: web\n"
+	"      when: after\n"
+	"      run: [/bin/sh, -c, \"echo hi\"]\n"
+	"      undo: [/bin/true]\n"
+	"      timeout_s: 10\n"
+	"    - { name: notify, stage: production, run: [/usr/bin/logger, released] }\n"
+	"  hook_timeout_s: 45\n"
+	"  history: 500\n"
+	"splits:\n"
+	"  - { name: lab, stage: production, service: web, src: 10.9.0.0/16, to_backend: green }\n"
+	"  - { name: half, stage: production, hash: [0, 32767], to_stage: staging }\n"
+	"steering: { seed: 12345 }\n";
+
+static void
+test_release_sections(void **state)
+{
+	char err[512] = "";
+	struct umbra_conf *c = load(release_yaml, err, sizeof(err));
+	const struct conf_service *s;
+	const struct conf_workflow *w;
+	const struct conf_hook *h;
+	const struct conf_split *sp;
+
+	(void)state;
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->n_services, 2);
+	assert_int_equal(conf_service_index(c, "db"), 1);
+	assert_int_equal(conf_service_index(c, "nope"), -1);
+	s = &c->services[0];
+	assert_string_equal(s->name, "web");
+	assert_int_equal(s->pos.line, 10);
+	assert_int_equal(s->pos.col, 5);
+	assert_int_equal(s->n_matches, 2);
+	assert_int_equal(s->matches[0].dst.family, 4);
+	assert_int_equal(s->matches[0].dst.len, 32);
+	assert_memory_equal(s->matches[0].dst.addr, "\x0a\0\0\x0a", 4);
+	assert_int_equal(s->matches[0].proto, 6);
+	assert_int_equal(s->matches[0].dport.lo, 80);
+	assert_int_equal(s->matches[0].dport.hi, 80);
+	assert_int_equal(s->matches[0].pos.line, 12);
+	assert_int_equal(s->matches[1].dst.family, 6);
+	assert_int_equal(s->matches[1].dst.len, 128);
+	assert_int_equal(s->matches[1].proto, CONF_ANY);
+	assert_int_equal(s->matches[1].dport.lo, 0);
+	assert_int_equal(s->matches[1].dport.hi, 65535);
+	assert_int_equal(s->n_backends, 2);
+	assert_string_equal(s->backends[0].name, "blue");
+	assert_int_equal(s->backends[0].egress.port, 1);
+	assert_int_equal(s->backends[0].egress.vlan, 0);
+	assert_false(s->backends[0].egress.rewrite_mac);
+	assert_int_equal(s->backends[0].pos.line, 15);
+	assert_string_equal(s->backends[1].name, "green");
+	assert_int_equal(s->backends[1].egress.vlan, 301);
+	assert_true(s->backends[1].egress.rewrite_mac);
+	assert_memory_equal(s->backends[1].egress.next_hop_mac, "\x02\0\0\0\0\x02", 6);
+	assert_int_equal(conf_backend_index(s, "green"), 1);
+	assert_int_equal(conf_backend_index(s, "red"), -1);
+	/* stages by stage index: production 0, staging 1, test 2, dev 3 */
+	assert_int_equal(s->stages[0].n_backends, 2);
+	assert_int_equal(s->stages[0].backends[0], 0);
+	assert_int_equal(s->stages[0].backends[1], 1);
+	assert_string_equal(s->stages[0].running, "v1.2.0+build_7");
+	assert_int_equal(s->stages[0].pos.line, 18);
+	assert_int_equal(s->stages[0].pos.col, 7);
+	assert_int_equal(s->stages[1].n_backends, 1);
+	assert_int_equal(s->stages[1].backends[0], 1);
+	assert_string_equal(s->stages[1].running, "v1.3-rc1");
+	assert_int_equal(s->stages[2].n_backends, 0);
+	assert_string_equal(s->stages[2].running, "");
+	assert_int_equal(s->stages[3].n_backends, 0);
+	assert_string_equal(s->stages[3].running, "");
+	assert_int_equal(s->rollout.n_steps, 4);
+	assert_int_equal(s->rollout.steps_bp[0], 50);
+	assert_int_equal(s->rollout.steps_bp[1], 500);
+	assert_int_equal(s->rollout.steps_bp[2], 2525);
+	assert_int_equal(s->rollout.steps_bp[3], 10000);
+	assert_int_equal(s->rollout.hold_s, 30);
+	assert_int_equal(s->rollout.stage, 0);
+	s = &c->services[1];
+	assert_int_equal(s->n_matches, 1); /* a single mapping */
+	assert_int_equal(s->matches[0].dst.family, 0);
+	assert_int_equal(s->matches[0].proto, 17);
+	assert_int_equal(s->matches[0].dport.lo, 5353);
+	assert_int_equal(s->matches[0].dport.hi, 5354);
+	assert_int_equal(s->backends[0].egress.port, 0);
+	assert_int_equal(s->stages[0].backends[0], 1);
+	assert_int_equal(s->stages[0].backends[1], 0);
+	assert_int_equal(s->rollout.n_steps, 1);
+	assert_int_equal(s->rollout.steps_bp[0], 10000);
+	assert_int_equal(s->rollout.hold_s, 60); /* default */
+	assert_int_equal(s->rollout.stage, 0);   /* last of the pipeline */
+
+	w = &c->workflow;
+	assert_int_equal(w->n_pipeline, 4);
+	assert_int_equal(w->pipeline[0].stage, 3);
+	assert_int_equal(w->pipeline[0].on, CONF_WF_CODE_COMMIT);
+	assert_int_equal(w->pipeline[0].pos.line, 29);
+	assert_int_equal(w->pipeline[1].stage, 2);
+	assert_int_equal(w->pipeline[1].on, CONF_WF_AUTO);
+	assert_int_equal(w->pipeline[2].stage, 1);
+	assert_int_equal(w->pipeline[2].on, CONF_WF_TEST_COMPLETION);
+	assert_int_equal(w->pipeline[3].stage, 0);
+	assert_int_equal(w->pipeline[3].on, CONF_WF_MANUAL_APPROVAL);
+	assert_int_equal(conf_pipeline_index(c, 0), 3);
+	assert_int_equal(conf_pipeline_index(c, 3), 0);
+	assert_int_equal(w->hook_timeout_ms, 45000);
+	assert_int_equal(w->history_max, 500);
+	assert_int_equal(w->n_hooks, 2);
+	h = &w->hooks[0];
+	assert_string_equal(h->name, "provision");
+	assert_int_equal(h->pos.line, 34);
+	assert_int_equal(h->stage, 1);
+	assert_int_equal(h->service, 0);
+	assert_int_equal(h->when, CONF_HOOK_AFTER);
+	assert_int_equal(h->argc, 3);
+	assert_string_equal(h->argv[0], "/bin/sh");
+	assert_string_equal(h->argv[1], "-c");
+	assert_string_equal(h->argv[2], "echo hi");
+	assert_int_equal(h->undo_argc, 1);
+	assert_string_equal(h->undo[0], "/bin/true");
+	assert_int_equal(h->timeout_ms, 10000);
+	h = &w->hooks[1];
+	assert_string_equal(h->name, "notify");
+	assert_int_equal(h->stage, 0);
+	assert_int_equal(h->service, -1);
+	assert_int_equal(h->when, CONF_HOOK_BEFORE);
+	assert_int_equal(h->argc, 2);
+	assert_string_equal(h->argv[1], "released");
+	assert_int_equal(h->undo_argc, 0);
+	assert_int_equal(h->timeout_ms, 45000); /* hook_timeout_s, given after hooks */
+
+	assert_int_equal(c->n_splits, 2);
+	sp = &c->splits[0];
+	assert_string_equal(sp->name, "lab");
+	assert_int_equal(sp->pos.line, 45);
+	assert_int_equal(sp->stage, 0);
+	assert_int_equal(sp->service, 0);
+	assert_int_equal(sp->src.family, 4);
+	assert_int_equal(sp->src.len, 16);
+	assert_memory_equal(sp->src.addr, "\x0a\x09\0\0", 4);
+	assert_int_equal(sp->hash_lo, 0);
+	assert_int_equal(sp->hash_hi, 65535);
+	assert_int_equal(sp->to_stage, -1);
+	assert_int_equal(sp->to_backend, 1);
+	sp = &c->splits[1];
+	assert_string_equal(sp->name, "half");
+	assert_int_equal(sp->service, -1);
+	assert_int_equal(sp->src.family, 0);
+	assert_int_equal(sp->hash_lo, 0);
+	assert_int_equal(sp->hash_hi, 32767);
+	assert_int_equal(sp->to_stage, 1);
+	assert_int_equal(sp->to_backend, -1);
+	assert_int_equal(c->steer_seed, 12345);
+	conf_free(c);
+}
+
+static void
+test_default_pipeline(void **state)
+{
+	const char *y =
+		"ports: [ { name: p, vdev: net_null0 } ]\n"
+		"stages:\n"
+		"  - { name: production, default: true, egress: { port: p } }\n"
+		"  - { name: dev, egress: { port: p, vlan: 1 } }\n"
+		"  - { name: test, egress: { port: p, vlan: 2 } }\n"
+		"  - { name: staging, egress: { port: p, vlan: 3 } }\n"
+		"services:\n"
+		"  - name: web\n"
+		"    match: { dst: 10.0.0.1 }\n"
+		"    backends: [ { name: old, port: p }, { name: new, port: p, vlan: 9 } ]\n"
+		"    stages: { production: { backends: [old, new], running: \"1.0\" } }\n"
+		"    rollout: { steps: [10, 100] }\n"
+		"workflow: { hooks: [ { name: h, stage: staging, run: [x] } ] }\n";
+	char err[512] = "";
+	struct umbra_conf *c = load(y, err, sizeof(err));
+	const struct conf_workflow *w;
+
+	(void)state;
+	if (c == NULL)
+		fail_msg("%s", err);
+	w = &c->workflow;
+	assert_int_equal(w->n_pipeline, 4);
+	assert_int_equal(w->pipeline[0].stage, 1);
+	assert_int_equal(w->pipeline[0].on, CONF_WF_CODE_COMMIT);
+	assert_int_equal(w->pipeline[1].stage, 2);
+	assert_int_equal(w->pipeline[1].on, CONF_WF_AUTO);
+	assert_int_equal(w->pipeline[2].stage, 3);
+	assert_int_equal(w->pipeline[2].on, CONF_WF_TEST_COMPLETION);
+	assert_int_equal(w->pipeline[3].stage, 0);
+	assert_int_equal(w->pipeline[3].on, CONF_WF_MANUAL_APPROVAL);
+	assert_int_equal(w->n_hooks, 1); /* its stage is in the default pipeline */
+	assert_int_equal(w->hooks[0].stage, 3);
+	assert_int_equal(w->hooks[0].timeout_ms, 30000);
+	assert_int_equal(w->hook_timeout_ms, 30000);
+	assert_int_equal(w->history_max, 10000);
+	assert_int_equal(c->steer_seed, 0x5eed);
+	assert_int_equal(c->n_splits, 0);
+	assert_int_equal(c->services[0].matches[0].dst.len, 32);
+	assert_string_equal(c->services[0].stages[0].running, "1.0");
+	assert_int_equal(c->services[0].rollout.stage, 0); /* production, last */
+	assert_int_equal(c->services[0].rollout.steps_bp[0], 1000);
+	assert_int_equal(c->services[0].rollout.hold_s, 60);
+	conf_free(c);
+}
+
 static void
 test_minimal_defaults(void **state)
 {
@@ -162,12 +404,30 @@ test_minimal_defaults(void **state)
 	assert_int_equal(c->flow_table.udp_idle_timeout_s, 60);
 	assert_int_equal(c->mempool.mbufs, 0);
 	assert_int_equal(c->stats_interval_s, 0);
+	assert_int_equal(c->n_services, 0);
+	assert_null(c->services);
+	assert_int_equal(c->workflow.n_pipeline, 0); /* no services: no pipeline */
+	assert_int_equal(c->workflow.hook_timeout_ms, 30000);
+	assert_int_equal(c->workflow.history_max, 10000);
+	assert_int_equal(c->n_splits, 0);
+	assert_int_equal(c->steer_seed, 0x5eed);
 	conf_free(c);
 }
 
 #define PORTS "ports:\n  - { name: a, vdev: net_null0 }\n  - { name: b, vdev: net_null1 }\n"
 #define STAGES "stages:\n  - { name: prod, default: true, egress: { port: a } }\n" \
 	       "  - { name: dev, egress: { port: b } }\n"
+
+/* Release sections: stages named as the default pipeline wants (lines 4-8),
+ * and one service with two backends (lines 9-12). */
+#define RSTAGES "stages:\n  - { name: production, default: true, egress: { port: a } }\n" \
+		"  - { name: staging, egress: { port: b } }\n" \
+		"  - { name: test, egress: { port: b, vlan: 2 } }\n" \
+		"  - { name: dev, egress: { port: b, vlan: 3 } }\n"
+#define SVC "services:\n  - name: web\n    match: { proto: tcp, dport: 80 }\n" \
+	    "    backends: [ { name: blue, port: a }, { name: green, port: b } ]\n"
+#define X16 "xxxxxxxxxxxxxxxx"
+#define X256 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16
 
 /* Each bad configuration and the exact message it must give. */
 static const struct {
@@ -266,6 +526,121 @@ static const struct {
 	  "t.yaml:7:17: socket must be 1 to 107 characters" },
 	{ PORTS STAGES "stats: { interval_s: 1, interval_s: 2 }\n",
 	  "t.yaml:7:25: duplicate key 'interval_s' in stats" },
+	/* services */
+	{ PORTS RSTAGES SVC "    stages: { qa: { running: v1 } }\n",
+	  "t.yaml:13:15: unknown stage 'qa' (stages are: production, staging, test, dev)" },
+	{ PORTS RSTAGES SVC "  - { name: web, match: { proto: udp } }\n",
+	  "t.yaml:13:5: duplicate service name 'web'" },
+	{ PORTS RSTAGES SVC "    extra: 1\n", "t.yaml:13:5: unknown key 'extra' in service" },
+	{ PORTS RSTAGES "services:\n  - { name: web }\n",
+	  "t.yaml:10:5: missing required key 'match' in service" },
+	{ PORTS RSTAGES "services:\n  - { name: web, match: {} }\n",
+	  "t.yaml:10:25: a service match needs dst, proto or dport" },
+	{ PORTS RSTAGES "services:\n  - { name: web, match: [] }\n",
+	  "t.yaml:10:25: match of service 'web' must list 1 to 16 matches" },
+	{ PORTS RSTAGES "services:\n  - { name: web, match: { dport: 80 } }\n",
+	  "t.yaml:10:34: dport needs proto tcp or udp" },
+	{ PORTS RSTAGES SVC "    stages: { production: { running: \"v1 beta\" } }\n",
+	  "t.yaml:13:38: version 'v1 beta' may only hold letters, digits, '.', '_', '+' and '-'" },
+	{ PORTS RSTAGES SVC "    stages: { production: { running: \"\" } }\n",
+	  "t.yaml:13:38: version must be 1 to 63 characters" },
+	{ PORTS RSTAGES "services:\n  - name: web\n    match: { proto: tcp }\n"
+		"    backends: [ { name: x, port: a }, { name: x, port: b } ]\n",
+	  "t.yaml:12:39: duplicate backend name 'x' in service 'web'" },
+	{ PORTS RSTAGES SVC "    stages: { production: { backends: [blue, red] } }\n",
+	  "t.yaml:13:46: unknown backend 'red' of service 'web' (backends are: blue, green)" },
+	{ PORTS RSTAGES SVC "    stages: { production: { backends: [blue, blue] } }\n",
+	  "t.yaml:13:46: backend 'blue' is listed twice in stage 'production'" },
+	{ PORTS RSTAGES SVC "    stages: { production: { backends: [blue, green, blue] } }\n",
+	  "t.yaml:13:39: backends of stage 'production' must list 1 or 2 backends" },
+	{ PORTS RSTAGES SVC "    stages: { production: {}, production: {} }\n",
+	  "t.yaml:13:31: stage 'production' is twice in service 'web'" },
+	{ PORTS RSTAGES SVC "    stages: { production: { backends: [blue, green] } }\n"
+		"    rollout: { steps: [5, 5, 100] }\n",
+	  "t.yaml:14:27: rollout steps must rise: '5' is not above '5'" },
+	{ PORTS RSTAGES SVC "    stages: { production: { backends: [blue, green] } }\n"
+		"    rollout: { steps: [1, 50] }\n",
+	  "t.yaml:14:27: the last rollout step must be 100, not '50'" },
+	{ PORTS RSTAGES SVC "    stages: { production: { backends: [blue, green] } }\n"
+		"    rollout: { steps: [0.001, 100] }\n",
+	  "t.yaml:14:24: rollout step must be a percentage above 0 and at most 100 (two decimals at most), not '0.001'" },
+	{ PORTS RSTAGES SVC "    stages: { production: { backends: [blue, green] } }\n"
+		"    rollout: { steps: [0, 100] }\n",
+	  "t.yaml:14:24: rollout step must be a percentage above 0 and at most 100 (two decimals at most), not '0'" },
+	{ PORTS RSTAGES SVC "    stages: { production: { backends: [blue] } }\n"
+		"    rollout: { steps: [50, 100] }\n",
+	  "t.yaml:14:14: service 'web': rollout in stage 'production' needs two backends there (the old and the new version side by side)" },
+	{ PORTS RSTAGES SVC "    stages: { production: { backends: [blue, green] } }\n"
+		"    rollout: { steps: [50, 100], stage: staging }\n",
+	  "t.yaml:14:14: service 'web': rollout in stage 'staging' needs two backends there (the old and the new version side by side)" },
+	{ PORTS RSTAGES SVC "    stages: { production: { backends: [blue, green] } }\n"
+		"    rollout: { stage: production }\n"
+		"workflow: { pipeline: [ { stage: dev, on: code_commit } ] }\n",
+	  "t.yaml:14:23: service 'web': rollout stage 'production' is not in workflow.pipeline" },
+	{ PORTS RSTAGES SVC "    rollout: { hold_s: 86401 }\n",
+	  "t.yaml:13:24: hold_s must be a whole number from 0 to 86400, not '86401'" },
+	{ PORTS STAGES SVC,
+	  "t.yaml:8:3: services need workflow.pipeline (the default pipeline uses stages dev, test, staging, production; there is no stage 'test')" },
+	/* workflow */
+	{ PORTS RSTAGES "workflow:\n  pipeline:\n    - { stage: dev, on: auto }\n",
+	  "t.yaml:11:25: the first pipeline step must be on: code_commit, not 'auto'" },
+	{ PORTS RSTAGES "workflow:\n  pipeline:\n    - { stage: dev, on: code_commit }\n"
+		"    - { stage: test, on: code_commit }\n",
+	  "t.yaml:12:26: only the first pipeline step may be on: code_commit" },
+	{ PORTS RSTAGES "workflow:\n  pipeline:\n    - { stage: dev, on: code_commit }\n"
+		"    - { stage: dev, on: auto }\n",
+	  "t.yaml:12:16: stage 'dev' is twice in workflow.pipeline" },
+	{ PORTS RSTAGES "workflow:\n  pipeline:\n    - { stage: dev, on: push }\n",
+	  "t.yaml:11:25: on must be code_commit, auto, test_completion or manual_approval, not 'push'" },
+	{ PORTS RSTAGES "workflow:\n  pipeline: []\n",
+	  "t.yaml:10:13: workflow.pipeline must list 1 to 8 steps" },
+	{ PORTS RSTAGES "workflow:\n  pipeline: [ { stage: dev, on: code_commit } ]\n"
+		"  hooks:\n    - { name: h, stage: test, run: [/bin/true] }\n",
+	  "t.yaml:12:25: hook 'h': stage 'test' is not in workflow.pipeline" },
+	{ PORTS RSTAGES "workflow:\n  hooks:\n    - { name: h, stage: test, run: [/bin/true] }\n",
+	  "t.yaml:11:25: hook 'h': stage 'test' is not in workflow.pipeline" },
+	{ PORTS RSTAGES SVC "workflow:\n  hooks:\n    - { name: h, stage: test, run: [] }\n",
+	  "t.yaml:15:36: run must list 1 to 16 arguments (the command first)" },
+	{ PORTS RSTAGES SVC "workflow:\n  hooks:\n    - { name: h, stage: test, run: [\"" X256 "\"] }\n",
+	  "t.yaml:15:37: run argument must be 1 to 255 characters" },
+	{ PORTS RSTAGES SVC "workflow:\n  hooks:\n    - { name: h, stage: test, run: [x], undo: /bin/true }\n",
+	  "t.yaml:15:47: undo must be a list, not a scalar" },
+	{ PORTS RSTAGES SVC "workflow:\n  hooks:\n    - { name: h, stage: test, service: api, run: [x] }\n",
+	  "t.yaml:15:40: unknown service 'api' (services are: web)" },
+	{ PORTS RSTAGES SVC "workflow:\n  hooks:\n    - { name: h, stage: test, when: during, run: [x] }\n",
+	  "t.yaml:15:37: when must be before or after, not 'during'" },
+	{ PORTS RSTAGES SVC "workflow:\n  hooks:\n    - { name: h, stage: test, run: [x] }\n"
+		"    - { name: h, stage: dev, run: [y] }\n",
+	  "t.yaml:16:7: duplicate hook name 'h'" },
+	{ PORTS RSTAGES SVC "workflow:\n  hooks:\n    - { name: h, stage: test, run: [x], timeout_s: 0 }\n",
+	  "t.yaml:15:52: timeout_s must be a whole number from 1 to 3600, not '0'" },
+	{ PORTS RSTAGES "workflow: { history: 5 }\n",
+	  "t.yaml:9:22: history must be a whole number from 10 to 1000000, not '5'" },
+	/* splits, steering */
+	{ PORTS RSTAGES SVC "splits:\n  - { name: s, stage: production, to_stage: staging }\n",
+	  "t.yaml:14:5: split 's' needs src or hash" },
+	{ PORTS RSTAGES SVC "splits:\n  - { name: s, stage: production, src: 10.0.0.0/8, hash: [0, 1], to_stage: staging }\n",
+	  "t.yaml:14:5: split 's' needs src or hash, not both" },
+	{ PORTS RSTAGES SVC "splits:\n  - { name: s, stage: production, src: 10.0.0.0/8, to_backend: green }\n",
+	  "t.yaml:14:64: split 's': to_backend needs service" },
+	{ PORTS RSTAGES SVC "splits:\n  - { name: s, stage: production, service: web, src: 10.0.0.0/8, to_backend: red }\n",
+	  "t.yaml:14:78: unknown backend 'red' of service 'web' (backends are: blue, green)" },
+	{ PORTS RSTAGES SVC "splits:\n  - { name: s, stage: production, src: 10.0.0.0/8, to_stage: production }\n",
+	  "t.yaml:14:62: split 's' sends stage 'production' to itself" },
+	{ PORTS RSTAGES SVC "splits:\n  - { name: s, stage: production, hash: [9, 3], to_stage: staging }\n",
+	  "t.yaml:14:41: hash range [9, 3] ends before it starts" },
+	{ PORTS RSTAGES SVC "splits:\n  - { name: s, stage: production, hash: [9], to_stage: staging }\n",
+	  "t.yaml:14:41: hash must be a list of two numbers [lo, hi] out of 0..65535" },
+	{ PORTS RSTAGES SVC "splits:\n  - { name: s, stage: production, hash: [0, 65536], to_stage: staging }\n",
+	  "t.yaml:14:45: hash must be a whole number from 0 to 65535, not '65536'" },
+	{ PORTS RSTAGES SVC "splits:\n  - { name: s, stage: production, hash: [0, 1] }\n",
+	  "t.yaml:14:5: split 's' needs to_stage or to_backend" },
+	{ PORTS RSTAGES SVC "splits:\n  - { name: s, stage: production, hash: [0, 1], to_stage: dev }\n"
+		"  - { name: s, stage: dev, hash: [0, 1], to_stage: test }\n",
+	  "t.yaml:15:5: duplicate split name 's'" },
+	{ PORTS RSTAGES "steering: { seed: 4294967296 }\n",
+	  "t.yaml:9:19: seed must be a whole number from 0 to 4294967295, not '4294967296'" },
+	{ PORTS RSTAGES "steering: { salt: 1 }\n", "t.yaml:9:13: unknown key 'salt' in steering" },
 };
 
 static void
@@ -334,6 +709,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_config),
+		cmocka_unit_test(test_release_sections),
+		cmocka_unit_test(test_default_pipeline),
 		cmocka_unit_test(test_minimal_defaults),
 		cmocka_unit_test(test_bad_configs),
 		cmocka_unit_test(test_too_many_ports),

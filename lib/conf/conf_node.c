@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Readers of libyaml nodes shared by every section's loader: checked
+ * scalars, names, references, prefixes, ranges; each failure is reported as
+ * "file:line:col: what is wrong".
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf_private.h"
+
+struct conf_pos
+ld_pos_of(const yaml_node_t *n)
+{
+	return (struct conf_pos){ (uint32_t)n->start_mark.line + 1,
+				  (uint32_t)n->start_mark.column + 1 };
+}
+
+int
+ld_fail(struct loader *L, const yaml_node_t *n, const char *fmt, ...)
+{
+	char msg[384];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	conf_error_at(L->c, ld_pos_of(n), L->err, L->errlen, "%s", msg);
+	return -1;
+}
+
+const char *
+ld_node_kind(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_SCALAR_NODE: return "a scalar";
+	case YAML_SEQUENCE_NODE: return "a list";
+	case YAML_MAPPING_NODE: return "a mapping";
+	default: return "nothing";
+	}
+}
+
+const char *
+ld_scalar(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+int
+ld_expect(struct loader *L, const yaml_node_t *n, yaml_node_type_t t, const char *what)
+{
+	static const char *const names[] = {
+		[YAML_SCALAR_NODE] = "a value", [YAML_SEQUENCE_NODE] = "a list",
+		[YAML_MAPPING_NODE] = "a mapping",
+	};
+
+	if (n->type == t)
+		return 0;
+	return ld_fail(L, n, "%s must be %s, not %s", what, names[t], ld_node_kind(n));
+}
+
+/*
+ * Fill @p fields from mapping @p map: unknown keys, duplicate keys and
+ * missing required keys are errors. @p what names the mapping in messages.
+ */
+int
+ld_fields_get(struct loader *L, yaml_node_t *map, struct field *fields,
+	   const char *what)
+{
+	yaml_node_pair_t *p;
+
+	if (ld_expect(L, map, YAML_MAPPING_NODE, what) < 0)
+		return -1;
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(L->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(L->doc, p->value);
+		struct field *f;
+
+		if (k == NULL || v == NULL)
+			return ld_fail(L, map, "malformed %s", what);
+		if (k->type != YAML_SCALAR_NODE)
+			return ld_fail(L, k, "keys in %s must be plain names", what);
+		for (f = fields; f->key != NULL; f++)
+			if (strcmp(f->key, ld_scalar(k)) == 0)
+				break;
+		if (f->key == NULL)
+			return ld_fail(L, k, "unknown key '%s' in %s", ld_scalar(k), what);
+		if (f->value != NULL)
+			return ld_fail(L, k, "duplicate key '%s' in %s", ld_scalar(k), what);
+		f->value = v;
+		f->key_node = k;
+	}
+	for (struct field *f = fields; f->key != NULL; f++)
+		if (f->required && f->value == NULL)
+			return ld_fail(L, map, "missing required key '%s' in %s", f->key, what);
+	return 0;
+}
+
+yaml_node_t *
+ld_field_value(struct field *fields, const char *key)
+{
+	for (struct field *f = fields; f->key != NULL; f++)
+		if (strcmp(f->key, key) == 0)
+			return f->value;
+	return NULL;
+}
+
+int
+ld_get_str(struct loader *L, yaml_node_t *n, const char *what, const char **out)
+{
+	if (ld_expect(L, n, YAML_SCALAR_NODE, what) < 0)
+		return -1;
+	*out = ld_scalar(n);
+	return 0;
+}
+
+int
+ld_get_uint(struct loader *L, yaml_node_t *n, const char *what, unsigned long min,
+	 unsigned long max, uint32_t *out)
+{
+	const char *s;
+	char *end;
+	unsigned long v;
+
+	if (ld_get_str(L, n, what, &s) < 0)
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!isdigit((unsigned char)s[0]) || *end != '\0' || errno != 0 ||
+	    v < min || v > max)
+		return ld_fail(L, n, "%s must be a whole number from %lu to %lu, not '%s'",
+			    what, min, max, s);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int
+ld_get_u16(struct loader *L, yaml_node_t *n, const char *what, unsigned long min,
+	unsigned long max, uint16_t *out)
+{
+	uint32_t v;
+
+	if (ld_get_uint(L, n, what, min, max, &v) < 0)
+		return -1;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+int
+ld_get_bool(struct loader *L, yaml_node_t *n, const char *what, bool *out)
+{
+	static const char *const yes[] = { "true", "yes", "on", "True", "TRUE" };
+	static const char *const no[] = { "false", "no", "off", "False", "FALSE" };
+	const char *s;
+
+	if (ld_get_str(L, n, what, &s) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcmp(s, yes[i]) == 0 || strcmp(s, no[i]) == 0) {
+			*out = strcmp(s, yes[i]) == 0;
+			return 0;
+		}
+	}
+	return ld_fail(L, n, "%s must be true or false, not '%s'", what, s);
+}
+
+int
+ld_get_name(struct loader *L, yaml_node_t *n, const char *what, char *out)
+{
+	const char *s;
+	size_t len;
+
+	if (ld_get_str(L, n, what, &s) < 0)
+		return -1;
+	len = strlen(s);
+	if (len == 0 || len >= CONF_NAME_MAX)
+		return ld_fail(L, n, "%s must be 1 to %d characters", what, CONF_NAME_MAX - 1);
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+			return ld_fail(L, n, "%s '%s' may only hold letters, digits, '-' and '_'",
+				    what, s);
+	memcpy(out, s, len + 1);
+	return 0;
+}
+
+
+int
+ld_get_port_ref(struct loader *L, yaml_node_t *n, const char *what, uint16_t *out)
+{
+	char names[CONF_MAX_PORTS * (CONF_NAME_MAX + 2)];
+	const char *s;
+	int i;
+
+	if (ld_get_str(L, n, what, &s) < 0)
+		return -1;
+	i = conf_port_index(L->c, s);
+	if (i < 0) {
+		NAMES_LIST(L->c->ports, L->c->n_ports, names);
+		return ld_fail(L, n, "unknown port '%s' (ports are: %s)", s, names);
+	}
+	*out = (uint16_t)i;
+	return 0;
+}
+
+int
+ld_get_stage_ref(struct loader *L, yaml_node_t *n, const char *what, uint16_t *out)
+{
+	char names[CONF_MAX_STAGES * (CONF_NAME_MAX + 2)];
+	const char *s;
+	int i;
+
+	if (ld_get_str(L, n, what, &s) < 0)
+		return -1;
+	i = conf_stage_index(L->c, s);
+	if (i < 0) {
+		NAMES_LIST(L->c->stages, L->c->n_stages, names);
+		return ld_fail(L, n, "unknown stage '%s' (stages are: %s)", s, names);
+	}
+	*out = (uint16_t)i;
+	return 0;
+}
+
+int
+ld_get_proto(struct loader *L, yaml_node_t *n, int32_t *out)
+{
+	static const struct { const char *name; int32_t num; } protos[] = {
+		{ "tcp", 6 }, { "udp", 17 }, { "icmp", 1 }, { "icmpv6", 58 },
+	};
+	const char *s;
+	uint32_t v;
+
+	if (ld_get_str(L, n, "proto", &s) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
+		if (strcmp(s, protos[i].name) == 0) {
+			*out = protos[i].num;
+			return 0;
+		}
+	}
+	if (!isdigit((unsigned char)s[0]))
+		return ld_fail(L, n, "proto must be tcp, udp, icmp, icmpv6 or a number "
+			    "0-255, not '%s'", s);
+	if (ld_get_uint(L, n, "proto", 0, 255, &v) < 0)
+		return -1;
+	*out = (int32_t)v;
+	return 0;
+}
+
+/* "80" or "8000-8080". */
+int
+ld_get_range(struct loader *L, yaml_node_t *n, const char *what, struct conf_range *r)
+{
+	const char *s;
+	char *end;
+	unsigned long lo, hi;
+
+	if (ld_get_str(L, n, what, &s) < 0)
+		return -1;
+	errno = 0;
+	lo = strtoul(s, &end, 10);
+	hi = lo;
+	if (*end == '-' && isdigit((unsigned char)end[1]))
+		hi = strtoul(end + 1, &end, 10);
+	if (!isdigit((unsigned char)s[0]) || *end != '\0' || errno != 0 ||
+	    lo > 65535 || hi > 65535)
+		return ld_fail(L, n, "%s must be a port (0-65535) or a range like "
+			    "8000-8080, not '%s'", what, s);
+	if (hi < lo)
+		return ld_fail(L, n, "%s range '%s' ends before it starts", what, s);
+	*r = (struct conf_range){ (uint16_t)lo, (uint16_t)hi };
+	return 0;
+}
+
+int
+ld_get_prefix(struct loader *L, yaml_node_t *n, const char *what, struct conf_prefix *p)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *s;
+	char *slash, *end;
+	unsigned long len;
+	int max;
+
+	if (ld_get_str(L, n, what, &s) < 0)
+		return -1;
+	if (strlen(s) >= sizeof(buf))
+		return ld_fail(L, n, "invalid prefix '%s'", s);
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	memset(p, 0, sizeof(*p));
+	if (inet_pton(AF_INET, buf, p->addr) == 1)
+		p->family = 4;
+	else if (inet_pton(AF_INET6, buf, p->addr) == 1)
+		p->family = 6;
+	else
+		return ld_fail(L, n, "invalid prefix '%s': not an IPv4 or IPv6 address", s);
+	max = p->family == 4 ? 32 : 128;
+	len = (unsigned long)max;
+	if (slash != NULL) {
+		errno = 0;
+		len = strtoul(slash + 1, &end, 10);
+		if (!isdigit((unsigned char)slash[1]) || *end != '\0' || errno ||
+		    len > (unsigned long)max)
+			return ld_fail(L, n, "invalid prefix '%s': length must be 0..%d", s, max);
+	}
+	p->len = (uint8_t)len;
+	for (int bit = (int)len; bit < max; bit++)
+		if (p->addr[bit / 8] & (0x80 >> (bit % 8)))
+			return ld_fail(L, n, "invalid prefix '%s': bits set beyond /%lu", s, len);
+	return 0;
+}
+
+int
+ld_get_mac(struct loader *L, yaml_node_t *n, uint8_t mac[6])
+{
+	unsigned int b[6];
+	const char *s;
+	char tail;
+
+	if (ld_get_str(L, n, "next_hop_mac", &s) < 0)
+		return -1;
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+		   &b[4], &b[5], &tail) != 6 || strlen(s) != 17)
+		return ld_fail(L, n, "next_hop_mac must look like 02:00:00:00:00:01, not '%s'", s);
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return 0;
+}
+
+int
+ld_check_ports_need_l4(struct loader *L, yaml_node_t *n, int32_t proto, const char *what)
+{
+	if (n != NULL && proto != 6 && proto != 17)
+		return ld_fail(L, n, "%s needs proto tcp or udp", what);
+	return 0;
+}
+
+/* ---- ports ---- */
+
+/* Load a list of @p size-byte items with @p load_one into a new array. */
+int
+ld_load_list(struct loader *L, yaml_node_t *seq, const char *what, size_t size,
+	  uint32_t max, void **array, uint32_t *count,
+	  int (*load_one)(struct loader *, yaml_node_t *, void *, uint32_t))
+{
+	yaml_node_item_t *it;
+	size_t n;
+
+	if (ld_expect(L, seq, YAML_SEQUENCE_NODE, what) < 0)
+		return -1;
+	n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	if (n > max)
+		return ld_fail(L, seq, "too many %s (at most %u)", what, max);
+	*array = calloc(n ? n : 1, size);
+	if (*array == NULL)
+		return ld_fail(L, seq, "out of memory");
+	for (it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
+		if (load_one(L, yaml_document_get_node(L->doc, *it),
+			     (char *)*array + *count * size, *count) < 0)
+			return -1;
+		(*count)++;
+	}
+	return 0;
+}
+
+/* A string that must fit @p size bytes (with its NUL). */
+int
+ld_get_bounded(struct loader *L, yaml_node_t *n, const char *what, char *out, size_t size)
+{
+	const char *v;
+
+	if (ld_get_str(L, n, what, &v) < 0)
+		return -1;
+	if (strlen(v) == 0 || strlen(v) >= size)
+		return ld_fail(L, n, "%s must be 1 to %zu characters", what, size - 1);
+	strcpy(out, v);
+	return 0;
+}
+

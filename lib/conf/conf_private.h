@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Inside lib/conf: the loader's state and the node readers (conf_node.c)
+ * that every section's loader (conf_load.c, conf_release.c) uses.
+ */
+#ifndef UMBRA_CONF_PRIVATE_H
+#define UMBRA_CONF_PRIVATE_H
+
+#include <stdbool.h>
+
+#include <yaml.h>
+
+#include "conf.h"
+
+struct loader {
+	struct umbra_conf *c;
+	yaml_document_t *doc;
+	char *err;
+	size_t errlen;
+};
+
+/* A key this mapping accepts, and where it was found. */
+struct field {
+	const char *key;
+	bool required;
+	yaml_node_t *value;
+	yaml_node_t *key_node;
+};
+
+/* "name1, name2" of everything in a table of names, for hints. */
+#define NAMES_LIST(arr, n, buf) do { \
+	size_t o_ = 0; (buf)[0] = '\0'; \
+	for (uint32_t i_ = 0; i_ < (n) && o_ < sizeof(buf); i_++) \
+		o_ += (size_t)snprintf((buf) + o_, sizeof(buf) - o_, "%s%s", \
+				       i_ ? ", " : "", (arr)[i_].name); \
+} while (0)
+
+struct conf_pos ld_pos_of(const yaml_node_t *n);
+/** Report "file:line:col: message" at node @p n; returns -1. */
+int ld_fail(struct loader *L, const yaml_node_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+const char *ld_node_kind(const yaml_node_t *n);
+const char *ld_scalar(const yaml_node_t *n);
+int ld_expect(struct loader *L, const yaml_node_t *n, yaml_node_type_t t, const char *what);
+/** Fill @p fields from a mapping: unknown, duplicate and missing required
+ * keys are errors. */
+int ld_fields_get(struct loader *L, yaml_node_t *map, struct field *fields,
+	   const char *what);
+yaml_node_t *ld_field_value(struct field *fields, const char *key);
+int ld_get_str(struct loader *L, yaml_node_t *n, const char *what, const char **out);
+int ld_get_uint(struct loader *L, yaml_node_t *n, const char *what, unsigned long min,
+	 unsigned long max, uint32_t *out);
+int ld_get_u16(struct loader *L, yaml_node_t *n, const char *what, unsigned long min,
+	unsigned long max, uint16_t *out);
+int ld_get_bool(struct loader *L, yaml_node_t *n, const char *what, bool *out);
+int ld_get_name(struct loader *L, yaml_node_t *n, const char *what, char *out);
+int ld_get_port_ref(struct loader *L, yaml_node_t *n, const char *what, uint16_t *out);
+int ld_get_stage_ref(struct loader *L, yaml_node_t *n, const char *what, uint16_t *out);
+int ld_get_proto(struct loader *L, yaml_node_t *n, int32_t *out);
+int ld_get_range(struct loader *L, yaml_node_t *n, const char *what, struct conf_range *r);
+int ld_get_prefix(struct loader *L, yaml_node_t *n, const char *what, struct conf_prefix *p);
+int ld_get_mac(struct loader *L, yaml_node_t *n, uint8_t mac[6]);
+/** A port range needs proto tcp, udp or sctp. */
+int ld_check_ports_need_l4(struct loader *L, yaml_node_t *n, int32_t proto, const char *what);
+/** Load a list of @p size-byte items with @p load_one into a new array. */
+int ld_load_list(struct loader *L, yaml_node_t *seq, const char *what, size_t size,
+	  uint32_t max, void **array, uint32_t *count,
+	  int (*load_one)(struct loader *, yaml_node_t *, void *, uint32_t));
+/** A string that must fit @p size bytes (with its NUL). */
+int ld_get_bounded(struct loader *L, yaml_node_t *n, const char *what, char *out, size_t size);
+
+/** port / vlan / next_hop_mac fields (already read) into an egress. */
+int ld_egress_fields(struct loader *L, struct field *f, struct conf_egress *e);
+
+/* Release sections (conf_release.c), loaded in this order by load_root:
+ * services, workflow, splits, steering, then ld_release_defaults (default
+ * pipeline; what needs the final pipeline: rollout and hook stages). */
+int ld_services(struct loader *L, yaml_node_t *seq);
+int ld_workflow(struct loader *L, yaml_node_t *map);
+int ld_splits(struct loader *L, yaml_node_t *seq);
+int ld_steering(struct loader *L, yaml_node_t *map);
+int ld_release_defaults(struct loader *L, yaml_node_t *root);
+
+#endif

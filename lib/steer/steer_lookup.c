@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Worker half: steer a new flow. Runs once per flow (never per packet), so
+ * a short linear scan of service matches and splits is cheaper than an ACL
+ * call for the few rules a release needs.
+ */
+#include <rte_hash_crc.h>
+
+#include "steer_private.h"
+
+bool
+steer_active(const struct steer_table *t)
+{
+	return t->active;
+}
+
+uint32_t
+steer_flow_hash(const struct steer_table *t, const struct flow_key *k)
+{
+	uint32_t h = rte_hash_crc(k, sizeof(*k), t->seed);
+
+	/* CRC is linear: a murmur3 finish spreads every input bit over the
+	 * top half, which the fraction is taken from. */
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h >> 16;
+}
+
+static bool
+prefix_has(uint8_t family, uint8_t len, const uint8_t *net, const struct pkt_meta *m,
+	   const uint8_t *addr)
+{
+	uint8_t full = len / 8, rest = len % 8;
+
+	if (family == 0)
+		return true;
+	if (family != pkt_ip_family(m))
+		return false;
+	for (uint8_t i = 0; i < full; i++)
+		if (addr[i] != net[i])
+			return false;
+	return rest == 0 || ((addr[full] ^ net[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
+}
+
+static uint8_t
+service_of(const struct steer_table *t, const struct pkt_meta *m)
+{
+	for (uint32_t i = 0; i < t->n_matches; i++) {
+		const struct steer_match *sm = &t->matches[i];
+
+		if ((sm->proto == CONF_ANY || sm->proto == m->l4_proto) &&
+		    m->dport >= sm->dport_lo && m->dport <= sm->dport_hi &&
+		    prefix_has(sm->family, sm->len, sm->addr, m, m->dst))
+			return sm->service;
+	}
+	return STEER_NO_SERVICE;
+}
+
+static int
+split_of(const struct steer_table *t, uint16_t stage, uint8_t service,
+	 const struct pkt_meta *m, uint32_t hash)
+{
+	for (uint32_t i = 0; i < t->n_splits; i++) {
+		const struct steer_split_rule *s = &t->splits[i];
+
+		if (s->stage != stage ||
+		    (s->service >= 0 && (uint8_t)s->service != service))
+			continue;
+		if (s->src.family ?
+		    prefix_has(s->src.family, s->src.len, s->src.addr, m, m->src) :
+		    (hash >= s->hash_lo && hash <= s->hash_hi))
+			return (int)i;
+	}
+	return -1;
+}
+
+void
+steer_flow(const struct steer_table *t, uint16_t stage, const struct pkt_meta *m,
+	   uint32_t hash, struct steer_result *r)
+{
+	const struct steer_route *rt;
+	int split;
+
+	r->egress = NULL;
+	r->how = STEER_STAGE;
+	r->service = t->n_matches ? service_of(t, m) : STEER_NO_SERVICE;
+	split = t->n_splits ? split_of(t, stage, r->service, m, hash) : -1;
+	if (split >= 0) {
+		r->egress = &t->splits[split].to;
+		r->how = STEER_SPLIT;
+		r->split = (uint8_t)split;
+		return;
+	}
+	if (r->service == STEER_NO_SERVICE)
+		return;
+	rt = &t->routes[stage * CONF_MAX_SERVICES + r->service];
+	if (!rt->set)
+		return;
+	if (hash < rt->canary_below) {
+		r->egress = &rt->canary;
+		r->how = STEER_CANARY;
+	} else {
+		r->egress = &rt->running;
+		r->how = STEER_RUNNING;
+	}
+}

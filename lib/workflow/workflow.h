@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * The release workflow: each service's releases move through a pipeline of
+ * stages (default dev -> test -> staging -> production) on events
+ * (code_commit, test_completion, manual_approval, rollback).
+ *
+ * A legal event becomes a *transition*: a change to the steering state
+ * (lib/steer: which version, on which backend, serves the service in each
+ * stage), operator hooks run before and after it is published as a new
+ * generation, and a *rollback signature* that says how to undo it (the
+ * ordered changes to revert, the hooks' undo commands, the transitions it
+ * depends on, and what to verify afterwards). An illegal event is refused
+ * with a sentence saying why; nothing changes then.
+ *
+ * Promotion into a stage where the service has two backends and a rollout
+ * runs in steps: the new version takes a growing fraction of new flows
+ * (consistent flow hash) with a hold time between steps, then all of them.
+ *
+ * The releases, the history of transitions and the one running per
+ * service are persisted (state directory, workflow.json, written
+ * atomically) at every change, so a restart resumes them; a transition
+ * that was running when the process died is marked interrupted and its
+ * published change, if any, is reverted.
+ *
+ * workflow_plan.c: events to transitions (pure: configuration and state in,
+ * changes out). workflow_run.c: running transitions (hooks, publish,
+ * abort, chaining, rollout steps) on the management loop. workflow_store.c:
+ * persistence and reports. hook_run.c: child processes.
+ * Management core only.
+ */
+#ifndef UMBRA_WORKFLOW_H
+#define UMBRA_WORKFLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "conf.h"
+
+/** What the workflow needs from the daemon. */
+struct workflow_ops {
+	/** The current generation's configuration. */
+	const struct umbra_conf *(*conf)(void *ctx);
+	/** The current generation's steering state (JSON text) and number. */
+	const char *(*state)(void *ctx, uint64_t *generation);
+	/** Steering state (JSON text) of generation @p id, or NULL. */
+	const char *(*state_of)(void *ctx, uint64_t id);
+	/**
+	 * Publish the current configuration with steering @p state as a new
+	 * generation recorded as coming from @p source.
+	 * @return its number, or 0 with a sentence in @p err.
+	 */
+	uint64_t (*publish)(void *ctx, const char *state, const char *source,
+			    char *err, size_t errlen);
+};
+
+struct workflow;
+
+/**
+ * A workflow on @p base. With @p dir (a state directory; NULL or "" for
+ * memory only) it loads workflow.json and resumes: running transitions
+ * are marked interrupted and reverted, rollouts re-armed.
+ * @return NULL with a sentence in @p err.
+ */
+struct workflow *workflow_create(struct event_base *base, const char *dir,
+				 const struct workflow_ops *ops, void *ctx,
+				 char *err, size_t errlen);
+
+/** Cancel running hooks and timers and free everything. */
+void workflow_free(struct workflow *wf);
+
+/**
+ * Handle an event: "code_commit", "test_completion", "manual_approval" or
+ * "rollback" with its JSON @p args. A legal event starts a transition
+ * (hooks run later, from the loop) and returns its description (caller
+ * owns it); an illegal one returns NULL with the reason in @p err.
+ */
+json_t *workflow_event(struct workflow *wf, const char *event, json_t *args,
+		       char *err, size_t errlen);
+
+/** Per service: what runs in each stage, releases, rollout, running transition. */
+json_t *workflow_status(struct workflow *wf, const char *service);
+
+/**
+ * Transitions, newest first, at most @p limit, of @p service (NULL: all),
+ * each with its hooks' results and its rollback signature.
+ */
+json_t *workflow_history(struct workflow *wf, const char *service, size_t limit);
+
+/** Transition @p id, or NULL. */
+json_t *workflow_transition(struct workflow *wf, uint64_t id);
+
+/** Counts for /metrics: transitions by status, releases by stage. */
+json_t *workflow_metrics(struct workflow *wf);
+
+#endif
