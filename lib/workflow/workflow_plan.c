@@ -369,10 +369,12 @@ touches(const json_t *t, const char *stage)
 	return false;
 }
 
+/* Rollbacks are not undone by a rollback: a new event or to_generation is. */
 static bool
 undoable(const json_t *t, const char *service)
 {
 	return strcmp(str_arg((json_t *)t, "service"), service) == 0 &&
+	       strcmp(str_arg((json_t *)t, "event"), "rollback") != 0 &&
 	       strcmp(str_arg((json_t *)t, "status"), WF_DONE) == 0 &&
 	       json_object_get(t, "undone_by") == NULL &&
 	       json_array_size(json_object_get(t, "changes")) > 0;

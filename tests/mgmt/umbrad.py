@@ -49,7 +49,7 @@ class Failures:
 
 class Daemon:
     def __init__(self, name, pcap=None, state_dir=None, http=None, token=None,
-                 group=None):
+                 group=None, conf_text=None):
         self.name = name
         self.dir = tempfile.mkdtemp(prefix="umbra-mgmt-%s-" % name)
         self.sock = os.path.join(self.dir, "umbra.sock")
@@ -60,8 +60,10 @@ class Daemon:
         for i in range(2):
             path = os.path.join(self.dir, "conf%d.yaml" % i)
             with open(path, "w") as f:
-                f.write(CONF.format(gen=gen, tag=self.tag, stage=("production", "prod2")[i],
-                                    vlan=10 + i))
+                # conf_text: a template with {gen} and {tag} for the two ports
+                text = (conf_text or CONF).format(
+                    gen=gen, tag=self.tag, stage=("production", "prod2")[i], vlan=10 + i)
+                f.write(text)
             self.confs.append(path)
         self.state_dir, self.http, self.token = state_dir, http, token
         self.group = group
