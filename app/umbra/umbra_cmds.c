@@ -451,11 +451,7 @@ umbra_cmds_register(struct umbra_app *app)
 		{ "top", MGMT_ARG_INTEGER, false }, { "stage", MGMT_ARG_STRING, false },
 		{ NULL },
 	};
-	static const struct {
-		const char *name, *help;
-		const struct mgmt_arg *args;
-		mgmt_handler fn;
-	} cmds[] = {
+	static const struct mgmt_command_def cmds[] = {
 		{ "status", "Generation, workers, ports, uptime.", NULL, cmd_status },
 		{ "stats", "All counters: ports, queues, stages, rules, drops, workers.",
 		  NULL, cmd_stats },
@@ -476,9 +472,5 @@ umbra_cmds_register(struct umbra_app *app)
 		  gen_req, cmd_snapshot_rollback },
 	};
 
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (mgmt_register(app->mgmt, cmds[i].name, cmds[i].help, cmds[i].args,
-				  cmds[i].fn, app) < 0)
-			return -1;
-	return 0;
+	return mgmt_register_table(app->mgmt, cmds, sizeof(cmds) / sizeof(cmds[0]), app);
 }

@@ -174,11 +174,7 @@ umbra_workflow_register(struct umbra_app *app)
 	static const struct mgmt_arg id_arg[] = {
 		{ "id", MGMT_ARG_INTEGER, true }, { NULL },
 	};
-	static const struct {
-		const char *name, *help;
-		const struct mgmt_arg *args;
-		mgmt_handler fn;
-	} cmds[] = {
+	static const struct mgmt_command_def cmds[] = {
 		{ "event/code_commit", "A new version of a service: into the first "
 		  "pipeline stage (dev).", commit_args, cmd_code_commit },
 		{ "event/test_completion", "Test results of a version in test: promotes "
@@ -196,11 +192,7 @@ umbra_workflow_register(struct umbra_app *app)
 		  cmd_workflow_transition },
 	};
 
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (mgmt_register(app->mgmt, cmds[i].name, cmds[i].help, cmds[i].args,
-				  cmds[i].fn, app) < 0)
-			return -1;
-	return 0;
+	return mgmt_register_table(app->mgmt, cmds, sizeof(cmds) / sizeof(cmds[0]), app);
 }
 
 /* Workflow lines of /metrics (Prometheus text) appended to @p f. */

@@ -88,6 +88,21 @@ void mgmt_free(struct mgmt *m);
 int mgmt_register(struct mgmt *m, const char *name, const char *help,
 		  const struct mgmt_arg *args, mgmt_handler fn, void *ctx);
 
+/** A command to register (see mgmt_register_table()). */
+struct mgmt_command_def {
+	const char *name;
+	const char *help;
+	const struct mgmt_arg *args;  /**< NULL: no arguments */
+	mgmt_handler fn;
+};
+
+/**
+ * Register @p n commands of a static table, all with context @p ctx.
+ * @return 0, or -1 if a name is taken.
+ */
+int mgmt_register_table(struct mgmt *m, const struct mgmt_command_def *defs,
+			size_t n, void *ctx);
+
 /**
  * Handle one request line and return the response object (never NULL).
  * Used by the socket for every line, and by tests directly.

@@ -103,6 +103,17 @@ mgmt_create(struct event_base *base, const char *version)
 	return m;
 }
 
+int
+mgmt_register_table(struct mgmt *m, const struct mgmt_command_def *defs, size_t n,
+		    void *ctx)
+{
+	for (size_t i = 0; i < n; i++)
+		if (mgmt_register(m, defs[i].name, defs[i].help, defs[i].args, defs[i].fn,
+				  ctx) < 0)
+			return -1;
+	return 0;
+}
+
 static bool
 arg_type_ok(const json_t *v, enum mgmt_arg_type t)
 {
