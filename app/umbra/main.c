@@ -484,7 +484,8 @@ main(int argc, char **argv)
 					      g->conf->stats_interval_s;
 	app.started = time(NULL);
 	snprintf(source, sizeof(source), "file:%s", o->conf_file);
-	if (first_id == 1 && gen_store_add(&app.snapshots, 1, 0, source, yaml,
+	/* A fresh start records generation 1; a resumed one is already kept. */
+	if (app.snapshots.current == 0 && gen_store_add(&app.snapshots, 1, 0, source, yaml,
 					   yaml_len, g->state) < 0) {
 		fprintf(stderr, "umbra: cannot persist generation 1 in %s\n", o->state_dir);
 		gen_free(g);

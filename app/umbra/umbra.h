@@ -75,12 +75,13 @@ void umbra_apply_probe_start(struct umbra_app *app, uint64_t t0);
  * ports, compile it with steering @p state (JSON text; NULL: the file's
  * initial state) and publish it as the next generation, recorded as a
  * snapshot from @p source (@p from: the generation a rollback re-publishes).
- * A rejected configuration changes nothing.
+ * With @p migrate, established flows are decided again too (see
+ * umbra_gen.migrate_before). A rejected configuration changes nothing.
  * @return the new generation number, or 0 with a message in @p err.
  */
 uint64_t umbra_apply(struct umbra_app *app, const char *yaml, size_t len,
 		     const char *name, const char *state, const char *source,
-		     uint64_t from, char *err, size_t errlen);
+		     uint64_t from, bool migrate, char *err, size_t errlen);
 
 /** Start the release workflow (resumes it from the state directory). */
 int umbra_workflow_init(struct umbra_app *app, char *err, size_t errlen);

@@ -59,8 +59,8 @@ ports_unchanged(const struct umbra_conf *now, const struct umbra_conf *next,
 
 uint64_t
 umbra_apply(struct umbra_app *app, const char *yaml, size_t len, const char *name,
-	    const char *state, const char *source, uint64_t from, char *err,
-	    size_t errlen)
+	    const char *state, const char *source, uint64_t from, bool migrate,
+	    char *err, size_t errlen)
 {
 	uint64_t t0 = rte_rdtsc(); /* the command arrived */
 	struct umbra_conf *conf = conf_load_string(yaml, len, name, err, errlen);
@@ -84,6 +84,8 @@ umbra_apply(struct umbra_app *app, const char *yaml, size_t len, const char *nam
 		gen_free(g);
 		return 0;
 	}
+	g->migrate_before = migrate ? app->dp.pub.next_id :
+			    gen_current(&app->dp.pub)->migrate_before;
 	/* publish may free a replaced generation when its defer queue is full */
 	pthread_mutex_lock(&app->reclaim_lock);
 	gen_publish(&app->dp.pub, g);
@@ -273,7 +275,7 @@ cmd_config_apply(json_t *args, void *ctx, struct mgmt_error *err)
 	snprintf(source, sizeof(source), "file:%s", path);
 	/* A new file keeps the release state (what runs where). */
 	id = umbra_apply(app, yaml, len, path, gen_current(&app->dp.pub)->state,
-			 source, 0, err->message, sizeof(err->message));
+			 source, 0, false, err->message, sizeof(err->message));
 	free(yaml);
 	return id ? json_pack("{s:I}", "generation", (json_int_t)id) : NULL;
 }
@@ -426,9 +428,33 @@ cmd_snapshot_rollback(json_t *args, void *ctx, struct mgmt_error *err)
 	snprintf(name, sizeof(name), "generation %llu", (unsigned long long)from);
 	snprintf(source, sizeof(source), "rollback:%llu", (unsigned long long)from);
 	id = umbra_apply(app, sn->yaml, sn->len, name, sn->state, source, from,
-			 err->message, sizeof(err->message));
+			 json_is_true(json_object_get(args, "migrate")), err->message,
+			 sizeof(err->message));
 	return id ? json_pack("{s:I,s:I}", "generation", (json_int_t)id,
 			      "from", (json_int_t)from) : NULL;
+}
+
+/* Established flows follow the current generation too: it is published
+ * again with migrate_before set, and workers drop older flows as they age
+ * their tables (their next packet is decided again). */
+static json_t *
+cmd_config_migrate(json_t *args, void *ctx, struct mgmt_error *err)
+{
+	struct umbra_app *app = ctx;
+	const struct umbra_gen *g = gen_current(&app->dp.pub);
+	const struct gen_snapshot *sn = gen_store_get(&app->snapshots, g->id);
+	uint64_t id;
+
+	(void)args;
+	if (sn == NULL) {
+		mgmt_fail(err, MGMT_E_FAILED, "the YAML of generation %llu is not kept",
+			  (unsigned long long)g->id);
+		return NULL;
+	}
+	id = umbra_apply(app, sn->yaml, sn->len, g->conf->file, g->state,
+			 "migrate", 0, true, err->message, sizeof(err->message));
+	return id ? json_pack("{s:I,s:I}", "generation", (json_int_t)id,
+			      "migrate_before", (json_int_t)id) : NULL;
 }
 
 int
@@ -442,6 +468,10 @@ umbra_cmds_register(struct umbra_app *app)
 	};
 	static const struct mgmt_arg gen_req[] = {
 		{ "generation", MGMT_ARG_INTEGER, true }, { NULL },
+	};
+	static const struct mgmt_arg rollback_args[] = {
+		{ "generation", MGMT_ARG_INTEGER, true }, { "migrate", MGMT_ARG_BOOLEAN, false },
+		{ NULL },
 	};
 	static const struct mgmt_arg diff_args[] = {
 		{ "from", MGMT_ARG_INTEGER, true }, { "to", MGMT_ARG_INTEGER, true },
@@ -468,8 +498,12 @@ umbra_cmds_register(struct umbra_app *app)
 		{ "snapshot/show", "YAML of a generation.", gen_req, cmd_config_show },
 		{ "snapshot/diff", "Lines that differ between two generations' YAML.",
 		  diff_args, cmd_snapshot_diff },
-		{ "snapshot/rollback", "Re-publish an earlier generation as a new one.",
-		  gen_req, cmd_snapshot_rollback },
+		{ "snapshot/rollback", "Re-publish an earlier generation as a new one "
+		  "(migrate=true: established flows follow it too).",
+		  rollback_args, cmd_snapshot_rollback },
+		{ "config/migrate", "Established flows follow the current generation "
+		  "too (dropped from the flow tables, decided again at their next "
+		  "packet).", NULL, cmd_config_migrate },
 	};
 
 	return mgmt_register_table(app->mgmt, cmds, sizeof(cmds) / sizeof(cmds[0]), app);

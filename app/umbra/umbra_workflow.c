@@ -53,7 +53,7 @@ wf_publish(void *ctx, const char *state, const char *source, char *err,
 		return 0;
 	}
 	return umbra_apply(app, sn->yaml, sn->len, g->conf->file, state, source, 0,
-			   err, errlen);
+			   false, err, errlen);
 }
 
 int

@@ -200,7 +200,7 @@ workers_json(const struct dp_context *dp)
 		const struct flow_table_stats *fs = flow_table_stats(w->ft);
 
 		json_array_append_new(a, json_pack(
-			"{s:i,s:i,s:I,s:I,s:I,s:f,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
+			"{s:i,s:i,s:I,s:I,s:I,s:f,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
 			"worker", i, "lcore", (int)w->lcore,
 			"loops", (json_int_t)w->cnt->loops,
 			"bursts", (json_int_t)w->cnt->bursts,
@@ -214,6 +214,7 @@ workers_json(const struct dp_context *dp)
 			"table_full", (json_int_t)fs->table_full,
 			"expired_idle", (json_int_t)fs->expired_idle,
 			"expired_closed", (json_int_t)fs->expired_closed,
+			"migrated", (json_int_t)fs->migrated,
 			"memory_bytes", (json_int_t)flow_table_memory(w->ft)));
 	}
 	return a;

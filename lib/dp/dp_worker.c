@@ -274,6 +274,7 @@ flow_timeouts_of(const struct umbra_gen *g, uint64_t hz, struct flow_timeouts *t
 	t->tcp_idle = hz * ft->tcp_idle_timeout_s;
 	t->udp_idle = hz * ft->udp_idle_timeout_s;
 	t->other_idle = hz * ft->other_idle_timeout_s;
+	t->min_gen = (uint32_t)g->migrate_before;
 }
 
 /* Every DP_DRAIN_US: push out partly filled TX buffers and age some flows. */

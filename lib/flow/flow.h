@@ -111,6 +111,7 @@ struct flow_table_stats {
 	uint64_t table_full;    /**< adds refused: the packet went stateless */
 	uint64_t expired_idle;
 	uint64_t expired_closed;
+	uint64_t migrated;      /**< dropped so that their next packet is decided again */
 	uint64_t active;
 };
 
@@ -120,6 +121,9 @@ struct flow_timeouts {
 	uint64_t tcp_idle;
 	uint64_t udp_idle;
 	uint64_t other_idle;
+	/** Flows decided by a generation below this are dropped (migration):
+	 * their next packet creates them again under the current one. */
+	uint32_t min_gen;
 };
 
 struct flow_table;

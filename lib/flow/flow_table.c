@@ -306,7 +306,7 @@ flow_timeout(const struct flow_entry *e, const struct flow_timeouts *to)
 }
 
 static void
-flow_remove(struct flow_table *ft, uint32_t pos)
+flow_remove(struct flow_table *ft, uint32_t pos, bool migrated)
 {
 	struct flow_entry *e = &ft->entries[pos];
 	void *key;
@@ -318,7 +318,9 @@ flow_remove(struct flow_table *ft, uint32_t pos)
 		memcpy(&copy, key, sizeof(copy));
 		rte_hash_del_key(ft->hash, &copy);
 	}
-	if (e->tcp_state == FLOW_TCP_CLOSED)
+	if (migrated)
+		ft->stats.migrated++;
+	else if (e->tcp_state == FLOW_TCP_CLOSED)
 		ft->stats.expired_closed++;
 	else
 		ft->stats.expired_idle++;
@@ -339,9 +341,13 @@ flow_table_age(struct flow_table *ft, const struct flow_timeouts *to,
 
 		/* A last_tsc ahead of now (a burst stamped after the caller
 		 * read the clock) is not idle. */
-		if (e->in_use && now > e->last_tsc &&
-		    now - e->last_tsc > flow_timeout(e, to)) {
-			flow_remove(ft, pos);
+		if (!e->in_use) {
+			/* nothing */
+		} else if (e->gen < to->min_gen) {
+			flow_remove(ft, pos, true);
+			removed++;
+		} else if (now > e->last_tsc && now - e->last_tsc > flow_timeout(e, to)) {
+			flow_remove(ft, pos, false);
 			removed++;
 		}
 		pos = pos + 1 == ft->capacity ? 0 : pos + 1;
