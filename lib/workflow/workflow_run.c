@@ -150,6 +150,12 @@ signature_new(const struct workflow *wf, const json_t *t)
 
 static void txn_step(struct wf_txn *x);
 
+static bool
+is_rollback(const json_t *t)
+{
+	return strcmp(str_of(t, "event"), "rollback") == 0;
+}
+
 static void
 txn_unlink(struct wf_txn *x)
 {
@@ -231,6 +237,27 @@ txn_chain_auto(struct workflow *wf, const json_t *t)
 	json_decref(r);
 }
 
+/*
+ * The signatures' verification: the generation now running must steer the
+ * service exactly as the rollback planned (every undone change reverted).
+ */
+static void
+rollback_verify(struct workflow *wf, json_t *t, const json_t *planned)
+{
+	const char *svc = str_of(t, "service");
+	json_t *now = json_loads(wf->ops.state(wf->ctx, NULL), 0, NULL);
+	json_t *want = json_object_get(planned, svc), *have = json_object_get(now, svc);
+	bool ok = (want == NULL && have == NULL) ||
+		  (want != NULL && have != NULL && json_equal(want, have));
+
+	json_object_set_new(t, "verified", json_boolean(ok));
+	if (!ok)
+		json_object_set_new(t, "message", json_string(
+			"verification failed: the running generation does not steer "
+			"the service as the rollback planned"));
+	json_decref(now);
+}
+
 /* The transition has ended (done or aborted): record, release, go on. */
 static void
 txn_end(struct wf_txn *x, const char *status)
@@ -240,6 +267,8 @@ txn_end(struct wf_txn *x, const char *status)
 	char when[32];
 
 	now_iso(when, sizeof(when));
+	if (is_rollback(t) && strcmp(status, WF_DONE) == 0)
+		rollback_verify(wf, t, x->state);
 	json_object_set_new(t, "status", json_string(status));
 	json_object_set_new(t, "finished", json_string(when));
 	json_object_del(wf->busy, str_of(t, "service"));
@@ -279,12 +308,6 @@ hook_result_json(const json_t *h, const struct hook_result *r)
 			 "spawn_failed", r->spawn_failed, "duration_ms", r->duration_ms,
 			 "output", r->output, r->output_len,
 			 "output_dropped", (json_int_t)r->output_dropped);
-}
-
-static bool
-is_rollback(const json_t *t)
-{
-	return strcmp(str_of(t, "event"), "rollback") == 0;
 }
 
 static void

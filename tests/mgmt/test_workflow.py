@@ -201,6 +201,7 @@ t.check("rollback to staging restores v1 on blue in production",
         st["production"].get("version") == "v1" and st["production"].get("backend") == "blue"
         and st["production"].get("canary") is None, st["production"])
 t.check("... undoes the approval and both rollout steps", len(tr.get("undoes", [])) == 3, tr)
+t.check("... and verifies the running generation steers as planned", tr.get("verified") is True, tr)
 t.check("... runs the production hook's undo command", "undo-prod web" in open(marks).read())
 t.check("... and v3 waits in staging again", release(d, "web", "v3")["stage"] == "staging"
         and release(d, "web", "v3")["status"] == "active")
