@@ -425,50 +425,43 @@ undo_set(const struct wf_inputs *in, const char *service, int pos)
 	return set;
 }
 
-/* Keep, per stage, only the transitions back to the last one that entered it. */
+/*
+ * Keep, per later stage, only the transitions back to the last one that
+ * entered it. @p set is newest first; the result keeps that order.
+ */
 static json_t *
 undo_trim(const struct wf_inputs *in, json_t *set, int pos)
 {
 	const struct conf_workflow *w = &in->conf->workflow;
-	json_t *out = json_array();
+	json_t *keep = json_object(), *out = json_array();
+	char key[32];
 	size_t i;
 	json_t *t;
 
-	if (pos < 0)
+	if (pos < 0) {
+		json_decref(keep);
+		json_decref(out);
 		return set;
+	}
 	for (int s = pos + 1; s < w->n_pipeline; s++) {
 		const char *st = stage_name(in->conf, w->pipeline[s].stage);
 
-		/* set is newest first: take until (and with) the entering one */
 		json_array_foreach(set, i, t) {
 			if (!touches(t, st))
 				continue;
-			bool seen = false;
-			size_t k;
-			json_t *o;
-
-			json_array_foreach(out, k, o)
-				seen |= o == t;
-			if (!seen)
-				json_array_append(out, t);
+			snprintf(key, sizeof(key), "%zu", i);
+			json_object_set_new(keep, key, json_true());
 			if (is_enter(t) && strcmp(str_arg(t, "to_stage"), st) == 0)
 				break;
 		}
 	}
+	json_array_foreach(set, i, t) {
+		snprintf(key, sizeof(key), "%zu", i);
+		if (json_object_get(keep, key) != NULL)
+			json_array_append(out, t);
+	}
+	json_decref(keep);
 	json_decref(set);
-	/* newest first, as they are undone */
-	json_array_foreach(out, i, t)
-		for (size_t j = i + 1; j < json_array_size(out); j++) {
-			json_t *u = json_array_get(out, j);
-
-			if (json_integer_value(json_object_get(u, "id")) >
-			    json_integer_value(json_object_get(t, "id"))) {
-				json_incref(t);
-				json_array_set(out, i, u);
-				json_array_set_new(out, j, t);
-				t = u;
-			}
-		}
 	return out;
 }
 
