@@ -44,7 +44,8 @@ if [ "$FUZZ_SECONDS" -gt 0 ]; then
     CC=clang meson setup build-fuzz -Dfuzz=true -Dbuildtype=debugoptimized >/dev/null
   fi
   meson configure build-fuzz -Dfuzz_seconds="$FUZZ_SECONDS" >/dev/null
-  if ninja -C build-fuzz tests/fuzz/fuzz_pkt tests/fuzz/fuzz_conf >/dev/null; then
+  if ninja -C build-fuzz tests/fuzz/fuzz_pkt tests/fuzz/fuzz_conf \
+       tests/fuzz/fuzz_craft >/dev/null; then
     run_suites build-fuzz fuzz
   else
     echo "fuzz build failed"; fuzz_build_failed=1

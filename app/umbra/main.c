@@ -172,7 +172,8 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (rx != t->last_rx) {
+	/* Packets still held by a delay fault count as activity. */
+	if (rx != t->last_rx || dp_delayed_total(&app->dp) != 0) {
 		t->last_rx = rx;
 		t->last_change = now;
 	} else if (app->opts.idle_exit_ms && rx > 0 &&
@@ -186,6 +187,8 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_lock(&app->reclaim_lock);
 	gen_reclaim(&app->dp.pub);
 	pthread_mutex_unlock(&app->reclaim_lock);
+	/* Also frees replaced fault tables; leases have their own timer. */
+	fault_ctl_expire(app->dp.faults, rte_rdtsc());
 }
 
 static void
@@ -218,6 +221,7 @@ metrics_text(void *ctx)
 	}
 	fputs(dp_text, f);
 	umbra_workflow_metrics(app, f);
+	fault_ctl_metrics(app->dp.faults, f);
 	fclose(f);
 	free(dp_text);
 	return text;
@@ -269,7 +273,8 @@ mgmt_run(struct umbra_app *app, unsigned int interval, char *err, size_t errlen)
 	t.next_stats = t.last_change + (uint64_t)interval * rte_get_timer_hz();
 	app->mgmt = mgmt_create(app->base, UMBRA_VERSION);
 	if (app->mgmt == NULL || umbra_cmds_register(app) < 0 ||
-	    umbra_workflow_register(app) < 0) {
+	    umbra_workflow_register(app) < 0 || umbra_fault_register(app) < 0 ||
+	    umbra_fault_init(app) < 0) {
 		snprintf(err, errlen, "cannot set up the management commands");
 		return -1;
 	}
@@ -310,6 +315,8 @@ mgmt_run(struct umbra_app *app, unsigned int interval, char *err, size_t errlen)
 	event_free(ev_tick);
 	event_free(ev_int);
 	event_free(ev_term);
+	event_free(app->fault_timer);
+	app->fault_timer = NULL;
 	workflow_free(app->workflow);
 	app->workflow = NULL;
 	return 0;

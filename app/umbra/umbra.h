@@ -59,7 +59,20 @@ struct umbra_app {
 	 * the management loop (telemetry) while they read names from one. */
 	pthread_mutex_t reclaim_lock;
 	time_t started;
+	struct event *fault_timer;   /**< ends fault leases on time */
 };
+
+/** Create the lease timer of fault rules. @return 0, or -1. */
+int umbra_fault_init(struct umbra_app *app);
+
+/** Register fault/... and chaos/... commands. @return 0, or -1. */
+int umbra_fault_register(struct umbra_app *app);
+
+/**
+ * A new generation with configuration @p c was published: the fault rules
+ * follow it (see fault_ctl_set_conf) and the lease timer is re-armed.
+ */
+void umbra_fault_conf_changed(struct umbra_app *app, const struct umbra_conf *c);
 
 /** Register /umbra/... telemetry commands and enable dpdk-dumpcap capture. */
 void umbra_telemetry_init(struct umbra_app *app);

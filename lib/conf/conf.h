@@ -32,6 +32,8 @@
 #define CONF_VERSION_MAX 64       /**< version label, with its NUL */
 #define CONF_HOOK_ARGV_MAX 16     /**< argv entries of a hook command */
 #define CONF_HOOK_ARG_LEN 256     /**< bytes of one argv entry, with its NUL */
+#define CONF_MAX_FAULTS 64        /**< rules in faults:, and per chaos scenario */
+#define CONF_MAX_SCENARIOS 32
 /** Any VLAN / protocol / port in a match (value of the int fields). */
 #define CONF_ANY (-1)
 /** vlan value meaning "untagged only". */
@@ -49,6 +51,28 @@ struct conf_prefix {
 	uint8_t len;    /**< prefix length in bits */
 	uint8_t addr[16]; /**< network byte order; IPv4 in the first 4 bytes */
 };
+
+/**
+ * True when address @p addr (network order, IPv4 in the first 4 bytes) of
+ * family @p family (4 or 6) lies in prefix @p net_addr/@p len of
+ * @p net_family; family 0 matches every address.
+ */
+static inline bool
+conf_prefix_has(uint8_t net_family, uint8_t len, const uint8_t *net_addr,
+		int family, const uint8_t *addr)
+{
+	uint8_t full = len / 8, rest = len % 8;
+
+	if (net_family == 0)
+		return true;
+	if (net_family != family)
+		return false;
+	for (uint8_t i = 0; i < full; i++)
+		if (addr[i] != net_addr[i])
+			return false;
+	return rest == 0 ||
+	       ((addr[full] ^ net_addr[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
+}
 
 /** Inclusive port range; {0, 65535} matches any. */
 struct conf_range {
@@ -87,6 +111,9 @@ struct conf_stage {
 	char name[CONF_NAME_MAX];
 	struct conf_egress egress;
 	bool proxy_arp;         /**< answer ARP/ND for this stage's traffic */
+	/** Production traffic: faults on it need fault_policy.allow_production.
+	 * Default: true for a stage named "production". */
+	bool production;
 	struct conf_pos pos;
 };
 
@@ -229,6 +256,111 @@ struct conf_split {
 	struct conf_pos pos;
 };
 
+/**
+ * Kinds of fault, in the order they act on a packet (see lib/fault):
+ * outages first, then answers in place of the packet, then what changes
+ * whether, what and when the remaining packets are sent.
+ */
+enum conf_fault_kind {
+	CONF_FAULT_PARTITION = 0,   /**< cut flows between two stages */
+	CONF_FAULT_BLACKHOLE,       /**< drop everything matched (outage) */
+	CONF_FAULT_SYN_DROP,        /**< drop TCP SYNs (connects time out) */
+	CONF_FAULT_ICMP_UNREACHABLE,/**< answer with ICMP unreachable, drop */
+	CONF_FAULT_DNS_SERVFAIL,    /**< answer DNS queries with SERVFAIL, drop */
+	CONF_FAULT_RESET,           /**< RST toward both ends, drop */
+	CONF_FAULT_LOSS,            /**< random or Gilbert-Elliott loss */
+	CONF_FAULT_BANDWIDTH,       /**< token bucket; over the rate: dropped */
+	CONF_FAULT_CORRUPT,         /**< bit flips in the L4 header or payload */
+	CONF_FAULT_DUPLICATE,       /**< extra copies */
+	CONF_FAULT_REORDER,         /**< hold a packet so later ones overtake it */
+	CONF_FAULT_DELAY,           /**< constant + jitter */
+	CONF_FAULT_KIND_MAX
+};
+
+/** Which direction of a flow a fault acts on. */
+enum conf_fault_dir {
+	CONF_FAULT_BOTH = 0,
+	CONF_FAULT_TO_SERVER,       /**< the direction of the flow's first packet */
+	CONF_FAULT_TO_CLIENT,
+};
+
+/** How a fault picks what it acts on, among the packets its target matches. */
+enum conf_fault_select {
+	CONF_SELECT_PACKET = 0,     /**< each packet with @c probability */
+	CONF_SELECT_FLOW,           /**< whole flows: seeded flow hash < probability */
+};
+
+enum conf_fault_dist {
+	CONF_DIST_UNIFORM = 0,      /**< delay +- jitter, flat */
+	CONF_DIST_NORMAL,           /**< mean delay, standard deviation jitter */
+	CONF_DIST_PARETO,           /**< delay + pareto tail of scale jitter */
+};
+
+enum conf_loss_model {
+	CONF_LOSS_RANDOM = 0,       /**< every selected packet is lost */
+	CONF_LOSS_GILBERT_ELLIOTT,  /**< two-state bursts (p, r, loss_good, loss_bad) */
+};
+
+/** One fault rule (YAML faults:, chaos scenarios, or `fault add`). */
+struct conf_fault {
+	char name[CONF_NAME_MAX];
+	uint8_t kind;           /**< enum conf_fault_kind */
+	/* Target: every field given must match (flow's stage, originator's
+	 * stage, service; 5-tuple as seen from the client). */
+	int16_t stage;          /**< stage index or -1 */
+	int16_t from_stage;     /**< stage index or -1 */
+	int16_t service;        /**< service index or -1 */
+	uint8_t direction;      /**< enum conf_fault_dir */
+	int32_t proto;          /**< IP protocol or CONF_ANY */
+	struct conf_prefix src; /**< client (flow originator) side */
+	struct conf_prefix dst; /**< server side */
+	struct conf_range sport;
+	struct conf_range dport;
+	/* Selection. */
+	uint8_t select;         /**< enum conf_fault_select */
+	double probability;     /**< 0..1, default 1 */
+	uint32_t seed;
+	/* Parameters of the kind (the others are zero). */
+	uint64_t delay_ns;      /**< delay */
+	uint64_t jitter_ns;     /**< delay */
+	uint8_t distribution;   /**< delay: enum conf_fault_dist */
+	bool keep_order;        /**< delay: never reorder a flow's packets */
+	uint8_t loss_model;     /**< loss: enum conf_loss_model */
+	double ge_p;            /**< loss GE: P(good -> bad) per packet */
+	double ge_r;            /**< loss GE: P(bad -> good) per packet */
+	double ge_loss_good;    /**< loss GE: loss probability in good state */
+	double ge_loss_bad;     /**< loss GE: loss probability in bad state */
+	uint8_t copies;         /**< duplicate: extra copies (default 1) */
+	uint64_t hold_ns;       /**< reorder: how long a chosen packet is held */
+	uint8_t bits;           /**< corrupt: bits flipped (default 1) */
+	bool fix_checksum;      /**< corrupt: recompute L4 checksum */
+	uint64_t rate_Bps;      /**< bandwidth: bytes per second */
+	uint32_t burst_bytes;   /**< bandwidth: bucket size */
+	uint8_t icmp_code;      /**< icmp_unreachable: ICMPv4 code */
+	bool both_ways;         /**< partition: also stage -> from_stage */
+	bool new_flows_only;    /**< partition: flows begun before it go on */
+	uint64_t duration_ns;   /**< lease; 0: none (rules of the config) */
+	struct conf_pos pos;
+};
+
+/** A named bundle of faults (YAML chaos:), started with a duration. */
+struct conf_scenario {
+	char name[CONF_NAME_MAX];
+	char description[128];
+	struct conf_fault faults[CONF_MAX_FAULTS];
+	uint32_t n_faults;
+	uint64_t duration_ns;   /**< default when started without one */
+	struct conf_pos pos;
+};
+
+/** Limits on faults (YAML fault_policy:). */
+struct conf_fault_policy {
+	bool allow_production;  /**< faults may touch production traffic */
+	uint64_t default_lease_ns; /**< run-time faults without a duration (300 s) */
+	uint64_t max_lease_ns;  /**< longest lease accepted (24 h) */
+	uint32_t max_inflight;  /**< delayed packets held per worker (65536) */
+};
+
 struct conf_flow_table {
 	uint32_t size;                 /**< entries per worker */
 	uint32_t tcp_closed_timeout_ms;/**< after FIN both ways or RST */
@@ -271,6 +403,11 @@ struct umbra_conf {
 	struct conf_split *splits;
 	uint32_t n_splits;
 	uint32_t steer_seed;           /**< seed of the flow hash (canary, splits) */
+	struct conf_fault *faults;     /**< permanent rules (no lease) */
+	uint32_t n_faults;
+	struct conf_scenario *scenarios;
+	uint32_t n_scenarios;
+	struct conf_fault_policy fault_policy;
 	struct conf_flow_table flow_table;
 	struct conf_mempool mempool;
 	struct conf_mgmt mgmt;
@@ -308,6 +445,36 @@ int conf_backend_index(const struct conf_service *svc, const char *name);
 
 /** Position of stage @p stage in the workflow pipeline, or -1. */
 int conf_pipeline_index(const struct umbra_conf *c, uint16_t stage);
+
+/** Index of the chaos scenario called @p name, or -1. */
+int conf_scenario_index(const struct umbra_conf *c, const char *name);
+
+/**
+ * Parse one fault rule given as a YAML or JSON mapping (`fault add`), with
+ * the same fields and checks as an item of faults:, names resolved against
+ * @p c. @p name stands for the file in messages.
+ * @return 0, or -1 with "name:line:col: what is wrong" in @p err.
+ */
+int conf_fault_parse(const struct umbra_conf *c, const char *text, size_t len,
+		     const char *name, struct conf_fault *out, char *err,
+		     size_t errlen);
+
+/**
+ * True when @p f can act on production traffic: its target names a
+ * production stage (as stage or from_stage), or names no stage at all
+ * while some stage is a production stage.
+ */
+bool conf_fault_touches_production(const struct umbra_conf *c,
+				   const struct conf_fault *f);
+
+/**
+ * A duration as the configuration writes it ("200ms", "1.5s", "5m"), in
+ * nanoseconds. @return 0, or -1 when it is not one.
+ */
+int conf_duration_parse(const char *s, uint64_t *ns);
+
+/** Stable name of a fault kind ("delay", "icmp_unreachable"). */
+const char *conf_fault_kind_name(uint8_t kind);
 
 /** Index of the port called @p name, or -1. */
 int conf_port_index(const struct umbra_conf *c, const char *name);

@@ -182,7 +182,7 @@ load_stage(struct loader *L, yaml_node_t *n, uint16_t index, bool *is_default)
 {
 	struct field f[] = {
 		{ "name", true }, { "default" }, { "egress", true }, { "proxy_arp" },
-		{ "match" }, { NULL },
+		{ "match" }, { "production" }, { NULL },
 	};
 	struct conf_stage *s = &L->c->stages[index];
 	yaml_node_t *v;
@@ -196,6 +196,9 @@ load_stage(struct loader *L, yaml_node_t *n, uint16_t index, bool *is_default)
 	if (((v = f[1].value) && ld_get_bool(L, v, "default", is_default) < 0) ||
 	    load_egress(L, f[2].value, s) < 0 ||
 	    ((v = f[3].value) && ld_get_bool(L, v, "proxy_arp", &s->proxy_arp) < 0))
+		return -1;
+	s->production = strcmp(s->name, "production") == 0;
+	if ((v = f[5].value) && ld_get_bool(L, v, "production", &s->production) < 0)
 		return -1;
 	return 0;
 }
@@ -424,7 +427,8 @@ load_root(struct loader *L, yaml_node_t *root)
 	struct field f[] = {
 		{ "ports", true }, { "stages", true }, { "flows" }, { "policies" },
 		{ "flow_table" }, { "mempool" }, { "stats" }, { "mgmt" },
-		{ "services" }, { "workflow" }, { "splits" }, { "steering" }, { NULL },
+		{ "services" }, { "workflow" }, { "splits" }, { "steering" },
+		{ "fault_policy" }, { "faults" }, { "chaos" }, { NULL },
 	};
 	struct umbra_conf *c = L->c;
 
@@ -454,7 +458,8 @@ load_root(struct loader *L, yaml_node_t *root)
 	    (f[11].value && ld_steering(L, f[11].value) < 0) ||
 	    ld_release_defaults(L, root) < 0)
 		return -1;
-	return 0;
+	/* Faults last: their rules name stages and services. */
+	return ld_fault_sections(L, f[12].value, f[13].value, f[14].value);
 }
 
 static void
@@ -467,6 +472,11 @@ defaults(struct umbra_conf *c)
 	c->workflow.hook_timeout_ms = 30000;
 	c->workflow.history_max = 10000;
 	c->steer_seed = 0x5eed;
+	c->fault_policy = (struct conf_fault_policy){
+		.default_lease_ns = 300 * 1000000000ull,
+		.max_lease_ns = 24 * 3600 * 1000000000ull,
+		.max_inflight = 8192,
+	};
 }
 
 struct umbra_conf *
@@ -560,6 +570,8 @@ conf_free(struct umbra_conf *c)
 	free(c->services);
 	free(c->workflow.hooks);
 	free(c->splits);
+	free(c->faults);
+	free(c->scenarios);
 	free(c);
 }
 

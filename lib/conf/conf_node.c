@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,17 @@ ld_pos_of(const yaml_node_t *n)
 				  (uint32_t)n->start_mark.column + 1 };
 }
 
+/* "file:line:col: msg", file being L->file when set (conf_fault_parse). */
+static int
+report(struct loader *L, struct conf_pos pos, const char *msg)
+{
+	if (L->file == NULL)
+		conf_error_at(L->c, pos, L->err, L->errlen, "%s", msg);
+	else if (L->errlen > 0)
+		snprintf(L->err, L->errlen, "%s:%u:%u: %s", L->file, pos.line, pos.col, msg);
+	return -1;
+}
+
 int
 ld_fail(struct loader *L, const yaml_node_t *n, const char *fmt, ...)
 {
@@ -30,8 +42,19 @@ ld_fail(struct loader *L, const yaml_node_t *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	conf_error_at(L->c, ld_pos_of(n), L->err, L->errlen, "%s", msg);
-	return -1;
+	return report(L, ld_pos_of(n), msg);
+}
+
+int
+ld_fail_at(struct loader *L, struct conf_pos pos, const char *fmt, ...)
+{
+	char msg[384];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return report(L, pos, msg);
 }
 
 const char *
@@ -383,3 +406,221 @@ ld_get_bounded(struct loader *L, yaml_node_t *n, const char *what, char *out, si
 	return 0;
 }
 
+
+int
+ld_get_service_ref(struct loader *L, yaml_node_t *n, int16_t *out)
+{
+	char names[CONF_MAX_SERVICES * (CONF_NAME_MAX + 2)];
+	const char *s;
+	int i;
+
+	if (ld_get_str(L, n, "service", &s) < 0)
+		return -1;
+	i = conf_service_index(L->c, s);
+	if (i < 0) {
+		if (L->c->n_services == 0)
+			return ld_fail(L, n, "unknown service '%s' (no services are defined)", s);
+		NAMES_LIST(L->c->services, L->c->n_services, names);
+		return ld_fail(L, n, "unknown service '%s' (services are: %s)", s, names);
+	}
+	*out = (int16_t)i;
+	return 0;
+}
+
+/* One of @p count words, as its index; the message lists them ("a, b or c"). */
+int
+ld_get_choice(struct loader *L, yaml_node_t *n, const char *what,
+	      const char *const *names, uint8_t count, uint8_t *out)
+{
+	char list[256];
+	size_t o = 0;
+	const char *s;
+
+	if (ld_get_str(L, n, what, &s) < 0)
+		return -1;
+	for (uint8_t i = 0; i < count; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	list[0] = '\0';
+	for (uint8_t i = 0; i < count && o < sizeof(list); i++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s",
+				      i == 0 ? "" : i + 1 == count ? " or " : ", ", names[i]);
+	return ld_fail(L, n, "%s must be %s, not '%s'", what, list, s);
+}
+
+/* ---- numbers with units ---- */
+
+struct unit {
+	const char *name;
+	uint64_t mult;
+};
+
+/* True when @p s[0..len) is "12" or "1.25". */
+static bool
+is_decimal(const char *s, size_t len)
+{
+	size_t i = 0, dot = len;
+
+	for (; i < len; i++) {
+		if (s[i] == '.' && dot == len && i > 0 && i + 1 < len)
+			dot = i;
+		else if (!isdigit((unsigned char)s[i]))
+			return false;
+	}
+	return len > 0;
+}
+
+/*
+ * Decimal number @p s[0..len) times @p mult, exactly (decimals past the
+ * sixth are dropped). Returns 0, -1 when it is no number, -2 on overflow.
+ */
+static int
+scale_decimal(const char *s, size_t len, uint64_t mult, uint64_t *out)
+{
+	uint64_t whole = 0, frac = 0, div = 1, part;
+	size_t i = 0;
+
+	if (!is_decimal(s, len))
+		return -1;
+	for (; i < len && s[i] != '.'; i++) {
+		if (whole > (UINT64_MAX - 9) / 10)
+			return -2;
+		whole = whole * 10 + (uint64_t)(s[i] - '0');
+	}
+	for (i++; i < len && div < 1000000; i++, div *= 10)
+		frac = frac * 10 + (uint64_t)(s[i] - '0');
+	part = frac * mult / div; /* frac < 10^6, mult <= 3.6 * 10^12: no overflow */
+	if (whole > (UINT64_MAX - part) / mult)
+		return -2;
+	*out = whole * mult + part;
+	return 0;
+}
+
+/*
+ * "1.5s": a number then one of @p units (ended by a NULL name).
+ * Returns 0, -1 when malformed, -2 on overflow, -3 for a number without unit.
+ */
+static int
+scale_with_unit(const char *s, const struct unit *units, uint64_t *out)
+{
+	size_t n = strspn(s, "0123456789.");
+	uint64_t ignored;
+
+	for (const struct unit *u = units; u->name != NULL; u++)
+		if (strcmp(s + n, u->name) == 0)
+			return scale_decimal(s, n, u->mult, out);
+	if (s[n] == '\0' && scale_decimal(s, n, 1, &ignored) == 0)
+		return -3;
+	return -1;
+}
+
+static const struct unit duration_units[] = {
+	{ "ns", 1 }, { "us", 1000 }, { "ms", 1000000 }, { "s", 1000000000ull },
+	{ "m", 60000000000ull }, { "h", 3600000000000ull }, { NULL, 0 },
+};
+
+int
+conf_duration_parse(const char *s, uint64_t *ns)
+{
+	return scale_with_unit(s, duration_units, ns) == 0 ? 0 : -1;
+}
+
+int
+ld_get_duration(struct loader *L, yaml_node_t *n, const char *what, uint64_t *ns)
+{
+	const char *s;
+
+	if (ld_get_str(L, n, what, &s) < 0)
+		return -1;
+	switch (scale_with_unit(s, duration_units, ns)) {
+	case 0:
+		return 0;
+	case -3:
+		return ld_fail(L, n, "%s '%s' needs a unit (ns, us, ms, s, m, h)", what, s);
+	case -2:
+		return ld_fail(L, n, "%s '%s' is too long", what, s);
+	default:
+		return ld_fail(L, n, "%s must be a duration such as 200ms or 1.5s (a number "
+			       "and ns, us, ms, s, m or h), not '%s'", what, s);
+	}
+}
+
+int
+ld_get_rate(struct loader *L, yaml_node_t *n, const char *what, uint64_t *bytes_per_s)
+{
+	static const struct unit units[] = {
+		{ "bit", 1 }, { "kbit", 1000 }, { "mbit", 1000000 }, { "gbit", 1000000000 },
+		{ NULL, 0 },
+	};
+	const char *s;
+	uint64_t bits = 0;
+
+	if (ld_get_str(L, n, what, &s) < 0)
+		return -1;
+	switch (scale_with_unit(s, units, &bits)) {
+	case 0:
+		break;
+	case -3:
+		return ld_fail(L, n, "%s '%s' needs a unit (bit, kbit, mbit, gbit)", what, s);
+	case -2:
+		return ld_fail(L, n, "%s '%s' is too high", what, s);
+	default:
+		return ld_fail(L, n, "%s must be a bit rate such as 10mbit or 1.5gbit (a "
+			       "number and bit, kbit, mbit or gbit), not '%s'", what, s);
+	}
+	if (bits < 8)
+		return ld_fail(L, n, "%s must be at least 8bit (1 byte per second), not '%s'",
+			       what, s);
+	*bytes_per_s = bits / 8;
+	return 0;
+}
+
+int
+ld_get_bytes(struct loader *L, yaml_node_t *n, const char *what, uint64_t min,
+	     uint64_t max, uint64_t *out)
+{
+	static const struct unit units[] = {
+		{ "", 1 }, { "KB", 1024 }, { "MB", 1024 * 1024 }, { NULL, 0 },
+	};
+	const char *s;
+	int rc;
+
+	if (ld_get_str(L, n, what, &s) < 0)
+		return -1;
+	rc = scale_with_unit(s, units, out);
+	if (rc == -1)
+		return ld_fail(L, n, "%s must be a size in bytes such as 3000, 64KB or 1MB, "
+			       "not '%s'", what, s);
+	if (rc < 0 || *out < min || *out > max)
+		return ld_fail(L, n, "%s must be from %" PRIu64 " to %" PRIu64 " bytes, not '%s'",
+			       what, min, max, s);
+	return 0;
+}
+
+/* 0..1 ("0.05") or a percentage ("5%"). */
+int
+ld_get_probability(struct loader *L, yaml_node_t *n, const char *what, double *out)
+{
+	const char *s;
+	size_t len;
+	bool percent;
+	double v;
+
+	if (ld_get_str(L, n, what, &s) < 0)
+		return -1;
+	len = strlen(s);
+	percent = len > 0 && s[len - 1] == '%';
+	if (percent)
+		len--;
+	v = is_decimal(s, len) ? strtod(s, NULL) : -1.0;
+	if (percent)
+		v /= 100.0;
+	if (!(v >= 0.0 && v <= 1.0))
+		return ld_fail(L, n, "%s must be from 0 to 1, or a percentage such as 5%%, "
+			       "not '%s'", what, s);
+	*out = v;
+	return 0;
+}

@@ -17,6 +17,7 @@ struct loader {
 	yaml_document_t *doc;
 	char *err;
 	size_t errlen;
+	const char *file;       /**< name in messages; NULL: c->file */
 };
 
 /* A key this mapping accepts, and where it was found. */
@@ -38,6 +39,9 @@ struct field {
 struct conf_pos ld_pos_of(const yaml_node_t *n);
 /** Report "file:line:col: message" at node @p n; returns -1. */
 int ld_fail(struct loader *L, const yaml_node_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/** Same, at @p pos (where there is no node). */
+int ld_fail_at(struct loader *L, struct conf_pos pos, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 const char *ld_node_kind(const yaml_node_t *n);
 const char *ld_scalar(const yaml_node_t *n);
@@ -62,6 +66,21 @@ int ld_get_prefix(struct loader *L, yaml_node_t *n, const char *what, struct con
 int ld_get_mac(struct loader *L, yaml_node_t *n, uint8_t mac[6]);
 /** A port range needs proto tcp, udp or sctp. */
 int ld_check_ports_need_l4(struct loader *L, yaml_node_t *n, int32_t proto, const char *what);
+/** A service name (services: loaded) as its index. */
+int ld_get_service_ref(struct loader *L, yaml_node_t *n, int16_t *out);
+/** One of @p count words, as its index. */
+int ld_get_choice(struct loader *L, yaml_node_t *n, const char *what,
+		  const char *const *names, uint8_t count, uint8_t *out);
+/** "200ms", "1.5s": a number and ns, us, ms, s, m or h, in nanoseconds. */
+int ld_get_duration(struct loader *L, yaml_node_t *n, const char *what, uint64_t *ns);
+/** "10mbit", "1.5gbit": bits per second (bit, kbit, mbit, gbit, decimal),
+ * in bytes per second, at least 1. */
+int ld_get_rate(struct loader *L, yaml_node_t *n, const char *what, uint64_t *bytes_per_s);
+/** "3000", "64KB", "1MB" (1024-based), from @p min to @p max bytes. */
+int ld_get_bytes(struct loader *L, yaml_node_t *n, const char *what, uint64_t min,
+		 uint64_t max, uint64_t *out);
+/** 0..1 ("0.05") or a percentage ("5%"). */
+int ld_get_probability(struct loader *L, yaml_node_t *n, const char *what, double *out);
 /** Load a list of @p size-byte items with @p load_one into a new array. */
 int ld_load_list(struct loader *L, yaml_node_t *seq, const char *what, size_t size,
 	  uint32_t max, void **array, uint32_t *count,
@@ -80,5 +99,11 @@ int ld_workflow(struct loader *L, yaml_node_t *map);
 int ld_splits(struct loader *L, yaml_node_t *seq);
 int ld_steering(struct loader *L, yaml_node_t *map);
 int ld_release_defaults(struct loader *L, yaml_node_t *root);
+
+/* Fault sections (conf_fault.c), loaded by load_root after the release
+ * sections (rules name stages and services): fault_policy first, then
+ * faults and chaos, whose rules it limits. Any node may be NULL (absent). */
+int ld_fault_sections(struct loader *L, yaml_node_t *policy, yaml_node_t *faults,
+		      yaml_node_t *chaos);
 
 #endif

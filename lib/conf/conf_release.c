@@ -77,26 +77,6 @@ get_version(struct loader *L, yaml_node_t *n, char *out)
 }
 
 static int
-get_service_ref(struct loader *L, yaml_node_t *n, int16_t *out)
-{
-	char names[CONF_MAX_SERVICES * (CONF_NAME_MAX + 2)];
-	const char *s;
-	int i;
-
-	if (ld_get_str(L, n, "service", &s) < 0)
-		return -1;
-	i = conf_service_index(L->c, s);
-	if (i < 0) {
-		if (L->c->n_services == 0)
-			return ld_fail(L, n, "unknown service '%s' (no services are defined)", s);
-		NAMES_LIST(L->c->services, L->c->n_services, names);
-		return ld_fail(L, n, "unknown service '%s' (services are: %s)", s, names);
-	}
-	*out = (int16_t)i;
-	return 0;
-}
-
-static int
 get_backend_ref(struct loader *L, yaml_node_t *n, const struct conf_service *svc,
 		uint8_t *out)
 {
@@ -445,7 +425,7 @@ hook_one(struct loader *L, yaml_node_t *n, void *item, uint32_t index)
 		if (strcmp(L->c->workflow.hooks[i].name, h->name) == 0)
 			return ld_fail(L, n, "duplicate hook name '%s'", h->name);
 	if (ld_get_stage_ref(L, f[1].value, "stage", &h->stage) < 0 ||
-	    ((v = f[2].value) && get_service_ref(L, v, &h->service) < 0))
+	    ((v = f[2].value) && ld_get_service_ref(L, v, &h->service) < 0))
 		return -1;
 	if ((v = f[3].value) != NULL) {
 		if (ld_get_str(L, v, "when", &s) < 0)
@@ -521,7 +501,7 @@ split_one(struct loader *L, yaml_node_t *n, void *item, uint32_t index)
 	to_stage = f[5].value;
 	to_backend = f[6].value;
 	if (ld_get_stage_ref(L, f[1].value, "stage", &sp->stage) < 0 ||
-	    (f[2].value && get_service_ref(L, f[2].value, &sp->service) < 0))
+	    (f[2].value && ld_get_service_ref(L, f[2].value, &sp->service) < 0))
 		return -1;
 	if (src == NULL && hash == NULL)
 		return ld_fail(L, n, "split '%s' needs src or hash", sp->name);

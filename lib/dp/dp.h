@@ -23,6 +23,7 @@
 #include <rte_ethdev.h>
 
 #include "conf.h"
+#include "fault.h"
 #include "flow.h"
 #include "gen.h"
 #include "pkt.h"
@@ -40,7 +41,8 @@
 	X(POLICY_DENY, "policy_deny") \
 	X(NO_UPLINK, "no_uplink") \
 	X(NO_HEADROOM, "no_headroom") \
-	X(PORT_DOWN, "port_down")
+	X(PORT_DOWN, "port_down") \
+	X(NO_MBUF, "no_mbuf")
 
 enum dp_drop_reason {
 #define DP_DROP_ENUM(id, name) DP_DROP_##id,
@@ -118,8 +120,12 @@ struct dp_worker {
 	struct dp_counters *cnt;
 	const struct port_set *ports;
 	struct gen_publisher *pub;
+	const struct fault_publisher *fpub;
+	/** Fault table of this loop iteration (read once per loop). */
+	const struct fault_table *faults;
 	volatile bool *quit;
 	uint64_t tsc_hz;
+	struct fault_worker fault;
 } __rte_cache_aligned;
 
 /** Everything the data path owns. */
@@ -128,6 +134,8 @@ struct dp_context {
 	uint16_t n_workers;
 	struct port_set ports;
 	struct gen_publisher pub;
+	struct fault_publisher fpub;
+	struct fault_ctl *faults;       /**< fault rules (management half) */
 	volatile bool quit;
 };
 
@@ -153,6 +161,9 @@ int dp_worker_main(void *arg);
 
 /** Total RX packets over all workers and ports (for idle detection). */
 uint64_t dp_rx_total(const struct dp_context *dp);
+
+/** Packets held by delay faults over all workers (a racy but safe read). */
+uint64_t dp_delayed_total(const struct dp_context *dp);
 
 /**
  * All counters summed over workers, with the names of the current
@@ -184,12 +195,31 @@ void dp_orig_action(const struct umbra_gen *g, const struct steer_egress *eg,
 		    uint8_t mac[6]);
 
 /**
- * Rewrite VLAN (and MACs, to @p mac, when act->rewrite_mac) per @p act and
- * queue for TX; drops are counted.
+ * Rewrite VLAN (and MACs, to @p mac, when act->rewrite_mac) per @p act.
+ * @return 0, or -1 after dropping and counting the packet.
  */
+int dp_rewrite(struct dp_worker *w, struct rte_mbuf *pkt,
+	       const struct pkt_meta *m, const struct flow_action *act,
+	       const uint8_t *mac);
+
+/** Count and buffer a rewritten packet for TX on port index @p port. */
+void dp_tx_queue(struct dp_worker *w, uint16_t port, struct rte_mbuf *pkt);
+
+/** dp_rewrite() then dp_tx_queue(). */
 void dp_send(struct dp_worker *w, struct rte_mbuf *pkt,
 	     const struct pkt_meta *m, const struct flow_action *act,
 	     const uint8_t *mac);
+
+/**
+ * Forward a packet of flow @p e through the fault rules of this loop:
+ * answers, drops, copies, corruption, delays (dp_fault.c).
+ */
+void dp_fault_forward(struct dp_worker *w, struct rte_mbuf *pkt,
+		      const struct pkt_meta *m, struct flow_entry *e,
+		      enum flow_dir dir, const struct flow_key *k, uint64_t now);
+
+/** Send the delayed packets that are due at @p now. */
+void dp_fault_release(struct dp_worker *w, uint64_t now);
 
 /** Handle an ARP or ND frame: proxy-answer or forward it. */
 void dp_arp_input(struct dp_worker *w, const struct umbra_gen *g,

@@ -41,8 +41,17 @@ worker_init(struct dp_context *dp, struct dp_worker *w, uint16_t index,
 	w->lcore = lcore;
 	w->ports = &dp->ports;
 	w->pub = &dp->pub;
+	w->fpub = &dp->fpub;
 	w->quit = &dp->quit;
 	w->tsc_hz = rte_get_tsc_hz();
+	if (fault_worker_init(&w->fault, index, w->tsc_hz,
+			      c->fault_policy.max_inflight, dp->ports.pool,
+			      rte_rdtsc()) < 0) {
+		snprintf(err, errlen, "out of memory for the delay queue of %u "
+			 "packets: lower fault_policy.max_inflight",
+			 c->fault_policy.max_inflight);
+		return -1;
+	}
 	w->cnt = rte_zmalloc_socket("dp_counters", sizeof(*w->cnt),
 				    RTE_CACHE_LINE_SIZE, socket);
 	if (w->cnt == NULL) {
@@ -69,6 +78,23 @@ worker_init(struct dp_context *dp, struct dp_worker *w, uint16_t index,
 		};
 	}
 	return worker_tx_buffers(w, socket, err, errlen);
+}
+
+/* The fault rule manager publishes through the generations' RCU. */
+static int
+faults_init(struct dp_context *dp, const struct umbra_conf *c, char *err,
+	    size_t errlen)
+{
+	struct fault_rule_counters *cnt[RTE_MAX_LCORE];
+
+	for (uint16_t i = 0; i < dp->n_workers; i++)
+		cnt[i] = dp->workers[i].fault.cnt;
+	dp->fpub.qsbr = dp->pub.qsbr;
+	dp->faults = fault_ctl_create(&dp->fpub, cnt, dp->n_workers,
+				      rte_get_tsc_hz(), err, errlen);
+	if (dp->faults == NULL)
+		return -1;
+	return fault_ctl_set_conf(dp->faults, c, err, errlen);
 }
 
 int
@@ -105,7 +131,7 @@ dp_init(struct dp_context *dp, struct umbra_gen *g, char *err, size_t errlen)
 			return -1;
 		i++;
 	}
-	return 0;
+	return faults_init(dp, c, err, errlen);
 }
 
 void
@@ -135,10 +161,25 @@ dp_fini(struct dp_context *dp)
 		flow_table_free(w->ft);
 		rte_free(w->cnt);
 	}
+	fault_ctl_free(dp->faults);
+	dp->faults = NULL;
+	for (uint16_t i = 0; dp->workers != NULL && i < dp->n_workers; i++)
+		fault_worker_fini(&dp->workers[i].fault);
 	rte_free(dp->workers);
 	dp->workers = NULL;
 	port_set_stop(&dp->ports);
 	gen_publisher_fini(&dp->pub);
+}
+
+uint64_t
+dp_delayed_total(const struct dp_context *dp)
+{
+	uint64_t n = 0;
+
+	for (uint16_t i = 0; i < dp->n_workers; i++)
+		if (dp->workers[i].fault.dq != NULL)
+			n += fault_delayq_count(dp->workers[i].fault.dq);
+	return n;
 }
 
 uint64_t

@@ -220,6 +220,18 @@ workers_json(const struct dp_context *dp)
 	return a;
 }
 
+/* Most packets one worker's delay faults held at once. */
+static uint64_t
+inflight_max(const struct dp_context *dp)
+{
+	uint64_t m = 0;
+
+	for (uint16_t i = 0; i < dp->n_workers; i++)
+		if (dp->workers[i].fault.inflight_max > m)
+			m = dp->workers[i].fault.inflight_max;
+	return m;
+}
+
 json_t *
 dp_stats_json(const struct dp_context *dp)
 {
@@ -227,7 +239,7 @@ dp_stats_json(const struct dp_context *dp)
 	const struct umbra_conf *c = g->conf;
 
 	return json_pack("{s:I,s:f,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:I,s:I},"
-			 "s:{s:I,s:I,s:I}}",
+			 "s:{s:I,s:I,s:I},s:{s:o,s:I,s:I}}",
 		"generation", (json_int_t)g->id,
 		"time_s", (double)rte_get_tsc_cycles() / (double)rte_get_tsc_hz(),
 		"rx_pkts", (json_int_t)SUM(dp, pkts),
@@ -243,7 +255,10 @@ dp_stats_json(const struct dp_context *dp)
 		"stateless", (json_int_t)SUM(dp, flows_stateless),
 		"arp", "forwarded", (json_int_t)SUM(dp, arp_forwarded),
 		"proxied", (json_int_t)SUM(dp, arp_proxied),
-		"nd_proxied", (json_int_t)SUM(dp, nd_proxied));
+		"nd_proxied", (json_int_t)SUM(dp, nd_proxied),
+		"faults", "rules", fault_ctl_rules_json(dp->faults),
+		"inflight", (json_int_t)dp_delayed_total(dp),
+		"inflight_max", (json_int_t)inflight_max(dp));
 }
 
 /* A flow picked for the top-N report. */

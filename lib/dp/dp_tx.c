@@ -65,21 +65,19 @@ vlan_set(struct rte_mbuf *pkt, const struct pkt_meta *m, uint16_t tci)
 	return 0;
 }
 
-void
-dp_send(struct dp_worker *w, struct rte_mbuf *pkt, const struct pkt_meta *m,
-	const struct flow_action *act, const uint8_t *mac)
+int
+dp_rewrite(struct dp_worker *w, struct rte_mbuf *pkt, const struct pkt_meta *m,
+	   const struct flow_action *act, const uint8_t *mac)
 {
-	struct dp_port_counters *pc;
-
 	if (unlikely(act->port >= w->ports->n_ports)) {
 		w->cnt->dp_drop[DP_DROP_NO_UPLINK]++;
 		rte_pktmbuf_free(pkt);
-		return;
+		return -1;
 	}
 	if (unlikely(vlan_set(pkt, m, act->vlan) < 0)) {
 		w->cnt->dp_drop[DP_DROP_NO_HEADROOM]++;
 		rte_pktmbuf_free(pkt);
-		return;
+		return -1;
 	}
 	if (act->rewrite_mac) {
 		struct rte_ether_hdr *eh = rte_pktmbuf_mtod(pkt, struct rte_ether_hdr *);
@@ -87,9 +85,23 @@ dp_send(struct dp_worker *w, struct rte_mbuf *pkt, const struct pkt_meta *m,
 		memcpy(eh->dst_addr.addr_bytes, mac, RTE_ETHER_ADDR_LEN);
 		rte_ether_addr_copy(&w->ports->ports[act->port].mac, &eh->src_addr);
 	}
-	pc = &w->cnt->port[act->port];
+	return 0;
+}
+
+void
+dp_tx_queue(struct dp_worker *w, uint16_t port, struct rte_mbuf *pkt)
+{
+	struct dp_port_counters *pc = &w->cnt->port[port];
+
 	pc->tx_pkts++;
 	pc->tx_bytes += rte_pktmbuf_pkt_len(pkt);
-	rte_eth_tx_buffer(w->ports->ports[act->port].port_id, w->index,
-			  w->txb[act->port], pkt);
+	rte_eth_tx_buffer(w->ports->ports[port].port_id, w->index, w->txb[port], pkt);
+}
+
+void
+dp_send(struct dp_worker *w, struct rte_mbuf *pkt, const struct pkt_meta *m,
+	const struct flow_action *act, const uint8_t *mac)
+{
+	if (dp_rewrite(w, pkt, m, act, mac) == 0)
+		dp_tx_queue(w, act->port, pkt);
 }

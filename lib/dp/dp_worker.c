@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Worker half: the poll loop and the per-burst pipeline
- * parse > flow lookup > classify + policy (new flows) > account > send.
+ * parse > flow lookup > classify + policy (new flows) > account > faults
+ * (only while a fault table has rules) > send; delayed packets are sent
+ * from the top of each loop when due.
  */
 #include <string.h>
 
@@ -213,11 +215,17 @@ burst_forward(struct dp_worker *w, struct rte_mbuf **pkts, struct dp_burst *b,
 		} else { /* table full: the decision serves this packet only */
 			e = &stateless_entry;
 			decision_store(e, &stateless[j], 0);
+			e->first_tsc = now;
+			e->fault_order[0] = e->fault_order[1] = 0;
 		}
 		account_verdict(w->cnt, e->from_stage, e->stage, e->rule, len);
 		if (unlikely(e->verdict == FLOW_DENY)) {
 			w->cnt->dp_drop[DP_DROP_POLICY_DENY]++;
 			rte_pktmbuf_free(pkt);
+			continue;
+		}
+		if (unlikely(w->faults->n_rules != 0)) {
+			dp_fault_forward(w, pkt, &b->meta[j], e, dir, &b->keys[j], now);
 			continue;
 		}
 		dp_send(w, pkt, &b->meta[j], &e->act[dir], e->mac[dir]);
@@ -310,6 +318,10 @@ dp_worker_main(void *arg)
 			w->cnt->gen_seen_tsc = rte_rdtsc();
 			w->cnt->gen_seen = g->id;
 		}
+		w->faults = fault_current(w->fpub);
+		fault_worker_sync(&w->fault, w->faults);
+		if (unlikely(fault_delayq_count(w->fault.dq) != 0))
+			dp_fault_release(w, rte_rdtsc());
 		for (uint16_t i = 0; i < w->n_rxq; i++)
 			dp_rx_burst(w, g, &w->rxq[i]);
 		now = rte_rdtsc();
@@ -320,6 +332,9 @@ dp_worker_main(void *arg)
 		w->cnt->loops++;
 		rte_rcu_qsbr_quiescent(qsbr, w->index);
 	}
+	/* Held packets go out now rather than be lost with the process. */
+	while (fault_delayq_count(w->fault.dq) != 0)
+		dp_fault_release(w, UINT64_MAX);
 	rte_rcu_qsbr_thread_offline(qsbr, w->index);
 	rte_rcu_qsbr_thread_unregister(qsbr, w->index);
 	for (uint16_t p = 0; p < w->ports->n_ports; p++)

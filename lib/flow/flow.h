@@ -98,6 +98,9 @@ struct flow_entry {
 	uint8_t tcp_state;      /**< enum flow_tcp_state */
 	uint8_t proto;          /**< IP protocol, for aging without the key */
 	uint8_t in_use;
+	/** Delay faults that keep order: latest deadline given per direction
+	 * (TSC >> FAULT_ORDER_SHIFT, wrapping), kept by lib/fault. */
+	uint32_t fault_order[2];
 } __attribute__((aligned(64)));
 #define FLOW_RULE_NONE 0xffff
 
@@ -167,6 +170,16 @@ struct flow_entry *flow_table_entry(struct flow_table *ft, int32_t pos);
 
 /** Prefetch the per-packet cache line of the entry at @p pos. */
 void flow_table_prefetch(struct flow_table *ft, int32_t pos);
+
+/**
+ * A seeded 16-bit hash of a flow's canonical key, the same for both
+ * directions: CRC32C of the key from @p seed, finished with murmur3's mixer
+ * (CRC is linear; the mixer spreads every input bit over the top half,
+ * which is returned). Steering and fault selection compare it with a
+ * fraction of 65536, so a flow chosen at a small fraction stays chosen at
+ * a larger one, and another seed chooses other flows.
+ */
+uint32_t flow_key_hash16(const struct flow_key *k, uint32_t seed);
 
 /** Direction of a packet whose source is on @p side of the key. */
 static inline enum flow_dir

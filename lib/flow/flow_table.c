@@ -355,3 +355,16 @@ flow_table_age(struct flow_table *ft, const struct flow_timeouts *to,
 	ft->age_cursor = pos;
 	return removed;
 }
+
+uint32_t
+flow_key_hash16(const struct flow_key *k, uint32_t seed)
+{
+	uint32_t h = rte_hash_crc(k, sizeof(*k), seed);
+
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h >> 16;
+}

@@ -51,6 +51,7 @@ enum mgmt_arg_type {
 	MGMT_ARG_INTEGER,
 	MGMT_ARG_BOOLEAN,
 	MGMT_ARG_OBJECT,        /**< any JSON object (e.g. test results) */
+	MGMT_ARG_SCALAR,        /**< a string, number or boolean (read as text) */
 };
 
 /** One declared argument; a command's list ends with a NULL name. */

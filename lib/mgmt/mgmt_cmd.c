@@ -12,6 +12,7 @@ static const char *const arg_type_names[] = {
 	[MGMT_ARG_INTEGER] = "integer",
 	[MGMT_ARG_BOOLEAN] = "boolean",
 	[MGMT_ARG_OBJECT] = "object",
+	[MGMT_ARG_SCALAR] = "scalar",
 };
 
 void
@@ -122,6 +123,8 @@ arg_type_ok(const json_t *v, enum mgmt_arg_type t)
 	case MGMT_ARG_INTEGER: return json_is_integer(v);
 	case MGMT_ARG_BOOLEAN: return json_is_boolean(v);
 	case MGMT_ARG_OBJECT: return json_is_object(v);
+	case MGMT_ARG_SCALAR:
+		return json_is_string(v) || json_is_number(v) || json_is_boolean(v);
 	}
 	return false;
 }

@@ -44,6 +44,8 @@ port_pool_size(const struct umbra_conf *c, uint16_t n_workers)
 	}
 	n += (uint32_t)(n_workers + 1) * (PORT_POOL_CACHE * 3 / 2 +
 					  PORT_INFLIGHT_PER_WORKER);
+	/* Packets a delay fault holds, plus their copies and answers. */
+	n += (uint32_t)n_workers * c->fault_policy.max_inflight;
 	return n;
 }
 

@@ -4,7 +4,6 @@
  * a short linear scan of service matches and splits is cheaper than an ACL
  * call for the few rules a release needs.
  */
-#include <rte_hash_crc.h>
 
 #include "steer_private.h"
 
@@ -17,32 +16,7 @@ steer_active(const struct steer_table *t)
 uint32_t
 steer_flow_hash(const struct steer_table *t, const struct flow_key *k)
 {
-	uint32_t h = rte_hash_crc(k, sizeof(*k), t->seed);
-
-	/* CRC is linear: a murmur3 finish spreads every input bit over the
-	 * top half, which the fraction is taken from. */
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h >> 16;
-}
-
-static bool
-prefix_has(uint8_t family, uint8_t len, const uint8_t *net, const struct pkt_meta *m,
-	   const uint8_t *addr)
-{
-	uint8_t full = len / 8, rest = len % 8;
-
-	if (family == 0)
-		return true;
-	if (family != pkt_ip_family(m))
-		return false;
-	for (uint8_t i = 0; i < full; i++)
-		if (addr[i] != net[i])
-			return false;
-	return rest == 0 || ((addr[full] ^ net[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
+	return flow_key_hash16(k, t->seed);
 }
 
 static uint8_t
@@ -53,7 +27,7 @@ service_of(const struct steer_table *t, const struct pkt_meta *m)
 
 		if ((sm->proto == CONF_ANY || sm->proto == m->l4_proto) &&
 		    m->dport >= sm->dport_lo && m->dport <= sm->dport_hi &&
-		    prefix_has(sm->family, sm->len, sm->addr, m, m->dst))
+		    conf_prefix_has(sm->family, sm->len, sm->addr, pkt_ip_family(m), m->dst))
 			return sm->service;
 	}
 	return STEER_NO_SERVICE;
@@ -70,7 +44,8 @@ split_of(const struct steer_table *t, uint16_t stage, uint8_t service,
 		    (s->service >= 0 && (uint8_t)s->service != service))
 			continue;
 		if (s->src.family ?
-		    prefix_has(s->src.family, s->src.len, s->src.addr, m, m->src) :
+		    conf_prefix_has(s->src.family, s->src.len, s->src.addr,
+				    pkt_ip_family(m), m->src) :
 		    (hash >= s->hash_lo && hash <= s->hash_hi))
 			return (int)i;
 	}

@@ -411,6 +411,15 @@ test_minimal_defaults(void **state)
 	assert_int_equal(c->workflow.history_max, 10000);
 	assert_int_equal(c->n_splits, 0);
 	assert_int_equal(c->steer_seed, 0x5eed);
+	assert_false(c->stages[0].production); /* not named production */
+	assert_false(c->fault_policy.allow_production);
+	assert_true(c->fault_policy.default_lease_ns == 300000000000ull);
+	assert_true(c->fault_policy.max_lease_ns == 86400000000000ull);
+	assert_int_equal(c->fault_policy.max_inflight, 8192);
+	assert_int_equal(c->n_faults, 0);
+	assert_null(c->faults);
+	assert_int_equal(c->n_scenarios, 0);
+	assert_null(c->scenarios);
 	conf_free(c);
 }
 
@@ -426,6 +435,8 @@ test_minimal_defaults(void **state)
 		"  - { name: dev, egress: { port: b, vlan: 3 } }\n"
 #define SVC "services:\n  - name: web\n    match: { proto: tcp, dport: 80 }\n" \
 	    "    backends: [ { name: blue, port: a }, { name: green, port: b } ]\n"
+/* Fault sections start at line 13, after services. */
+#define FSVC PORTS RSTAGES SVC
 #define X16 "xxxxxxxxxxxxxxxx"
 #define X256 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16
 
@@ -641,6 +652,125 @@ static const struct {
 	{ PORTS RSTAGES "steering: { seed: 4294967296 }\n",
 	  "t.yaml:9:19: seed must be a whole number from 0 to 4294967295, not '4294967296'" },
 	{ PORTS RSTAGES "steering: { salt: 1 }\n", "t.yaml:9:13: unknown key 'salt' in steering" },
+	/* fault_policy, faults, chaos (FSVC: lines 1-12) */
+	{ PORTS "stages:\n  - { name: p, egress: { port: a }, production: maybe }\n",
+	  "t.yaml:5:49: production must be true or false, not 'maybe'" },
+	{ FSVC "faults:\n  - { kind: slow, stage: dev }\n",
+	  "t.yaml:14:13: kind must be partition, blackhole, syn_drop, icmp_unreachable, dns_servfail, reset, loss, bandwidth, corrupt, duplicate, reorder or delay, not 'slow'" },
+	{ FSVC "faults:\n  - { kind: loss, stage: dev, jitter: 5ms }\n",
+	  "t.yaml:14:31: jitter does not apply to kind loss (only to delay)" },
+	{ FSVC "faults:\n  - { kind: loss, stage: dev, p: 0.1 }\n",
+	  "t.yaml:14:31: p applies only to model gilbert_elliott" },
+	{ FSVC "faults:\n  - { stage: dev }\n", "t.yaml:14:5: missing required key 'kind' in fault" },
+	{ FSVC "faults:\n  - { kind: loss, stage: dev, colour: red }\n",
+	  "t.yaml:14:31: unknown key 'colour' in fault" },
+	{ FSVC "faults: { kind: loss }\n", "t.yaml:13:9: faults must be a list, not a mapping" },
+	{ FSVC "faults:\n  - { kind: delay, stage: dev }\n",
+	  "t.yaml:14:5: fault 'delay-1': kind delay needs delay (such as delay: 200ms)" },
+	{ FSVC "faults:\n  - { kind: bandwidth, stage: dev }\n",
+	  "t.yaml:14:5: fault 'bandwidth-1': kind bandwidth needs rate (such as rate: 10mbit)" },
+	{ FSVC "faults:\n  - { kind: loss, stage: dev, model: gilbert_elliott, p: 0.1 }\n",
+	  "t.yaml:14:38: fault 'loss-1': model gilbert_elliott needs p and r (the chances per packet to enter and to leave the bad state)" },
+	{ FSVC "faults:\n  - { kind: delay, stage: dev, delay: 200 }\n",
+	  "t.yaml:14:39: delay '200' needs a unit (ns, us, ms, s, m, h)" },
+	{ FSVC "faults:\n  - { kind: delay, stage: dev, delay: 200sec }\n",
+	  "t.yaml:14:39: delay must be a duration such as 200ms or 1.5s (a number and ns, us, ms, s, m or h), not '200sec'" },
+	{ FSVC "faults:\n  - { kind: delay, stage: dev, delay: -1ms }\n",
+	  "t.yaml:14:39: delay must be a duration such as 200ms or 1.5s (a number and ns, us, ms, s, m or h), not '-1ms'" },
+	{ FSVC "faults:\n  - { kind: delay, stage: dev, delay: 99999999999h }\n",
+	  "t.yaml:14:39: delay '99999999999h' is too long" },
+	{ FSVC "faults:\n  - { kind: delay, stage: dev, delay: 10ms, jitter: 20ms }\n",
+	  "t.yaml:14:53: jitter '20ms' is more than delay '10ms': with distribution uniform, jitter must not exceed delay" },
+	{ FSVC "faults:\n  - { kind: delay, stage: dev, delay: 10ms, distribution: pareto }\n",
+	  "t.yaml:14:59: distribution pareto needs jitter above 0 (its spread)" },
+	{ FSVC "faults:\n  - { kind: loss, stage: dev, probability: 1.5 }\n",
+	  "t.yaml:14:44: probability must be from 0 to 1, or a percentage such as 5%, not '1.5'" },
+	{ FSVC "faults:\n  - { kind: loss, stage: dev, probability: 150% }\n",
+	  "t.yaml:14:44: probability must be from 0 to 1, or a percentage such as 5%, not '150%'" },
+	{ FSVC "faults:\n  - { kind: loss, stage: dev, probability: high }\n",
+	  "t.yaml:14:44: probability must be from 0 to 1, or a percentage such as 5%, not 'high'" },
+	{ FSVC "faults:\n  - { kind: loss, stage: dev, model: gilbert_elliott, p: 0.1, r: 2 }\n",
+	  "t.yaml:14:66: r must be from 0 to 1, or a percentage such as 5%, not '2'" },
+	{ FSVC "faults:\n  - { kind: bandwidth, stage: dev, rate: 10mb }\n",
+	  "t.yaml:14:42: rate must be a bit rate such as 10mbit or 1.5gbit (a number and bit, kbit, mbit or gbit), not '10mb'" },
+	{ FSVC "faults:\n  - { kind: bandwidth, stage: dev, rate: 100 }\n",
+	  "t.yaml:14:42: rate '100' needs a unit (bit, kbit, mbit, gbit)" },
+	{ FSVC "faults:\n  - { kind: bandwidth, stage: dev, rate: 7bit }\n",
+	  "t.yaml:14:42: rate must be at least 8bit (1 byte per second), not '7bit'" },
+	{ FSVC "faults:\n  - { kind: bandwidth, stage: dev, rate: 1mbit, burst: 0 }\n",
+	  "t.yaml:14:56: burst must be from 1 to 1073741824 bytes, not '0'" },
+	{ FSVC "faults:\n  - { kind: bandwidth, stage: dev, rate: 1mbit, burst: 2GB }\n",
+	  "t.yaml:14:56: burst must be a size in bytes such as 3000, 64KB or 1MB, not '2GB'" },
+	{ FSVC "faults:\n  - { kind: duplicate, stage: dev, copies: 9 }\n",
+	  "t.yaml:14:44: copies must be a whole number from 1 to 8, not '9'" },
+	{ FSVC "faults:\n  - { kind: corrupt, stage: dev, bits: 0 }\n",
+	  "t.yaml:14:40: bits must be a whole number from 1 to 64, not '0'" },
+	{ FSVC "faults:\n  - { kind: corrupt, stage: dev, checksum: right }\n",
+	  "t.yaml:14:44: checksum must be wrong or fixed, not 'right'" },
+	{ FSVC "faults:\n  - { kind: reorder, stage: dev, hold: 0ms }\n",
+	  "t.yaml:14:40: hold must be above 0" },
+	{ FSVC "faults:\n  - { kind: icmp_unreachable, stage: dev, code: 16 }\n",
+	  "t.yaml:14:49: code must be a whole number from 0 to 15, not '16'" },
+	{ FSVC "faults:\n  - { kind: icmp_unreachable, stage: dev, code: proto }\n",
+	  "t.yaml:14:49: code must be net, host, port, admin or a number 0-15, not 'proto'" },
+	{ FSVC "faults:\n  - { kind: loss, stage: dev, direction: up }\n",
+	  "t.yaml:14:42: direction must be both, to_server or to_client, not 'up'" },
+	{ FSVC "faults:\n  - { kind: loss, stage: dev, select: byte }\n",
+	  "t.yaml:14:39: select must be packet or flow, not 'byte'" },
+	{ FSVC "faults:\n  - { kind: loss, stage: dev, seed: -1 }\n",
+	  "t.yaml:14:37: seed must be a whole number from 0 to 4294967295, not '-1'" },
+	{ FSVC "faults:\n  - { kind: loss, stage: dev, dport: 80-90 }\n",
+	  "t.yaml:14:38: dport needs proto tcp or udp" },
+	{ FSVC "faults:\n  - { kind: loss, stage: dev, src: 10.0.0.0/8, dst: \"::1\" }\n",
+	  "t.yaml:14:5: src and dst of one rule must both be IPv4 or both IPv6" },
+	{ FSVC "faults:\n  - { kind: reset, stage: dev, proto: udp }\n",
+	  "t.yaml:14:39: kind reset acts on TCP only: give proto tcp or none, not 'udp'" },
+	{ FSVC "faults:\n  - { kind: dns_servfail, stage: dev, proto: tcp }\n",
+	  "t.yaml:14:46: kind dns_servfail acts on UDP only: give proto udp or none, not 'tcp'" },
+	{ FSVC "faults:\n  - { kind: partition, stage: dev }\n",
+	  "t.yaml:14:5: fault 'partition-1': partition needs both stage and from_stage (the two sides it cuts apart)" },
+	{ FSVC "faults:\n  - { kind: partition, stage: dev, from_stage: dev }\n",
+	  "t.yaml:14:48: fault 'partition-1': partition cuts stage 'dev' from itself; stage and from_stage must differ" },
+	{ FSVC "faults:\n  - { kind: loss, stage: qa }\n",
+	  "t.yaml:14:26: unknown stage 'qa' (stages are: production, staging, test, dev)" },
+	{ FSVC "faults:\n  - { kind: loss, stage: dev, service: db }\n",
+	  "t.yaml:14:40: unknown service 'db' (services are: web)" },
+	{ FSVC "faults:\n  - { name: slow-db, kind: delay, delay: 1ms }\n",
+	  "t.yaml:14:5: fault 'slow-db' would act on production traffic (no stage given); set fault_policy.allow_production: true to allow it" },
+	{ FSVC "faults:\n  - { kind: delay, stage: production, delay: 1ms }\n",
+	  "t.yaml:14:5: fault 'delay-1' would act on production traffic (stage production); set fault_policy.allow_production: true to allow it" },
+	{ FSVC "faults:\n  - { kind: delay, from_stage: production, delay: 1ms }\n",
+	  "t.yaml:14:5: fault 'delay-1' would act on production traffic (from_stage production); set fault_policy.allow_production: true to allow it" },
+	{ FSVC "chaos:\n  - { name: c, faults: [ { kind: loss, service: web } ] }\n",
+	  "t.yaml:14:26: fault 'loss-1' would act on production traffic (no stage given); set fault_policy.allow_production: true to allow it" },
+	{ FSVC "faults:\n  - { name: x, kind: loss, stage: dev }\n  - { name: x, kind: loss, stage: test }\n",
+	  "t.yaml:15:5: duplicate fault name 'x'" },
+	{ FSVC "faults:\n  - { kind: loss, stage: dev, duration: 5m }\n",
+	  "t.yaml:14:31: fault 'loss-1': rules in faults: are permanent and have no duration; for a fault that ends, use `fault add` or a chaos scenario" },
+	{ FSVC "chaos:\n  - { name: c, faults: [ { kind: loss, stage: dev, duration: 5m } ] }\n",
+	  "t.yaml:14:52: fault 'loss-1': rules of a chaos scenario have no duration of their own; give the scenario a duration" },
+	{ FSVC "chaos:\n  - { name: c }\n", "t.yaml:14:5: missing required key 'faults' in chaos scenario" },
+	{ FSVC "chaos:\n  - { name: c, faults: [] }\n",
+	  "t.yaml:14:24: chaos scenario 'c' needs at least one fault in faults" },
+	{ FSVC "chaos:\n  - { name: c, faults: [ { kind: loss, stage: dev }, { kind: loss, stage: dev, name: loss-1 } ] }\n",
+	  "t.yaml:14:54: duplicate fault name 'loss-1' in chaos scenario 'c'" },
+	{ FSVC "chaos:\n  - { name: c, faults: [ { kind: loss, stage: dev } ] }\n"
+		"  - { name: c, faults: [ { kind: loss, stage: dev } ] }\n",
+	  "t.yaml:15:5: duplicate chaos scenario name 'c'" },
+	{ FSVC "chaos:\n  - { name: c, description: \"\", faults: [ { kind: loss, stage: dev } ] }\n",
+	  "t.yaml:14:29: description must be 1 to 127 characters" },
+	{ FSVC "chaos:\n  - { name: c, duration: 2d, faults: [ { kind: loss, stage: dev } ] }\n",
+	  "t.yaml:14:26: duration must be a duration such as 200ms or 1.5s (a number and ns, us, ms, s, m or h), not '2d'" },
+	{ FSVC "fault_policy: { max_lease: 1h }\nchaos:\n  - { name: c, duration: 2h, faults: [ { kind: loss, stage: dev } ] }\n",
+	  "t.yaml:15:26: duration '2h' is longer than fault_policy.max_lease (1h)" },
+	{ FSVC "fault_policy: { default_lease: 2h, max_lease: 1h }\n",
+	  "t.yaml:13:32: default_lease (2h) must not be longer than max_lease (1h)" },
+	{ FSVC "fault_policy: { max_lease: 1m }\n",
+	  "t.yaml:13:28: default_lease (5m) must not be longer than max_lease (1m)" },
+	{ FSVC "fault_policy: { default_lease: 0s }\n", "t.yaml:13:32: default_lease must be above 0" },
+	{ FSVC "fault_policy: { max_inflight: 0 }\n",
+	  "t.yaml:13:31: max_inflight must be a whole number from 1 to 4194304, not '0'" },
+	{ FSVC "fault_policy: { allow: true }\n", "t.yaml:13:17: unknown key 'allow' in fault_policy" },
 };
 
 static void
@@ -656,6 +786,316 @@ test_bad_configs(void **state)
 		if (strcmp(err, bad[i].error) != 0)
 			fail_msg("case %zu:\n  got  %s\n  want %s", i, err, bad[i].error);
 	}
+}
+
+/* Fault sections: every kind, the defaults, and fault_policy given after
+ * the rules it allows (it is loaded first whatever the key order). */
+static const char fault_yaml[] =
+	"ports:\n"
+	"  - { name: a, vdev: net_null0 }\n"
+	"  - { name: b, vdev: net_null1 }\n"
+	"stages:\n"
+	"  - { name: production, default: true, egress: { port: a } }\n"
+	"  - { name: staging, egress: { port: b } }\n"
+	"  - { name: dev, egress: { port: b, vlan: 3 } }\n"
+	"  - { name: live, egress: { port: b, vlan: 4 }, production: true }\n"
+	"  - { name: qa, egress: { port: b, vlan: 5 }, production: false }\n"
+	"services:\n"
+	"  - { name: db, match: { dst: 10.1.0.5/32, proto: tcp, dport: 5432 } }\n"
+	"workflow: { pipeline: [ { stage: dev, on: code_commit } ] }\n"
+	"faults:\n"
+	"  - { name: cut, kind: partition, stage: staging, from_stage: dev, new_flows_only: true }\n"
+	"  - { kind: blackhole, stage: dev, dst: 10.1.0.5/32 }\n"
+	"  - { kind: syn_drop, stage: qa, dport: 443 }\n"
+	"  - { kind: icmp_unreachable, stage: dev, code: port }\n"
+	"  - { kind: dns_servfail, stage: dev, probability: 50% }\n"
+	"  - { kind: reset, from_stage: qa, direction: to_client, select: flow, seed: 7 }\n"
+	"  - { kind: loss, stage: staging, model: gilbert_elliott, p: 0.01, r: 0.3 }\n"
+	"  - { kind: bandwidth, stage: staging, rate: 1.5gbit }\n"
+	"  - { kind: corrupt, stage: dev, bits: 3, checksum: fixed, proto: udp, sport: 1024-65535 }\n"
+	"  - { kind: duplicate, stage: dev }\n"
+	"  - { kind: reorder, stage: dev, hold: 1.5ms }\n"
+	"  - name: slow-db\n"
+	"    kind: delay\n"
+	"    stage: staging\n"
+	"    service: db\n"
+	"    src: 10.0.0.0/8\n"
+	"    delay: 200ms\n"
+	"    jitter: 50ms\n"
+	"    distribution: normal\n"
+	"    keep_order: true\n"
+	"  - { kind: loss, stage: production, probability: 0.25 }\n"
+	"chaos:\n"
+	"  - name: database-overload\n"
+	"    description: \"DB at its limit\"\n"
+	"    duration: 5m\n"
+	"    faults:\n"
+	"      - { kind: delay, service: db, stage: staging, delay: 1.5s }\n"
+	"      - { kind: loss, service: db, stage: staging, probability: 5% }\n"
+	"  - name: live-slow\n"
+	"    faults: [ { kind: bandwidth, stage: live, rate: 10mbit, burst: 64KB } ]\n"
+	"fault_policy:\n"
+	"  allow_production: true\n"
+	"  default_lease: 10m\n"
+	"  max_lease: 1h\n"
+	"  max_inflight: 1024\n";
+
+static void
+test_fault_sections(void **state)
+{
+	char err[512] = "";
+	struct umbra_conf *c = load(fault_yaml, err, sizeof(err));
+	const struct conf_fault *f;
+	const struct conf_scenario *s;
+
+	(void)state;
+	if (c == NULL)
+		fail_msg("%s", err);
+	/* production: by name unless given */
+	assert_true(c->stages[0].production);
+	assert_false(c->stages[1].production);
+	assert_false(c->stages[2].production);
+	assert_true(c->stages[3].production);
+	assert_false(c->stages[4].production);
+
+	assert_true(c->fault_policy.allow_production);
+	assert_true(c->fault_policy.default_lease_ns == 600000000000ull);
+	assert_true(c->fault_policy.max_lease_ns == 3600000000000ull);
+	assert_int_equal(c->fault_policy.max_inflight, 1024);
+
+	assert_int_equal(c->n_faults, 13);
+	f = &c->faults[0];
+	assert_string_equal(f->name, "cut");
+	assert_int_equal(f->kind, CONF_FAULT_PARTITION);
+	assert_int_equal(f->stage, 1);
+	assert_int_equal(f->from_stage, 2);
+	assert_int_equal(f->service, -1);
+	assert_true(f->both_ways);
+	assert_true(f->new_flows_only);
+	assert_int_equal(f->pos.line, 14);
+	assert_int_equal(f->pos.col, 5);
+	assert_int_equal(f->duration_ns, 0);
+	assert_false(conf_fault_touches_production(c, f));
+	f = &c->faults[1];
+	assert_string_equal(f->name, "blackhole-2"); /* <kind>-<n> */
+	assert_int_equal(f->kind, CONF_FAULT_BLACKHOLE);
+	assert_int_equal(f->from_stage, -1);
+	assert_int_equal(f->direction, CONF_FAULT_BOTH);
+	assert_int_equal(f->proto, CONF_ANY);
+	assert_int_equal(f->src.family, 0);
+	assert_int_equal(f->dst.family, 4);
+	assert_int_equal(f->dst.len, 32);
+	assert_memory_equal(f->dst.addr, "\x0a\x01\0\x05", 4);
+	assert_int_equal(f->sport.lo, 0);
+	assert_int_equal(f->sport.hi, 65535);
+	assert_int_equal(f->dport.lo, 0);
+	assert_int_equal(f->dport.hi, 65535);
+	assert_int_equal(f->select, CONF_SELECT_PACKET);
+	assert_float_equal(f->probability, 1.0, 1e-9);
+	assert_int_equal(f->seed, 0);
+	f = &c->faults[2];
+	assert_string_equal(f->name, "syn_drop-3");
+	assert_int_equal(f->stage, 4);
+	assert_int_equal(f->proto, 6); /* implied */
+	assert_int_equal(f->dport.lo, 443);
+	assert_int_equal(f->dport.hi, 443);
+	f = &c->faults[3];
+	assert_int_equal(f->kind, CONF_FAULT_ICMP_UNREACHABLE);
+	assert_int_equal(f->icmp_code, 3);
+	f = &c->faults[4];
+	assert_int_equal(f->kind, CONF_FAULT_DNS_SERVFAIL);
+	assert_int_equal(f->proto, 17); /* implied, with port 53 */
+	assert_int_equal(f->dport.lo, 53);
+	assert_int_equal(f->dport.hi, 53);
+	assert_float_equal(f->probability, 0.5, 1e-9);
+	f = &c->faults[5];
+	assert_string_equal(f->name, "reset-6");
+	assert_int_equal(f->stage, -1);
+	assert_int_equal(f->from_stage, 4);
+	assert_int_equal(f->direction, CONF_FAULT_TO_CLIENT);
+	assert_int_equal(f->select, CONF_SELECT_FLOW);
+	assert_int_equal(f->seed, 7);
+	assert_int_equal(f->proto, 6);
+	assert_false(conf_fault_touches_production(c, f)); /* names a stage, qa */
+	f = &c->faults[6];
+	assert_int_equal(f->loss_model, CONF_LOSS_GILBERT_ELLIOTT);
+	assert_float_equal(f->ge_p, 0.01, 1e-9);
+	assert_float_equal(f->ge_r, 0.3, 1e-9);
+	assert_float_equal(f->ge_loss_good, 0.0, 1e-9);
+	assert_float_equal(f->ge_loss_bad, 1.0, 1e-9);
+	f = &c->faults[7];
+	assert_int_equal(f->kind, CONF_FAULT_BANDWIDTH);
+	assert_true(f->rate_Bps == 187500000ull); /* 1.5gbit */
+	assert_int_equal(f->burst_bytes, 1875000); /* rate / 100 */
+	f = &c->faults[8];
+	assert_int_equal(f->bits, 3);
+	assert_true(f->fix_checksum);
+	assert_int_equal(f->proto, 17);
+	assert_int_equal(f->sport.lo, 1024);
+	assert_int_equal(f->sport.hi, 65535);
+	f = &c->faults[9];
+	assert_int_equal(f->kind, CONF_FAULT_DUPLICATE);
+	assert_int_equal(f->copies, 1);
+	f = &c->faults[10];
+	assert_true(f->hold_ns == 1500000ull);
+	f = &c->faults[11];
+	assert_string_equal(f->name, "slow-db");
+	assert_int_equal(f->kind, CONF_FAULT_DELAY);
+	assert_int_equal(f->pos.line, 25);
+	assert_int_equal(f->service, 0);
+	assert_int_equal(f->src.family, 4);
+	assert_int_equal(f->src.len, 8);
+	assert_true(f->delay_ns == 200000000ull);
+	assert_true(f->jitter_ns == 50000000ull);
+	assert_int_equal(f->distribution, CONF_DIST_NORMAL);
+	assert_true(f->keep_order);
+	assert_int_equal(f->rate_Bps, 0); /* other kinds' parameters stay zero */
+	assert_int_equal(f->copies, 0);
+	f = &c->faults[12];
+	assert_string_equal(f->name, "loss-13");
+	assert_int_equal(f->loss_model, CONF_LOSS_RANDOM);
+	assert_float_equal(f->ge_loss_bad, 0.0, 1e-9);
+	assert_float_equal(f->probability, 0.25, 1e-9);
+	assert_true(conf_fault_touches_production(c, f)); /* allowed by the policy */
+
+	assert_int_equal(c->n_scenarios, 2);
+	assert_int_equal(conf_scenario_index(c, "live-slow"), 1);
+	assert_int_equal(conf_scenario_index(c, "nope"), -1);
+	s = &c->scenarios[0];
+	assert_string_equal(s->name, "database-overload");
+	assert_string_equal(s->description, "DB at its limit");
+	assert_true(s->duration_ns == 300000000000ull);
+	assert_int_equal(s->pos.line, 36);
+	assert_int_equal(s->n_faults, 2);
+	assert_string_equal(s->faults[0].name, "delay-1");
+	assert_true(s->faults[0].delay_ns == 1500000000ull);
+	assert_int_equal(s->faults[0].jitter_ns, 0);
+	assert_int_equal(s->faults[0].distribution, CONF_DIST_UNIFORM);
+	assert_false(s->faults[0].keep_order);
+	assert_int_equal(s->faults[0].duration_ns, 0);
+	assert_string_equal(s->faults[1].name, "loss-2");
+	assert_float_equal(s->faults[1].probability, 0.05, 1e-9);
+	assert_int_equal(s->faults[1].service, 0);
+	s = &c->scenarios[1];
+	assert_string_equal(s->description, "");
+	assert_true(s->duration_ns == 60000000000ull); /* default */
+	assert_int_equal(s->faults[0].rate_Bps, 1250000); /* 10mbit */
+	assert_int_equal(s->faults[0].burst_bytes, 65536);
+	assert_true(conf_fault_touches_production(c, &s->faults[0])); /* live */
+
+	assert_string_equal(conf_fault_kind_name(CONF_FAULT_PARTITION), "partition");
+	assert_string_equal(conf_fault_kind_name(CONF_FAULT_ICMP_UNREACHABLE), "icmp_unreachable");
+	assert_string_equal(conf_fault_kind_name(CONF_FAULT_DELAY), "delay");
+	assert_string_equal(conf_fault_kind_name(CONF_FAULT_KIND_MAX), "unknown");
+	conf_free(c);
+}
+
+/* A stage named production is one unless it says otherwise; without a
+ * production stage, a rule naming no stage touches no production. */
+static void
+test_fault_production_stage(void **state)
+{
+	const char *y = "ports: [ { name: p, vdev: net_null0 } ]\n"
+			"stages: [ { name: production, egress: { port: p }, production: false } ]\n"
+			"faults: [ { kind: loss } ]\n";
+	char err[256] = "";
+	struct umbra_conf *c = load(y, err, sizeof(err));
+
+	(void)state;
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_false(c->stages[0].production);
+	assert_false(c->fault_policy.allow_production);
+	assert_int_equal(c->n_faults, 1);
+	assert_false(conf_fault_touches_production(c, &c->faults[0]));
+	conf_free(c);
+}
+
+/* One rule given at run time (`fault add`): JSON with every value quoted,
+ * a lease checked against the policy, messages under the given name. */
+static void
+test_fault_parse(void **state)
+{
+	const char *y = PORTS RSTAGES "fault_policy: { max_lease: 1h }\n";
+	const char *json = "{\"kind\": \"delay\", \"stage\": \"staging\", \"delay\": \"200ms\", "
+			   "\"jitter\": \"10ms\", \"keep_order\": \"true\", \"seed\": \"7\", "
+			   "\"probability\": \"5%\", \"proto\": \"tcp\", \"dport\": \"5432\", "
+			   "\"duration\": \"60s\"}";
+	static const struct {
+		const char *text;
+		const char *error;
+	} bad_rules[] = {
+		{ "{\"kind\": \"delay\", \"stage\": \"dev\", \"delay\": \"1ms\", \"duration\": \"2h\"}",
+		  "cli:1:63: duration '2h' is longer than fault_policy.max_lease (1h)" },
+		{ "{\"kind\": \"loss\", \"stage\": \"dev\", \"duration\": \"0s\"}",
+		  "cli:1:46: duration must be above 0" },
+		{ "{\n  \"kind\": \"loss\",\n  \"stage\": \"qa\"\n}",
+		  "cli:3:12: unknown stage 'qa' (stages are: production, staging, test, dev)" },
+		{ "{\"kind\": \"loss\", \"stage\": \"dev\", \"jitter\": \"5ms\"}",
+		  "cli:1:34: jitter does not apply to kind loss (only to delay)" },
+		{ "{\"kind\": \"loss\"}",
+		  "cli:1:1: fault 'loss' would act on production traffic (no stage given); "
+		  "set fault_policy.allow_production: true to allow it" },
+		{ "{\"kind\": \"loss\", \"stage\": \"dev\", \"seed\": \"x\"}",
+		  "cli:1:42: seed must be a whole number from 0 to 4294967295, not 'x'" },
+		{ "[1, 2]", "cli:1:1: fault must be a mapping, not a list" },
+		{ "{\"kind\": ", "cli:1:10: syntax error: did not find expected node content while parsing a flow node" },
+		{ "", "cli:1:1: the fault rule is empty" },
+	};
+	char err[512] = "";
+	struct umbra_conf *c = load(y, err, sizeof(err));
+	struct conf_fault f;
+
+	(void)state;
+	if (c == NULL)
+		fail_msg("%s", err);
+	if (conf_fault_parse(c, json, strlen(json), "cli", &f, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_string_equal(f.name, "delay"); /* the caller makes it unique */
+	assert_int_equal(f.kind, CONF_FAULT_DELAY);
+	assert_int_equal(f.stage, 1);
+	assert_true(f.delay_ns == 200000000ull);
+	assert_true(f.jitter_ns == 10000000ull);
+	assert_true(f.keep_order);
+	assert_int_equal(f.seed, 7);
+	assert_float_equal(f.probability, 0.05, 1e-9);
+	assert_int_equal(f.proto, 6);
+	assert_int_equal(f.dport.lo, 5432);
+	assert_true(f.duration_ns == 60000000000ull);
+	assert_int_equal(f.pos.line, 1);
+
+	/* Compact JSON, plain numbers; no duration: 0 (the policy's default lease). */
+	json = "{\"kind\":\"bandwidth\",\"name\":\"thin\",\"stage\":\"dev\",\"rate\":\"1mbit\","
+	       "\"probability\":1}";
+	if (conf_fault_parse(c, json, strlen(json), "cli", &f, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_string_equal(f.name, "thin");
+	assert_int_equal(f.rate_Bps, 125000);
+	assert_int_equal(f.burst_bytes, 3000); /* at least 3000 */
+	assert_int_equal(f.duration_ns, 0);
+	assert_float_equal(f.probability, 1.0, 1e-9);
+
+	/* YAML flow mapping too. */
+	json = "{ kind: partition, stage: staging, from_stage: dev, both_ways: false }";
+	if (conf_fault_parse(c, json, strlen(json), "cli", &f, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_string_equal(f.name, "partition");
+	assert_false(f.both_ways);
+	assert_int_equal(f.from_stage, 3);
+
+	for (size_t i = 0; i < sizeof(bad_rules) / sizeof(bad_rules[0]); i++) {
+		const char *t = bad_rules[i].text;
+
+		if (conf_fault_parse(c, t, strlen(t), "cli", &f, err, sizeof(err)) == 0)
+			fail_msg("rule %zu parsed but must fail with: %s", i, bad_rules[i].error);
+		if (strcmp(err, bad_rules[i].error) != 0)
+			fail_msg("rule %zu:\n  got  %s\n  want %s", i, err, bad_rules[i].error);
+	}
+	c->fault_policy.allow_production = true;
+	json = "{\"kind\": \"loss\"}";
+	assert_int_equal(conf_fault_parse(c, json, strlen(json), "cli", &f, err, sizeof(err)), 0);
+	assert_true(conf_fault_touches_production(c, &f));
+	conf_free(c);
 }
 
 static void
@@ -713,6 +1153,9 @@ main(void)
 		cmocka_unit_test(test_default_pipeline),
 		cmocka_unit_test(test_minimal_defaults),
 		cmocka_unit_test(test_bad_configs),
+		cmocka_unit_test(test_fault_sections),
+		cmocka_unit_test(test_fault_production_stage),
+		cmocka_unit_test(test_fault_parse),
 		cmocka_unit_test(test_too_many_ports),
 		cmocka_unit_test(test_error_buffer_small),
 		cmocka_unit_test(test_files),

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Fault and chaos commands: fault/add|list|clear, chaos/start|stop|list,
+ * and the loop timer that ends leases on time (lib/fault does the rest).
+ */
+#include <string.h>
+
+#include <rte_cycles.h>
+
+#include "umbra.h"
+
+/* End what has lapsed, then sleep until the next lease ends. */
+static void
+fault_timer_arm(struct umbra_app *app)
+{
+	uint64_t now = rte_rdtsc(), next = fault_ctl_expire(app->dp.faults, now);
+	uint64_t us;
+	struct timeval tv;
+
+	if (next == UINT64_MAX) {
+		evtimer_del(app->fault_timer);
+		return;
+	}
+	us = (next - now) * 1000000 / rte_get_tsc_hz() + 1;
+	tv = (struct timeval){ .tv_sec = (time_t)(us / 1000000),
+			       .tv_usec = (suseconds_t)(us % 1000000) };
+	evtimer_add(app->fault_timer, &tv);
+}
+
+static void
+on_fault_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	fault_timer_arm(arg);
+}
+
+int
+umbra_fault_init(struct umbra_app *app)
+{
+	app->fault_timer = evtimer_new(app->base, on_fault_timer, app);
+	return app->fault_timer ? 0 : -1;
+}
+
+void
+umbra_fault_conf_changed(struct umbra_app *app, const struct umbra_conf *c)
+{
+	char err[256];
+
+	if (fault_ctl_set_conf(app->dp.faults, c, err, sizeof(err)) < 0)
+		fprintf(stderr, "umbra: faults: %s\n", err);
+	if (app->fault_timer != NULL)
+		fault_timer_arm(app);
+}
+
+static json_t *
+faults_json(struct umbra_app *app)
+{
+	return json_pack("{s:o, s:I}", "rules", fault_ctl_rules_json(app->dp.faults),
+			 "inflight", (json_int_t)dp_delayed_total(&app->dp));
+}
+
+static json_t *
+cmd_fault_add(json_t *args, void *ctx, struct mgmt_error *err)
+{
+	struct umbra_app *app = ctx;
+	char *text = json_dumps(args, JSON_COMPACT);
+	uint32_t id;
+
+	if (text == NULL) {
+		mgmt_fail(err, NULL, "out of memory");
+		return NULL;
+	}
+	id = fault_ctl_add(app->dp.faults, text, err->message, sizeof(err->message));
+	free(text);
+	if (id == 0)
+		return NULL;
+	fault_timer_arm(app);
+	return json_pack("{s:I, s:o}", "id", (json_int_t)id, "faults", faults_json(app));
+}
+
+static json_t *
+cmd_fault_list(json_t *args, void *ctx, struct mgmt_error *err)
+{
+	(void)args;
+	(void)err;
+	return faults_json(ctx);
+}
+
+static json_t *
+cmd_fault_clear(json_t *args, void *ctx, struct mgmt_error *err)
+{
+	struct umbra_app *app = ctx;
+	json_t *id = json_object_get(args, "id");
+	uint32_t n;
+
+	if (json_is_true(json_object_get(args, "all"))) {
+		n = fault_ctl_clear_all(app->dp.faults);
+	} else if (id != NULL) {
+		if (fault_ctl_remove(app->dp.faults, (uint32_t)json_integer_value(id)) < 0) {
+			mgmt_fail(err, NULL, "no run-time fault %lld (fault list shows "
+				  "them; rules of the configuration go with config apply)",
+				  (long long)json_integer_value(id));
+			return NULL;
+		}
+		n = 1;
+	} else {
+		mgmt_fail(err, MGMT_E_ARGS, "give id=N for one fault, or all=true");
+		return NULL;
+	}
+	fault_timer_arm(app);
+	return json_pack("{s:i, s:o}", "removed", (int)n, "faults", faults_json(app));
+}
+
+static json_t *
+cmd_chaos_start(json_t *args, void *ctx, struct mgmt_error *err)
+{
+	struct umbra_app *app = ctx;
+	const char *d = json_string_value(json_object_get(args, "duration"));
+	uint64_t ns = 0;
+
+	if (d != NULL && (conf_duration_parse(d, &ns) < 0 || ns == 0)) {
+		mgmt_fail(err, MGMT_E_ARGS, "duration '%s' is not a duration such "
+			  "as 30s or 5m", d);
+		return NULL;
+	}
+	if (fault_ctl_scenario_start(app->dp.faults,
+				     json_string_value(json_object_get(args, "name")),
+				     ns, err->message, sizeof(err->message)) < 0)
+		return NULL;
+	fault_timer_arm(app);
+	return fault_ctl_scenarios_json(app->dp.faults);
+}
+
+static json_t *
+cmd_chaos_stop(json_t *args, void *ctx, struct mgmt_error *err)
+{
+	struct umbra_app *app = ctx;
+	const char *name = json_string_value(json_object_get(args, "name"));
+
+	if (fault_ctl_scenario_stop(app->dp.faults, name) < 0) {
+		mgmt_fail(err, NULL, "scenario '%s' is not running", name);
+		return NULL;
+	}
+	fault_timer_arm(app);
+	return fault_ctl_scenarios_json(app->dp.faults);
+}
+
+static json_t *
+cmd_chaos_list(json_t *args, void *ctx, struct mgmt_error *err)
+{
+	struct umbra_app *app = ctx;
+
+	(void)args;
+	(void)err;
+	return fault_ctl_scenarios_json(app->dp.faults);
+}
+
+/* The fields of a faults: item (conf/README.md), plus the lease. */
+static const struct mgmt_arg fault_add_args[] = {
+	{ "kind", MGMT_ARG_STRING, true },
+	{ "name", MGMT_ARG_STRING, false },
+	{ "stage", MGMT_ARG_STRING, false },
+	{ "from_stage", MGMT_ARG_STRING, false },
+	{ "service", MGMT_ARG_STRING, false },
+	{ "direction", MGMT_ARG_STRING, false },
+	{ "proto", MGMT_ARG_SCALAR, false },
+	{ "src", MGMT_ARG_STRING, false },
+	{ "dst", MGMT_ARG_STRING, false },
+	{ "sport", MGMT_ARG_SCALAR, false },
+	{ "dport", MGMT_ARG_SCALAR, false },
+	{ "select", MGMT_ARG_STRING, false },
+	{ "probability", MGMT_ARG_SCALAR, false },
+	{ "seed", MGMT_ARG_SCALAR, false },
+	{ "delay", MGMT_ARG_STRING, false },
+	{ "jitter", MGMT_ARG_STRING, false },
+	{ "distribution", MGMT_ARG_STRING, false },
+	{ "keep_order", MGMT_ARG_SCALAR, false },
+	{ "model", MGMT_ARG_STRING, false },
+	{ "p", MGMT_ARG_SCALAR, false },
+	{ "r", MGMT_ARG_SCALAR, false },
+	{ "loss_good", MGMT_ARG_SCALAR, false },
+	{ "loss_bad", MGMT_ARG_SCALAR, false },
+	{ "copies", MGMT_ARG_SCALAR, false },
+	{ "hold", MGMT_ARG_STRING, false },
+	{ "bits", MGMT_ARG_SCALAR, false },
+	{ "checksum", MGMT_ARG_STRING, false },
+	{ "rate", MGMT_ARG_STRING, false },
+	{ "burst", MGMT_ARG_SCALAR, false },
+	{ "code", MGMT_ARG_SCALAR, false },
+	{ "both_ways", MGMT_ARG_SCALAR, false },
+	{ "new_flows_only", MGMT_ARG_SCALAR, false },
+	{ "duration", MGMT_ARG_STRING, false },
+	{ NULL, 0, false },
+};
+
+int
+umbra_fault_register(struct umbra_app *app)
+{
+	static const struct mgmt_arg clear_args[] = {
+		{ "id", MGMT_ARG_INTEGER, false },
+		{ "all", MGMT_ARG_BOOLEAN, false },
+		{ NULL, 0, false },
+	};
+	static const struct mgmt_arg start_args[] = {
+		{ "name", MGMT_ARG_STRING, true },
+		{ "duration", MGMT_ARG_STRING, false },
+		{ NULL, 0, false },
+	};
+	static const struct mgmt_arg name_arg[] = {
+		{ "name", MGMT_ARG_STRING, true },
+		{ NULL, 0, false },
+	};
+	static const struct mgmt_command_def cmds[] = {
+		{ "fault/add", "add a fault with a lease (kind=... target, "
+		  "selection, parameters, duration=)", fault_add_args, cmd_fault_add },
+		{ "fault/list", "active faults, their leases and counters", NULL,
+		  cmd_fault_list },
+		{ "fault/clear", "remove a run-time fault (id=N) or every one and "
+		  "every scenario (all=true)", clear_args, cmd_fault_clear },
+		{ "chaos/start", "start a chaos scenario of the configuration for "
+		  "a duration", start_args, cmd_chaos_start },
+		{ "chaos/stop", "end a running chaos scenario now", name_arg,
+		  cmd_chaos_stop },
+		{ "chaos/list", "scenarios defined, running and recently ended",
+		  NULL, cmd_chaos_list },
+	};
+
+	return mgmt_register_table(app->mgmt, cmds, sizeof(cmds) / sizeof(cmds[0]), app);
+}

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Worker half: the fault step between a packet's verdict and its TX, and
+ * the release of delayed packets when they are due. The rules decide
+ * (lib/fault); this file moves the packets: answers go back the way the
+ * packet came (or on toward its receiver), copies are taken before any
+ * rewrite, delayed packets are rewritten now and queued by deadline.
+ */
+#include <rte_mbuf.h>
+
+#include "dp.h"
+
+/** Copies of one packet at most, whatever the rules ask. */
+#define DP_FAULT_COPIES_MAX 8
+
+static void
+fault_send_answers(struct dp_worker *w, const struct fault_result *r,
+		   const struct pkt_meta *m, const struct flow_entry *e,
+		   enum flow_dir dir)
+{
+	for (uint8_t i = 0; i < r->n_answers; i++) {
+		enum flow_dir d = r->answers[i].to_sender ? (enum flow_dir)(dir ^ 1) : dir;
+
+		/* Answers keep the packet's tags, so its metadata fits them. */
+		dp_send(w, r->answers[i].m, m, &e->act[d], e->mac[d]);
+	}
+}
+
+/* Send @p pkt now, or rewrite it now and hold it until its deadline. */
+static void
+fault_send_or_hold(struct dp_worker *w, struct rte_mbuf *pkt,
+		   const struct pkt_meta *m, const struct flow_action *act,
+		   const uint8_t *mac, const struct fault_result *r)
+{
+	struct fault_delay_item it;
+	uint32_t held;
+
+	if (r->deadline == 0) {
+		dp_send(w, pkt, m, act, mac);
+		return;
+	}
+	if (dp_rewrite(w, pkt, m, act, mac) < 0)
+		return;
+	it = (struct fault_delay_item){
+		.pkt = pkt, .deadline = r->deadline, .requested = r->requested,
+		.rule_uid = r->delay_uid, .port = act->port, .slot = r->delay_slot,
+	};
+	if (unlikely(fault_delayq_push(w->fault.dq, &it, r->fifo) < 0)) {
+		w->fault.cnt[r->delay_slot].overflow++;
+		rte_pktmbuf_free(pkt);
+		return;
+	}
+	held = fault_delayq_count(w->fault.dq);
+	if (held > w->fault.inflight_max)
+		w->fault.inflight_max = held;
+}
+
+void
+dp_fault_forward(struct dp_worker *w, struct rte_mbuf *pkt,
+		 const struct pkt_meta *m, struct flow_entry *e,
+		 enum flow_dir dir, const struct flow_key *k, uint64_t now)
+{
+	struct rte_mbuf *copies[DP_FAULT_COPIES_MAX];
+	struct fault_pkt p = {
+		.m = m, .key = k, .stage = e->stage, .from_stage = e->from_stage,
+		.service = e->service, .dir = (uint8_t)dir,
+		.flow_first_tsc = e->first_tsc, .order_stamp = &e->fault_order[dir],
+	};
+	struct fault_result r;
+	uint8_t n_copies = 0;
+
+	fault_apply(&w->fault, w->faults, pkt, &p, now, &r);
+	fault_send_answers(w, &r, m, e, dir);
+	if (r.drop) {
+		rte_pktmbuf_free(pkt);
+		return;
+	}
+	/* Copies before the original is rewritten. */
+	for (uint8_t i = 0; i < r.copies && i < DP_FAULT_COPIES_MAX; i++) {
+		copies[n_copies] = rte_pktmbuf_copy(pkt, w->fault.pool, 0, UINT32_MAX);
+		if (copies[n_copies] == NULL)
+			w->cnt->dp_drop[DP_DROP_NO_MBUF]++;
+		else
+			n_copies++;
+	}
+	fault_send_or_hold(w, pkt, m, &e->act[dir], e->mac[dir], &r);
+	for (uint8_t i = 0; i < n_copies; i++)
+		fault_send_or_hold(w, copies[i], m, &e->act[dir], e->mac[dir], &r);
+}
+
+void
+dp_fault_release(struct dp_worker *w, uint64_t now)
+{
+	struct fault_delay_item it[DP_BURST];
+	uint32_t ports = 0, n;
+
+	n = fault_delayq_poll(w->fault.dq, now, it, DP_BURST);
+	for (uint32_t i = 0; i < n; i++) {
+		fault_delay_sent(&w->fault, &it[i], now);
+		dp_tx_queue(w, it[i].port, it[i].pkt);
+		ports |= 1u << it[i].port;
+	}
+	/* Due now: out now, not at the next drain. */
+	while (ports) {
+		uint16_t p = (uint16_t)__builtin_ctz(ports);
+
+		ports &= ports - 1;
+		rte_eth_tx_buffer_flush(w->ports->ports[p].port_id, w->index,
+					w->txb[p]);
+	}
+}
