@@ -270,22 +270,34 @@ fault_current(const struct fault_publisher *p)
 /* ------------------------------------------------------------------ */
 /* Worker state and counters.                                           */
 
+/**
+ * Packet counters of a rule (field, name in reports): packets its target
+ * matched; of which it acted on ("touched"); dropped; ICMP/DNS answers
+ * sent; RST pairs sent; copies sent; corrupted; held for reordering;
+ * delayed; dropped because the delay queue was full; answers or copies
+ * that found no mbuf; delayed packets sent (the histogram's count).
+ */
+#define FAULT_RULE_COUNTERS(X) \
+	X(matched, "matched") \
+	X(selected, "touched") \
+	X(dropped, "dropped") \
+	X(answered, "answered") \
+	X(resets, "resets") \
+	X(duplicated, "duplicated") \
+	X(corrupted, "corrupted") \
+	X(reordered, "reordered") \
+	X(delayed, "delayed") \
+	X(overflow, "queue_overflow") \
+	X(no_mbuf, "no_mbuf") \
+	X(sent_late, "delay_samples")
+
 /** What one worker counted for one rule slot (single writer). */
 struct fault_rule_counters {
 	uint32_t uid;           /**< rule these belong to (reset on change) */
-	uint64_t matched;       /**< packets its target matched */
-	uint64_t selected;      /**< ... of which it acted on ("touched") */
-	uint64_t dropped;
-	uint64_t answered;      /**< ICMP / DNS answers sent */
-	uint64_t resets;        /**< RST pairs sent */
-	uint64_t duplicated;
-	uint64_t corrupted;
-	uint64_t reordered;
-	uint64_t delayed;
-	uint64_t overflow;      /**< delay queue full: dropped */
-	uint64_t no_mbuf;       /**< an answer or copy could not be allocated */
-	uint64_t sent_late;     /**< delayed packets sent (histogram count) */
-	uint64_t err_max_ns;
+#define FAULT_CNT_FIELD(field, name) uint64_t field;
+	FAULT_RULE_COUNTERS(FAULT_CNT_FIELD)
+#undef FAULT_CNT_FIELD
+	uint64_t err_max_ns;    /**< delay: largest sent-minus-requested */
 	uint64_t err_sum_ns;
 	uint64_t err_hist[FAULT_HIST_BUCKETS];
 } __attribute__((aligned(64)));

@@ -681,18 +681,9 @@ counters_sum(const struct fault_ctl *fc, const struct fault_entry *e,
 
 		if (__atomic_load_n(&c->uid, __ATOMIC_ACQUIRE) != e->id)
 			continue;
-		sum->matched += c->matched;
-		sum->selected += c->selected;
-		sum->dropped += c->dropped;
-		sum->answered += c->answered;
-		sum->resets += c->resets;
-		sum->duplicated += c->duplicated;
-		sum->corrupted += c->corrupted;
-		sum->reordered += c->reordered;
-		sum->delayed += c->delayed;
-		sum->overflow += c->overflow;
-		sum->no_mbuf += c->no_mbuf;
-		sum->sent_late += c->sent_late;
+#define FAULT_CNT_ADD(field, name) sum->field += c->field;
+		FAULT_RULE_COUNTERS(FAULT_CNT_ADD)
+#undef FAULT_CNT_ADD
 		sum->err_sum_ns += c->err_sum_ns;
 		if (c->err_max_ns > sum->err_max_ns)
 			sum->err_max_ns = c->err_max_ns;
@@ -746,19 +737,14 @@ delay_error_json(const struct fault_rule_counters *c)
 static json_t *
 counters_json(const struct fault_rule_counters *c)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
-		"matched", (json_int_t)c->matched,
-		"touched", (json_int_t)c->selected,
-		"dropped", (json_int_t)c->dropped,
-		"answered", (json_int_t)c->answered,
-		"resets", (json_int_t)c->resets,
-		"duplicated", (json_int_t)c->duplicated,
-		"corrupted", (json_int_t)c->corrupted,
-		"reordered", (json_int_t)c->reordered,
-		"delayed", (json_int_t)c->delayed,
-		"queue_overflow", (json_int_t)c->overflow,
-		"no_mbuf", (json_int_t)c->no_mbuf,
-		"delay_error", delay_error_json(c));
+	json_t *o = json_object();
+
+#define FAULT_CNT_JSON(field, name) \
+	json_object_set_new(o, name, json_integer((json_int_t)c->field));
+	FAULT_RULE_COUNTERS(FAULT_CNT_JSON)
+#undef FAULT_CNT_JSON
+	json_object_set_new(o, "delay_error", delay_error_json(c));
+	return o;
 }
 
 static json_t *
@@ -914,26 +900,20 @@ fault_ctl_scenarios_json(const struct fault_ctl *fc)
 void
 fault_ctl_metrics(const struct fault_ctl *fc, FILE *out)
 {
-	static const char *const what[] = { "matched", "touched", "dropped",
-		"answered", "resets", "duplicated", "corrupted", "reordered",
-		"delayed", "queue_overflow" };
-
 	fprintf(out, "# HELP umbra_fault_packets_total Packets per fault rule, by what was done.\n"
 		"# TYPE umbra_fault_packets_total counter\n");
 	for (uint16_t s = 0; s < FAULT_MAX_RULES; s++) {
 		const struct fault_entry *e = &fc->rules[s];
 		struct fault_rule_counters c;
-		uint64_t v[10];
 
 		if (!e->used)
 			continue;
 		counters_sum(fc, e, &c);
-		memcpy(v, (uint64_t[]){ c.matched, c.selected, c.dropped, c.answered,
-			c.resets, c.duplicated, c.corrupted, c.reordered, c.delayed,
-			c.overflow }, sizeof(v));
-		for (unsigned int i = 0; i < 10; i++)
-			fprintf(out, "umbra_fault_packets_total{rule=\"%s\",id=\"%" PRIu32
-				"\",kind=\"%s\",what=\"%s\"} %" PRIu64 "\n", e->f.name,
-				e->id, conf_fault_kind_name(e->f.kind), what[i], v[i]);
+#define FAULT_CNT_METRIC(field, label) \
+		fprintf(out, "umbra_fault_packets_total{rule=\"%s\",id=\"%" PRIu32 \
+			"\",kind=\"%s\",what=\"" label "\"} %" PRIu64 "\n", e->f.name, \
+			e->id, conf_fault_kind_name(e->f.kind), c.field);
+		FAULT_RULE_COUNTERS(FAULT_CNT_METRIC)
+#undef FAULT_CNT_METRIC
 	}
 }

@@ -18,6 +18,8 @@
 #include "fault.h"
 
 #define CAP 2048
+#define UT_FRAME_MAX CAP
+#include "ut_frame.h"
 #define SENTINEL 0xa5
 
 /* ------------------------------------------------------------------ */
@@ -41,13 +43,6 @@ set16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
 	p[1] = (uint8_t)v;
-}
-
-static void
-set32(uint8_t *p, uint32_t v)
-{
-	set16(p, (uint16_t)(v >> 16));
-	set16(p + 2, (uint16_t)v);
 }
 
 /* Sum of big-endian 16-bit words, odd byte padded with zero. */
@@ -88,10 +83,6 @@ static const uint8_t v4_b[4] = { 10, 0, 0, 2 };
 static const uint8_t v6_a[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
 static const uint8_t v6_b[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
 
-struct frame {
-	uint8_t b[CAP];
-	uint32_t len;
-};
 
 struct fspec {
 	int v;                  /* 4 or 6 */
@@ -113,46 +104,6 @@ struct fspec {
 	const uint8_t *src, *dst; /* addresses other than a -> b */
 	uint32_t pad;           /* Ethernet padding after the IP packet */
 };
-
-static void
-put(struct frame *f, const void *p, uint32_t n)
-{
-	assert_true(f->len + n <= sizeof(f->b));
-	memcpy(f->b + f->len, p, n);
-	f->len += n;
-}
-
-static void
-put8(struct frame *f, uint8_t v)
-{
-	put(f, &v, 1);
-}
-
-static void
-put16(struct frame *f, uint16_t v)
-{
-	uint8_t b[2];
-
-	set16(b, v);
-	put(f, b, 2);
-}
-
-static void
-put32(struct frame *f, uint32_t v)
-{
-	uint8_t b[4];
-
-	set32(b, v);
-	put(f, b, 4);
-}
-
-static void
-putn(struct frame *f, uint8_t byte, uint32_t n)
-{
-	assert_true(f->len + n <= sizeof(f->b));
-	memset(f->b + f->len, byte, n);
-	f->len += n;
-}
 
 static void
 build_eth(struct frame *f, int n_vlan, uint16_t type)

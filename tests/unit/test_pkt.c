@@ -10,51 +10,10 @@
 
 #include <cmocka.h>
 
+#include "ut_frame.h"
+
 #include "pkt.h"
 
-/* A frame under construction. */
-struct frame {
-	uint8_t b[512];
-	uint32_t len;
-};
-
-static void
-put(struct frame *f, const void *p, uint32_t n)
-{
-	assert_true(f->len + n <= sizeof(f->b));
-	memcpy(f->b + f->len, p, n);
-	f->len += n;
-}
-
-static void
-put8(struct frame *f, uint8_t v)
-{
-	put(f, &v, 1);
-}
-
-static void
-put16(struct frame *f, uint16_t v)
-{
-	uint16_t be = htons(v);
-
-	put(f, &be, 2);
-}
-
-static void
-put32(struct frame *f, uint32_t v)
-{
-	uint32_t be = htonl(v);
-
-	put(f, &be, 4);
-}
-
-static void
-putn(struct frame *f, uint8_t byte, uint32_t n)
-{
-	assert_true(f->len + n <= sizeof(f->b));
-	memset(f->b + f->len, byte, n);
-	f->len += n;
-}
 
 static void
 set16(struct frame *f, uint32_t off, uint16_t v)
