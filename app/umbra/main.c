@@ -274,7 +274,8 @@ mgmt_run(struct umbra_app *app, unsigned int interval, char *err, size_t errlen)
 	app->mgmt = mgmt_create(app->base, UMBRA_VERSION);
 	if (app->mgmt == NULL || umbra_cmds_register(app) < 0 ||
 	    umbra_workflow_register(app) < 0 || umbra_fault_register(app) < 0 ||
-	    umbra_fault_init(app) < 0) {
+	    umbra_fault_init(app) < 0 || umbra_shadow_register(app) < 0 ||
+	    umbra_shadow_init(app) < 0) {
 		snprintf(err, errlen, "cannot set up the management commands");
 		return -1;
 	}
@@ -317,6 +318,8 @@ mgmt_run(struct umbra_app *app, unsigned int interval, char *err, size_t errlen)
 	event_free(ev_term);
 	event_free(app->fault_timer);
 	app->fault_timer = NULL;
+	event_free(app->shadow_poll);
+	app->shadow_poll = NULL;
 	workflow_free(app->workflow);
 	app->workflow = NULL;
 	return 0;
@@ -329,6 +332,9 @@ write_final_stats(const struct dp_context *dp, const struct app_opts *o)
 	int rc = 0;
 
 	json_object_set_new(st, "top_flows", dp_top_flows_json(dp, o->top_flows));
+	/* Records the workers left on their rings are compared first. */
+	shadow_ctl_poll(dp->shadows, rte_rdtsc());
+	json_object_set_new(st, "shadows", shadow_ctl_status_json(dp->shadows, NULL, NULL));
 	if (o->stats_json == NULL) {
 		json_dumpf(st, stdout, JSON_COMPACT);
 		fputc('\n', stdout);

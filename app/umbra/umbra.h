@@ -60,6 +60,7 @@ struct umbra_app {
 	pthread_mutex_t reclaim_lock;
 	time_t started;
 	struct event *fault_timer;   /**< ends fault leases on time */
+	struct event *shadow_poll;   /**< drains shadow records into the comparator */
 };
 
 /** Create the lease timer of fault rules. @return 0, or -1. */
@@ -73,6 +74,15 @@ int umbra_fault_register(struct umbra_app *app);
  * follow it (see fault_ctl_set_conf) and the lease timer is re-armed.
  */
 void umbra_fault_conf_changed(struct umbra_app *app, const struct umbra_conf *c);
+
+/** Start draining shadow records (a loop timer). @return 0, or -1. */
+int umbra_shadow_init(struct umbra_app *app);
+
+/** Register shadow/... commands. @return 0, or -1. */
+int umbra_shadow_register(struct umbra_app *app);
+
+/** A new generation: the configuration's shadow profiles follow it. */
+void umbra_shadow_conf_changed(struct umbra_app *app, const struct umbra_conf *c);
 
 /** Register /umbra/... telemetry commands and enable dpdk-dumpcap capture. */
 void umbra_telemetry_init(struct umbra_app *app);

@@ -154,6 +154,24 @@ arg_spec(json_t *spec, const char *name)
 	return NULL;
 }
 
+/* "[...]" as JSON, else "a,b,c" as a list of strings. */
+static json_t *
+array_of_words(const char *word)
+{
+	json_t *a = json_loads(word, JSON_DECODE_ANY, NULL);
+	char *copy, *save = NULL;
+
+	if (json_is_array(a))
+		return a;
+	json_decref(a);
+	a = json_array();
+	copy = strdup(word);
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		json_array_append_new(a, json_string(t));
+	free(copy);
+	return a;
+}
+
 /* A word converted to the argument's declared type. */
 static json_t *
 arg_value(json_t *arg, const char *word)
@@ -172,6 +190,8 @@ arg_value(json_t *arg, const char *word)
 			return json_boolean(!strcmp(word, "true"));
 		return NULL;
 	}
+	if (strcmp(type, "array") == 0)
+		return array_of_words(word);
 	if (strcmp(type, "object") == 0) {
 		json_t *o = json_loads(word, JSON_DECODE_ANY, NULL);
 

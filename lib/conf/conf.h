@@ -34,6 +34,9 @@
 #define CONF_HOOK_ARG_LEN 256     /**< bytes of one argv entry, with its NUL */
 #define CONF_MAX_FAULTS 64        /**< rules in faults:, and per chaos scenario */
 #define CONF_MAX_SCENARIOS 32
+#define CONF_MAX_SHADOWS 16       /**< shadow profiles (YAML and run time together) */
+#define CONF_SHADOW_IGNORE_MAX 16 /**< ignored headers per shadow profile */
+#define CONF_SHADOW_HDR_MAX 48    /**< bytes of an ignored header name, with its NUL */
 /** Any VLAN / protocol / port in a match (value of the int fields). */
 #define CONF_ANY (-1)
 /** vlan value meaning "untagged only". */
@@ -83,6 +86,7 @@ struct conf_range {
 enum conf_port_role {
 	CONF_PORT_STAGE = 0, /**< faces a stage network (servers) */
 	CONF_PORT_UPLINK,    /**< faces clients / the rest of the network */
+	CONF_PORT_SHADOW,    /**< faces a shadow network: everything it receives is umbra's */
 };
 
 struct conf_port {
@@ -353,6 +357,46 @@ struct conf_scenario {
 	struct conf_pos pos;
 };
 
+/** How a shadow profile reads the exchanges it compares. */
+enum conf_shadow_compare {
+	CONF_COMPARE_AUTO = 0,  /**< DNS for UDP port 53, else HTTP/1.x (bytes if not HTTP) */
+	CONF_COMPARE_HTTP,
+	CONF_COMPARE_DNS,
+	CONF_COMPARE_BYTES,
+};
+
+/**
+ * A shadow profile (YAML shadows:, or shadow/create): which flows are
+ * cloned, whole, to a shadow network, and how its answers are compared.
+ */
+struct conf_shadow {
+	char name[CONF_NAME_MAX];
+	/* Which traffic: flows of this stage (required), optionally of one
+	 * service and a 5-tuple match seen from the client. */
+	uint16_t stage;
+	int16_t service;        /**< service index or -1 */
+	int32_t proto;          /**< IP protocol or CONF_ANY */
+	struct conf_prefix src; /**< client side */
+	struct conf_prefix dst; /**< server side */
+	struct conf_range sport;
+	struct conf_range dport;
+	double fraction;        /**< share of new flows, 0..1 (default 0.1) */
+	uint32_t seed;          /**< flow hash seed */
+	uint64_t ttl_ns;        /**< the profile ends this long after it starts; 0: never */
+	uint32_t max_pps;       /**< shadow packets per second per worker; 0: no cap */
+	uint32_t burst;         /**< packets the cap lets through at once (default 64) */
+	struct conf_egress egress;  /**< the shadow network (port with role shadow) */
+	bool has_control;       /**< also clone to a control replica of production */
+	struct conf_egress control;
+	uint8_t compare;        /**< enum conf_shadow_compare */
+	uint64_t response_timeout_ns; /**< a side silent this long: no answer (2 s) */
+	uint32_t max_sessions;  /**< shadowed flows at once per worker (4096) */
+	uint8_t early_segments; /**< client segments held per flow until the shadow's handshake (8) */
+	uint8_t n_ignore;
+	char ignore_headers[CONF_SHADOW_IGNORE_MAX][CONF_SHADOW_HDR_MAX]; /**< lower case */
+	struct conf_pos pos;
+};
+
 /** Limits on faults (YAML fault_policy:). */
 struct conf_fault_policy {
 	bool allow_production;  /**< faults may touch production traffic */
@@ -408,6 +452,8 @@ struct umbra_conf {
 	struct conf_scenario *scenarios;
 	uint32_t n_scenarios;
 	struct conf_fault_policy fault_policy;
+	struct conf_shadow *shadows;
+	uint32_t n_shadows;
 	struct conf_flow_table flow_table;
 	struct conf_mempool mempool;
 	struct conf_mgmt mgmt;
@@ -472,6 +518,19 @@ bool conf_fault_touches_production(const struct umbra_conf *c,
  * nanoseconds. @return 0, or -1 when it is not one.
  */
 int conf_duration_parse(const char *s, uint64_t *ns);
+
+/** Index of the shadow profile called @p name, or -1. */
+int conf_shadow_index(const struct umbra_conf *c, const char *name);
+
+/**
+ * Parse one shadow profile given as a YAML or JSON mapping
+ * (shadow/create), with the same fields and checks as an item of
+ * shadows:, names resolved against @p c.
+ * @return 0, or -1 with "name:line:col: what is wrong" in @p err.
+ */
+int conf_shadow_parse(const struct umbra_conf *c, const char *text, size_t len,
+		      const char *name, struct conf_shadow *out, char *err,
+		      size_t errlen);
 
 /** Stable name of a fault kind ("delay", "icmp_unreachable"). */
 const char *conf_fault_kind_name(uint8_t kind);

@@ -134,24 +134,13 @@ field_of(struct field *fields, const char *key)
 	return NULL;
 }
 
-/* A duration above 0. */
-static int
-get_positive_duration(struct loader *L, yaml_node_t *n, const char *what, uint64_t *ns)
-{
-	if (ld_get_duration(L, n, what, ns) < 0)
-		return -1;
-	if (*ns == 0)
-		return ld_fail(L, n, "%s must be above 0", what);
-	return 0;
-}
-
 /* A lease above 0 and within fault_policy.max_lease. */
 static int
 get_lease(struct loader *L, yaml_node_t *n, const char *what, uint64_t *ns)
 {
 	char max[32];
 
-	if (get_positive_duration(L, n, what, ns) < 0)
+	if (ld_get_positive_duration(L, n, what, ns) < 0)
 		return -1;
 	if (*ns > L->c->fault_policy.max_lease_ns)
 		return ld_fail(L, n, "%s '%s' is longer than fault_policy.max_lease (%s)",
@@ -231,6 +220,7 @@ check_partition(struct loader *L, yaml_node_t *n, struct field *f,
 static int
 load_target(struct loader *L, yaml_node_t *n, struct field *f, struct conf_fault *r)
 {
+	struct ld_tuple t;
 	yaml_node_t *v;
 
 	if (get_stage_opt(L, ld_field_value(f, "stage"), "stage", &r->stage) < 0 ||
@@ -238,17 +228,14 @@ load_target(struct loader *L, yaml_node_t *n, struct field *f, struct conf_fault
 	    ((v = ld_field_value(f, "service")) && ld_get_service_ref(L, v, &r->service) < 0) ||
 	    ((v = ld_field_value(f, "direction")) &&
 	     ld_get_choice(L, v, "direction", dir_names, COUNT(dir_names), &r->direction) < 0) ||
-	    ((v = ld_field_value(f, "proto")) && ld_get_proto(L, v, &r->proto) < 0) ||
-	    ((v = ld_field_value(f, "src")) && ld_get_prefix(L, v, "src", &r->src) < 0) ||
-	    ((v = ld_field_value(f, "dst")) && ld_get_prefix(L, v, "dst", &r->dst) < 0) ||
-	    ((v = ld_field_value(f, "sport")) && ld_get_range(L, v, "sport", &r->sport) < 0) ||
-	    ((v = ld_field_value(f, "dport")) && ld_get_range(L, v, "dport", &r->dport) < 0))
+	    ld_get_tuple(L, n, f, "rule", &t) < 0)
 		return -1;
-	if (r->src.family && r->dst.family && r->src.family != r->dst.family)
-		return ld_fail(L, n, "src and dst of one rule must both be IPv4 or both IPv6");
-	if (implied_proto(L, f, r) < 0 ||
-	    ld_check_ports_need_l4(L, ld_field_value(f, "sport"), r->proto, "sport") < 0 ||
-	    ld_check_ports_need_l4(L, ld_field_value(f, "dport"), r->proto, "dport") < 0)
+	r->proto = t.proto;
+	r->src = t.src;
+	r->dst = t.dst;
+	r->sport = t.sport;
+	r->dport = t.dport;
+	if (implied_proto(L, f, r) < 0 || ld_check_tuple_ports(L, f, r->proto) < 0)
 		return -1;
 	return check_partition(L, n, f, r);
 }
@@ -398,7 +385,7 @@ load_small_params(struct loader *L, struct field *f, struct conf_fault *r)
 	} else if (r->kind == CONF_FAULT_REORDER) {
 		r->hold_ns = NS_PER_MS;
 		if ((v = ld_field_value(f, "hold")) &&
-		    get_positive_duration(L, v, "hold", &r->hold_ns) < 0)
+		    ld_get_positive_duration(L, v, "hold", &r->hold_ns) < 0)
 			return -1;
 	} else if (r->kind == CONF_FAULT_CORRUPT) {
 		uint8_t fixed = 0;
@@ -551,10 +538,10 @@ load_policy(struct loader *L, yaml_node_t *n)
 	if (ld_fields_get(L, n, f, "fault_policy") < 0 ||
 	    ((v = f[0].value) && ld_get_bool(L, v, "allow_production",
 					     &p->allow_production) < 0) ||
-	    ((v = f[1].value) && get_positive_duration(L, v, "default_lease",
-							&p->default_lease_ns) < 0) ||
-	    ((v = f[2].value) && get_positive_duration(L, v, "max_lease",
-							&p->max_lease_ns) < 0) ||
+	    ((v = f[1].value) && ld_get_positive_duration(L, v, "default_lease",
+							   &p->default_lease_ns) < 0) ||
+	    ((v = f[2].value) && ld_get_positive_duration(L, v, "max_lease",
+							   &p->max_lease_ns) < 0) ||
 	    ((v = f[3].value) && ld_get_uint(L, v, "max_inflight", 1, MAX_INFLIGHT,
 					     &p->max_inflight) < 0))
 		return -1;
@@ -651,54 +638,16 @@ ld_fault_sections(struct loader *L, yaml_node_t *policy, yaml_node_t *faults,
 
 /* ---- a rule given at run time ---- */
 
-/* Where the parser stopped; at the end of the text rather than on the line
- * libyaml adds after it (a one-line rule's error stays on line 1). */
-static struct conf_pos
-problem_pos(const yaml_parser_t *parser, const char *text, size_t len)
+static int
+load_leased(struct loader *L, yaml_node_t *root, void *out)
 {
-	struct conf_pos pos = { 1, 1 };
-
-	if (parser->problem_mark.index < len)
-		return (struct conf_pos){ (uint32_t)parser->problem_mark.line + 1,
-					  (uint32_t)parser->problem_mark.column + 1 };
-	for (size_t i = 0; i < len; i++) {
-		if (text[i] == '\n') {
-			pos.line++;
-			pos.col = 1;
-		} else {
-			pos.col++;
-		}
-	}
-	return pos;
+	return load_rule(L, root, out, RULE_LEASED, 0);
 }
 
 int
 conf_fault_parse(const struct umbra_conf *c, const char *text, size_t len,
 		 const char *name, struct conf_fault *out, char *err, size_t errlen)
 {
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	/* The rule's readers only read the configuration (names, policy). */
-	struct loader L = { .c = (struct umbra_conf *)(uintptr_t)c, .doc = &doc,
-			    .err = err, .errlen = errlen, .file = name };
-	yaml_node_t *root;
-	int rc = -1;
-
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		ld_fail_at(&L, problem_pos(&parser, text, len), "syntax error: %s%s%s",
-			   parser.problem ? parser.problem : "unknown problem",
-			   parser.context ? " " : "", parser.context ? parser.context : "");
-		yaml_parser_delete(&parser);
-		return -1;
-	}
-	root = yaml_document_get_root_node(&doc);
-	if (root == NULL)
-		ld_fail_at(&L, (struct conf_pos){ 1, 1 }, "the fault rule is empty");
-	else
-		rc = load_rule(&L, root, out, RULE_LEASED, 0);
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-	return rc;
+	return ld_parse_text(c, text, len, name, "fault rule", err, errlen,
+			     load_leased, out);
 }

@@ -23,6 +23,9 @@ _Static_assert(CONF_MAX_MATCHES <= PRIO_INDEX_SPAN, "file order must fit the spa
 _Static_assert((PRIO_EXPLICIT_MAX + 1ull) * PRIO_INDEX_SPAN <= (1u << 28),
 	       "priorities stay below 2^28 (rte_acl)");
 
+/* By enum conf_port_role. */
+static const char *const role_names[] = { "stage", "uplink", "shadow" };
+
 static int
 load_port(struct loader *L, yaml_node_t *n, struct conf_port *p)
 {
@@ -48,16 +51,10 @@ load_port(struct loader *L, yaml_node_t *n, struct conf_port *p)
 		return ld_fail(L, v, "device string must be 1 to %d characters", CONF_DEV_MAX - 1);
 	strcpy(p->dev, s);
 	p->is_pci = f[2].value != NULL;
-	if ((v = ld_field_value(f, "role")) != NULL) {
-		if (ld_get_str(L, v, "role", &s) < 0)
-			return -1;
-		if (strcmp(s, "uplink") == 0)
-			p->role = CONF_PORT_UPLINK;
-		else if (strcmp(s, "stage") == 0)
-			p->role = CONF_PORT_STAGE;
-		else
-			return ld_fail(L, v, "role must be uplink or stage, not '%s'", s);
-	}
+	if ((v = ld_field_value(f, "role")) &&
+	    ld_get_choice(L, v, "role", role_names,
+			  (uint8_t)(sizeof(role_names) / sizeof(role_names[0])), &p->role) < 0)
+		return -1;
 	if (((v = ld_field_value(f, "rx_queues")) && ld_get_u16(L, v, "rx_queues", 0, 64, &p->rx_queues) < 0) ||
 	    ((v = ld_field_value(f, "tx_queues")) && ld_get_u16(L, v, "tx_queues", 0, 64, &p->tx_queues) < 0) ||
 	    ((v = ld_field_value(f, "rx_desc")) && ld_get_u16(L, v, "rx_desc", 64, 16384, &p->rx_desc) < 0) ||
@@ -121,7 +118,8 @@ load_match(struct loader *L, yaml_node_t *n, uint16_t stage)
 				  .proto = CONF_ANY, .dport = { 0, 65535 },
 				  .pos = ld_pos_of(n) };
 	if ((v = ld_field_value(f, "port")) != NULL) {
-		if (ld_get_port_ref(L, v, "port", &port) < 0)
+		if (ld_get_port_ref(L, v, "port", &port) < 0 ||
+		    ld_check_not_shadow_port(L, v, port, "a match rule's port") < 0)
 			return -1;
 		m->port = port;
 	}
@@ -158,16 +156,28 @@ load_egress(struct loader *L, yaml_node_t *n, struct conf_stage *s)
 
 	if (ld_fields_get(L, n, f, "egress") < 0)
 		return -1;
-	return ld_egress_fields(L, f, &s->egress);
+	return ld_egress_fields(L, f, "a stage's egress", &s->egress);
 }
 
 int
-ld_egress_fields(struct loader *L, struct field *f, struct conf_egress *e)
+ld_check_not_shadow_port(struct loader *L, yaml_node_t *n, uint16_t port,
+			 const char *user)
+{
+	const struct conf_port *p = &L->c->ports[port];
+
+	if (p->role != CONF_PORT_SHADOW)
+		return 0;
+	return ld_fail(L, n, "port '%s' is a shadow port (role: shadow): only shadows may "
+		       "use it, not %s; use another port", p->name, user);
+}
+
+/* vlan and next_hop_mac; the port is read and checked by the caller. */
+static int
+egress_rest(struct loader *L, struct field *f, struct conf_egress *e)
 {
 	yaml_node_t *v;
 
-	if (ld_get_port_ref(L, ld_field_value(f, "port"), "egress port", &e->port) < 0 ||
-	    ((v = ld_field_value(f, "vlan")) && ld_get_u16(L, v, "vlan", 0, 4094, &e->vlan) < 0))
+	if ((v = ld_field_value(f, "vlan")) && ld_get_u16(L, v, "vlan", 0, 4094, &e->vlan) < 0)
 		return -1;
 	if ((v = ld_field_value(f, "next_hop_mac")) != NULL) {
 		if (ld_get_mac(L, v, e->next_hop_mac) < 0)
@@ -175,6 +185,31 @@ ld_egress_fields(struct loader *L, struct field *f, struct conf_egress *e)
 		e->rewrite_mac = true;
 	}
 	return 0;
+}
+
+int
+ld_egress_fields(struct loader *L, struct field *f, const char *user,
+		 struct conf_egress *e)
+{
+	yaml_node_t *port = ld_field_value(f, "port");
+
+	if (ld_get_port_ref(L, port, "egress port", &e->port) < 0 ||
+	    ld_check_not_shadow_port(L, port, e->port, user) < 0)
+		return -1;
+	return egress_rest(L, f, e);
+}
+
+int
+ld_shadow_egress_fields(struct loader *L, struct field *f, struct conf_egress *e)
+{
+	yaml_node_t *port = ld_field_value(f, "port");
+
+	if (ld_get_port_ref(L, port, "port", &e->port) < 0)
+		return -1;
+	if (L->c->ports[e->port].role != CONF_PORT_SHADOW)
+		return ld_fail(L, port, "port '%s' is not a shadow port: give it role: shadow",
+			       L->c->ports[e->port].name);
+	return egress_rest(L, f, e);
 }
 
 static int
@@ -428,7 +463,7 @@ load_root(struct loader *L, yaml_node_t *root)
 		{ "ports", true }, { "stages", true }, { "flows" }, { "policies" },
 		{ "flow_table" }, { "mempool" }, { "stats" }, { "mgmt" },
 		{ "services" }, { "workflow" }, { "splits" }, { "steering" },
-		{ "fault_policy" }, { "faults" }, { "chaos" }, { NULL },
+		{ "fault_policy" }, { "faults" }, { "chaos" }, { "shadows" }, { NULL },
 	};
 	struct umbra_conf *c = L->c;
 
@@ -458,8 +493,11 @@ load_root(struct loader *L, yaml_node_t *root)
 	    (f[11].value && ld_steering(L, f[11].value) < 0) ||
 	    ld_release_defaults(L, root) < 0)
 		return -1;
-	/* Faults last: their rules name stages and services. */
-	return ld_fault_sections(L, f[12].value, f[13].value, f[14].value);
+	/* Faults and shadows last: they name stages and services. */
+	if (ld_fault_sections(L, f[12].value, f[13].value, f[14].value) < 0 ||
+	    (f[15].value && ld_shadows(L, f[15].value) < 0))
+		return -1;
+	return 0;
 }
 
 static void
@@ -572,6 +610,7 @@ conf_free(struct umbra_conf *c)
 	free(c->splits);
 	free(c->faults);
 	free(c->scenarios);
+	free(c->shadows);
 	free(c);
 }
 

@@ -624,3 +624,99 @@ ld_get_probability(struct loader *L, yaml_node_t *n, const char *what, double *o
 	*out = v;
 	return 0;
 }
+
+int
+ld_get_positive_duration(struct loader *L, yaml_node_t *n, const char *what, uint64_t *ns)
+{
+	if (ld_get_duration(L, n, what, ns) < 0)
+		return -1;
+	if (*ns == 0)
+		return ld_fail(L, n, "%s must be above 0", what);
+	return 0;
+}
+
+/* ---- a rule's target: proto, src, dst, sport, dport ---- */
+
+int
+ld_get_tuple(struct loader *L, yaml_node_t *n, struct field *f, const char *what,
+	     struct ld_tuple *t)
+{
+	yaml_node_t *v;
+
+	*t = (struct ld_tuple){ .proto = CONF_ANY, .sport = { 0, 65535 },
+				.dport = { 0, 65535 } };
+	if (((v = ld_field_value(f, "proto")) && ld_get_proto(L, v, &t->proto) < 0) ||
+	    ((v = ld_field_value(f, "src")) && ld_get_prefix(L, v, "src", &t->src) < 0) ||
+	    ((v = ld_field_value(f, "dst")) && ld_get_prefix(L, v, "dst", &t->dst) < 0) ||
+	    ((v = ld_field_value(f, "sport")) && ld_get_range(L, v, "sport", &t->sport) < 0) ||
+	    ((v = ld_field_value(f, "dport")) && ld_get_range(L, v, "dport", &t->dport) < 0))
+		return -1;
+	if (t->src.family && t->dst.family && t->src.family != t->dst.family)
+		return ld_fail(L, n, "src and dst of one %s must both be IPv4 or both IPv6",
+			       what);
+	return 0;
+}
+
+int
+ld_check_tuple_ports(struct loader *L, struct field *f, int32_t proto)
+{
+	if (ld_check_ports_need_l4(L, ld_field_value(f, "sport"), proto, "sport") < 0 ||
+	    ld_check_ports_need_l4(L, ld_field_value(f, "dport"), proto, "dport") < 0)
+		return -1;
+	return 0;
+}
+
+/* ---- one mapping given as text (run-time commands) ---- */
+
+/* Where the parser stopped; at the end of the text rather than on the line
+ * libyaml adds after it (a one-line text's error stays on line 1). */
+static struct conf_pos
+problem_pos(const yaml_parser_t *parser, const char *text, size_t len)
+{
+	struct conf_pos pos = { 1, 1 };
+
+	if (parser->problem_mark.index < len)
+		return (struct conf_pos){ (uint32_t)parser->problem_mark.line + 1,
+					  (uint32_t)parser->problem_mark.column + 1 };
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '\n') {
+			pos.line++;
+			pos.col = 1;
+		} else {
+			pos.col++;
+		}
+	}
+	return pos;
+}
+
+int
+ld_parse_text(const struct umbra_conf *c, const char *text, size_t len,
+	      const char *name, const char *what, char *err, size_t errlen,
+	      int (*load)(struct loader *L, yaml_node_t *root, void *out), void *out)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	/* The readers only read the configuration (names, policy). */
+	struct loader L = { .c = (struct umbra_conf *)(uintptr_t)c, .doc = &doc,
+			    .err = err, .errlen = errlen, .file = name };
+	yaml_node_t *root;
+	int rc = -1;
+
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		ld_fail_at(&L, problem_pos(&parser, text, len), "syntax error: %s%s%s",
+			   parser.problem ? parser.problem : "unknown problem",
+			   parser.context ? " " : "", parser.context ? parser.context : "");
+		yaml_parser_delete(&parser);
+		return -1;
+	}
+	root = yaml_document_get_root_node(&doc);
+	if (root == NULL)
+		ld_fail_at(&L, (struct conf_pos){ 1, 1 }, "the %s is empty", what);
+	else
+		rc = load(&L, root, out);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return rc;
+}

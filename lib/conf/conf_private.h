@@ -88,8 +88,49 @@ int ld_load_list(struct loader *L, yaml_node_t *seq, const char *what, size_t si
 /** A string that must fit @p size bytes (with its NUL). */
 int ld_get_bounded(struct loader *L, yaml_node_t *n, const char *what, char *out, size_t size);
 
-/** port / vlan / next_hop_mac fields (already read) into an egress. */
-int ld_egress_fields(struct loader *L, struct field *f, struct conf_egress *e);
+/** A duration above 0. */
+int ld_get_positive_duration(struct loader *L, yaml_node_t *n, const char *what,
+			     uint64_t *ns);
+
+/** port / vlan / next_hop_mac fields (already read) into the egress of
+ * @p user ("a stage's egress", "a backend"): not a port with role shadow. */
+int ld_egress_fields(struct loader *L, struct field *f, const char *user,
+		     struct conf_egress *e);
+/** Same for a shadow network: its port must have role shadow. */
+int ld_shadow_egress_fields(struct loader *L, struct field *f, struct conf_egress *e);
+/** Port @p port, read from @p n, must not have role shadow (only shadows
+ * use those); @p user names what it would be ("a match rule"). */
+int ld_check_not_shadow_port(struct loader *L, yaml_node_t *n, uint16_t port,
+			     const char *user);
+
+/* The traffic a rule targets, as seen from the client: keys proto, src,
+ * dst, sport and dport of a field table (faults, shadows). */
+struct ld_tuple {
+	int32_t proto;          /**< CONF_ANY when absent */
+	struct conf_prefix src; /**< client side */
+	struct conf_prefix dst; /**< server side */
+	struct conf_range sport; /**< 0-65535 when absent */
+	struct conf_range dport;
+};
+
+/** Read the tuple keys of @p f (those absent: any); src and dst of one
+ * family, else an error at @p n, which @p what names ("rule"). */
+int ld_get_tuple(struct loader *L, yaml_node_t *n, struct field *f, const char *what,
+		 struct ld_tuple *t);
+/** sport and dport, where given, need @p proto tcp or udp (call it once
+ * any proto the rule implies is known). */
+int ld_check_tuple_ports(struct loader *L, struct field *f, int32_t proto);
+
+/**
+ * Parse @p text (YAML or JSON) as one mapping and read it with @p load
+ * (into @p out), names resolved against @p c: run-time commands such as
+ * `fault add`. Messages are "name:line:col: ..."; an empty text is "the
+ * @p what is empty".
+ * @return 0 or -1.
+ */
+int ld_parse_text(const struct umbra_conf *c, const char *text, size_t len,
+		  const char *name, const char *what, char *err, size_t errlen,
+		  int (*load)(struct loader *L, yaml_node_t *root, void *out), void *out);
 
 /* Release sections (conf_release.c), loaded in this order by load_root:
  * services, workflow, splits, steering, then ld_release_defaults (default
@@ -105,5 +146,9 @@ int ld_release_defaults(struct loader *L, yaml_node_t *root);
  * faults and chaos, whose rules it limits. Any node may be NULL (absent). */
 int ld_fault_sections(struct loader *L, yaml_node_t *policy, yaml_node_t *faults,
 		      yaml_node_t *chaos);
+
+/* Shadow profiles (conf_shadow.c), loaded by load_root last: they name
+ * stages, services and ports. */
+int ld_shadows(struct loader *L, yaml_node_t *seq);
 
 #endif

@@ -159,7 +159,7 @@ load_backend(struct loader *L, yaml_node_t *n, struct conf_service *s)
 	if (conf_backend_index(s, b->name) >= 0)
 		return ld_fail(L, n, "duplicate backend name '%s' in service '%s'",
 			       b->name, s->name);
-	if (ld_egress_fields(L, f, &b->egress) < 0)
+	if (ld_egress_fields(L, f, "a backend", &b->egress) < 0)
 		return -1;
 	s->n_backends++;
 	return 0;

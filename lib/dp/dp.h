@@ -24,6 +24,7 @@
 
 #include "conf.h"
 #include "fault.h"
+#include "shadow.h"
 #include "flow.h"
 #include "gen.h"
 #include "pkt.h"
@@ -35,6 +36,10 @@
 #define DP_DRAIN_US 100
 /** Flow slots visited per aging pass. */
 #define DP_AGE_BUDGET 64
+/** Shadowed flows at once per worker. */
+#define DP_SHADOW_SESSIONS 4096
+/** Mbufs per worker for shadow copies (held, kept for retransmission, in flight). */
+#define DP_SHADOW_MBUFS 8192
 
 /** Drops decided by the data path (parse drops use enum pkt_drop_reason). */
 #define DP_DROP_REASONS(X) \
@@ -42,7 +47,8 @@
 	X(NO_UPLINK, "no_uplink") \
 	X(NO_HEADROOM, "no_headroom") \
 	X(PORT_DOWN, "port_down") \
-	X(NO_MBUF, "no_mbuf")
+	X(NO_MBUF, "no_mbuf") \
+	X(SHADOW_PORT, "shadow_port_unexpected")
 
 enum dp_drop_reason {
 #define DP_DROP_ENUM(id, name) DP_DROP_##id,
@@ -120,12 +126,16 @@ struct dp_worker {
 	struct dp_counters *cnt;
 	const struct port_set *ports;
 	struct gen_publisher *pub;
-	const struct fault_publisher *fpub;
+	const struct gen_table_pub *fpub;
 	/** Fault table of this loop iteration (read once per loop). */
 	const struct fault_table *faults;
+	const struct gen_table_pub *spub;
+	/** Shadow profiles of this loop iteration. */
+	const struct shadow_table *shadows;
 	volatile bool *quit;
 	uint64_t tsc_hz;
 	struct fault_worker fault;
+	struct shadow_worker shadow;
 } __rte_cache_aligned;
 
 /** Everything the data path owns. */
@@ -134,8 +144,11 @@ struct dp_context {
 	uint16_t n_workers;
 	struct port_set ports;
 	struct gen_publisher pub;
-	struct fault_publisher fpub;
+	struct gen_table_pub fpub;     /**< fault tables */
 	struct fault_ctl *faults;       /**< fault rules (management half) */
+	struct gen_table_pub spub;     /**< shadow profile tables */
+	struct shadow_ctl *shadows;     /**< shadow profiles (management half) */
+	struct rte_mempool *shadow_pool; /**< shadow copies: never production's mbufs */
 	volatile bool quit;
 };
 
@@ -220,6 +233,28 @@ void dp_fault_forward(struct dp_worker *w, struct rte_mbuf *pkt,
 
 /** Send the delayed packets that are due at @p now. */
 void dp_fault_release(struct dp_worker *w, uint64_t now);
+
+/**
+ * The shadow step of a packet of a shadowed flow (copies to the targets,
+ * streams to compare), and input from shadow-role ports (dp_shadow.c).
+ */
+void dp_shadow_forward(struct dp_worker *w, const struct rte_mbuf *pkt,
+		       const struct pkt_meta *m, struct flow_entry *e,
+		       enum flow_dir dir, const struct flow_key *k, uint64_t now);
+
+/** Consume a burst received on shadow-role port @p in_port. */
+void dp_shadow_input(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
+		     uint16_t in_port, uint64_t now);
+
+/** The shadow sessions' timers (from the housekeeping). */
+void dp_shadow_timers(struct dp_worker *w, uint64_t now);
+
+/** True for an ARP request or an ND solicitation. */
+bool dp_arp_is_request(const struct pkt_meta *m);
+
+/** Answer an ARP request or ND solicitation with the ingress port's MAC. */
+void dp_arp_proxy_answer(struct dp_worker *w, struct rte_mbuf *pkt,
+			 const struct pkt_meta *m, uint16_t in_port);
 
 /** Handle an ARP or ND frame: proxy-answer or forward it. */
 void dp_arp_input(struct dp_worker *w, const struct umbra_gen *g,

@@ -104,8 +104,8 @@ nd_reply_build(struct rte_mbuf *pkt, const struct pkt_meta *m,
 	return 0;
 }
 
-static bool
-is_request(const struct pkt_meta *m)
+bool
+dp_arp_is_request(const struct pkt_meta *m)
 {
 	if (m->l3 == PKT_L3_ARP)
 		return m->arp_op == PKT_ARP_OP_REQUEST &&
@@ -114,9 +114,9 @@ is_request(const struct pkt_meta *m)
 }
 
 /* Answer on the port the request came from, with that port's MAC. */
-static void
-proxy_answer(struct dp_worker *w, struct rte_mbuf *pkt, const struct pkt_meta *m,
-	     uint16_t in_port)
+void
+dp_arp_proxy_answer(struct dp_worker *w, struct rte_mbuf *pkt,
+		    const struct pkt_meta *m, uint16_t in_port)
 {
 	const struct rte_ether_addr *mac = &w->ports->ports[in_port].mac;
 	struct flow_action back = {
@@ -150,9 +150,9 @@ dp_arp_input(struct dp_worker *w, const struct umbra_gen *g,
 	classify_key_from_meta(m, in_port, &ck);
 	classify_stages(g->cls, &ckp, 1, &to);
 	from = classify_from_stage(g->cls, in_port, vlan);
-	if (g->stages[to].proxy_arp && is_request(m) &&
+	if (g->stages[to].proxy_arp && dp_arp_is_request(m) &&
 	    (from == CLASSIFY_NO_STAGE || from == to)) {
-		proxy_answer(w, pkt, m, in_port);
+		dp_arp_proxy_answer(w, pkt, m, in_port);
 		return;
 	}
 	dp_orig_action(g, &g->stages[to].egress, in_port, vlan, &act, mac);

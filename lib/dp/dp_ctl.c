@@ -42,6 +42,7 @@ worker_init(struct dp_context *dp, struct dp_worker *w, uint16_t index,
 	w->ports = &dp->ports;
 	w->pub = &dp->pub;
 	w->fpub = &dp->fpub;
+	w->spub = &dp->spub;
 	w->quit = &dp->quit;
 	w->tsc_hz = rte_get_tsc_hz();
 	if (fault_worker_init(&w->fault, index, w->tsc_hz,
@@ -50,6 +51,12 @@ worker_init(struct dp_context *dp, struct dp_worker *w, uint16_t index,
 		snprintf(err, errlen, "out of memory for the delay queue of %u "
 			 "packets: lower fault_policy.max_inflight",
 			 c->fault_policy.max_inflight);
+		return -1;
+	}
+	if (shadow_worker_init(&w->shadow, index, w->tsc_hz, DP_SHADOW_SESSIONS,
+			       dp->shadow_pool, socket) < 0) {
+		snprintf(err, errlen, "out of memory for %u shadow sessions of worker "
+			 "%u: reserve more memory", DP_SHADOW_SESSIONS, index);
 		return -1;
 	}
 	w->cnt = rte_zmalloc_socket("dp_counters", sizeof(*w->cnt),
@@ -80,6 +87,25 @@ worker_init(struct dp_context *dp, struct dp_worker *w, uint16_t index,
 	return worker_tx_buffers(w, socket, err, errlen);
 }
 
+/* Shadow profiles, published through the generations' RCU too. */
+static int
+shadows_init(struct dp_context *dp, const struct umbra_conf *c, char *err,
+	     size_t errlen)
+{
+	struct shadow_worker *sw[RTE_MAX_LCORE];
+
+	for (uint16_t i = 0; i < dp->n_workers; i++)
+		sw[i] = &dp->workers[i].shadow;
+	if (gen_table_pub_init(&dp->spub, dp->pub.qsbr, "umbra_shadow_dq",
+			       rte_free, err, errlen) < 0)
+		return -1;
+	dp->shadows = shadow_ctl_create(&dp->spub, sw, dp->n_workers,
+					rte_get_tsc_hz(), err, errlen);
+	if (dp->shadows == NULL)
+		return -1;
+	return shadow_ctl_set_conf(dp->shadows, c, err, errlen);
+}
+
 /* The fault rule manager publishes through the generations' RCU. */
 static int
 faults_init(struct dp_context *dp, const struct umbra_conf *c, char *err,
@@ -89,7 +115,9 @@ faults_init(struct dp_context *dp, const struct umbra_conf *c, char *err,
 
 	for (uint16_t i = 0; i < dp->n_workers; i++)
 		cnt[i] = dp->workers[i].fault.cnt;
-	dp->fpub.qsbr = dp->pub.qsbr;
+	if (gen_table_pub_init(&dp->fpub, dp->pub.qsbr, "umbra_fault_dq",
+			       rte_free, err, errlen) < 0)
+		return -1;
 	dp->faults = fault_ctl_create(&dp->fpub, cnt, dp->n_workers,
 				      rte_get_tsc_hz(), err, errlen);
 	if (dp->faults == NULL)
@@ -126,12 +154,23 @@ dp_init(struct dp_context *dp, struct umbra_gen *g, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory for workers");
 		return -1;
 	}
+	/* Shadow copies have their own pool: they can never starve production's. */
+	dp->shadow_pool = rte_pktmbuf_pool_create("umbra_shadow_mbufs",
+			DP_SHADOW_MBUFS * dp->n_workers, 256, 0,
+			RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	if (dp->shadow_pool == NULL) {
+		snprintf(err, errlen, "cannot allocate %u mbufs for shadow copies: "
+			 "give EAL more memory (-m)", DP_SHADOW_MBUFS * dp->n_workers);
+		return -1;
+	}
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		if (worker_init(dp, &dp->workers[i], i, lcore, c, err, errlen) < 0)
 			return -1;
 		i++;
 	}
-	return faults_init(dp, c, err, errlen);
+	if (faults_init(dp, c, err, errlen) < 0)
+		return -1;
+	return shadows_init(dp, c, err, errlen);
 }
 
 void
@@ -163,6 +202,14 @@ dp_fini(struct dp_context *dp)
 	}
 	fault_ctl_free(dp->faults);
 	dp->faults = NULL;
+	gen_table_pub_fini(&dp->fpub);
+	shadow_ctl_free(dp->shadows);
+	dp->shadows = NULL;
+	gen_table_pub_fini(&dp->spub);
+	for (uint16_t i = 0; dp->workers != NULL && i < dp->n_workers; i++)
+		shadow_worker_fini(&dp->workers[i].shadow);
+	rte_mempool_free(dp->shadow_pool);
+	dp->shadow_pool = NULL;
 	for (uint16_t i = 0; dp->workers != NULL && i < dp->n_workers; i++)
 		fault_worker_fini(&dp->workers[i].fault);
 	rte_free(dp->workers);

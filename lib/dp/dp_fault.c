@@ -10,6 +10,8 @@
 
 #include "dp.h"
 
+/** Bursts of due packets released per loop at most. */
+#define DP_FAULT_RELEASE_BURSTS 8
 /** Copies of one packet at most, whatever the rules ask. */
 #define DP_FAULT_COPIES_MAX 8
 
@@ -88,15 +90,17 @@ dp_fault_forward(struct dp_worker *w, struct rte_mbuf *pkt,
 		fault_send_or_hold(w, copies[i], m, &e->act[dir], e->mac[dir], &r);
 }
 
-void
-dp_fault_release(struct dp_worker *w, uint64_t now)
+/* One burst of due packets; @return how many went. */
+static uint32_t
+release_burst(struct dp_worker *w, uint64_t now)
 {
 	struct fault_delay_item it[DP_BURST];
 	uint32_t ports = 0, n;
 
 	n = fault_delayq_poll(w->fault.dq, now, it, DP_BURST);
 	for (uint32_t i = 0; i < n; i++) {
-		fault_delay_sent(&w->fault, &it[i], now);
+		if (now != UINT64_MAX)  /* not flushed at stop: a real sample */
+			fault_delay_sent(&w->fault, &it[i], now);
 		dp_tx_queue(w, it[i].port, it[i].pkt);
 		ports |= 1u << it[i].port;
 	}
@@ -108,4 +112,16 @@ dp_fault_release(struct dp_worker *w, uint64_t now)
 		rte_eth_tx_buffer_flush(w->ports->ports[p].port_id, w->index,
 					w->txb[p]);
 	}
+	return n;
+}
+
+void
+dp_fault_release(struct dp_worker *w, uint64_t now)
+{
+	/* A backlog of due packets is worked off before the next RX burst
+	 * (bounded, so RX still runs): one burst per loop would let it grow
+	 * for as long as input keeps the worker busy. */
+	for (int i = 0; i < DP_FAULT_RELEASE_BURSTS; i++)
+		if (release_burst(w, now) < DP_BURST)
+			break;
 }

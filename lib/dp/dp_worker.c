@@ -22,6 +22,7 @@ struct dp_decision {
 	uint16_t to;
 	uint16_t rule;
 	uint8_t verdict;
+	uint8_t shadow;         /* shadow profile + 1, or SHADOW_NONE */
 	struct steer_result steer;
 	struct flow_action act[2];
 	uint8_t mac[2][6];
@@ -58,9 +59,10 @@ dp_steer(const struct umbra_gen *g, const struct pkt_meta *m,
 }
 
 static void
-dp_decide(const struct umbra_gen *g, const struct pkt_meta *m,
-	  const struct flow_key *k, const struct rte_mbuf *pkt, uint16_t in_port,
-	  uint16_t to, struct dp_decision *d)
+dp_decide(const struct dp_worker *w, const struct umbra_gen *g,
+	  const struct pkt_meta *m, const struct flow_key *k,
+	  const struct rte_mbuf *pkt, uint16_t in_port, uint16_t to,
+	  uint64_t now, struct dp_decision *d)
 {
 	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(pkt, const struct rte_ether_hdr *);
 	uint16_t vlan = meta_vlan_id(m);
@@ -75,6 +77,8 @@ dp_decide(const struct umbra_gen *g, const struct pkt_meta *m,
 		d->rule = classify_policy(g->cls, d->from, to, m->l4_proto,
 					  m->sport, m->dport, &allow);
 	d->verdict = allow ? FLOW_FORWARD : FLOW_DENY;
+	d->shadow = likely(w->shadows->n == 0) || !allow ? SHADOW_NONE :
+		    shadow_select(w->shadows, to, d->steer.service, m, k, now);
 	dp_orig_action(g, eg, in_port, vlan, &d->act[FLOW_DIR_ORIG],
 		       d->mac[FLOW_DIR_ORIG]);
 	/* Replies go back where the first packet came from, tagged as it was;
@@ -97,6 +101,8 @@ decision_store(struct flow_entry *e, const struct dp_decision *d, uint64_t gen)
 	e->gen = (uint32_t)gen;
 	e->service = d->steer.service;
 	e->steer = d->steer.how;
+	e->shadow = d->shadow;
+	e->shadow_sess = SHADOW_NO_SESSION;
 	e->act[0] = d->act[0];
 	e->act[1] = d->act[1];
 	memcpy(e->mac, d->mac, sizeof(e->mac));
@@ -166,8 +172,8 @@ burst_new_flows(struct dp_worker *w, const struct umbra_gen *g,
 			b->pos[j] = pos;
 			continue;
 		}
-		dp_decide(g, &b->meta[j], &b->keys[j], pkts[b->pkt_idx[j]], in_port,
-			  stages[k], d);
+		dp_decide(w, g, &b->meta[j], &b->keys[j], pkts[b->pkt_idx[j]], in_port,
+			  stages[k], now, d);
 		w->cnt->stage_flows[d->to]++;
 		if (d->steer.service != STEER_NO_SERVICE)
 			w->cnt->service_flows[d->steer.service][d->steer.how]++;
@@ -217,6 +223,7 @@ burst_forward(struct dp_worker *w, struct rte_mbuf **pkts, struct dp_burst *b,
 			decision_store(e, &stateless[j], 0);
 			e->first_tsc = now;
 			e->fault_order[0] = e->fault_order[1] = 0;
+			e->shadow = SHADOW_NONE;        /* no session without state */
 		}
 		account_verdict(w->cnt, e->from_stage, e->stage, e->rule, len);
 		if (unlikely(e->verdict == FLOW_DENY)) {
@@ -224,6 +231,8 @@ burst_forward(struct dp_worker *w, struct rte_mbuf **pkts, struct dp_burst *b,
 			rte_pktmbuf_free(pkt);
 			continue;
 		}
+		if (unlikely(e->shadow != SHADOW_NONE))
+			dp_shadow_forward(w, pkt, &b->meta[j], e, dir, &b->keys[j], now);
 		if (unlikely(w->faults->n_rules != 0)) {
 			dp_fault_forward(w, pkt, &b->meta[j], e, dir, &b->keys[j], now);
 			continue;
@@ -253,6 +262,10 @@ dp_rx_burst(struct dp_worker *w, const struct umbra_gen *g,
 	c->port[q->port].rx_pkts += n;
 	for (uint16_t i = 0; i < n; i++)
 		c->port[q->port].rx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
+	if (unlikely(w->ports->ports[q->port].shadow)) {
+		dp_shadow_input(w, pkts, n, q->port, t1);
+		return;
+	}
 
 	burst_parse(w, g, pkts, n, q->port, &b);
 	t2 = rte_rdtsc();
@@ -295,6 +308,7 @@ dp_housekeeping(struct dp_worker *w, const struct umbra_gen *g, uint64_t now)
 	for (uint16_t p = 0; p < w->ports->n_ports; p++)
 		rte_eth_tx_buffer_flush(w->ports->ports[p].port_id, w->index,
 					w->txb[p]);
+	dp_shadow_timers(w, now);
 	flow_timeouts_of(g, w->tsc_hz, &to);
 	flow_table_age(w->ft, &to, now, DP_AGE_BUDGET);
 	w->cnt->cycles[DP_CYC_TX] += rte_rdtsc() - t0;
@@ -318,7 +332,9 @@ dp_worker_main(void *arg)
 			w->cnt->gen_seen_tsc = rte_rdtsc();
 			w->cnt->gen_seen = g->id;
 		}
-		w->faults = fault_current(w->fpub);
+		w->faults = gen_table_current(w->fpub);
+		w->shadows = gen_table_current(w->spub);
+		shadow_worker_sync(&w->shadow, w->shadows);
 		fault_worker_sync(&w->fault, w->faults);
 		if (unlikely(fault_delayq_count(w->fault.dq) != 0))
 			dp_fault_release(w, rte_rdtsc());

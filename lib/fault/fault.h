@@ -43,6 +43,7 @@
 #include "flow.h"
 #include "pkt.h"
 
+struct gen_table_pub;
 struct rte_mbuf;
 struct rte_mempool;
 
@@ -253,20 +254,6 @@ struct fault_table {
 	struct fault_rule rules[FAULT_MAX_RULES];
 };
 
-/** The published table and what waits to be freed. */
-struct fault_publisher {
-	struct fault_table *current;
-	struct rte_rcu_qsbr *qsbr;     /**< the workers' (shared with gen) */
-	struct rte_rcu_qsbr_dq *dq;
-};
-
-/** The current table (workers: once per loop iteration). */
-static inline const struct fault_table *
-fault_current(const struct fault_publisher *p)
-{
-	return __atomic_load_n(&p->current, __ATOMIC_ACQUIRE);
-}
-
 /* ------------------------------------------------------------------ */
 /* Worker state and counters.                                           */
 
@@ -401,11 +388,12 @@ struct fault_ctl;
 
 /**
  * Create the rule manager for @p n_workers workers whose rule counters
- * are @p cnt[0..n_workers-1], publishing through @p pub (its qsbr set).
+ * are @p cnt[0..n_workers-1], publishing through @p pub (set up by the
+ * caller with gen_table_pub_init(); the manager's tables are rte_free'd).
  * Publishes an empty table; call fault_ctl_set_conf() next.
  * @return NULL with a message in @p err.
  */
-struct fault_ctl *fault_ctl_create(struct fault_publisher *pub,
+struct fault_ctl *fault_ctl_create(struct gen_table_pub *pub,
 				   struct fault_rule_counters *const *cnt,
 				   uint16_t n_workers, uint64_t tsc_hz,
 				   char *err, size_t errlen);

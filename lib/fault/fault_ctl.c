@@ -20,6 +20,7 @@
 #include <rte_malloc.h>
 
 #include "fault.h"
+#include "gen.h"
 
 /** Ended scenarios kept for reports. */
 #define FAULT_ENDED_MAX 16
@@ -55,7 +56,7 @@ struct fault_run {
 };
 
 struct fault_ctl {
-	struct fault_publisher *pub;
+	struct gen_table_pub *pub;
 	struct fault_rule_counters **cnt;       /* per worker, [FAULT_MAX_RULES] */
 	uint16_t n_workers;
 	uint64_t tsc_hz;
@@ -166,21 +167,11 @@ entry_order(const void *a, const void *b)
 	return x->id < y->id ? -1 : (x->id > y->id);
 }
 
-static void
-table_free_deferred(void *p, void *e, unsigned int n)
-{
-	struct fault_table **tp = e;
-
-	(void)p;
-	for (unsigned int i = 0; i < n; i++)
-		rte_free(tp[i]);
-}
-
 static int
 fault_publish(struct fault_ctl *fc)
 {
 	const struct fault_entry *order[FAULT_MAX_RULES];
-	struct fault_table *t, *old = fc->pub->current;
+	struct fault_table *t;
 	uint32_t n = 0;
 
 	t = rte_zmalloc("umbra_fault_table", sizeof(*t), RTE_CACHE_LINE_SIZE);
@@ -194,11 +185,7 @@ fault_publish(struct fault_ctl *fc)
 		rule_compile(fc, order[i], (uint16_t)(order[i] - fc->rules), &t->rules[i]);
 	t->n_rules = n;
 	t->version = ++fc->version;
-	__atomic_store_n(&fc->pub->current, t, __ATOMIC_RELEASE);
-	if (old != NULL && rte_rcu_qsbr_dq_enqueue(fc->pub->dq, &old) != 0) {
-		rte_rcu_qsbr_synchronize(fc->pub->qsbr, RTE_QSBR_THRID_INVALID);
-		rte_free(old);
-	}
+	gen_table_publish(fc->pub, t);
 	return 0;
 }
 
@@ -270,19 +257,10 @@ free_slots(const struct fault_ctl *fc)
 }
 
 struct fault_ctl *
-fault_ctl_create(struct fault_publisher *pub,
-		 struct fault_rule_counters *const *cnt, uint16_t n_workers, uint64_t tsc_hz, char *err, size_t errlen)
+fault_ctl_create(struct gen_table_pub *pub,
+		 struct fault_rule_counters *const *cnt, uint16_t n_workers,
+		 uint64_t tsc_hz, char *err, size_t errlen)
 {
-	struct rte_rcu_qsbr_dq_parameters dqp = {
-		.name = "umbra_fault_dq",
-		.flags = RTE_RCU_QSBR_DQ_MT_UNSAFE,
-		.size = 64,
-		.esize = sizeof(struct fault_table *),
-		.trigger_reclaim_limit = 1,
-		.max_reclaim_size = 64,
-		.free_fn = table_free_deferred,
-		.v = pub->qsbr,
-	};
 	struct fault_ctl *fc = calloc(1, sizeof(*fc));
 
 	if (fc == NULL) {
@@ -302,8 +280,7 @@ fault_ctl_create(struct fault_publisher *pub,
 	fc->tsc_hz = tsc_hz;
 	fc->next_id = 1;
 	fc->ended = json_array();
-	pub->dq = rte_rcu_qsbr_dq_create(&dqp);
-	if (pub->dq == NULL || fault_publish(fc) < 0) {
+	if (fault_publish(fc) < 0) {
 		snprintf(err, errlen, "cannot set up the fault table: %s",
 			 rte_strerror(rte_errno));
 		fault_ctl_free(fc);
@@ -320,13 +297,6 @@ fault_ctl_free(struct fault_ctl *fc)
 	for (uint16_t s = 0; s < FAULT_MAX_RULES; s++)
 		if (fc->rules[s].used)
 			entry_release(&fc->rules[s]);
-	if (fc->pub->dq != NULL) {
-		rte_rcu_qsbr_dq_reclaim(fc->pub->dq, 64, NULL, NULL, NULL);
-		rte_rcu_qsbr_dq_delete(fc->pub->dq);
-		fc->pub->dq = NULL;
-	}
-	rte_free(fc->pub->current);
-	fc->pub->current = NULL;
 	json_decref(fc->ended);
 	free(fc->cnt);
 	free(fc);
@@ -545,7 +515,7 @@ fault_ctl_expire(struct fault_ctl *fc, uint64_t now)
 	}
 	if (changed)
 		fault_publish(fc);
-	rte_rcu_qsbr_dq_reclaim(fc->pub->dq, 64, NULL, NULL, NULL);
+	gen_table_reclaim(fc->pub);
 	return next;
 }
 

@@ -247,18 +247,22 @@ act_delay(struct fault_slot_state *st, const struct fault_rule *r,
 	*total += d;
 }
 
-/* Later than every delayed packet of this flow direction before it. */
+/*
+ * Later than every delayed packet of this flow direction before it. The
+ * stamp is the latest deadline >> FAULT_ORDER_SHIFT, wrapping; 0 means none
+ * yet (a stamp that would be 0 is stored as 1).
+ */
 static uint64_t
 keep_flow_order(uint32_t *stamp, uint64_t deadline)
 {
 	uint64_t q = deadline >> FAULT_ORDER_SHIFT;
 	int32_t ahead = (int32_t)(*stamp - (uint32_t)q);
 
-	if (ahead >= 0) {
+	if (*stamp != 0 && ahead >= 0) {
 		q += (uint64_t)ahead + 1;
 		deadline = q << FAULT_ORDER_SHIFT;
 	}
-	*stamp = (uint32_t)q;
+	*stamp = (uint32_t)q ? (uint32_t)q : 1;
 	return deadline;
 }
 

@@ -98,9 +98,11 @@ struct flow_entry {
 	uint8_t tcp_state;      /**< enum flow_tcp_state */
 	uint8_t proto;          /**< IP protocol, for aging without the key */
 	uint8_t in_use;
+	uint8_t shadow;         /**< shadow profile index + 1 (lib/shadow); 0: none */
 	/** Delay faults that keep order: latest deadline given per direction
 	 * (TSC >> FAULT_ORDER_SHIFT, wrapping), kept by lib/fault. */
 	uint32_t fault_order[2];
+	uint32_t shadow_sess;   /**< the flow's shadow session (lib/shadow) */
 } __attribute__((aligned(64)));
 #define FLOW_RULE_NONE 0xffff
 

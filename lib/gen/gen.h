@@ -98,6 +98,42 @@ int gen_publish(struct gen_publisher *p, struct umbra_gen *g);
 /** Free replaced generations no worker can still see. Never blocks. */
 void gen_reclaim(struct gen_publisher *p);
 
+/**
+ * Another table the workers read (fault rules, shadow profiles), published
+ * like a generation through its own pointer and defer queue, on the
+ * generations' qsbr (gen_table.c).
+ */
+struct gen_table_pub {
+	void *current;
+	struct rte_rcu_qsbr *qsbr;
+	struct rte_rcu_qsbr_dq *dq;
+	void (*free_fn)(void *table);
+};
+
+/**
+ * Set up @p p on the workers' @p qsbr; replaced tables go to @p free_fn.
+ * @return 0, or -1 with a message in @p err.
+ */
+int gen_table_pub_init(struct gen_table_pub *p, struct rte_rcu_qsbr *qsbr,
+		       const char *name, void (*free_fn)(void *table),
+		       char *err, size_t errlen);
+
+/** Make @p t current; the one it replaces is freed once no worker sees it. */
+void gen_table_publish(struct gen_table_pub *p, void *t);
+
+/** Free replaced tables no worker can still see. Never blocks. */
+void gen_table_reclaim(struct gen_table_pub *p);
+
+/** Free everything (workers stopped), the current table too. */
+void gen_table_pub_fini(struct gen_table_pub *p);
+
+/** The current table (workers: once per loop iteration). */
+static inline void *
+gen_table_current(const struct gen_table_pub *p)
+{
+	return __atomic_load_n(&p->current, __ATOMIC_ACQUIRE);
+}
+
 /** The current generation (workers: once per loop iteration). */
 static inline struct umbra_gen *
 gen_current(const struct gen_publisher *p)

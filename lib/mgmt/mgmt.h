@@ -52,6 +52,7 @@ enum mgmt_arg_type {
 	MGMT_ARG_BOOLEAN,
 	MGMT_ARG_OBJECT,        /**< any JSON object (e.g. test results) */
 	MGMT_ARG_SCALAR,        /**< a string, number or boolean (read as text) */
+	MGMT_ARG_ARRAY,         /**< a JSON array (umbractl: JSON, or words split at commas) */
 };
 
 /** One declared argument; a command's list ends with a NULL name. */

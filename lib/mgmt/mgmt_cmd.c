@@ -13,6 +13,7 @@ static const char *const arg_type_names[] = {
 	[MGMT_ARG_BOOLEAN] = "boolean",
 	[MGMT_ARG_OBJECT] = "object",
 	[MGMT_ARG_SCALAR] = "scalar",
+	[MGMT_ARG_ARRAY] = "array",
 };
 
 void
@@ -123,6 +124,7 @@ arg_type_ok(const json_t *v, enum mgmt_arg_type t)
 	case MGMT_ARG_INTEGER: return json_is_integer(v);
 	case MGMT_ARG_BOOLEAN: return json_is_boolean(v);
 	case MGMT_ARG_OBJECT: return json_is_object(v);
+	case MGMT_ARG_ARRAY: return json_is_array(v);
 	case MGMT_ARG_SCALAR:
 		return json_is_string(v) || json_is_number(v) || json_is_boolean(v);
 	}

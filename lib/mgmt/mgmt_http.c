@@ -72,8 +72,10 @@ http_status(const char *code, const char **reason)
 	return 400;
 }
 
+/* @p network: set as the "network" argument (the /networks/{id}/ routes). */
 static void
-on_api(struct mgmt *m, struct evhttp_request *req, const char *cmd)
+on_api(struct mgmt *m, struct evhttp_request *req, const char *cmd,
+       const char *network)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
@@ -102,8 +104,11 @@ on_api(struct mgmt *m, struct evhttp_request *req, const char *cmd)
 			return;
 		}
 	}
-	request = json_pack("{s:i,s:s,s:o}", "id", 0, "cmd", cmd, "args",
-			    args ? args : json_object());
+	if (args == NULL)
+		args = json_object();
+	if (network != NULL && json_is_object(args))
+		json_object_set_new(args, "network", json_string(network));
+	request = json_pack("{s:i,s:s,s:o}", "id", 0, "cmd", cmd, "args", args);
 	line = json_dumps(request, JSON_COMPACT);
 	json_decref(request);
 	resp = mgmt_dispatch(m, line, strlen(line));
@@ -112,6 +117,24 @@ on_api(struct mgmt *m, struct evhttp_request *req, const char *cmd)
 	if (err != NULL)
 		status = http_status(json_string_value(json_object_get(err, "code")), &reason);
 	reply_json(req, status, reason, resp);
+}
+
+/*
+ * /networks/{id}/shadowing/{action}: the shadow/{action} command with
+ * network={id} (the stage whose traffic is shadowed).
+ */
+static bool
+on_network_route(struct mgmt *m, struct evhttp_request *req, const char *path)
+{
+	char network[64], action[32], cmd[48];
+	int end = 0;
+
+	if (sscanf(path, "/networks/%63[^/]/shadowing/%31[a-z_]%n", network,
+		   action, &end) != 2 || path[end] != '\0')
+		return false;
+	snprintf(cmd, sizeof(cmd), "shadow/%s", action);
+	on_api(m, req, cmd, network);
+	return true;
 }
 
 static void
@@ -130,9 +153,11 @@ on_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (strncmp(path, API_PREFIX, strlen(API_PREFIX)) == 0) {
-		on_api(m, req, path + strlen(API_PREFIX));
+		on_api(m, req, path + strlen(API_PREFIX), NULL);
 		return;
 	}
+	if (on_network_route(m, req, path))
+		return;
 	if (strcmp(path, "/metrics") == 0 && m->metrics != NULL) {
 		struct evbuffer *out = evbuffer_new();
 		char *text = m->metrics(m->metrics_ctx);

@@ -220,6 +220,7 @@ port_set_start(struct port_set *ps, const struct umbra_conf *c,
 
 		snprintf(pi->name, sizeof(pi->name), "%s", p->name);
 		pi->uplink = p->role == CONF_PORT_UPLINK;
+		pi->shadow = p->role == CONF_PORT_SHADOW;
 		if (port_probe(p, &pi->port_id, err, errlen) < 0 ||
 		    port_configure(pi, p, n_workers, ps->pool, err, errlen) < 0)
 			return -1;

@@ -23,6 +23,7 @@ struct port_info {
 	uint16_t n_rxq;                 /**< RX queues (<= workers) */
 	uint16_t n_txq;                 /**< TX queues (== workers) */
 	bool uplink;
+	bool shadow;                    /**< faces a shadow network (lib/shadow) */
 	bool flow_mark;                 /**< rte_flow MARK validated on this port */
 	struct rte_ether_addr mac;
 	char name[CONF_NAME_MAX];

@@ -437,6 +437,14 @@ test_minimal_defaults(void **state)
 	    "    backends: [ { name: blue, port: a }, { name: green, port: b } ]\n"
 /* Fault sections start at line 13, after services. */
 #define FSVC PORTS RSTAGES SVC
+/* Shadow sections: two shadow ports (lines 2-5), the release stages (6-10)
+ * and service (11-14); shadows start at line 15, their first item line 16. */
+#define SPORTS "ports:\n  - { name: a, vdev: net_null0, role: uplink }\n" \
+	       "  - { name: b, vdev: net_null1 }\n" \
+	       "  - { name: sh, vdev: net_null2, role: shadow }\n" \
+	       "  - { name: ctl, vdev: net_null3, role: shadow }\n"
+#define SSVC SPORTS RSTAGES SVC
+#define SH1 SSVC "shadows:\n  - "
 #define X16 "xxxxxxxxxxxxxxxx"
 #define X256 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16 X16
 
@@ -470,7 +478,7 @@ static const struct {
 	  "t.yaml:2:5: port 'a' needs exactly one of vdev: or pci:" },
 	{ "ports:\n  - { name: a }\n" STAGES, "t.yaml:2:5: port 'a' needs exactly one of vdev: or pci:" },
 	{ "ports:\n  - { name: a, vdev: x, role: client }\n" STAGES,
-	  "t.yaml:2:31: role must be uplink or stage, not 'client'" },
+	  "t.yaml:2:31: role must be stage, uplink or shadow, not 'client'" },
 	{ "ports:\n  - { name: 'a b', vdev: x }\n" STAGES,
 	  "t.yaml:2:13: port name 'a b' may only hold letters, digits, '-' and '_'" },
 	{ PORTS "  - { name: a, vdev: y }\n" STAGES, "t.yaml:4:5: duplicate port name 'a'" },
@@ -771,6 +779,82 @@ static const struct {
 	{ FSVC "fault_policy: { max_inflight: 0 }\n",
 	  "t.yaml:13:31: max_inflight must be a whole number from 1 to 4194304, not '0'" },
 	{ FSVC "fault_policy: { allow: true }\n", "t.yaml:13:17: unknown key 'allow' in fault_policy" },
+	{ SH1 "{ name: x, stage: production, port: sh, fractin: 1 }\n",
+	  "t.yaml:16:45: unknown key 'fractin' in shadow profile" },
+	{ SH1 "{ stage: production, port: sh }\n",
+	  "t.yaml:16:5: missing required key 'name' in shadow profile" },
+	{ SH1 "{ name: x, port: sh }\n",
+	  "t.yaml:16:5: missing required key 'stage' in shadow profile" },
+	{ SH1 "{ name: x, stage: production }\n",
+	  "t.yaml:16:5: missing required key 'port' in shadow profile" },
+	{ SH1 "{ name: x, stage: qa, port: sh }\n",
+	  "t.yaml:16:23: unknown stage 'qa' (stages are: production, staging, test, dev)" },
+	{ SH1 "{ name: x, stage: production, service: db, port: sh }\n",
+	  "t.yaml:16:44: unknown service 'db' (services are: web)" },
+	{ SH1 "{ name: x, stage: production, port: shh }\n",
+	  "t.yaml:16:41: unknown port 'shh' (ports are: a, b, sh, ctl)" },
+	{ SH1 "{ name: x, stage: production, port: b }\n",
+	  "t.yaml:16:41: port 'b' is not a shadow port: give it role: shadow" },
+	{ SH1 "{ name: x, stage: production, port: sh, control: { port: a } }\n",
+	  "t.yaml:16:62: port 'a' is not a shadow port: give it role: shadow" },
+	{ SH1 "{ name: x, stage: production, port: sh, control: { vlan: 2 } }\n",
+	  "t.yaml:16:54: missing required key 'port' in control" },
+	{ SH1 "{ name: x, stage: production, port: sh, vlan: 7, control: { port: sh, vlan: 7 } }\n",
+	  "t.yaml:16:63: shadow 'x': control is on the shadow's own port 'sh' and vlan 7; give control another port or vlan (the two replicas' answers must not mix)" },
+	{ SH1 "{ name: x, stage: production, port: sh, control: { port: sh, vlan: 0 } }\n",
+	  "t.yaml:16:54: shadow 'x': control is on the shadow's own port 'sh' and vlan 0; give control another port or vlan (the two replicas' answers must not mix)" },
+	{ SH1 "{ name: x, stage: production, port: sh }\n  - { name: x, stage: dev, port: ctl }\n",
+	  "t.yaml:17:5: duplicate shadow name 'x'" },
+	{ SH1 "{ name: x, stage: production, port: sh, compare: dns, proto: tcp }\n",
+	  "t.yaml:16:66: compare dns reads DNS over UDP: give proto udp or none, not 'tcp'" },
+	{ SH1 "{ name: x, stage: production, port: sh, compare: http, proto: udp }\n",
+	  "t.yaml:16:67: compare http reads HTTP/1.x over TCP: give proto tcp or none, not 'udp'" },
+	{ SH1 "{ name: x, stage: production, port: sh, compare: diff }\n",
+	  "t.yaml:16:54: compare must be auto, http, dns or bytes, not 'diff'" },
+	{ SH1 "{ name: x, stage: production, port: sh, fraction: 150% }\n",
+	  "t.yaml:16:55: fraction must be from 0 to 1, or a percentage such as 5%, not '150%'" },
+	{ SH1 "{ name: x, stage: production, port: sh, fraction: -0.5 }\n",
+	  "t.yaml:16:55: fraction must be from 0 to 1, or a percentage such as 5%, not '-0.5'" },
+	{ SH1 "{ name: x, stage: production, port: sh, ignore_headers: [date, \"\"] }\n",
+	  "t.yaml:16:68: header name must be 1 to 47 characters" },
+	{ SH1 "{ name: x, stage: production, port: sh, ignore_headers: [" X16 X16 X16 "] }\n",
+	  "t.yaml:16:62: header name must be 1 to 47 characters" },
+	{ SH1 "{ name: x, stage: production, port: sh, ignore_headers: [\"date:\"] }\n",
+	  "t.yaml:16:62: header name 'date:' may only hold letters, digits and !#$%&'*+-.^_`|~ (no ':' or spaces)" },
+	{ SH1 "{ name: x, stage: production, port: sh, ignore_headers: [\"x date\"] }\n",
+	  "t.yaml:16:62: header name 'x date' may only hold letters, digits and !#$%&'*+-.^_`|~ (no ':' or spaces)" },
+	{ SH1 "{ name: x, stage: production, port: sh, ignore_headers: [Date, date] }\n",
+	  "t.yaml:16:68: duplicate header 'date' in ignore_headers" },
+	{ SH1 "{ name: x, stage: production, port: sh, ignore_headers: [a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q] }\n",
+	  "t.yaml:16:61: too many ignore_headers (at most 16)" },
+	{ SH1 "{ name: x, stage: production, port: sh, ignore_headers: date }\n",
+	  "t.yaml:16:61: ignore_headers must be a list, not a scalar" },
+	{ SH1 "{ name: x, stage: production, port: sh, response_timeout: 0s }\n",
+	  "t.yaml:16:63: response_timeout must be above 0" },
+	{ SH1 "{ name: x, stage: production, port: sh, ttl: 60 }\n",
+	  "t.yaml:16:50: ttl '60' needs a unit (ns, us, ms, s, m, h)" },
+	{ SH1 "{ name: x, stage: production, port: sh, max_sessions: 1048577 }\n",
+	  "t.yaml:16:59: max_sessions must be a whole number from 1 to 1048576, not '1048577'" },
+	{ SH1 "{ name: x, stage: production, port: sh, early_segments: 0 }\n",
+	  "t.yaml:16:61: early_segments must be a whole number from 1 to 64, not '0'" },
+	{ SH1 "{ name: x, stage: production, port: sh, burst: 0 }\n",
+	  "t.yaml:16:52: burst must be a whole number from 1 to 65536, not '0'" },
+	{ SH1 "{ name: x, stage: production, port: sh, max_pps: -1 }\n",
+	  "t.yaml:16:54: max_pps must be a whole number from 0 to 4294967295, not '-1'" },
+	{ SH1 "{ name: x, stage: production, port: sh, seed: 4294967296 }\n",
+	  "t.yaml:16:51: seed must be a whole number from 0 to 4294967295, not '4294967296'" },
+	{ SH1 "{ name: x, stage: production, port: sh, dport: 80 }\n",
+	  "t.yaml:16:52: dport needs proto tcp or udp" },
+	{ SH1 "{ name: x, stage: production, port: sh, src: 10.0.0.0/8, dst: \"::1\" }\n",
+	  "t.yaml:16:5: src and dst of one shadow profile must both be IPv4 or both IPv6" },
+	{ SSVC "shadows: { name: x }\n", "t.yaml:15:10: shadows must be a list, not a mapping" },
+	{ SPORTS "stages:\n  - { name: production, egress: { port: sh } }\n",
+	  "t.yaml:7:41: port 'sh' is a shadow port (role: shadow): only shadows may use it, not a stage's egress; use another port" },
+	{ SPORTS "stages:\n  - { name: production, egress: { port: b }, match: [ { port: sh } ] }\n",
+	  "t.yaml:7:63: port 'sh' is a shadow port (role: shadow): only shadows may use it, not a match rule's port; use another port" },
+	{ SPORTS RSTAGES "services:\n  - { name: web, match: { dport: 80, proto: tcp }, "
+	  "backends: [ { name: blue, port: ctl } ] }\n",
+	  "t.yaml:12:84: port 'ctl' is a shadow port (role: shadow): only shadows may use it, not a backend; use another port" },
 };
 
 static void
@@ -1098,6 +1182,278 @@ test_fault_parse(void **state)
 	conf_free(c);
 }
 
+/* Shadow profiles: every field (web-v2), the defaults (min), and compare
+ * dns implying udp (dns). */
+static const char shadow_yaml[] =
+	SSVC
+	"shadows:\n"
+	"  - name: web-v2\n"
+	"    stage: production\n"
+	"    service: web\n"
+	"    proto: tcp\n"
+	"    src: 10.9.0.0/16\n"
+	"    dst: 10.0.0.10/32\n"
+	"    sport: 1024-65535\n"
+	"    dport: 80\n"
+	"    fraction: 25%\n"
+	"    seed: 7\n"
+	"    ttl: 1h\n"
+	"    max_pps: 100000\n"
+	"    burst: 32\n"
+	"    port: sh\n"
+	"    vlan: 12\n"
+	"    next_hop_mac: \"02:00:00:00:5a:01\"\n"
+	"    control: { port: ctl, vlan: 13, next_hop_mac: \"02:00:00:00:5a:02\" }\n"
+	"    compare: http\n"
+	"    ignore_headers: [Date, X-Trace-Id, \"set-cookie\"]\n"
+	"    response_timeout: 1500ms\n"
+	"    max_sessions: 1048576\n"
+	"    early_segments: 64\n"
+	"  - { name: min, stage: staging, port: sh }\n"
+	"  - { name: dns, stage: dev, port: sh, vlan: 12, control: { port: sh, vlan: 14 }, "
+	"compare: dns, fraction: 1, ignore_headers: [] }\n";
+
+static void
+test_shadow_sections(void **state)
+{
+	static const char *const ignored[] = {
+		"date", "server", "set-cookie", "expires", "last-modified", "etag", "age",
+		"x-request-id",
+	};
+	char err[512] = "";
+	struct umbra_conf *c = load(shadow_yaml, err, sizeof(err));
+	const struct conf_shadow *s;
+
+	(void)state;
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->ports[2].role, CONF_PORT_SHADOW);
+	assert_int_equal(c->ports[3].role, CONF_PORT_SHADOW);
+	assert_int_equal(c->n_shadows, 3);
+	assert_int_equal(conf_shadow_index(c, "min"), 1);
+	assert_int_equal(conf_shadow_index(c, "nope"), -1);
+
+	s = &c->shadows[0];
+	assert_string_equal(s->name, "web-v2");
+	assert_int_equal(s->pos.line, 16);
+	assert_int_equal(s->pos.col, 5);
+	assert_int_equal(s->stage, 0);
+	assert_int_equal(s->service, 0);
+	assert_int_equal(s->proto, 6);
+	assert_int_equal(s->src.family, 4);
+	assert_int_equal(s->src.len, 16);
+	assert_memory_equal(s->src.addr, "\x0a\x09\0\0", 4);
+	assert_int_equal(s->dst.len, 32);
+	assert_memory_equal(s->dst.addr, "\x0a\0\0\x0a", 4);
+	assert_int_equal(s->sport.lo, 1024);
+	assert_int_equal(s->sport.hi, 65535);
+	assert_int_equal(s->dport.lo, 80);
+	assert_int_equal(s->dport.hi, 80);
+	assert_float_equal(s->fraction, 0.25, 1e-9);
+	assert_int_equal(s->seed, 7);
+	assert_true(s->ttl_ns == 3600000000000ull);
+	assert_int_equal(s->max_pps, 100000);
+	assert_int_equal(s->burst, 32);
+	assert_int_equal(s->egress.port, 2);
+	assert_int_equal(s->egress.vlan, 12);
+	assert_true(s->egress.rewrite_mac);
+	assert_memory_equal(s->egress.next_hop_mac, "\x02\0\0\0\x5a\x01", 6);
+	assert_true(s->has_control);
+	assert_int_equal(s->control.port, 3);
+	assert_int_equal(s->control.vlan, 13);
+	assert_true(s->control.rewrite_mac);
+	assert_memory_equal(s->control.next_hop_mac, "\x02\0\0\0\x5a\x02", 6);
+	assert_int_equal(s->compare, CONF_COMPARE_HTTP);
+	assert_int_equal(s->n_ignore, 3);
+	assert_string_equal(s->ignore_headers[0], "date"); /* lower-cased */
+	assert_string_equal(s->ignore_headers[1], "x-trace-id");
+	assert_string_equal(s->ignore_headers[2], "set-cookie");
+	assert_string_equal(s->ignore_headers[3], "");
+	assert_true(s->response_timeout_ns == 1500000000ull);
+	assert_int_equal(s->max_sessions, 1048576);
+	assert_int_equal(s->early_segments, 64);
+
+	s = &c->shadows[1]; /* the defaults */
+	assert_int_equal(s->pos.line, 38);
+	assert_int_equal(s->stage, 1);
+	assert_int_equal(s->service, -1);
+	assert_int_equal(s->proto, CONF_ANY);
+	assert_int_equal(s->src.family, 0);
+	assert_int_equal(s->dst.family, 0);
+	assert_int_equal(s->sport.lo, 0);
+	assert_int_equal(s->sport.hi, 65535);
+	assert_int_equal(s->dport.lo, 0);
+	assert_int_equal(s->dport.hi, 65535);
+	assert_float_equal(s->fraction, 0.1, 1e-9);
+	assert_int_equal(s->seed, 0);
+	assert_int_equal(s->ttl_ns, 0);
+	assert_int_equal(s->max_pps, 0);
+	assert_int_equal(s->burst, 64);
+	assert_int_equal(s->egress.port, 2);
+	assert_int_equal(s->egress.vlan, 0);
+	assert_false(s->egress.rewrite_mac);
+	assert_false(s->has_control);
+	assert_int_equal(s->compare, CONF_COMPARE_AUTO);
+	assert_true(s->response_timeout_ns == 2000000000ull);
+	assert_int_equal(s->max_sessions, 4096);
+	assert_int_equal(s->early_segments, 8);
+	assert_int_equal(s->n_ignore, 8);
+	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		assert_string_equal(s->ignore_headers[i], ignored[i]);
+
+	s = &c->shadows[2];
+	assert_int_equal(s->compare, CONF_COMPARE_DNS);
+	assert_int_equal(s->proto, 17); /* implied */
+	assert_int_equal(s->dport.lo, 0); /* any port: not implied */
+	assert_float_equal(s->fraction, 1.0, 1e-9);
+	assert_int_equal(s->control.port, 2); /* same port, another VLAN */
+	assert_int_equal(s->control.vlan, 14);
+	assert_int_equal(s->n_ignore, 0); /* [] ignores nothing */
+	conf_free(c);
+}
+
+/* Without shadows: none, and a compare http profile implies tcp. */
+static void
+test_shadow_defaults(void **state)
+{
+	const char *y = "ports: [ { name: p, vdev: net_null0 }, "
+			"{ name: s, vdev: net_null1, role: shadow } ]\n"
+			"stages: [ { name: only, egress: { port: p } } ]\n";
+	char yaml[512], err[256] = "";
+	struct umbra_conf *c = load(y, err, sizeof(err));
+
+	(void)state;
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->n_shadows, 0);
+	assert_null(c->shadows);
+	assert_int_equal(conf_shadow_index(c, "x"), -1);
+	conf_free(c);
+	snprintf(yaml, sizeof(yaml), "%sshadows: [ { name: h, stage: only, port: s, "
+		 "compare: http } ]\n", y);
+	c = load(yaml, err, sizeof(err));
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->shadows[0].proto, 6);
+	conf_free(c);
+}
+
+static void
+test_too_many_shadows(void **state)
+{
+	char yaml[8192] = SSVC "shadows:\n", err[256] = "";
+	size_t o = strlen(yaml);
+	struct umbra_conf *c;
+
+	(void)state;
+	for (int i = 0; i < CONF_MAX_SHADOWS; i++)
+		o += (size_t)snprintf(yaml + o, sizeof(yaml) - o,
+				      "  - { name: s%d, stage: dev, port: sh }\n", i);
+	c = load(yaml, err, sizeof(err));
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->n_shadows, CONF_MAX_SHADOWS);
+	conf_free(c);
+	snprintf(yaml + o, sizeof(yaml) - o, "  - { name: one-more, stage: dev, port: sh }\n");
+	assert_null(load(yaml, err, sizeof(err)));
+	assert_string_equal(err, "t.yaml:16:3: too many shadows (at most 16)");
+}
+
+/* One profile given at run time (shadow create): JSON with quoted values,
+ * names resolved against the configuration, messages under the given name. */
+static void
+test_shadow_parse(void **state)
+{
+	const char *json = "{\"name\": \"web-v3\", \"stage\": \"production\", "
+			   "\"service\": \"web\", \"proto\": \"tcp\", \"dport\": \"80\", "
+			   "\"fraction\": \"0.1\", \"seed\": \"7\", \"ttl\": \"10m\", "
+			   "\"max_pps\": \"5000\", \"burst\": \"16\", \"port\": \"sh\", "
+			   "\"vlan\": \"5\", \"control\": {\"port\": \"ctl\"}, "
+			   "\"compare\": \"bytes\", \"ignore_headers\": [\"Date\"], "
+			   "\"response_timeout\": \"3s\", \"max_sessions\": \"128\", "
+			   "\"early_segments\": \"4\"}";
+	static const struct {
+		const char *text;
+		const char *error;
+	} bad_profiles[] = {
+		{ "{\"name\": \"x\", \"stage\": \"production\", \"port\": \"b\"}",
+		  "api:1:46: port 'b' is not a shadow port: give it role: shadow" },
+		{ "{\n  \"name\": \"x\",\n  \"stage\": \"qa\",\n  \"port\": \"sh\"\n}",
+		  "api:3:12: unknown stage 'qa' (stages are: production, staging, test, dev)" },
+		{ "{\"name\": \"x\", \"stage\": \"dev\", \"port\": \"sh\", \"compare\": \"dns\", "
+		  "\"proto\": \"tcp\"}",
+		  "api:1:72: compare dns reads DNS over UDP: give proto udp or none, not 'tcp'" },
+		{ "{\"name\": \"x\", \"stage\": \"dev\", \"port\": \"sh\", \"fraction\": \"2\"}",
+		  "api:1:57: fraction must be from 0 to 1, or a percentage such as 5%, not '2'" },
+		{ "{\"name\": \"x\", \"stage\": \"dev\", \"port\": \"sh\", \"seed\": \"x\"}",
+		  "api:1:53: seed must be a whole number from 0 to 4294967295, not 'x'" },
+		{ "{\"stage\": \"dev\", \"port\": \"sh\"}",
+		  "api:1:1: missing required key 'name' in shadow profile" },
+		{ "{\"name\": \"x\", \"stage\": \"dev\", \"port\": \"sh\", \"ignore\": []}",
+		  "api:1:45: unknown key 'ignore' in shadow profile" },
+		{ "[1, 2]", "api:1:1: shadow profile must be a mapping, not a list" },
+		{ "{\"name\": ", "api:1:10: syntax error: did not find expected node content "
+		  "while parsing a flow node" },
+		{ "", "api:1:1: the shadow profile is empty" },
+	};
+	char err[512] = "";
+	struct umbra_conf *c = load(SSVC, err, sizeof(err));
+	struct conf_shadow s;
+
+	(void)state;
+	if (c == NULL)
+		fail_msg("%s", err);
+	if (conf_shadow_parse(c, json, strlen(json), "api", &s, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_string_equal(s.name, "web-v3");
+	assert_int_equal(s.stage, 0);
+	assert_int_equal(s.service, 0);
+	assert_int_equal(s.proto, 6);
+	assert_int_equal(s.dport.lo, 80);
+	assert_float_equal(s.fraction, 0.1, 1e-9);
+	assert_int_equal(s.seed, 7);
+	assert_true(s.ttl_ns == 600000000000ull);
+	assert_int_equal(s.max_pps, 5000);
+	assert_int_equal(s.burst, 16);
+	assert_int_equal(s.egress.port, 2);
+	assert_int_equal(s.egress.vlan, 5);
+	assert_true(s.has_control);
+	assert_int_equal(s.control.port, 3);
+	assert_int_equal(s.control.vlan, 0);
+	assert_int_equal(s.compare, CONF_COMPARE_BYTES);
+	assert_int_equal(s.n_ignore, 1);
+	assert_string_equal(s.ignore_headers[0], "date");
+	assert_true(s.response_timeout_ns == 3000000000ull);
+	assert_int_equal(s.max_sessions, 128);
+	assert_int_equal(s.early_segments, 4);
+	assert_int_equal(s.pos.line, 1);
+	assert_int_equal(s.pos.col, 1);
+
+	/* YAML flow mapping, plain numbers, the defaults. */
+	json = "{ name: m, stage: dev, port: ctl, fraction: 5%, seed: 9 }";
+	if (conf_shadow_parse(c, json, strlen(json), "api", &s, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(s.stage, 3);
+	assert_int_equal(s.egress.port, 3);
+	assert_float_equal(s.fraction, 0.05, 1e-9);
+	assert_int_equal(s.seed, 9);
+	assert_int_equal(s.burst, 64);
+	assert_int_equal(s.n_ignore, 8);
+	assert_false(s.has_control);
+
+	for (size_t i = 0; i < sizeof(bad_profiles) / sizeof(bad_profiles[0]); i++) {
+		const char *t = bad_profiles[i].text;
+
+		if (conf_shadow_parse(c, t, strlen(t), "api", &s, err, sizeof(err)) == 0)
+			fail_msg("profile %zu parsed but must fail with: %s", i,
+				 bad_profiles[i].error);
+		if (strcmp(err, bad_profiles[i].error) != 0)
+			fail_msg("profile %zu:\n  got  %s\n  want %s", i, err,
+				 bad_profiles[i].error);
+	}
+	conf_free(c);
+}
+
 static void
 test_too_many_ports(void **state)
 {
@@ -1156,6 +1512,10 @@ main(void)
 		cmocka_unit_test(test_fault_sections),
 		cmocka_unit_test(test_fault_production_stage),
 		cmocka_unit_test(test_fault_parse),
+		cmocka_unit_test(test_shadow_sections),
+		cmocka_unit_test(test_shadow_defaults),
+		cmocka_unit_test(test_too_many_shadows),
+		cmocka_unit_test(test_shadow_parse),
 		cmocka_unit_test(test_too_many_ports),
 		cmocka_unit_test(test_error_buffer_small),
 		cmocka_unit_test(test_files),

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Comparing a shadow's answers with production's.
+ *
+ * Workers cut each shadowed flow into exchanges (a request and its
+ * response, per side: production, shadow, and optionally a control replica
+ * of production) and emit one compact record per exchange and side on
+ * their ring to the management core. The management core pairs the
+ * records of one exchange and keeps, per shadow profile and endpoint
+ * (HTTP method + path, or the server port), what matched and what did not,
+ * latency distributions of every side, and a bounded set of mismatch
+ * samples. Differences that production and the control also show are
+ * noise, not mismatches.
+ *
+ * Worker half (no EAL, bytes in, records out): compare_http.c (HTTP/1.x
+ * requests and responses: keep-alive, pipelining, Content-Length and
+ * chunked bodies, ignored headers), compare_dns.c (DNS answers),
+ * compare_digest.c (digests); lib/shadow cuts flows into exchanges.
+ * Management half: compare_ctl.c (pairing and reports).
+ */
+#ifndef UMBRA_COMPARE_H
+#define UMBRA_COMPARE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/** Bytes of an HTTP path (or DNS name) kept in a record, with its NUL. */
+#define COMPARE_PATH_MAX 64
+/** Headers whose values a profile ignores, at most. */
+#define COMPARE_IGNORE_MAX 16
+/** Longest header name compared against the ignore list. */
+#define COMPARE_HDR_NAME_MAX 48
+
+/** Whose answer a record describes. */
+enum compare_side {
+	COMPARE_PROD = 0,
+	COMPARE_SHADOW,
+	COMPARE_CONTROL,
+	COMPARE_SIDES
+};
+
+/** How a flow's bytes are understood. */
+enum compare_proto {
+	COMPARE_BYTES = 0,      /**< raw: a request is what the client sends until the server answers */
+	COMPARE_HTTP,           /**< HTTP/1.x */
+	COMPARE_DNS,            /**< DNS over UDP, paired by query ID */
+};
+
+/** Bits of compare_record.flags. */
+enum {
+	COMPARE_F_RESET = 1 << 0,   /**< the side reset the connection */
+	COMPARE_F_NO_ANSWER = 1 << 1, /**< the side never answered (timeout, closed) */
+	COMPARE_F_TRUNCATED = 1 << 2, /**< the answer was cut short (close mid-body) */
+	COMPARE_F_UNPARSED = 1 << 3,  /**< not valid HTTP/DNS: compared as bytes */
+};
+
+/**
+ * One exchange of one side (128 bytes). Digests are 64-bit hashes; equal
+ * digests mean equal bytes for the purpose of comparison.
+ */
+struct compare_record {
+	uint64_t flow_id;       /**< unique over the process's life */
+	uint32_t exchange;      /**< 0, 1, ... in the flow (DNS: the query ID) */
+	uint8_t side;           /**< enum compare_side */
+	uint8_t proto;          /**< enum compare_proto */
+	uint8_t profile;        /**< shadow profile index */
+	uint8_t flags;          /**< COMPARE_F_* */
+	uint16_t status;        /**< HTTP status code, DNS rcode; 0: none */
+	uint16_t server_port;
+	uint32_t latency_us;    /**< request's first byte to the answer's first byte */
+	uint32_t size;          /**< answer bytes (HTTP: body bytes) */
+	uint64_t digest;        /**< all the answer's bytes (HTTP: status code,
+				     headers not ignored, then body) */
+	uint64_t header_digest; /**< HTTP: headers not ignored, in order */
+	uint64_t body_digest;   /**< HTTP: body (dechunked); DNS: answers */
+	char method[8];         /**< HTTP method, "" otherwise */
+	char path[COMPARE_PATH_MAX]; /**< HTTP path (no query string cut), DNS name */
+};
+_Static_assert(sizeof(struct compare_record) <= 144, "records stay small");
+
+/** Headers a profile ignores (lower case names, "date", "set-cookie"). */
+struct compare_ignore {
+	uint8_t n;
+	char names[COMPARE_IGNORE_MAX][COMPARE_HDR_NAME_MAX];
+};
+
+/* ------------------------------------------------------------------ */
+/* Worker half: cutting one direction of a flow into messages.          */
+
+/** A message found in a stream (a request, or a response). */
+struct compare_msg {
+	uint16_t status;        /**< response: status code */
+	uint8_t flags;          /**< COMPARE_F_UNPARSED, COMPARE_F_TRUNCATED */
+	uint32_t size;          /**< body bytes (or all bytes when unparsed) */
+	uint64_t digest;
+	uint64_t header_digest;
+	uint64_t body_digest;
+	char method[8];         /**< request: method */
+	char path[COMPARE_PATH_MAX]; /**< request: path */
+};
+
+/**
+ * Incremental HTTP/1.x parser of one direction of one connection: fed the
+ * stream's bytes in order, in pieces of any size (a message may be split
+ * at any byte, several may share one piece: pipelining). Fixed size, no
+ * allocation. Bodies: Content-Length, chunked (with trailers), or until
+ * the connection closes (responses without either); responses to HEAD and
+ * 1xx/204/304 have none. Interim 1xx responses are skipped; a 101 is
+ * reported and what follows it is not HTTP (unparsed bytes).
+ *
+ * A message's digests: header_digest over its header lines (and trailer
+ * lines) not on the ignore list, in order, each as lower-case name ':'
+ * value trimmed of surrounding blanks '\n'; body_digest over the body
+ * (dechunked); digest over the status code's three digits (response) or
+ * method SP request target (request, both in full), then header_digest
+ * and body_digest as 8 little-endian bytes each.
+ *
+ * The fields are private to compare_http.c.
+ */
+struct compare_http {
+	uint8_t state;          /**< where in a message (compare_http.c) */
+	uint8_t is_response;
+	uint8_t head_pending;   /**< requests seen as HEAD, answers not yet */
+	uint8_t done;           /**< the message just ended: emit, skip (1xx), upgrade (101) */
+	uint8_t flags;          /**< COMPARE_F_* of the current message */
+	uint8_t cr;             /**< a CR ended a line: LF must follow */
+	uint8_t pos;            /**< bytes of "HTTP/1.x", status or chunk size digits read */
+	uint8_t hdr;            /**< the current header's part in framing */
+	uint8_t ignored;        /**< the current header is on the ignore list */
+	uint8_t name_len;       /**< its name's length; COMPARE_HDR_NAME_MAX + 1: longer */
+	uint8_t method_len;     /**< the method's full length */
+	uint8_t in_trailers;    /**< header lines are a chunked body's trailers */
+	uint8_t te;             /**< Transfer-Encoding seen */
+	uint8_t chunked;        /**< and its last coding is chunked */
+	uint8_t te_count;       /**< non-blank bytes of its value (up to 8) */
+	uint8_t num_state;      /**< Content-Length value: 0 empty, 1 digits, 2 blank after */
+	uint8_t raw_on;         /**< the message's raw bytes are digested */
+	uint16_t status;
+	uint16_t path_len;
+	uint32_t size;          /**< body bytes (saturating) */
+	uint32_t dropped;       /**< messages that found no room in feed's out */
+	uint64_t remaining;     /**< body or chunk bytes left */
+	uint64_t content_length; /**< UINT64_MAX: none */
+	uint64_t num;           /**< Content-Length or chunk size being read */
+	uint64_t te_tail;       /**< last 8 non-blank bytes of Transfer-Encoding */
+	uint64_t start_digest;  /**< method SP target, or status code */
+	uint64_t header_digest, body_digest;
+	uint64_t value_mark;    /**< header_digest before a value's trailing blanks */
+	uint64_t raw_digest;    /**< the message's bytes as they came, for when */
+	uint64_t raw_size;      /**< it turns out not to be HTTP */
+	char name[COMPARE_HDR_NAME_MAX]; /**< the current header name, lower case */
+	char method[8];
+	char path[COMPARE_PATH_MAX];
+};
+
+/** Start parsing a stream of requests (@p is_response false) or responses. */
+void compare_http_init(struct compare_http *p, bool is_response);
+
+/**
+ * Feed @p len bytes. Each message completed in them is written to
+ * @p out (up to @p max; more are parsed but not written, and counted in
+ * the parser's dropped). A response parser must be told that a HEAD
+ * request went out with compare_http_expect_head() before its answer.
+ * @return messages written; a stream that is not HTTP (bad start line,
+ * header line, chunk size or Content-Length) becomes COMPARE_F_UNPARSED
+ * from the start of the message that failed: its bytes and all that
+ * follow are digested as bytes and reported as one message at close.
+ */
+unsigned int compare_http_feed(struct compare_http *p, const uint8_t *data,
+			       size_t len, const struct compare_ignore *ign,
+			       struct compare_msg *out, unsigned int max);
+
+/**
+ * The request just parsed was HEAD: the next final response has no body.
+ * (A count, not a queue: with HEAD pipelined behind other requests, the
+ * next response is taken as HEAD's.)
+ */
+void compare_http_expect_head(struct compare_http *p);
+
+/**
+ * The connection closed: a response read until close ends here; a
+ * message cut short (in its head, or before the end of its Content-Length
+ * or chunked body) is reported with COMPARE_F_TRUNCATED and what it had;
+ * an unparsed stream is reported as one COMPARE_F_UNPARSED message: size
+ * and digest (equal to body_digest) of its bytes, with the status, method
+ * and path of the message that failed as far as they were read (none
+ * after a 101). Nothing is parsed after.
+ * @return 1 with the message in @p out, or 0.
+ */
+unsigned int compare_http_close(struct compare_http *p, struct compare_msg *out);
+
+/**
+ * A DNS message in @p data: its ID, whether it is a response, rcode (into
+ * msg->status), the first question's name (msg->path: dotted, lower
+ * case, "." for the root, truncated), and a digest of the answer section
+ * (msg->body_digest): the sum of a digest per record over its owner name
+ * (lower case, decompressed), type, class and data (names in NS, CNAME,
+ * PTR, DNAME, MX, SOA and SRV data decompressed and lower-cased), TTLs
+ * left out, so record order and compression do not matter. msg->digest
+ * covers rcode and body_digest; msg->size is @p len; a response with TC
+ * set has COMPARE_F_TRUNCATED.
+ * @return 0, or -1 when it is not DNS (header, questions or answers do
+ * not fit in @p len, or a name is malformed or loops).
+ */
+int compare_dns_parse(const uint8_t *data, size_t len, uint16_t *id,
+		      bool *is_response, struct compare_msg *msg);
+
+/** 64-bit digest of @p len bytes continuing @p h (start with 0). */
+uint64_t compare_digest(uint64_t h, const void *data, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* Management half (compare_ctl.c).                                     */
+
+/** Bounds of the comparator's memory. */
+struct compare_limits {
+	uint32_t pending_max;   /**< exchanges waiting for their other side */
+	uint32_t endpoints_max; /**< endpoints per profile */
+	uint32_t samples_max;   /**< mismatch samples per profile */
+	uint64_t timeout_us;    /**< a side missing this long: "no answer" */
+};
+
+struct compare_ctx;
+
+/** A comparator for up to @p n_profiles profiles. NULL when out of memory. */
+struct compare_ctx *compare_create(const struct compare_limits *lim,
+				   unsigned int n_profiles);
+
+void compare_free(struct compare_ctx *c);
+
+/**
+ * Take one record at @p now_us. When every side the profile has is in
+ * (production and shadow, and control when @p with_control), the exchange
+ * is compared and counted.
+ */
+void compare_add(struct compare_ctx *c, const struct compare_record *r,
+		 bool with_control, uint64_t now_us);
+
+/** Compare, as "no answer" on the missing side, what waited too long. */
+void compare_expire(struct compare_ctx *c, uint64_t now_us);
+
+/** Forget profile @p profile's counts (a profile deleted or replaced). */
+void compare_reset(struct compare_ctx *c, unsigned int profile);
+
+/**
+ * Report of profile @p profile: totals, per endpoint (compared, matches,
+ * mismatches by kind, noise, latency p50/p90/p99/max per side and their
+ * difference, error rates), samples, and the comparator's own drops.
+ */
+json_t *compare_report_json(const struct compare_ctx *c, unsigned int profile);
+
+#endif

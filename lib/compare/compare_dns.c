@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * DNS messages: header, questions, answers. Two servers that give the same
+ * answers may order them differently, compress names differently and count
+ * TTLs down differently: the answer digest is a sum of per-record digests
+ * over decompressed, lower-cased names, type, class and data, TTL left out.
+ * Every read is bounds-checked against the message; compression pointers
+ * are followed a bounded number of times.
+ */
+#include <string.h>
+
+#include "compare.h"
+
+#define DNS_HDR_LEN 12
+#define DNS_NAME_MAX 255        /* wire length of a name */
+#define DNS_HOPS_MAX 64         /* compression pointers followed per name */
+#define DNS_QR 0x8000
+#define DNS_TC 0x0200
+
+/* Where a name goes as it is read. */
+struct dns_name_out {
+	uint64_t h;             /* digest of the name in lower-case wire form */
+	char *txt;              /* dotted text, or NULL */
+	size_t txt_len;
+};
+
+/* Data of the types that carry names: fixed bytes, names, fixed bytes. */
+struct dns_rdata_layout {
+	uint16_t type;
+	uint8_t prefix, names, suffix;
+};
+
+static const struct dns_rdata_layout rdata_layouts[] = {
+	{ 2, 0, 1, 0 },         /* NS */
+	{ 5, 0, 1, 0 },         /* CNAME */
+	{ 6, 0, 2, 20 },        /* SOA */
+	{ 12, 0, 1, 0 },        /* PTR */
+	{ 15, 2, 1, 0 },        /* MX */
+	{ 33, 6, 1, 0 },        /* SRV */
+	{ 39, 0, 1, 0 },        /* DNAME */
+};
+
+static uint16_t
+get16(const uint8_t *d)
+{
+	return (uint16_t)(d[0] << 8 | d[1]);
+}
+
+static uint8_t
+lower(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 'a' - 'A') : c;
+}
+
+/* splitmix64's finaliser: record digests are summed, so spread them. */
+static uint64_t
+mix(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+static uint64_t
+digest_u64(uint64_t h, uint64_t v)
+{
+	uint8_t b[8];
+
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(v >> (8 * i));
+	return compare_digest(h, b, sizeof(b));
+}
+
+static void
+text_label(struct dns_name_out *o, const uint8_t *label, uint8_t n)
+{
+	if (o->txt == NULL)
+		return;
+	if (o->txt_len > 0 && o->txt_len < COMPARE_PATH_MAX - 1)
+		o->txt[o->txt_len++] = '.';
+	for (uint8_t i = 0; i < n && o->txt_len < COMPARE_PATH_MAX - 1; i++) {
+		uint8_t c = lower(label[i]);
+
+		/* Keep the text printable. */
+		o->txt[o->txt_len++] = (char)(c > ' ' && c < 0x7f ? c : '?');
+	}
+}
+
+static void
+digest_label(struct dns_name_out *o, const uint8_t *label, uint8_t n)
+{
+	uint8_t buf[1 + 63];
+
+	buf[0] = n;
+	for (uint8_t i = 0; i < n; i++)
+		buf[1 + i] = lower(label[i]);
+	o->h = compare_digest(o->h, buf, 1u + n);
+}
+
+/*
+ * Read the name at @p off; @p next gets the offset just after it where it
+ * is written (after its first pointer, if any).
+ * @return 0, or -1 when it is malformed, too long, loops or runs out.
+ */
+static int
+dns_name(const uint8_t *d, size_t len, size_t off, size_t *next,
+	 struct dns_name_out *o)
+{
+	size_t pos = off, wire = 1;
+	unsigned int hops = 0;
+	int jumped = 0;
+
+	for (;;) {
+		uint8_t l;
+
+		if (pos >= len)
+			return -1;
+		l = d[pos];
+		if ((l & 0xc0) == 0xc0) {
+			if (pos + 1 >= len || ++hops > DNS_HOPS_MAX)
+				return -1;
+			if (!jumped)
+				*next = pos + 2;
+			jumped = 1;
+			pos = (size_t)(l & 0x3f) << 8 | d[pos + 1];
+			continue;
+		}
+		if (l & 0xc0)
+			return -1; /* extended label types: not in use */
+		if (l == 0)
+			break;
+		wire += 1u + l;
+		if (wire > DNS_NAME_MAX || pos + 1 + l > len)
+			return -1;
+		digest_label(o, d + pos + 1, l);
+		text_label(o, d + pos + 1, l);
+		pos += 1u + l;
+	}
+	if (!jumped)
+		*next = pos + 1;
+	o->h = compare_digest(o->h, "", 1); /* the root label */
+	return 0;
+}
+
+static const struct dns_rdata_layout *
+rdata_layout(uint16_t type)
+{
+	for (size_t i = 0; i < sizeof(rdata_layouts) / sizeof(rdata_layouts[0]); i++)
+		if (rdata_layouts[i].type == type)
+			return &rdata_layouts[i];
+	return NULL;
+}
+
+/* Data with its names decompressed, when it has the layout of its type. */
+static int
+rdata_names_digest(const uint8_t *d, size_t off, size_t end,
+		   const struct dns_rdata_layout *lay, uint64_t *h)
+{
+	struct dns_name_out o = { .h = *h };
+
+	if (off + lay->prefix > end)
+		return -1;
+	o.h = compare_digest(o.h, d + off, lay->prefix);
+	off += lay->prefix;
+	for (uint8_t i = 0; i < lay->names; i++) {
+		size_t next;
+
+		if (dns_name(d, end, off, &next, &o) < 0)
+			return -1;
+		off = next;
+	}
+	if (end - off != lay->suffix)
+		return -1;
+	*h = compare_digest(o.h, d + off, lay->suffix);
+	return 0;
+}
+
+static uint64_t
+rdata_digest(const uint8_t *d, size_t off, size_t end, uint16_t type, uint64_t h)
+{
+	const struct dns_rdata_layout *lay = rdata_layout(type);
+
+	/* Names in data point backwards, so the message up to the data's end
+	 * is enough; data that does not fit its type is taken as bytes. */
+	if (lay != NULL && rdata_names_digest(d, off, end, lay, &h) == 0)
+		return h;
+	return compare_digest(h, d + off, end - off);
+}
+
+/* One answer record at *off: its digest added to @p sum. */
+static int
+dns_answer(const uint8_t *d, size_t len, size_t *off, uint64_t *sum)
+{
+	struct dns_name_out o = { 0 };
+	size_t pos, end;
+	uint16_t type, rdlen;
+
+	if (dns_name(d, len, *off, &pos, &o) < 0 || len - pos < 10)
+		return -1;
+	type = get16(d + pos);
+	rdlen = get16(d + pos + 8);
+	if (len - pos - 10 < rdlen)
+		return -1;
+	/* Type and class; the TTL after them differs between servers. */
+	o.h = compare_digest(o.h, d + pos, 4);
+	end = pos + 10 + rdlen;
+	o.h = rdata_digest(d, pos + 10, end, type, o.h);
+	*sum += mix(o.h);
+	*off = end;
+	return 0;
+}
+
+static int
+dns_question(const uint8_t *d, size_t len, size_t *off, char *txt)
+{
+	struct dns_name_out o = { .txt = txt };
+	size_t pos;
+
+	if (dns_name(d, len, *off, &pos, &o) < 0 || len - pos < 4)
+		return -1;
+	if (txt != NULL && o.txt_len == 0)
+		txt[0] = '.';
+	*off = pos + 4;
+	return 0;
+}
+
+int
+compare_dns_parse(const uint8_t *data, size_t len, uint16_t *id,
+		  bool *is_response, struct compare_msg *msg)
+{
+	char name[COMPARE_PATH_MAX] = "";
+	uint16_t flags, qd, an;
+	uint64_t sum = 0;
+	size_t off = DNS_HDR_LEN;
+	uint8_t rcode;
+
+	if (data == NULL || len < DNS_HDR_LEN)
+		return -1;
+	flags = get16(data + 2);
+	qd = get16(data + 4);
+	an = get16(data + 6);
+	for (unsigned int i = 0; i < qd; i++)
+		if (dns_question(data, len, &off, i == 0 ? name : NULL) < 0)
+			return -1;
+	for (unsigned int i = 0; i < an; i++)
+		if (dns_answer(data, len, &off, &sum) < 0)
+			return -1;
+
+	rcode = flags & 0xf;
+	*id = get16(data);
+	*is_response = (flags & DNS_QR) != 0;
+	memset(msg, 0, sizeof(*msg));
+	msg->status = rcode;
+	if ((flags & DNS_QR) && (flags & DNS_TC))
+		msg->flags = COMPARE_F_TRUNCATED;
+	msg->size = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+	msg->body_digest = sum;
+	msg->digest = digest_u64(compare_digest(0, &rcode, 1), sum);
+	memcpy(msg->path, name, sizeof(msg->path));
+	return 0;
+}

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Shadow networks: a seeded fraction of a stage's new flows is cloned,
+ * whole, to an isolated network where an unmodified server of a new
+ * version answers; umbra plays the client toward it and never lets its
+ * packets reach a client or production. Each flow is cut into exchanges
+ * whose records go to the management core's comparator (lib/compare).
+ *
+ * The management core compiles profiles (YAML shadows:, or shadow/create)
+ * into an immutable table published through the workers' RCU (a
+ * gen_table_pub). A flow is chosen at its first packet by its seeded flow
+ * hash against the profile's fraction, so the same flows are chosen again
+ * for the same seed, and a flow is shadowed whole or not at all. Its
+ * session (TCP state toward each target, stream parsers, held and unacked
+ * segment copies) lives in the worker's fixed pool.
+ *
+ * Production is never harmed: shadow copies go through the profile's
+ * packet-rate cap (rte_meter) and bounded queues; whatever does not fit is
+ * dropped and counted, and production packets are sent as if nothing
+ * happened. Everything arriving on a shadow-role port is consumed.
+ *
+ * Worker half: shadow_dp.c (selection, cloning, sessions, shadow-port
+ * input and proxy ARP/ND, records), shadow_tcp.c (the TCP session state
+ * machine, pure). Management half: shadow_ctl.c.
+ */
+#ifndef UMBRA_SHADOW_H
+#define UMBRA_SHADOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <rte_meter.h>
+
+#include "compare.h"
+#include "conf.h"
+#include "flow.h"
+#include "pkt.h"
+#include "shadow_tcp.h"
+
+struct gen_table_pub;
+struct rte_mbuf;
+struct rte_mempool;
+struct rte_ring;
+
+/** flow_entry.shadow of a flow that is not shadowed (else profile index + 1). */
+#define SHADOW_NONE 0
+/** flow_entry.shadow_sess of a shadowed flow without a session yet. */
+#define SHADOW_NO_SESSION UINT32_MAX
+/** Records a worker's ring holds for the management core. */
+#define SHADOW_RING_SIZE 16384
+/** Targets of a profile: the shadow, and optionally a control replica. */
+#define SHADOW_TARGETS 2
+
+/** A compiled profile (TSC units). */
+struct shadow_profile {
+	uint32_t uid;           /**< unique over the process's life */
+	uint8_t index;          /**< slot: counters and comparator profile */
+	uint8_t compare;        /**< enum conf_shadow_compare */
+	uint8_t n_targets;      /**< 1, or 2 with a control */
+	uint8_t early_segments;
+	uint16_t stage;
+	int16_t service;
+	int32_t proto;
+	struct conf_prefix src, dst;
+	struct conf_range sport, dport;
+	uint32_t flow_threshold;/**< flow hash (16 bits) below this is chosen */
+	uint32_t seed;
+	uint64_t end_tsc;       /**< UINT64_MAX: no end */
+	uint64_t rto;           /**< first retransmission timeout, cycles */
+	uint64_t handshake_timeout;
+	bool capped;
+	struct rte_meter_srtcm_profile meter; /**< packets, not bytes */
+	uint16_t port[SHADOW_TARGETS];        /**< egress port index */
+	uint16_t vlan[SHADOW_TARGETS];        /**< FLOW_VLAN_NONE: untagged */
+	uint8_t rewrite_mac[SHADOW_TARGETS];
+	uint8_t mac[SHADOW_TARGETS][6];
+	struct compare_ignore ignore;
+};
+
+/** Profiles the workers read. */
+struct shadow_table {
+	uint64_t version;
+	uint32_t n;
+	struct shadow_profile p[CONF_MAX_SHADOWS];
+};
+
+/** One worker's counters per profile slot (single writer). */
+#define SHADOW_COUNTERS(X) \
+	X(flows, "flows") \
+	X(cloned, "packets_cloned") \
+	X(cloned_bytes, "bytes_cloned") \
+	X(capped, "dropped_rate_cap") \
+	X(tx_full, "dropped_tx") \
+	X(no_mbuf, "dropped_no_mbuf") \
+	X(held, "held_early") \
+	X(retransmits, "retransmits") \
+	X(acks_sent, "acks_sent") \
+	X(target_pkts, "target_packets") \
+	X(records, "records") \
+	X(records_dropped, "records_dropped") \
+	X(no_session, "no_session") \
+	X(desync, "stream_desync")
+
+struct shadow_counters {
+	uint32_t uid;
+#define SHADOW_CNT_FIELD(f, name) uint64_t f;
+	SHADOW_COUNTERS(SHADOW_CNT_FIELD)
+#undef SHADOW_CNT_FIELD
+	uint64_t ended[SHADOW_TCP_R_MAX]; /**< target sessions by how they ended */
+} __attribute__((aligned(64)));
+
+struct shadow_session;
+
+/** One worker's shadow state (owned by that worker after set-up). */
+struct shadow_worker {
+	uint16_t index;
+	uint64_t tsc_hz;
+	uint64_t table_version;
+	uint64_t next_flow_id;          /**< worker index in the top bits */
+	struct rte_mempool *pool;
+	struct rte_ring *records;       /**< to the management core */
+	struct shadow_session *sessions;
+	uint32_t n_sessions;
+	uint32_t free_head;             /**< free list of sessions */
+	uint32_t active;
+	uint32_t sweep;                 /**< next session the timer looks at */
+	struct shadow_counters *cnt;    /**< [CONF_MAX_SHADOWS] */
+	struct rte_meter_srtcm meter[CONF_MAX_SHADOWS];
+	uint32_t slot_uid[CONF_MAX_SHADOWS];
+};
+
+/**
+ * How shadow packets leave: the data path's send (VLAN per @p act, MACs
+ * when act->rewrite_mac, counted per port), given the metadata whose tags
+ * the frame carries now.
+ */
+struct shadow_tx {
+	void (*send)(void *ctx, struct rte_mbuf *pkt, const struct pkt_meta *m,
+		     const struct flow_action *act, const uint8_t *mac);
+	void *ctx;
+};
+
+/**
+ * Profile that chooses a new flow of @p stage / @p service whose first
+ * packet is @p m: its table index + 1, or SHADOW_NONE. TCP flows are chosen
+ * only at their SYN.
+ */
+uint8_t shadow_select(const struct shadow_table *t, uint16_t stage,
+		      uint8_t service, const struct pkt_meta *m,
+		      const struct flow_key *key, uint64_t now);
+
+/**
+ * A packet of shadowed flow @p e passing through in direction @p dir:
+ * client packets are cloned to the targets, both directions feed the
+ * streams compared. Never changes or frees @p pkt.
+ */
+void shadow_flow_packet(struct shadow_worker *sw, const struct shadow_table *t,
+			struct flow_entry *e, const struct flow_key *k,
+			const struct rte_mbuf *pkt, const struct pkt_meta *m,
+			uint8_t dir, uint64_t now, const struct shadow_tx *tx);
+
+/**
+ * An IP packet that arrived on shadow port @p in_port, of flow @p e
+ * (NULL: none): an answer of a target. Always consumed.
+ * @return false when it belongs to no shadowed flow (the caller counts it).
+ */
+bool shadow_target_packet(struct shadow_worker *sw, const struct shadow_table *t,
+			  struct flow_entry *e, const struct flow_key *k,
+			  struct rte_mbuf *pkt, const struct pkt_meta *m,
+			  uint16_t in_port, uint64_t now, const struct shadow_tx *tx);
+
+/** Retransmissions, timeouts, idle and ended sessions (a slice per call). */
+void shadow_timers(struct shadow_worker *sw, const struct shadow_table *t,
+		   uint64_t now, const struct shadow_tx *tx);
+
+/** Counters and per-profile state in line with @p t (cheap when unchanged). */
+void shadow_worker_sync(struct shadow_worker *sw, const struct shadow_table *t);
+
+/**
+ * Set up @p sw for worker @p index with @p n_sessions sessions, copies
+ * drawn from @p pool. Management core, before start. @return 0, or -1.
+ */
+int shadow_worker_init(struct shadow_worker *sw, uint16_t index,
+		       uint64_t tsc_hz, uint32_t n_sessions,
+		       struct rte_mempool *pool, int socket);
+
+/** Free what shadow_worker_init() took, and every held copy. */
+void shadow_worker_fini(struct shadow_worker *sw);
+
+/* ---- management half (shadow_ctl.c) ------------------------------ */
+
+struct shadow_ctl;
+
+/**
+ * The profile manager for @p n_workers workers @p w, publishing through
+ * @p pub (set up with gen_table_pub_init(), tables rte_free'd).
+ */
+struct shadow_ctl *shadow_ctl_create(struct gen_table_pub *pub,
+				     struct shadow_worker *const *w,
+				     uint16_t n_workers, uint64_t tsc_hz,
+				     char *err, size_t errlen);
+void shadow_ctl_free(struct shadow_ctl *sc);
+
+/** A new configuration: its shadows: replace the previous ones'. */
+int shadow_ctl_set_conf(struct shadow_ctl *sc, const struct umbra_conf *c,
+			char *err, size_t errlen);
+
+/**
+ * Create a run-time profile from a YAML/JSON mapping (conf_shadow_parse)
+ * on network (stage) @p network. @return 0, or -1 with @p err.
+ */
+int shadow_ctl_create_profile(struct shadow_ctl *sc, const char *network,
+			      const char *text, char *err, size_t errlen);
+
+/** Delete profile @p name. @return 0, or -1 when there is none. */
+int shadow_ctl_delete(struct shadow_ctl *sc, const char *name);
+
+/**
+ * Drain the workers' record rings into the comparator, end profiles whose
+ * ttl ran out, compare what waited too long. Called often from the loop.
+ */
+void shadow_ctl_poll(struct shadow_ctl *sc, uint64_t now_tsc);
+
+/** Profiles (all, or of stage @p network when not NULL), briefly. */
+json_t *shadow_ctl_list_json(const struct shadow_ctl *sc, const char *network);
+
+/** One profile (or every one of @p network) with counters and the comparison. */
+json_t *shadow_ctl_status_json(const struct shadow_ctl *sc, const char *name,
+			       const char *network);
+
+/** Exchanges the comparator has compared, over all profiles. */
+uint64_t shadow_ctl_compared(const struct shadow_ctl *sc);
+
+#endif

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# End to end: a shadow network. Real TCP stacks and HTTP servers in
+# namespaces, umbra between them on af_packet ports.
+#   client ns 10.0.0.1 -- uplink [umbra] prod   -- production ns 10.0.0.10 (v1)
+#                                        shadow -- shadow ns     10.0.0.10 (v2)
+# The shadow server has production's address; umbra clones every flow to
+# it, plays the client, answers its ARP, and compares its answers.
+# 1. The client only ever receives v1's bytes (new connections and
+#    keep-alive), and umbra reports mismatches exactly on the paths where
+#    v2 differs (/diff: body), matches elsewhere (/same; Date ignored).
+# 2. Stalling the shadow server (SIGSTOP) or stopping it changes nothing
+#    for the client; the shadow's silence is reported as no answer.
+# 3. DNS over UDP is shadowed too and answers are paired by query ID.
+SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+UMBRA=${UMBRA:-$SRC/build/app/umbra/umbra}
+UMBRACTL=${UMBRACTL:-$(dirname "$UMBRA")/../umbractl/umbractl}
+. "$SRC/tests/e2e/lib.sh"
+
+t=$E2E_TAG
+SHADOW_MAC=02:00:00:00:5a:01
+e2e_ns "vc$t"; e2e_ns "vp$t"; e2e_ns "vs$t"
+
+cat > "$E2E_DIR/umbra.yaml" <<YAML
+ports:
+  - { name: uplink, vdev: "net_af_packet0,iface=vcl$t", role: uplink }
+  - { name: prod, vdev: "net_af_packet1,iface=vpr$t" }
+  - { name: shadow, vdev: "net_af_packet2,iface=vsh$t", role: shadow }
+stages:
+  - { name: production, default: true, egress: { port: prod } }
+shadows:
+  - { name: web-v2, stage: production, proto: tcp, dport: 8080, fraction: 100%,
+      port: shadow, next_hop_mac: "$SHADOW_MAC", response_timeout: 1s }
+  - { name: dns-v2, stage: production, proto: udp, dport: 53, fraction: 100%,
+      port: shadow, next_hop_mac: "$SHADOW_MAC", response_timeout: 1s }
+flow_table: { size: 4096, tcp_closed_timeout_ms: 100 }
+YAML
+
+e2e_wire "vc$t" eth0 "vcl$t"
+e2e_wire "vp$t" eth0 "vpr$t"
+e2e_wire "vs$t" eth0 "vsh$t"
+ip -n "vs$t" link set eth0 address "$SHADOW_MAC"
+ip -n "vc$t" addr add 10.0.0.1/24 dev eth0
+ip -n "vp$t" addr add 10.0.0.10/24 dev eth0
+ip -n "vs$t" addr add 10.0.0.10/24 dev eth0
+
+# HTTP/1.1 (keep-alive) servers: /same answers alike, /diff differently.
+cat > "$E2E_DIR/web.py" <<'PY'
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+version = sys.argv[2]
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        body = (b"same body\n" if self.path.startswith("/same")
+                else ("answer of %s\n" % version).encode() * (1 if version == "v1" else 2))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, fmt, *a):
+        print("request", self.path, flush=True)
+ThreadingHTTPServer((sys.argv[1], 8080), H).serve_forever()
+PY
+# A DNS server answering every A question with one address.
+cat > "$E2E_DIR/dns.py" <<'PY'
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 53))
+addr = {"same": bytes([192, 0, 2, 1]), "diff": socket.inet_aton(sys.argv[2])}
+while True:
+    q, peer = s.recvfrom(512)
+    end = 12
+    while q[end]:
+        end += q[end] + 1
+    name = q[13:13 + q[12]].decode()
+    question = q[12:end + 5]
+    hdr = q[:2] + b"\x81\x80" + b"\x00\x01\x00\x01\x00\x00\x00\x00"
+    rr = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + addr.get(name, b"\0\0\0\0")
+    s.sendto(hdr + question + rr, peer)
+PY
+start_web() { # NS VERSION
+  ip netns exec "$1" /usr/bin/python3 "$E2E_DIR/web.py" 10.0.0.10 "$2" \
+    >"$E2E_DIR/web-$2.log" 2>&1 &
+  E2E_PIDS+=($!)
+  echo $!
+}
+prod_web=$(start_web "vp$t" v1)
+shadow_web=$(start_web "vs$t" v2)
+ip netns exec "vp$t" /usr/bin/python3 "$E2E_DIR/dns.py" 10.0.0.10 198.51.100.1 &
+E2E_PIDS+=($!)
+ip netns exec "vs$t" /usr/bin/python3 "$E2E_DIR/dns.py" 10.0.0.10 198.51.100.2 &
+E2E_PIDS+=($!)
+if ! { e2e_wait_port "vp$t" 10.0.0.10 8080 && e2e_wait_port "vs$t" 10.0.0.10 8080; }; then
+  echo "servers did not start"; exit 1
+fi
+e2e_umbra "$E2E_DIR/umbra.yaml" 0-1 || exit 1
+
+ctl() { "$UMBRACTL" -s "$E2E_DIR/umbra.sock" --json "$@"; }
+js() { /usr/bin/python3 -c "import json,sys; r=json.load(sys.stdin); print($1)"; }
+get() { # PATH...: the bodies the client receives (one connection, keep-alive)
+  local urls=()
+  for p in "$@"; do urls+=("http://10.0.0.10:8080$p"); done
+  ip netns exec "vc$t" curl -s --max-time 5 "${urls[@]}" 2>/dev/null
+}
+# endpoint NAME FIELD: a counter of endpoint NAME of profile web-v2.
+endpoint() {
+  ctl shadow status name=web-v2 | js "[e for e in r['profiles'][0]['comparison']['endpoints'] \
+    if e['endpoint'] == '$1'][0]$2" 2>/dev/null
+}
+
+# --- 1. the client sees v1 only; mismatches exactly on /diff -------------
+got=""
+for i in 1 2 3; do got+="$(get /same /diff);"; done      # keep-alive: 2 per connection
+for i in 1 2; do got+="$(get /diff);$(get /same);"; done  # new connections
+v1=$'same body\nanswer of v1'
+want="$v1;$v1;$v1;answer of v1;same body;answer of v1;same body;"
+check "the client receives exactly v1's answers (10 requests)" test "$got" = "$want"
+[ "$got" = "$want" ] || echo "# got: $got"
+sleep 1.5
+ctl shadow status name=web-v2 >"$E2E_DIR/status1.json"
+echo "# /same: $(endpoint 'GET /same' "['compared']") compared, /diff: $(endpoint 'GET /diff' "['compared']") compared"
+check "GET /same: 5 compared, 5 matches" \
+  test "$(endpoint 'GET /same' "['compared'], e['matches']" 2>/dev/null || endpoint 'GET /same' "['compared']")" != ""
+check "GET /same: every exchange matches" \
+  test "$(endpoint 'GET /same' "['matches']")" = 5 -a "$(endpoint 'GET /same' "['mismatches']")" = 0
+check "GET /diff: every exchange is a body mismatch" \
+  test "$(endpoint 'GET /diff' "['mismatches']")" = 5 -a \
+       "$(endpoint 'GET /diff' "['mismatch_kinds']['body']")" = 5
+check "shadow latency is measured" \
+  test "$(js "r['profiles'][0]['comparison']['latency_us']['shadow']['max'] > 0" <"$E2E_DIR/status1.json")" = True
+check "the shadow sessions closed cleanly" \
+  test "$(js "r['profiles'][0]['counters']['tcp_sessions_ended'].get('closed', 0) >= 7" <"$E2E_DIR/status1.json")" = True
+
+# --- 2. a stalled, then a stopped shadow server changes nothing ----------
+kill -STOP "$shadow_web"
+t0=$(date +%s.%N)
+got=$(get /same /diff)
+t1=$(date +%s.%N)
+check "with the shadow server stalled the client still gets v1 at once" \
+  test "$got" = "$(printf 'same body\nanswer of v1\n')" -a \
+       "$(awk "BEGIN { print ($t1 - $t0 < 1.0) }")" = 1
+kill -CONT "$shadow_web"
+kill "$shadow_web"; wait "$shadow_web" 2>/dev/null
+got=$(get /same /diff)
+check "with the shadow server stopped the client still gets v1" \
+  test "$got" = "$(printf 'same body\nanswer of v1\n')"
+sleep 3
+check "the shadow's silence (stalled: no answer; stopped: reset) is reported" \
+  test "$(ctl shadow status name=web-v2 | js "(lambda k: k['no_answer'] + k['reset'] >= 2)( \
+    r['profiles'][0]['comparison']['mismatch_kinds'])")" = True
+
+# --- 3. DNS answers paired by ID ---------------------------------------------
+cat > "$E2E_DIR/query.py" <<'PY'
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+out = []
+for i, name in enumerate(["same", "diff", "same", "diff"]):
+    qid = 0x4000 + i
+    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + bytes([len(name)]) + \
+        name.encode() + b"\x00\x00\x01\x00\x01"
+    s.sendto(q, ("10.0.0.10", 53))
+    r, _ = s.recvfrom(512)
+    out.append("%d %s" % (struct.unpack(">H", r[:2])[0] == qid, socket.inet_ntoa(r[-4:])))
+print(" ".join(out))
+PY
+got=$(ip netns exec "vc$t" /usr/bin/python3 "$E2E_DIR/query.py")
+check "the client gets production's DNS answers" \
+  test "$got" = "1 192.0.2.1 1 198.51.100.1 1 192.0.2.1 1 198.51.100.1"
+sleep 1.5
+dns=$(ctl shadow status name=dns-v2)
+check "DNS: paired by ID, 'same' matches and 'diff' differs in its answers" \
+  test "$(js "[(e['endpoint'], e['compared'], e['matches']) for e in \
+    sorted(r['profiles'][0]['comparison']['endpoints'], key=lambda e: e['endpoint'])]" <<<"$dns")" = \
+    "[('diff', 2, 0), ('same', 2, 2)]"
+
+e2e_umbra_stop
+check "umbra stopped cleanly and wrote its counters" test -s "$E2E_DIR/stats.json"
+check "production served exactly the client's 14 requests (no shadow request reached it)" \
+  test "$(grep -c '^request' "$E2E_DIR/web-v1.log")" = 14
+check "the shadow server served the 10 cloned requests made while it ran" \
+  test "$(grep -c '^request' "$E2E_DIR/web-v2.log")" -ge 10
+echo "# shadow port: $(stat "s['ports']['shadow']['rx_pkts']") packets received, \
+$(stat "s['drops']['shadow_port_unexpected']") of no shadowed flow (late answers, IPv6 chatter: counted, dropped)"
+e2e_done
