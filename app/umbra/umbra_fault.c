@@ -157,42 +157,106 @@ cmd_chaos_list(json_t *args, void *ctx, struct mgmt_error *err)
 }
 
 /* The fields of a faults: item (conf/README.md), plus the lease. */
+#define FAULT_FIELD_ARGS \
+	{ "name", MGMT_ARG_STRING, false }, \
+	{ "direction", MGMT_ARG_STRING, false }, \
+	{ "proto", MGMT_ARG_SCALAR, false }, \
+	{ "src", MGMT_ARG_STRING, false }, \
+	{ "dst", MGMT_ARG_STRING, false }, \
+	{ "sport", MGMT_ARG_SCALAR, false }, \
+	{ "dport", MGMT_ARG_SCALAR, false }, \
+	{ "select", MGMT_ARG_STRING, false }, \
+	{ "probability", MGMT_ARG_SCALAR, false }, \
+	{ "seed", MGMT_ARG_SCALAR, false }, \
+	{ "delay", MGMT_ARG_STRING, false }, \
+	{ "jitter", MGMT_ARG_STRING, false }, \
+	{ "distribution", MGMT_ARG_STRING, false }, \
+	{ "keep_order", MGMT_ARG_SCALAR, false }, \
+	{ "model", MGMT_ARG_STRING, false }, \
+	{ "p", MGMT_ARG_SCALAR, false }, \
+	{ "r", MGMT_ARG_SCALAR, false }, \
+	{ "loss_good", MGMT_ARG_SCALAR, false }, \
+	{ "loss_bad", MGMT_ARG_SCALAR, false }, \
+	{ "copies", MGMT_ARG_SCALAR, false }, \
+	{ "hold", MGMT_ARG_STRING, false }, \
+	{ "bits", MGMT_ARG_SCALAR, false }, \
+	{ "checksum", MGMT_ARG_STRING, false }, \
+	{ "rate", MGMT_ARG_STRING, false }, \
+	{ "burst", MGMT_ARG_SCALAR, false }, \
+	{ "code", MGMT_ARG_SCALAR, false }, \
+	{ "both_ways", MGMT_ARG_SCALAR, false }, \
+	{ "new_flows_only", MGMT_ARG_SCALAR, false }, \
+	{ "duration", MGMT_ARG_STRING, false }
+
 static const struct mgmt_arg fault_add_args[] = {
 	{ "kind", MGMT_ARG_STRING, true },
-	{ "name", MGMT_ARG_STRING, false },
 	{ "stage", MGMT_ARG_STRING, false },
 	{ "from_stage", MGMT_ARG_STRING, false },
 	{ "service", MGMT_ARG_STRING, false },
-	{ "direction", MGMT_ARG_STRING, false },
-	{ "proto", MGMT_ARG_SCALAR, false },
-	{ "src", MGMT_ARG_STRING, false },
-	{ "dst", MGMT_ARG_STRING, false },
-	{ "sport", MGMT_ARG_SCALAR, false },
-	{ "dport", MGMT_ARG_SCALAR, false },
-	{ "select", MGMT_ARG_STRING, false },
-	{ "probability", MGMT_ARG_SCALAR, false },
-	{ "seed", MGMT_ARG_SCALAR, false },
-	{ "delay", MGMT_ARG_STRING, false },
-	{ "jitter", MGMT_ARG_STRING, false },
-	{ "distribution", MGMT_ARG_STRING, false },
-	{ "keep_order", MGMT_ARG_SCALAR, false },
-	{ "model", MGMT_ARG_STRING, false },
-	{ "p", MGMT_ARG_SCALAR, false },
-	{ "r", MGMT_ARG_SCALAR, false },
-	{ "loss_good", MGMT_ARG_SCALAR, false },
-	{ "loss_bad", MGMT_ARG_SCALAR, false },
-	{ "copies", MGMT_ARG_SCALAR, false },
-	{ "hold", MGMT_ARG_STRING, false },
-	{ "bits", MGMT_ARG_SCALAR, false },
-	{ "checksum", MGMT_ARG_STRING, false },
-	{ "rate", MGMT_ARG_STRING, false },
-	{ "burst", MGMT_ARG_SCALAR, false },
-	{ "code", MGMT_ARG_SCALAR, false },
-	{ "both_ways", MGMT_ARG_SCALAR, false },
-	{ "new_flows_only", MGMT_ARG_SCALAR, false },
-	{ "duration", MGMT_ARG_STRING, false },
+	{ "shadow", MGMT_ARG_STRING, false },
+	FAULT_FIELD_ARGS,
 	{ NULL, 0, false },
 };
+
+/* shadow/inject_fault: the same, aimed at a shadow profile of a network. */
+static const struct mgmt_arg inject_args[] = {
+	{ "kind", MGMT_ARG_STRING, true },
+	{ "network", MGMT_ARG_STRING, true },
+	{ "profile", MGMT_ARG_STRING, false },
+	FAULT_FIELD_ARGS,
+	{ NULL, 0, false },
+};
+
+/*
+ * The profile of @p network an injected fault is for: the one named, or
+ * the network's only active one. @return 0 with its name in @p out, or -1.
+ */
+static int
+inject_profile(struct umbra_app *app, json_t *args, char *out, size_t len,
+	       struct mgmt_error *err)
+{
+	const char *network = json_string_value(json_object_get(args, "network"));
+	const char *want = json_string_value(json_object_get(args, "profile"));
+	json_t *list = shadow_ctl_list_json(app->dp.shadows, network), *p;
+	size_t i, n = 0;
+
+	json_array_foreach(list, i, p) {
+		const char *name = json_string_value(json_object_get(p, "name"));
+
+		if (strcmp(json_string_value(json_object_get(p, "state")), "active") != 0 ||
+		    (want != NULL && strcmp(name, want) != 0))
+			continue;
+		snprintf(out, len, "%s", name);
+		n++;
+	}
+	json_decref(list);
+	if (n == 1)
+		return 0;
+	if (n == 0)
+		mgmt_fail(err, NULL, "network '%s' has no active shadow profile%s%s",
+			  network, want ? " called " : "", want ? want : "");
+	else
+		mgmt_fail(err, MGMT_E_ARGS, "network '%s' has %zu shadow profiles: "
+			  "say which with profile=", network, n);
+	return -1;
+}
+
+static json_t *
+cmd_shadow_inject_fault(json_t *args, void *ctx, struct mgmt_error *err)
+{
+	char profile[CONF_NAME_MAX];
+	json_t *fields, *res;
+
+	if (inject_profile(ctx, args, profile, sizeof(profile), err) < 0)
+		return NULL;
+	fields = json_deep_copy(args);
+	json_object_set_new(fields, "shadow", json_string(profile));
+	json_object_del(fields, "network");
+	json_object_del(fields, "profile");
+	res = cmd_fault_add(fields, ctx, err);
+	json_decref(fields);
+	return res;
+}
 
 int
 umbra_fault_register(struct umbra_app *app)
@@ -224,6 +288,9 @@ umbra_fault_register(struct umbra_app *app)
 		  cmd_chaos_stop },
 		{ "chaos/list", "scenarios defined, running and recently ended",
 		  NULL, cmd_chaos_list },
+		{ "shadow/inject_fault", "a fault on what umbra sends to a network's "
+		  "shadow profile (network=, profile=, kind=, ...)", inject_args,
+		  cmd_shadow_inject_fault },
 	};
 
 	return mgmt_register_table(app->mgmt, cmds, sizeof(cmds) / sizeof(cmds[0]), app);

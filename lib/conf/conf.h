@@ -314,6 +314,9 @@ struct conf_fault {
 	int16_t stage;          /**< stage index or -1 */
 	int16_t from_stage;     /**< stage index or -1 */
 	int16_t service;        /**< service index or -1 */
+	/** Shadow profile whose traffic (umbra's packets toward its shadow
+	 * network) the rule acts on, instead of the flows themselves; "" none. */
+	char shadow[CONF_NAME_MAX];
 	uint8_t direction;      /**< enum conf_fault_dir */
 	int32_t proto;          /**< IP protocol or CONF_ANY */
 	struct conf_prefix src; /**< client (flow originator) side */

@@ -94,6 +94,8 @@ stage_is_production(const struct umbra_conf *c, int16_t stage)
 bool
 conf_fault_touches_production(const struct umbra_conf *c, const struct conf_fault *f)
 {
+	if (f->shadow[0] != '\0')
+		return false;   /* the shadow network's packets only */
 	if (f->stage < 0 && f->from_stage < 0) {
 		for (uint16_t i = 0; i < c->n_stages; i++)
 			if (c->stages[i].production)
@@ -214,6 +216,31 @@ check_partition(struct loader *L, yaml_node_t *n, struct field *f,
 		return ld_fail(L, ld_field_value(f, "from_stage"), "fault '%s': partition "
 			       "cuts stage '%s' from itself; stage and from_stage must differ",
 			       r->name, L->c->stages[r->stage].name);
+	return 0;
+}
+
+/*
+ * shadow: <profile>: the rule acts on what umbra sends toward that shadow
+ * network. Only kinds that change how packets travel make sense there
+ * (nothing answers on the shadow's behalf, no stage is cut).
+ */
+static int
+load_shadow_target(struct loader *L, struct field *f, struct conf_fault *r)
+{
+	yaml_node_t *v = ld_field_value(f, "shadow");
+
+	if (v == NULL)
+		return 0;
+	if (ld_get_name(L, v, "shadow profile", r->shadow) < 0)
+		return -1;
+	if (r->kind < CONF_FAULT_LOSS && r->kind != CONF_FAULT_BLACKHOLE)
+		return ld_fail(L, v, "a %s fault cannot act on a shadow network; use "
+			       "blackhole, loss, bandwidth, corrupt, duplicate, reorder "
+			       "or delay", kind_names[r->kind]);
+	if (ld_field_value(f, "stage") || ld_field_value(f, "from_stage") ||
+	    ld_field_value(f, "service"))
+		return ld_fail(L, v, "a fault on a shadow network takes its traffic "
+			       "from the profile: drop stage, from_stage and service");
 	return 0;
 }
 
@@ -496,7 +523,8 @@ load_rule(struct loader *L, yaml_node_t *n, struct conf_fault *r,
 		{ "delay" }, { "jitter" }, { "distribution" }, { "keep_order" },
 		{ "model" }, { "p" }, { "r" }, { "loss_good" }, { "loss_bad" },
 		{ "copies" }, { "hold" }, { "bits" }, { "checksum" }, { "rate" },
-		{ "burst" }, { "code" }, { "both_ways" }, { "new_flows_only" }, { NULL },
+		{ "burst" }, { "code" }, { "both_ways" }, { "new_flows_only" },
+		{ "shadow" }, { NULL },
 	};
 	yaml_node_t *name;
 
@@ -516,7 +544,7 @@ load_rule(struct loader *L, yaml_node_t *n, struct conf_fault *r,
 		snprintf(r->name, sizeof(r->name), "%s-%u", kind_names[r->kind], index + 1);
 	}
 	if (load_duration(L, f, r, origin) < 0 || check_params(L, f, r) < 0 ||
-	    load_target(L, n, f, r) < 0 || load_selection(L, f, r) < 0 ||
+	    load_shadow_target(L, f, r) < 0 || load_target(L, n, f, r) < 0 || load_selection(L, f, r) < 0 ||
 	    load_kind_params(L, n, f, r) < 0)
 		return -1;
 	return check_production(L, n, r);

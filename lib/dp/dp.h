@@ -231,6 +231,14 @@ void dp_fault_forward(struct dp_worker *w, struct rte_mbuf *pkt,
 		      const struct pkt_meta *m, struct flow_entry *e,
 		      enum flow_dir dir, const struct flow_key *k, uint64_t now);
 
+/**
+ * Send, copy, delay or drop @p pkt (leaving by @p act) as fault result
+ * @p r says; its answers are the caller's.
+ */
+void dp_fault_deliver(struct dp_worker *w, struct rte_mbuf *pkt,
+		      const struct pkt_meta *m, const struct flow_action *act,
+		      const uint8_t *mac, const struct fault_result *r);
+
 /** Send the delayed packets that are due at @p now. */
 void dp_fault_release(struct dp_worker *w, uint64_t now);
 

@@ -103,6 +103,7 @@ shadows_init(struct dp_context *dp, const struct umbra_conf *c, char *err,
 					rte_get_tsc_hz(), err, errlen);
 	if (dp->shadows == NULL)
 		return -1;
+	fault_ctl_set_shadow_resolver(dp->faults, shadow_ctl_slot_of, dp->shadows);
 	return shadow_ctl_set_conf(dp->shadows, c, err, errlen);
 }
 

@@ -58,36 +58,45 @@ fault_send_or_hold(struct dp_worker *w, struct rte_mbuf *pkt,
 }
 
 void
-dp_fault_forward(struct dp_worker *w, struct rte_mbuf *pkt,
-		 const struct pkt_meta *m, struct flow_entry *e,
-		 enum flow_dir dir, const struct flow_key *k, uint64_t now)
+dp_fault_deliver(struct dp_worker *w, struct rte_mbuf *pkt,
+		 const struct pkt_meta *m, const struct flow_action *act,
+		 const uint8_t *mac, const struct fault_result *r)
 {
 	struct rte_mbuf *copies[DP_FAULT_COPIES_MAX];
-	struct fault_pkt p = {
-		.m = m, .key = k, .stage = e->stage, .from_stage = e->from_stage,
-		.service = e->service, .dir = (uint8_t)dir,
-		.flow_first_tsc = e->first_tsc, .order_stamp = &e->fault_order[dir],
-	};
-	struct fault_result r;
 	uint8_t n_copies = 0;
 
-	fault_apply(&w->fault, w->faults, pkt, &p, now, &r);
-	fault_send_answers(w, &r, m, e, dir);
-	if (r.drop) {
+	if (r->drop) {
 		rte_pktmbuf_free(pkt);
 		return;
 	}
 	/* Copies before the original is rewritten. */
-	for (uint8_t i = 0; i < r.copies && i < DP_FAULT_COPIES_MAX; i++) {
+	for (uint8_t i = 0; i < r->copies && i < DP_FAULT_COPIES_MAX; i++) {
 		copies[n_copies] = rte_pktmbuf_copy(pkt, w->fault.pool, 0, UINT32_MAX);
 		if (copies[n_copies] == NULL)
 			w->cnt->dp_drop[DP_DROP_NO_MBUF]++;
 		else
 			n_copies++;
 	}
-	fault_send_or_hold(w, pkt, m, &e->act[dir], e->mac[dir], &r);
+	fault_send_or_hold(w, pkt, m, act, mac, r);
 	for (uint8_t i = 0; i < n_copies; i++)
-		fault_send_or_hold(w, copies[i], m, &e->act[dir], e->mac[dir], &r);
+		fault_send_or_hold(w, copies[i], m, act, mac, r);
+}
+
+void
+dp_fault_forward(struct dp_worker *w, struct rte_mbuf *pkt,
+		 const struct pkt_meta *m, struct flow_entry *e,
+		 enum flow_dir dir, const struct flow_key *k, uint64_t now)
+{
+	struct fault_pkt p = {
+		.m = m, .key = k, .stage = e->stage, .from_stage = e->from_stage,
+		.service = e->service, .dir = (uint8_t)dir,
+		.flow_first_tsc = e->first_tsc, .order_stamp = &e->fault_order[dir],
+	};
+	struct fault_result r;
+
+	fault_apply(&w->fault, w->faults, pkt, &p, now, &r);
+	fault_send_answers(w, &r, m, e, dir);
+	dp_fault_deliver(w, pkt, m, &e->act[dir], e->mac[dir], &r);
 }
 
 /* One burst of due packets; @return how many went. */

@@ -12,11 +12,25 @@
 
 #include "dp.h"
 
+/* Toward a shadow network: through the faults aimed at it, if any. */
 static void
 shadow_send(void *ctx, struct rte_mbuf *pkt, const struct pkt_meta *m,
-	    const struct flow_action *act, const uint8_t *mac)
+	    const struct flow_action *act, const uint8_t *mac,
+	    const struct flow_key *k, uint8_t profile_slot)
 {
-	dp_send(ctx, pkt, m, act, mac);
+	struct dp_worker *w = ctx;
+	struct fault_pkt p = {
+		.m = m, .key = k, .service = 0xff, .dir = FLOW_DIR_ORIG,
+		.shadow = profile_slot,
+	};
+	struct fault_result r;
+
+	if (likely(w->faults->n_rules == 0)) {
+		dp_send(w, pkt, m, act, mac);
+		return;
+	}
+	fault_apply(&w->fault, w->faults, pkt, &p, rte_rdtsc(), &r);
+	dp_fault_deliver(w, pkt, m, act, mac, &r);
 }
 
 static inline struct shadow_tx
@@ -41,8 +55,6 @@ shadow_input_one(struct dp_worker *w, struct rte_mbuf *pkt, uint16_t in_port,
 {
 	struct pkt_meta m;
 	struct flow_key k;
-	const struct flow_key *kp = &k;
-	int32_t pos;
 	enum pkt_drop_reason r = pkt_parse(rte_pktmbuf_mtod(pkt, const uint8_t *),
 					   rte_pktmbuf_data_len(pkt), &m);
 
@@ -61,10 +73,8 @@ shadow_input_one(struct dp_worker *w, struct rte_mbuf *pkt, uint16_t in_port,
 		return;
 	}
 	flow_key_from_meta(&m, &k);
-	flow_table_lookup_bulk(w->ft, &kp, 1, &pos);
-	if (!shadow_target_packet(&w->shadow, w->shadows,
-				  pos >= 0 ? flow_table_entry(w->ft, pos) : NULL, &k,
-				  pkt, &m, in_port, now, tx))
+	if (!shadow_target_packet(&w->shadow, w->shadows, &k, pkt, &m, in_port,
+				  now, tx))
 		w->cnt->dp_drop[DP_DROP_SHADOW_PORT]++;
 }
 

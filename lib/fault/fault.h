@@ -47,6 +47,8 @@ struct gen_table_pub;
 struct rte_mbuf;
 struct rte_mempool;
 
+/** fault_rule.shadow of a rule whose shadow profile does not exist. */
+#define FAULT_SHADOW_GONE 0xff
 /** Rules in one table (slots). */
 #define FAULT_MAX_RULES 64
 /** Slots of each worker's delay wheel (ticks of about 1/8 us). */
@@ -233,6 +235,9 @@ struct fault_rule {
 	bool fix_checksum;
 	bool both_ways;
 	bool new_flows_only;
+	/** 0: flows' packets; else the shadow profile slot + 1 whose packets
+	 * toward its shadow network it acts on (FAULT_SHADOW_GONE: none). */
+	uint8_t shadow;
 	int16_t stage, from_stage, service;
 	int32_t proto;
 	struct conf_prefix src, dst;
@@ -327,6 +332,8 @@ struct fault_pkt {
 	uint16_t from_stage;
 	uint8_t service;        /**< 0xff: none */
 	uint8_t dir;            /**< enum flow_dir */
+	uint8_t shadow;         /**< 0, or the profile slot + 1 of a packet umbra
+				     sends toward a shadow network */
 	uint64_t flow_first_tsc;
 	/** keep_order: the latest deadline given to this flow direction
 	 * (TSC >> FAULT_ORDER_SHIFT, wrapping); NULL without flow state. */
@@ -397,6 +404,14 @@ struct fault_ctl *fault_ctl_create(struct gen_table_pub *pub,
 				   struct fault_rule_counters *const *cnt,
 				   uint16_t n_workers, uint64_t tsc_hz,
 				   char *err, size_t errlen);
+
+/**
+ * Shadow profile names to slots (+ 1; 0: no such profile), for rules with
+ * a shadow target; without a resolver they act on nothing.
+ */
+void fault_ctl_set_shadow_resolver(struct fault_ctl *fc,
+				   uint8_t (*slot_of)(void *ctx, const char *name),
+				   void *ctx);
 
 /** Free the manager and the published table (workers stopped). */
 void fault_ctl_free(struct fault_ctl *fc);

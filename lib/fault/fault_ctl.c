@@ -60,6 +60,8 @@ struct fault_ctl {
 	struct fault_rule_counters **cnt;       /* per worker, [FAULT_MAX_RULES] */
 	uint16_t n_workers;
 	uint64_t tsc_hz;
+	uint8_t (*shadow_slot)(void *ctx, const char *name);
+	void *shadow_ctx;
 	const struct umbra_conf *conf;  /* the current generation's */
 	struct fault_entry rules[FAULT_MAX_RULES];      /* by slot */
 	uint32_t next_id;
@@ -121,6 +123,11 @@ rule_compile(const struct fault_ctl *fc, const struct fault_entry *e,
 	r->fix_checksum = f->fix_checksum;
 	r->both_ways = f->both_ways;
 	r->new_flows_only = f->new_flows_only;
+	if (f->shadow[0] != '\0') {
+		uint8_t slot = fc->shadow_slot ? fc->shadow_slot(fc->shadow_ctx, f->shadow) : 0;
+
+		r->shadow = slot ? slot : FAULT_SHADOW_GONE;
+	}
 	r->stage = f->stage;
 	r->from_stage = f->from_stage;
 	r->service = f->service;
@@ -287,6 +294,16 @@ fault_ctl_create(struct gen_table_pub *pub,
 		return NULL;
 	}
 	return fc;
+}
+
+void
+fault_ctl_set_shadow_resolver(struct fault_ctl *fc,
+			      uint8_t (*slot_of)(void *ctx, const char *name),
+			      void *ctx)
+{
+	fc->shadow_slot = slot_of;
+	fc->shadow_ctx = ctx;
+	fault_publish(fc);
 }
 
 void

@@ -77,9 +77,11 @@ rule_targets(const struct fault_rule *r, const struct fault_pkt *p)
 	struct fault_ends e;
 	int family;
 
-	if (!(r->dir_mask & (1u << p->dir)))
+	if (!(r->dir_mask & (1u << p->dir)) || r->shadow != p->shadow)
 		return false;
-	if (r->kind == CONF_FAULT_PARTITION) {
+	if (r->shadow) {
+		/* The profile is the target: no stage or service to compare. */
+	} else if (r->kind == CONF_FAULT_PARTITION) {
 		if (!partition_has(r, p))
 			return false;
 	} else if ((r->stage >= 0 && p->stage != (uint16_t)r->stage) ||

@@ -40,6 +40,7 @@
 #include "shadow_tcp.h"
 
 struct gen_table_pub;
+struct rte_hash;
 struct rte_mbuf;
 struct rte_mempool;
 struct rte_ring;
@@ -122,6 +123,8 @@ struct shadow_worker {
 	struct rte_mempool *pool;
 	struct rte_ring *records;       /**< to the management core */
 	struct shadow_session *sessions;
+	struct rte_hash *by_key;        /**< flow key -> session: answers of a
+					     target outlive the production flow */
 	uint32_t n_sessions;
 	uint32_t free_head;             /**< free list of sessions */
 	uint32_t active;
@@ -138,7 +141,8 @@ struct shadow_worker {
  */
 struct shadow_tx {
 	void (*send)(void *ctx, struct rte_mbuf *pkt, const struct pkt_meta *m,
-		     const struct flow_action *act, const uint8_t *mac);
+		     const struct flow_action *act, const uint8_t *mac,
+		     const struct flow_key *k, uint8_t profile_slot);
 	void *ctx;
 };
 
@@ -162,14 +166,14 @@ void shadow_flow_packet(struct shadow_worker *sw, const struct shadow_table *t,
 			uint8_t dir, uint64_t now, const struct shadow_tx *tx);
 
 /**
- * An IP packet that arrived on shadow port @p in_port, of flow @p e
- * (NULL: none): an answer of a target. Always consumed.
- * @return false when it belongs to no shadowed flow (the caller counts it).
+ * An IP packet that arrived on shadow port @p in_port (flow key @p k):
+ * an answer of a target. Always consumed.
+ * @return false when it belongs to no shadow session (the caller counts it).
  */
 bool shadow_target_packet(struct shadow_worker *sw, const struct shadow_table *t,
-			  struct flow_entry *e, const struct flow_key *k,
-			  struct rte_mbuf *pkt, const struct pkt_meta *m,
-			  uint16_t in_port, uint64_t now, const struct shadow_tx *tx);
+			  const struct flow_key *k, struct rte_mbuf *pkt,
+			  const struct pkt_meta *m, uint16_t in_port, uint64_t now,
+			  const struct shadow_tx *tx);
 
 /** Retransmissions, timeouts, idle and ended sessions (a slice per call). */
 void shadow_timers(struct shadow_worker *sw, const struct shadow_table *t,
@@ -229,6 +233,9 @@ json_t *shadow_ctl_list_json(const struct shadow_ctl *sc, const char *network);
 /** One profile (or every one of @p network) with counters and the comparison. */
 json_t *shadow_ctl_status_json(const struct shadow_ctl *sc, const char *name,
 			       const char *network);
+
+/** Slot + 1 of the active profile called @p name, or 0 (a fault resolver). */
+uint8_t shadow_ctl_slot_of(void *sc, const char *name);
 
 /** Exchanges the comparator has compared, over all profiles. */
 uint64_t shadow_ctl_compared(const struct shadow_ctl *sc);

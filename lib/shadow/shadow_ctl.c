@@ -450,6 +450,15 @@ shadow_ctl_status_json(const struct shadow_ctl *sc, const char *name,
 	return a;
 }
 
+uint8_t
+shadow_ctl_slot_of(void *ctx, const char *name)
+{
+	const struct shadow_ctl *sc = ctx;
+	int i = profile_find(sc, name);
+
+	return i >= 0 && sc->prof[i].state == PROFILE_ACTIVE ? (uint8_t)(i + 1) : 0;
+}
+
 uint64_t
 shadow_ctl_compared(const struct shadow_ctl *sc)
 {

@@ -15,6 +15,8 @@
  */
 #include <string.h>
 
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
@@ -179,6 +181,12 @@ session_take(struct shadow_worker *sw, const struct shadow_profile *p,
 	for (uint8_t i = 0; i < SHADOW_TARGETS; i++) {
 		shadow_tcp_init(&s->t[i].tcp);
 		answer_init(&s->t[i].ans);
+	}
+	if (rte_hash_add_key_data(sw->by_key, k, (void *)(uintptr_t)*idx) < 0) {
+		s->in_use = 0;
+		s->next_free = sw->free_head;
+		sw->free_head = *idx;
+		return NULL;
 	}
 	sw->active++;
 	sw->cnt[p->index].flows++;
@@ -376,9 +384,9 @@ budget_ok(struct shadow_worker *sw, const struct shadow_profile *p, uint64_t now
 }
 
 static void
-target_send(struct shadow_worker *sw, const struct shadow_profile *p, int ti,
-	    struct rte_mbuf *c, const struct pkt_meta *m, uint64_t now,
-	    const struct shadow_tx *tx)
+target_send(struct shadow_worker *sw, const struct shadow_session *s,
+	    const struct shadow_profile *p, int ti, struct rte_mbuf *c,
+	    const struct pkt_meta *m, uint64_t now, const struct shadow_tx *tx)
 {
 	struct flow_action act = {
 		.port = p->port[ti], .vlan = p->vlan[ti],
@@ -391,7 +399,7 @@ target_send(struct shadow_worker *sw, const struct shadow_profile *p, int ti,
 	}
 	sw->cnt[p->index].cloned++;
 	sw->cnt[p->index].cloned_bytes += rte_pktmbuf_pkt_len(c);
-	tx->send(tx->ctx, c, m, &act, p->mac[ti]);
+	tx->send(tx->ctx, c, m, &act, p->mac[ti], &s->key, (uint8_t)(p->index + 1));
 }
 
 /*
@@ -481,7 +489,7 @@ target_retransmit(struct shadow_worker *sw, struct shadow_session *s,
 		(void)hi;
 		tcp_rewrite(&tg->tcp, c, &s->cli_meta, true);
 		sw->cnt[p->index].retransmits++;
-		target_send(sw, p, ti, c, &s->cli_meta, now, tx);
+		target_send(sw, s, p, ti, c, &s->cli_meta, now, tx);
 	}
 }
 
@@ -504,7 +512,7 @@ target_rst(struct shadow_worker *sw, struct shadow_session *s,
 		return;
 	}
 	rte_pktmbuf_append(r, (uint16_t)n);
-	target_send(sw, p, ti, r, m, now, tx);
+	target_send(sw, s, p, ti, r, m, now, tx);
 }
 
 static void
@@ -540,7 +548,7 @@ target_client_verdict(struct shadow_worker *sw, struct shadow_session *s,
 		} else {
 			if (v->act & SHADOW_TCP_A_KEEP)
 				keep_copy(sw, s, ti, c, m);
-			target_send(sw, p, ti, c, m, now, tx);
+			target_send(sw, s, p, ti, c, m, now, tx);
 		}
 	} else if (v->act & SHADOW_TCP_A_HOLD) {
 		struct rte_mbuf *c = rte_pktmbuf_copy(pkt, sw->pool, 0, UINT32_MAX);
@@ -602,7 +610,7 @@ client_udp(struct shadow_worker *sw, struct shadow_session *s,
 		if (c == NULL)
 			sw->cnt[p->index].no_mbuf++;
 		else
-			target_send(sw, p, ti, c, m, now, tx);
+			target_send(sw, s, p, ti, c, m, now, tx);
 	}
 }
 
@@ -746,7 +754,7 @@ target_ack(struct shadow_worker *sw, struct shadow_session *s,
 	}
 	rte_pktmbuf_append(a, (uint16_t)n);
 	sw->cnt[p->index].acks_sent++;
-	target_send(sw, p, ti, a, m, now, tx);
+	target_send(sw, s, p, ti, a, m, now, tx);
 }
 
 static void
@@ -821,11 +829,13 @@ target_tcp_answer(struct shadow_worker *sw, struct shadow_session *s,
 
 bool
 shadow_target_packet(struct shadow_worker *sw, const struct shadow_table *t,
-		     struct flow_entry *e, const struct flow_key *k,
-		     struct rte_mbuf *pkt, const struct pkt_meta *m,
-		     uint16_t in_port, uint64_t now, const struct shadow_tx *tx)
+		     const struct flow_key *k, struct rte_mbuf *pkt,
+		     const struct pkt_meta *m, uint16_t in_port, uint64_t now,
+		     const struct shadow_tx *tx)
 {
-	struct shadow_session *s = e ? session_of(sw, e, k) : NULL;
+	void *data;
+	struct shadow_session *s = rte_hash_lookup_data(sw->by_key, k, &data) >= 0 ?
+				   &sw->sessions[(uintptr_t)data] : NULL;
 	const struct shadow_profile *p = s ? profile_of(t, s) : NULL;
 	int ti = p ? target_of(s, p, in_port, m) : -1;
 
@@ -853,6 +863,7 @@ session_free(struct shadow_worker *sw, uint32_t idx)
 
 	for (int ti = 0; ti < SHADOW_TARGETS; ti++)
 		target_free_copies(&s->t[ti]);
+	rte_hash_del_key(sw->by_key, &s->key);
 	s->in_use = 0;
 	s->next_free = sw->free_head;
 	sw->free_head = idx;
@@ -964,6 +975,11 @@ shadow_worker_init(struct shadow_worker *sw, uint16_t index, uint64_t tsc_hz,
 		   uint32_t n_sessions, struct rte_mempool *pool, int socket)
 {
 	char name[32];
+	struct rte_hash_parameters hp = {
+		.name = name, .entries = n_sessions * 2,
+		.key_len = sizeof(struct flow_key), .hash_func = rte_hash_crc,
+		.socket_id = socket,
+	};
 
 	memset(sw, 0, sizeof(*sw));
 	sw->index = index;
@@ -975,13 +991,16 @@ shadow_worker_init(struct shadow_worker *sw, uint16_t index, uint64_t tsc_hz,
 	sw->records = rte_ring_create_elem(name, sizeof(struct compare_record),
 					   SHADOW_RING_SIZE, socket,
 					   RING_F_SP_ENQ | RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "umbra_shadow_sess_%u", index);
+	sw->by_key = rte_hash_create(&hp);
 	sw->sessions = rte_zmalloc_socket("umbra_shadow_sessions",
 					  (size_t)n_sessions * sizeof(*sw->sessions),
 					  RTE_CACHE_LINE_SIZE, socket);
 	sw->cnt = rte_zmalloc_socket("umbra_shadow_cnt",
 				     CONF_MAX_SHADOWS * sizeof(*sw->cnt),
 				     RTE_CACHE_LINE_SIZE, socket);
-	if (sw->records == NULL || sw->sessions == NULL || sw->cnt == NULL) {
+	if (sw->records == NULL || sw->by_key == NULL || sw->sessions == NULL ||
+	    sw->cnt == NULL) {
 		shadow_worker_fini(sw);
 		return -1;
 	}
@@ -1003,6 +1022,8 @@ shadow_worker_fini(struct shadow_worker *sw)
 	rte_free(sw->sessions);
 	rte_free(sw->cnt);
 	rte_ring_free(sw->records);
+	rte_hash_free(sw->by_key);
+	sw->by_key = NULL;
 	sw->sessions = NULL;
 	sw->cnt = NULL;
 	sw->records = NULL;

@@ -11,6 +11,9 @@
 # 2. Stalling the shadow server (SIGSTOP) or stopping it changes nothing
 #    for the client; the shadow's silence is reported as no answer.
 # 3. DNS over UDP is shadowed too and answers are paired by query ID.
+# 4. The REST API of the product description: /networks/{id}/shadowing/
+#    status, create, and inject_fault (a delay on what umbra sends to the
+#    shadow: the shadow's answers come later, the client's do not).
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 UMBRA=${UMBRA:-$SRC/build/app/umbra/umbra}
 UMBRACTL=${UMBRACTL:-$(dirname "$UMBRA")/../umbractl/umbractl}
@@ -94,7 +97,11 @@ E2E_PIDS+=($!)
 if ! { e2e_wait_port "vp$t" 10.0.0.10 8080 && e2e_wait_port "vs$t" 10.0.0.10 8080; }; then
   echo "servers did not start"; exit 1
 fi
-e2e_umbra "$E2E_DIR/umbra.yaml" 0-1 || exit 1
+API_PORT=$((20000 + t % 20000))
+e2e_umbra "$E2E_DIR/umbra.yaml" 0-1 --http "127.0.0.1:$API_PORT" || exit 1
+api() { # METHOD PATH [JSON]
+  curl -s --max-time 5 -X "$1" ${3:+-d "$3"} "http://127.0.0.1:$API_PORT$2"
+}
 
 ctl() { "$UMBRACTL" -s "$E2E_DIR/umbra.sock" --json "$@"; }
 js() { /usr/bin/python3 -c "import json,sys; r=json.load(sys.stdin); print($1)"; }
@@ -131,6 +138,35 @@ check "shadow latency is measured" \
   test "$(js "r['profiles'][0]['comparison']['latency_us']['shadow']['max'] > 0" <"$E2E_DIR/status1.json")" = True
 check "the shadow sessions closed cleanly" \
   test "$(js "r['profiles'][0]['counters']['tcp_sessions_ended'].get('closed', 0) >= 7" <"$E2E_DIR/status1.json")" = True
+
+# --- 4. the REST API ----------------------------------------------------------
+check "GET /networks/production/shadowing/status lists both profiles" \
+  test "$(api GET /networks/production/shadowing/status | \
+    js "sorted(p['name'] for p in r['result']['profiles'])")" = "['dns-v2', 'web-v2']"
+check "POST .../shadowing/create makes a profile on that network" \
+  test "$(api POST /networks/production/shadowing/create \
+    '{"name": "api-v2", "proto": "tcp", "dport": 9090, "fraction": 0.5, "port": "shadow", "ttl": "1h"}' | \
+    js "[p['network'] for p in r['result']['profiles'] if p['name'] == 'api-v2']")" = "['production']"
+check "... a bad one is refused with where and why" \
+  test "$(api POST /networks/production/shadowing/create '{"name": "x", "port": "prod"}' | \
+    js "'not a shadow port' in r['error']['message']")" = True
+ctl shadow delete api-v2 >/dev/null
+inj=$(api POST /networks/production/shadowing/inject_fault \
+  '{"profile": "web-v2", "kind": "delay", "delay": "300ms", "duration": "10s"}')
+check "POST .../shadowing/inject_fault adds a fault on the shadow's traffic" \
+  test "$(js "r['ok'] and r['result']['id'] > 0" <<<"$inj")" = True
+t0=$(date +%s.%N)
+got=$(get /same)
+t1=$(date +%s.%N)
+check "the client is not slowed by it" \
+  test "$got" = "same body" -a "$(awk "BEGIN { print ($t1 - $t0 < 0.25) }")" = 1
+sleep 2
+check "the shadow's answer came 300 ms later (its latency)" \
+  test "$(ctl shadow status name=web-v2 | \
+    js "r['profiles'][0]['comparison']['latency_us']['shadow']['max'] >= 300000")" = True
+ctl fault list | js "[(x['name'], x['counters']['matched'], x['counters']['delayed']) for x in r['rules']]" | sed 's/^/# injected: /'
+ctl shadow status name=web-v2 | js "r['profiles'][0]['comparison']['latency_us']" | sed 's/^/# latency: /'
+ctl fault clear all=true >/dev/null
 
 # --- 2. a stalled, then a stopped shadow server changes nothing ----------
 kill -STOP "$shadow_web"
@@ -177,8 +213,8 @@ check "DNS: paired by ID, 'same' matches and 'diff' differs in its answers" \
 
 e2e_umbra_stop
 check "umbra stopped cleanly and wrote its counters" test -s "$E2E_DIR/stats.json"
-check "production served exactly the client's 14 requests (no shadow request reached it)" \
-  test "$(grep -c '^request' "$E2E_DIR/web-v1.log")" = 14
+check "production served exactly the client's 15 requests (no shadow request reached it)" \
+  test "$(grep -c '^request' "$E2E_DIR/web-v1.log")" = 15
 check "the shadow server served the 10 cloned requests made while it ran" \
   test "$(grep -c '^request' "$E2E_DIR/web-v2.log")" -ge 10
 echo "# shadow port: $(stat "s['ports']['shadow']['rx_pkts']") packets received, \
