@@ -341,11 +341,10 @@ requests_feed(struct shadow_session *s, const uint8_t *data, uint32_t len,
 /* In-order payload of a TCP stream: the new part of @p m, or none. */
 static bool
 stream_in_order(uint32_t *next, uint16_t *synced_flag, const struct pkt_meta *m,
-		const uint8_t *frame, uint32_t *off, uint32_t *len)
+		uint32_t *off, uint32_t *len)
 {
 	uint32_t seq = m->tcp_seq + ((m->tcp_flags & PKT_TCP_SYN) ? 1 : 0);
 
-	(void)frame;
 	if (m->tcp_flags & PKT_TCP_SYN) {
 		*next = seq;
 		*synced_flag = 1;
@@ -472,10 +471,10 @@ static void target_client_segment(struct shadow_worker *sw, struct shadow_sessio
 				  const struct rte_mbuf *pkt, const struct pkt_meta *m,
 				  uint64_t now, const struct shadow_tx *tx);
 
-/* Resend every kept copy that overlaps [lo, hi). */
+/* Go back N: resend every kept copy that ends after @p lo, in order. */
 static void
 target_retransmit(struct shadow_worker *sw, struct shadow_session *s,
-		  const struct shadow_profile *p, int ti, uint32_t lo, uint32_t hi,
+		  const struct shadow_profile *p, int ti, uint32_t lo,
 		  uint64_t now, const struct shadow_tx *tx)
 {
 	struct target *tg = &s->t[ti];
@@ -486,7 +485,6 @@ target_retransmit(struct shadow_worker *sw, struct shadow_session *s,
 		if (!seq_lt(lo, tg->keep_end[i]) ||
 		    (c = rte_pktmbuf_copy(tg->keep[i], sw->pool, 0, UINT32_MAX)) == NULL)
 			continue;
-		(void)hi;
 		tcp_rewrite(&tg->tcp, c, &s->cli_meta, true);
 		sw->cnt[p->index].retransmits++;
 		target_send(sw, s, p, ti, c, &s->cli_meta, now, tx);
@@ -646,7 +644,7 @@ client_tcp(struct shadow_worker *sw, struct shadow_session *s,
 	const uint8_t *d = rte_pktmbuf_mtod(pkt, const uint8_t *);
 	uint32_t off, len;
 
-	if (stream_in_order(&s->cli_next, &s->cli_synced, m, d, &off, &len))
+	if (stream_in_order(&s->cli_next, &s->cli_synced, m, &off, &len))
 		requests_feed(s, d + off, len, now, &p->ignore);
 	else if (!s->cli_synced && m->payload_len)
 		sw->cnt[p->index].desync++;
@@ -664,7 +662,7 @@ prod_tcp(struct shadow_worker *sw, struct shadow_session *s,
 	uint16_t synced = a->synced;
 	uint32_t off, len;
 
-	if (stream_in_order(&a->next_seq, &synced, m, d, &off, &len))
+	if (stream_in_order(&a->next_seq, &synced, m, &off, &len))
 		answers_feed(sw, s, a, COMPARE_PROD, d + off, len, now, &p->ignore);
 	else if (a->synced && !synced)
 		sw->cnt[p->index].desync++;
@@ -897,7 +895,7 @@ session_timers(struct shadow_worker *sw, struct shadow_session *s,
 			continue;
 		shadow_tcp_timer(&tg->tcp, &conf, now, &v);
 		if (v.act & SHADOW_TCP_A_RETRANSMIT)
-			target_retransmit(sw, s, p, ti, v.rtx_lo, v.rtx_hi, now, tx);
+			target_retransmit(sw, s, p, ti, v.rtx_lo, now, tx);
 		if ((v.act & SHADOW_TCP_A_RST_SHADOW) && tg->n_keep)
 			target_rst(sw, s, p, ti, tg->keep[0], &s->cli_meta,
 				   SHADOW_TCP_FROM_CLIENT, now, tx);
