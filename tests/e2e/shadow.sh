@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End to end: a shadow network. Real TCP stacks and HTTP servers in
 # namespaces, umbra between them on af_packet ports.
-#   client ns 10.0.0.1 -- uplink [umbra] prod   -- production ns 10.0.0.10 (v1)
-#                                        shadow -- shadow ns     10.0.0.10 (v2)
+#   client ns 10.0.0.1 -- uplink [umbra] prod    -- production ns 10.0.0.10 (v1)
+#                                        shadow  -- shadow ns     10.0.0.10 (v2)
+#                                        control -- control ns    10.0.0.10 (v1 again)
 # The shadow server has production's address; umbra clones every flow to
 # it, plays the client, answers its ARP, and compares its answers.
 # 1. The client only ever receives v1's bytes (new connections and
@@ -11,6 +12,9 @@
 # 2. Stalling the shadow server (SIGSTOP) or stopping it changes nothing
 #    for the client; the shadow's silence is reported as no answer.
 # 3. DNS over UDP is shadowed too and answers are paired by query ID.
+# 5. With a control replica of production also shadowed, a path whose
+#    answer differs on every call (/random) is reported as noise, not as a
+#    mismatch, while /diff still is one.
 # 4. The REST API of the product description: /networks/{id}/shadowing/
 #    status, create, and inject_fault (a delay on what umbra sends to the
 #    shadow: the shadow's answers come later, the client's do not).
@@ -21,18 +25,23 @@ UMBRACTL=${UMBRACTL:-$(dirname "$UMBRA")/../umbractl/umbractl}
 
 t=$E2E_TAG
 SHADOW_MAC=02:00:00:00:5a:01
-e2e_ns "vc$t"; e2e_ns "vp$t"; e2e_ns "vs$t"
+CONTROL_MAC=02:00:00:00:5a:02
+e2e_ns "vc$t"; e2e_ns "vp$t"; e2e_ns "vs$t"; e2e_ns "vk$t"
 
 cat > "$E2E_DIR/umbra.yaml" <<YAML
 ports:
   - { name: uplink, vdev: "net_af_packet0,iface=vcl$t", role: uplink }
   - { name: prod, vdev: "net_af_packet1,iface=vpr$t" }
   - { name: shadow, vdev: "net_af_packet2,iface=vsh$t", role: shadow }
+  - { name: control, vdev: "net_af_packet3,iface=vct$t", role: shadow }
 stages:
   - { name: production, default: true, egress: { port: prod } }
 shadows:
   - { name: web-v2, stage: production, proto: tcp, dport: 8080, fraction: 100%,
       port: shadow, next_hop_mac: "$SHADOW_MAC", response_timeout: 1s }
+  - { name: api-control, stage: production, proto: tcp, dport: 8081, fraction: 100%,
+      port: shadow, next_hop_mac: "$SHADOW_MAC",
+      control: { port: control, next_hop_mac: "$CONTROL_MAC" } }
   - { name: dns-v2, stage: production, proto: udp, dport: 53, fraction: 100%,
       port: shadow, next_hop_mac: "$SHADOW_MAC", response_timeout: 1s }
 flow_table: { size: 4096, tcp_closed_timeout_ms: 100 }
@@ -41,21 +50,29 @@ YAML
 e2e_wire "vc$t" eth0 "vcl$t"
 e2e_wire "vp$t" eth0 "vpr$t"
 e2e_wire "vs$t" eth0 "vsh$t"
+e2e_wire "vk$t" eth0 "vct$t"
 ip -n "vs$t" link set eth0 address "$SHADOW_MAC"
+ip -n "vk$t" link set eth0 address "$CONTROL_MAC"
+ip -n "vk$t" addr add 10.0.0.10/24 dev eth0
 ip -n "vc$t" addr add 10.0.0.1/24 dev eth0
 ip -n "vp$t" addr add 10.0.0.10/24 dev eth0
 ip -n "vs$t" addr add 10.0.0.10/24 dev eth0
 
 # HTTP/1.1 (keep-alive) servers: /same answers alike, /diff differently.
 cat > "$E2E_DIR/web.py" <<'PY'
+import os
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 version = sys.argv[2]
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):
-        body = (b"same body\n" if self.path.startswith("/same")
-                else ("answer of %s\n" % version).encode() * (1 if version == "v1" else 2))
+        if self.path.startswith("/same"):
+            body = b"same body\n"
+        elif self.path.startswith("/random"):
+            body = os.urandom(8).hex().encode() + b"\n"
+        else:
+            body = ("answer of %s\n" % version).encode() * (1 if version == "v1" else 2)
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
@@ -63,7 +80,7 @@ class H(BaseHTTPRequestHandler):
         self.wfile.write(body)
     def log_message(self, fmt, *a):
         print("request", self.path, flush=True)
-ThreadingHTTPServer((sys.argv[1], 8080), H).serve_forever()
+ThreadingHTTPServer((sys.argv[1], int(sys.argv[3])), H).serve_forever()
 PY
 # A DNS server answering every A question with one address.
 cat > "$E2E_DIR/dns.py" <<'PY'
@@ -82,19 +99,23 @@ while True:
     rr = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + addr.get(name, b"\0\0\0\0")
     s.sendto(hdr + question + rr, peer)
 PY
-start_web() { # NS VERSION
-  ip netns exec "$1" /usr/bin/python3 "$E2E_DIR/web.py" 10.0.0.10 "$2" \
-    >"$E2E_DIR/web-$2.log" 2>&1 &
+start_web() { # NS VERSION PORT
+  ip netns exec "$1" /usr/bin/python3 "$E2E_DIR/web.py" 10.0.0.10 "$2" "${3:-8080}" \
+    >>"$E2E_DIR/web-$2-${3:-8080}.log" 2>&1 &
   E2E_PIDS+=($!)
   echo $!
 }
 prod_web=$(start_web "vp$t" v1)
 shadow_web=$(start_web "vs$t" v2)
+start_web "vp$t" v1 8081 >/dev/null
+start_web "vs$t" v2 8081 >/dev/null
+start_web "vk$t" v1 8081 >/dev/null
 ip netns exec "vp$t" /usr/bin/python3 "$E2E_DIR/dns.py" 10.0.0.10 198.51.100.1 &
 E2E_PIDS+=($!)
 ip netns exec "vs$t" /usr/bin/python3 "$E2E_DIR/dns.py" 10.0.0.10 198.51.100.2 &
 E2E_PIDS+=($!)
-if ! { e2e_wait_port "vp$t" 10.0.0.10 8080 && e2e_wait_port "vs$t" 10.0.0.10 8080; }; then
+if ! { e2e_wait_port "vp$t" 10.0.0.10 8080 && e2e_wait_port "vs$t" 10.0.0.10 8080 &&
+       e2e_wait_port "vk$t" 10.0.0.10 8081; }; then
   echo "servers did not start"; exit 1
 fi
 API_PORT=$((20000 + t % 20000))
@@ -139,10 +160,24 @@ check "shadow latency is measured" \
 check "the shadow sessions closed cleanly" \
   test "$(js "r['profiles'][0]['counters']['tcp_sessions_ended'].get('closed', 0) >= 7" <"$E2E_DIR/status1.json")" = True
 
+# --- 5. noise: a control replica --------------------------------------------
+for i in 1 2 3; do
+  ip netns exec "vc$t" curl -s --max-time 5 http://10.0.0.10:8081/random \
+    http://10.0.0.10:8081/diff >/dev/null
+done
+sleep 1.5
+ctl shadow status name=api-control >"$E2E_DIR/control.json"
+ep() { js "[e for e in r['profiles'][0]['comparison']['endpoints'] if e['endpoint'] == '$1'][0]$2" \
+  <"$E2E_DIR/control.json" 2>/dev/null; }
+check "with a control, /random (different on every call) is noise, not a mismatch" \
+  test "$(ep 'GET /random' "['noisy']")" = 3 -a "$(ep 'GET /random' "['mismatches']")" = 0
+check "... while /diff (only v2 differs) is still a mismatch" \
+  test "$(ep 'GET /diff' "['mismatches']")" = 3
+
 # --- 4. the REST API ----------------------------------------------------------
-check "GET /networks/production/shadowing/status lists both profiles" \
+check "GET /networks/production/shadowing/status lists the profiles" \
   test "$(api GET /networks/production/shadowing/status | \
-    js "sorted(p['name'] for p in r['result']['profiles'])")" = "['dns-v2', 'web-v2']"
+    js "sorted(p['name'] for p in r['result']['profiles'])")" = "['api-control', 'dns-v2', 'web-v2']"
 check "POST .../shadowing/create makes a profile on that network" \
   test "$(api POST /networks/production/shadowing/create \
     '{"name": "api-v2", "proto": "tcp", "dport": 9090, "fraction": 0.5, "port": "shadow", "ttl": "1h"}' | \
@@ -214,9 +249,9 @@ check "DNS: paired by ID, 'same' matches and 'diff' differs in its answers" \
 e2e_umbra_stop
 check "umbra stopped cleanly and wrote its counters" test -s "$E2E_DIR/stats.json"
 check "production served exactly the client's 15 requests (no shadow request reached it)" \
-  test "$(grep -c '^request' "$E2E_DIR/web-v1.log")" = 15
+  test "$(grep -c '^request' "$E2E_DIR/web-v1-8080.log")" = 15
 check "the shadow server served the 10 cloned requests made while it ran" \
-  test "$(grep -c '^request' "$E2E_DIR/web-v2.log")" -ge 10
+  test "$(grep -c '^request' "$E2E_DIR/web-v2-8080.log")" -ge 10
 echo "# shadow port: $(stat "s['ports']['shadow']['rx_pkts']") packets received, \
 $(stat "s['drops']['shadow_port_unexpected']") of no shadowed flow (late answers, IPv6 chatter: counted, dropped)"
 e2e_done
