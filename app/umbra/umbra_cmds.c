@@ -90,8 +90,8 @@ umbra_apply(struct umbra_app *app, const char *yaml, size_t len, const char *nam
 	pthread_mutex_lock(&app->reclaim_lock);
 	gen_publish(&app->dp.pub, g);
 	pthread_mutex_unlock(&app->reclaim_lock);
-	umbra_fault_conf_changed(app, g->conf);
 	umbra_shadow_conf_changed(app, g->conf);
+	umbra_fault_conf_changed(app, g->conf);
 	umbra_apply_probe_start(app, t0);
 	return g->id;
 }

@@ -87,6 +87,12 @@ worker_init(struct dp_context *dp, struct dp_worker *w, uint16_t index,
 	return worker_tx_buffers(w, socket, err, errlen);
 }
 
+static void
+faults_refresh(void *fc)
+{
+	fault_ctl_refresh(fc);
+}
+
 /* Shadow profiles, published through the generations' RCU too. */
 static int
 shadows_init(struct dp_context *dp, const struct umbra_conf *c, char *err,
@@ -104,6 +110,8 @@ shadows_init(struct dp_context *dp, const struct umbra_conf *c, char *err,
 	if (dp->shadows == NULL)
 		return -1;
 	fault_ctl_set_shadow_resolver(dp->faults, shadow_ctl_slot_of, dp->shadows);
+	/* Faults aimed at a profile follow it (its slot, its end). */
+	shadow_ctl_on_change(dp->shadows, faults_refresh, dp->faults);
 	return shadow_ctl_set_conf(dp->shadows, c, err, errlen);
 }
 

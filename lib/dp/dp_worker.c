@@ -91,6 +91,15 @@ dp_decide(const struct dp_worker *w, const struct umbra_gen *g,
 	memcpy(d->mac[FLOW_DIR_REPLY], eh->src_addr.addr_bytes, RTE_ETHER_ADDR_LEN);
 }
 
+/* A chosen flow gets its shadow session now, or is not shadowed at all. */
+static void
+shadow_flow_start(struct dp_worker *w, struct flow_entry *e, const struct flow_key *k,
+		  const struct pkt_meta *m, uint8_t chosen, uint64_t now)
+{
+	e->shadow_sess = shadow_session_start(&w->shadow, w->shadows, chosen, k, m, now);
+	e->shadow = e->shadow_sess == SHADOW_NO_SESSION ? SHADOW_NONE : chosen;
+}
+
 static void
 decision_store(struct flow_entry *e, const struct dp_decision *d, uint64_t gen)
 {
@@ -164,6 +173,7 @@ burst_new_flows(struct dp_worker *w, const struct umbra_gen *g,
 	for (uint32_t k = 0; k < n_miss; k++) {
 		uint32_t j = miss[k];
 		struct dp_decision *d = &stateless[j];
+		struct flow_entry *e;
 		int32_t pos;
 
 		/* An earlier packet of this burst may have added the flow. */
@@ -187,7 +197,10 @@ burst_new_flows(struct dp_worker *w, const struct umbra_gen *g,
 			continue;
 		}
 		w->cnt->flows_new++;
-		decision_store(flow_table_entry(w->ft, pos), d, g->id);
+		e = flow_table_entry(w->ft, pos);
+		decision_store(e, d, g->id);
+		if (unlikely(d->shadow != SHADOW_NONE))
+			shadow_flow_start(w, e, &b->keys[j], &b->meta[j], d->shadow, now);
 		b->pos[j] = pos;
 	}
 }

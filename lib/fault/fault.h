@@ -413,6 +413,9 @@ void fault_ctl_set_shadow_resolver(struct fault_ctl *fc,
 				   uint8_t (*slot_of)(void *ctx, const char *name),
 				   void *ctx);
 
+/** Compile and publish again (shadow profiles changed under shadow targets). */
+void fault_ctl_refresh(struct fault_ctl *fc);
+
 /** Free the manager and the published table (workers stopped). */
 void fault_ctl_free(struct fault_ctl *fc);
 

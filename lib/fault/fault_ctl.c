@@ -297,6 +297,12 @@ fault_ctl_create(struct gen_table_pub *pub,
 }
 
 void
+fault_ctl_refresh(struct fault_ctl *fc)
+{
+	fault_publish(fc);
+}
+
+void
 fault_ctl_set_shadow_resolver(struct fault_ctl *fc,
 			      uint8_t (*slot_of)(void *ctx, const char *name),
 			      void *ctx)
@@ -377,6 +383,12 @@ fault_ctl_add(struct fault_ctl *fc, const char *text, char *err, size_t errlen)
 
 	if (runtime_parse(fc, text, &f, err, errlen) < 0)
 		return 0;
+	if (f.shadow[0] != '\0' &&
+	    (fc->shadow_slot == NULL || fc->shadow_slot(fc->shadow_ctx, f.shadow) == 0)) {
+		snprintf(err, errlen, "no active shadow profile '%s' (shadow list shows "
+			 "them)", f.shadow);
+		return 0;
+	}
 	runtime_name(fc, &f, fc->next_id);
 	e = entry_add(fc, &f, FAULT_ORIGIN_RUNTIME, -1, f.duration_ns);
 	if (e == NULL) {
@@ -768,7 +780,8 @@ target_json(const struct fault_ctl *fc, const struct conf_fault *f)
 {
 	static const char *const dirs[] = { "both", "to_server", "to_client" };
 
-	return json_pack("{s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o}",
+	return json_pack("{s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o}",
+		"shadow", f->shadow[0] ? json_string(f->shadow) : json_null(),
 		"stage", stage_json(fc, f->stage),
 		"from_stage", stage_json(fc, f->from_stage),
 		"service", f->service >= 0 && (uint32_t)f->service < fc->conf->n_services ?

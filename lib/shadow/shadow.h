@@ -156,6 +156,15 @@ uint8_t shadow_select(const struct shadow_table *t, uint16_t stage,
 		      const struct flow_key *key, uint64_t now);
 
 /**
+ * Start the session of a new flow that shadow_select() chose (@p chosen),
+ * keyed by @p k. @return the session for flow_entry.shadow_sess, or
+ * SHADOW_NO_SESSION when the pool is exhausted (counted).
+ */
+uint32_t shadow_session_start(struct shadow_worker *sw, const struct shadow_table *t,
+			      uint8_t chosen, const struct flow_key *k,
+			      const struct pkt_meta *m, uint64_t now);
+
+/**
  * A packet of shadowed flow @p e passing through in direction @p dir:
  * client packets are cloned to the targets, both directions feed the
  * streams compared. Never changes or frees @p pkt.
@@ -233,6 +242,9 @@ json_t *shadow_ctl_list_json(const struct shadow_ctl *sc, const char *network);
 /** One profile (or every one of @p network) with counters and the comparison. */
 json_t *shadow_ctl_status_json(const struct shadow_ctl *sc, const char *name,
 			       const char *network);
+
+/** Call @p fn after every change of the published profiles. */
+void shadow_ctl_on_change(struct shadow_ctl *sc, void (*fn)(void *ctx), void *ctx);
 
 /** Slot + 1 of the active profile called @p name, or 0 (a fault resolver). */
 uint8_t shadow_ctl_slot_of(void *sc, const char *name);

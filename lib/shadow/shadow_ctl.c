@@ -49,6 +49,8 @@ struct shadow_ctl {
 	uint64_t version;
 	struct compare_ctx *cmp;
 	uint64_t compared;
+	void (*on_change)(void *ctx);   /* after each publish */
+	void *on_change_ctx;
 };
 
 static double
@@ -131,6 +133,8 @@ shadow_publish(struct shadow_ctl *sc)
 			profile_compile(sc, &sc->prof[i], i, &t->p[t->n++]);
 	t->version = ++sc->version;
 	gen_table_publish(sc->pub, t);
+	if (sc->on_change != NULL)
+		sc->on_change(sc->on_change_ctx);
 	return 0;
 }
 
@@ -385,8 +389,8 @@ shadow_ctl_poll(struct shadow_ctl *sc, uint64_t now_tsc)
 		struct profile_entry *e = &sc->prof[i];
 
 		if (e->state == PROFILE_ACTIVE && e->end_tsc <= now_tsc) {
-			e->final = profile_json(sc, i, true);
 			e->state = PROFILE_ENDED;
+			e->final = profile_json(sc, i, true);
 			changed = true;
 		}
 	}
@@ -448,6 +452,13 @@ shadow_ctl_status_json(const struct shadow_ctl *sc, const char *name,
 		json_array_append_new(a, profile_json(sc, i, true));
 	}
 	return a;
+}
+
+void
+shadow_ctl_on_change(struct shadow_ctl *sc, void (*fn)(void *ctx), void *ctx)
+{
+	sc->on_change = fn;
+	sc->on_change_ctx = ctx;
 }
 
 uint8_t

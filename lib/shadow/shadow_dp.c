@@ -83,6 +83,10 @@ struct shadow_session {
 	struct target t[SHADOW_TARGETS];
 };
 
+static void session_free(struct shadow_worker *sw, uint32_t idx);
+static void session_finish(struct shadow_worker *sw, struct shadow_session *s,
+			   uint64_t now);
+
 static inline bool
 seq_lt(uint32_t a, uint32_t b)
 {
@@ -673,6 +677,27 @@ prod_tcp(struct shadow_worker *sw, struct shadow_session *s,
 	}
 }
 
+uint32_t
+shadow_session_start(struct shadow_worker *sw, const struct shadow_table *t,
+		     uint8_t chosen, const struct flow_key *k,
+		     const struct pkt_meta *m, uint64_t now)
+{
+	const struct shadow_profile *p = &t->p[chosen - 1];
+	void *old;
+	uint32_t idx;
+
+	/* A session of an earlier flow with the same 5-tuple ends first. */
+	if (rte_hash_lookup_data(sw->by_key, k, &old) >= 0) {
+		session_finish(sw, &sw->sessions[(uintptr_t)old], now);
+		session_free(sw, (uint32_t)(uintptr_t)old);
+	}
+	if (session_take(sw, p, k, m, now, &idx) == NULL) {
+		sw->cnt[p->index].no_session++;
+		return SHADOW_NO_SESSION;
+	}
+	return idx;
+}
+
 void
 shadow_flow_packet(struct shadow_worker *sw, const struct shadow_table *t,
 		   struct flow_entry *e, const struct flow_key *k,
@@ -682,20 +707,9 @@ shadow_flow_packet(struct shadow_worker *sw, const struct shadow_table *t,
 	const struct shadow_profile *p;
 	struct shadow_session *s = session_of(sw, e, k);
 
-	if (s == NULL) {
-		uint32_t idx;
-
-		if (e->shadow == SHADOW_NONE || e->shadow > t->n || dir != FLOW_DIR_ORIG)
-			return;
-		p = &t->p[e->shadow - 1];
-		s = session_take(sw, p, k, m, now, &idx);
-		if (s == NULL) {
-			sw->cnt[p->index].no_session++;
-			e->shadow = SHADOW_NONE;
-			return;
-		}
-		e->shadow_sess = idx;
-	}
+	if (s == NULL)
+		return;
+	/* The session keeps its profile's uid: a flow never moves to another. */
 	p = profile_of(t, s);
 	if (p == NULL || s->ended_tsc)
 		return;

@@ -1,4 +1,5 @@
-"""Shared helpers of the data-plane benchmarks (dataplane.py, faults.py).
+"""Shared helpers of the data-plane benchmarks (dataplane.py, faults.py,
+shadow.py).
 
 net_pcap (infinite_rx) replay of a capture into net_null, one forwarding
 core: dpdk-testpmd in a given forwarding mode, and umbra with one worker
@@ -61,31 +62,36 @@ def run_testpmd(mode, pcap, flows, seconds, warmup=2.0):
     return rates[-1] / 1e6
 
 
-def umbra_conf(path, pcap, flows, prefix, mbufs=None, extra=""):
-    """The benchmark's configuration; @p extra (YAML) is appended."""
+def umbra_conf(path, pcap, flows, prefix, mbufs=None, extra="", extra_ports=""):
+    """The benchmark's configuration; @p extra (YAML) is appended, @p
+    extra_ports (YAML items of ports:, each line indented by two spaces) are
+    added after gen and sink."""
     with open(path, "w") as f:
         f.write("""ports:
   - {{ name: gen, vdev: "net_pcap_{p}0,rx_pcap={pcap},infinite_rx=1", role: uplink }}
   - {{ name: sink, vdev: "net_null_{p}1,no-rx=1" }}
-stages:
+""".format(p=prefix, pcap=pcap) + extra_ports + """stages:
   - {{ name: production, default: true, egress: {{ port: sink }} }}
   - name: dev
     egress: {{ port: sink, vlan: 10 }}
     match: [ {{ src: 192.168.0.0/16 }} ]
 flow_table: {{ size: {size} }}
 mempool: {{ mbufs: {mbufs}, data_room: {room} }}
-""".format(p=prefix, pcap=pcap, size=max(65536, int(flows * 1.25)),
+""".format(size=max(65536, int(flows * 1.25)),
            mbufs=mbufs or flows + 32768, room=DATAROOM) + extra)
 
 
-def run_umbra(pcap, flows, seconds, warmup=2.0, umbra=None, extra_conf="", mbufs=None):
+def run_umbra(pcap, flows, seconds, warmup=2.0, umbra=None, extra_conf="", mbufs=None,
+              extra_ports=""):
     """umbra with one worker; the rate comes from two periodic counter lines.
-    @p extra_conf and @p mbufs go to umbra_conf(); the result's "snaps" are
-    the counter lines read, "last" the last of them."""
+    @p extra_conf, @p extra_ports and @p mbufs go to umbra_conf(); the
+    result's "snaps" are the counter lines read, "first" and "last" the two
+    the rate comes from, "final" the --stats-json umbra wrote when it stopped
+    (with "shadows"; None if it wrote none)."""
     tmp = tempfile.mkdtemp(prefix="umbra-bench-")
     conf = os.path.join(tmp, "bench.yaml")
     tag = "bench-umbra-%d-%d" % (flows, os.getpid())
-    umbra_conf(conf, pcap, flows, "u%d" % flows, mbufs, extra_conf)
+    umbra_conf(conf, pcap, flows, "u%d" % flows, mbufs, extra_conf, extra_ports)
     cmd = ([umbra or UMBRA, "-l", "0-1", "--no-pci", "--file-prefix", tag] + eal_mem()
            + ["--log-level=lib.eal:warning", "--", "-c", conf, "--socket", "none",
               "--stats-interval", "1",
@@ -115,6 +121,12 @@ def run_umbra(pcap, flows, seconds, warmup=2.0, umbra=None, extra_conf="", mbufs
     pkts = max(1, wb["pkts"] - wa["pkts"])
     cycles = {k: (wb["cycles"][k] - wa["cycles"][k]) / pkts for k in wb["cycles"]}
     ft = wb["flow_table"]
+    final = None
+    try:
+        with open(os.path.join(tmp, "final.json")) as f:
+            final = json.load(f)
+    except (OSError, ValueError):
+        pass
     return {"mpps": tx / dt / 1e6, "cycles": cycles, "active_flows": ft["active"],
             "flow_mem": ft["memory_bytes"], "table_full": ft["table_full"], "last": b,
-            "snaps": snaps}
+            "snaps": snaps, "first": a, "final": final}

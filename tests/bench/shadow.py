@@ -1,0 +1,335 @@
+#!/usr/bin/env python3
+"""Shadow networks benchmark: what shadowing 10% and 100% of flows costs the
+data path, and how many exchanges the comparator compares per second.
+
+1. Throughput (as tests/bench/dataplane.py, same run, same virtual devices):
+   a net_pcap port replaying (infinite_rx) a capture of 60-byte frames into
+   a net_null production sink (no-rx), plus a net_null shadow-role port
+   (no-rx) as the shadow network, one worker. Every umbra run has all three
+   ports; they differ only in `shadows:`: none (the base), one profile with
+   fraction 10%, one with 100% (no rate cap). dpdk-testpmd 5tswap on the
+   capture's two devices is the usual reference line. Best of --rounds
+   rounds each; umbra's cycles per packet per pipeline stage; the shadow
+   port's TX counters and the profile's counters (--stats-json "shadows")
+   show that the copies really go out.
+
+   Traffic: --flows UDP flows (client 10.0.x.y -> server 10.100.0.z, port
+   --dport, not 53), one datagram per flow per pass of the capture. UDP
+   flows are chosen at their first datagram and every client datagram of a
+   chosen flow is copied to the shadow port, so "100%" copies every packet;
+   TCP flows would be chosen only at a SYN and a shadow that never completes
+   its handshake (net_null answers nothing) would have their segments held,
+   not copied. Flows are chosen at their first packet; with the capture
+   replayed in a loop every flow is created in the first pass, so the share
+   chosen is the fraction's. Nothing answers (neither production nor the
+   shadow), so no exchange is cut and no record reaches the comparator: the
+   data-path figure is the cost of selection and copies alone.
+
+   Shadow sessions: umbra currently gives each worker a fixed 4096 shadow
+   sessions (DP_SHADOW_SESSIONS; the profile's max_sessions is not used), and
+   a chosen flow that finds no session is not shadowed. --flows defaults to
+   4000 so that 100% means every flow; --big-flows (default 100000) runs the
+   100% profile once more at that many flows and reports how many flows were
+   actually shadowed (no_session) to make the limit visible.
+
+2. Exchanges compared per second on one management core: tests/bench/
+   compare_rate (built by meson from compare_rate.c) feeds lib/compare
+   synthetic HTTP exchange records (a production and a shadow record each,
+   250 endpoints, ~5% mismatches, some unanswered) in bursts of 64 with
+   compare_expire as umbra's management loop does, pinned to CPU 0 (the
+   management core of `-l 0-1`). That is the comparator's own rate on one
+   core: no workers, no rings, no report. Best of --rounds runs.
+
+Never a pass/fail test; figures are noisy on shared machines, compare only
+within one run. Usage (root, repository root, after a build):
+    tests/bench/shadow.py [--build build] [--seconds 4] [--rounds 3]
+                          [--flows 4000] [--big-flows 100000] [--dport 8080]
+                          [--compare-seconds 3]
+Last line:
+    base_mpps=X shadow10_mpps=Y shadow100_mpps=Z cost10=A cost100=B exchanges_per_s=E
+(cost = 1 - shadowed/base; goals: cost10 <= 0.05, cost100 <= 0.40.)
+"""
+import argparse
+import atexit
+import json
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
+import benchlib  # noqa: E402  (shared with dataplane.py and faults.py)
+from bench_traffic import csum  # noqa: E402
+
+GOAL10, GOAL100 = 0.05, 0.40
+SESSIONS_PER_WORKER = 4096      # lib/dp/dp.h DP_SHADOW_SESSIONS
+
+
+# ------------------------------------------------------------------ #
+# What this run made, undone at exit whatever happens.                #
+
+class Cleanup:
+    def __init__(self):
+        self.procs, self.prefixes = [], []
+        self.tmp = tempfile.mkdtemp(prefix="umbra-bench-shadow-")
+        # benchlib's runs make their temporary directories in ours
+        tempfile.tempdir = self.tmp
+        atexit.register(self.run)
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(s, lambda *_: sys.exit(130))
+
+    def run(self):
+        for p in self.procs:            # only what we started, by PID
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        self.procs = []
+        for pre in self.prefixes:
+            shutil.rmtree("/var/run/dpdk/" + pre, ignore_errors=True)
+            if os.path.isdir("/dev/hugepages"):
+                for f in os.listdir("/dev/hugepages"):
+                    if f.startswith(pre + "map_"):
+                        os.unlink(os.path.join("/dev/hugepages", f))
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ #
+# Traffic: one 60-byte UDP datagram per flow                           #
+
+def udp_frame(i, dport):
+    src = 0x0A000000 | (1 + (i % 60000))           # 10.0.x.y clients
+    dst = 0x0A640000 | (1 + (i // 60000) % 250)     # 10.100.0.z servers
+    sport = 1024 + (i * 7919) % 60000
+    udp = struct.pack("!HHHH", sport, dport, 8 + 18, 0) + bytes(18)
+    ip = struct.pack("!BBHHHBBHII", 0x45, 0, 20 + len(udp), i & 0xFFFF, 0, 64, 17, 0,
+                     src, dst)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    return bytes.fromhex("020000000001" "02000000c001") + b"\x08\x00" + ip + udp
+
+
+def make_capture(path, flows, dport):
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for i in range(flows):
+            p = udp_frame(i, dport)
+            f.write(struct.pack("<IIII", i // 1000000, i % 1000000, len(p), len(p)))
+            f.write(p)
+
+
+# ------------------------------------------------------------------ #
+# umbra runs                                                           #
+
+SHADOW_PORT = '  - { name: shadow, vdev: "net_null_shadow0,no-rx=1", role: shadow }\n'
+
+
+def shadow_conf(fraction, dport, flows):
+    if fraction is None:
+        return ""
+    return """shadows:
+  - {{ name: bench, stage: production, proto: udp, dport: {dport}, fraction: {pct}%,
+      seed: 1, port: shadow, max_sessions: {ms} }}
+""".format(dport=dport, pct=int(round(fraction * 100)), ms=max(SESSIONS_PER_WORKER,
+                                                                 int(flows * 1.05)))
+
+
+def umbra_run(args, umbra, clean, pcap, flows, fraction):
+    """One umbra run: rates over the measured interval, counters at the end."""
+    clean.prefixes.append("bench-umbra-%d-%d" % (flows, os.getpid()))
+    u = benchlib.run_umbra(pcap, flows, args.seconds, umbra=umbra,
+                           extra_ports=SHADOW_PORT,
+                           extra_conf=shadow_conf(fraction, args.dport, flows))
+    a, b = u["first"], u["last"]
+    dt = b["time_s"] - a["time_s"]
+
+    def rate(port, key):
+        return (b["ports"][port][key] - a["ports"][port][key]) / dt / 1e6
+
+    u["fraction"] = fraction
+    u["rx_mpps"] = rate("gen", "rx_pkts")
+    u["copies_mpps"] = rate("shadow", "tx_pkts") - rate("shadow", "tx_dropped")
+    fin = u["final"] or {}
+    u["port_final"] = fin.get("ports", {}).get("shadow", {})
+    u["rx_final"] = fin.get("ports", {}).get("gen", {}).get("rx_pkts", 0)
+    u["flows_final"] = fin.get("flows", {}).get("new", 0)
+    prof = fin.get("shadows") or []
+    u["counters"] = prof[0]["counters"] if prof else {}
+    return u
+
+
+def best(a, b):
+    return b if a is None or b["mpps"] > a["mpps"] else a
+
+
+def compare_rate(args, exe):
+    """compare_rate pinned to CPU 0 (the management core of -l 0-1)."""
+    out = subprocess.run(["taskset", "-c", "0", exe, "--seconds", str(args.compare_seconds)],
+                         capture_output=True, text=True, check=True).stdout
+    lines = out.strip().splitlines()
+    res = json.loads(lines[-1])
+    res["text"] = lines[:-1]
+    return res
+
+
+# ------------------------------------------------------------------ #
+# Report                                                               #
+
+def tsc_mhz():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("cpu MHz"):
+                return float(line.split(":")[1])
+    return 0.0
+
+
+def print_throughput(args, swap, runs):
+    base = runs[0]
+    print("\nThroughput: %d UDP flows (port %d), 60-byte frames, net_pcap(infinite_rx) -> "
+          "net_null sink, + net_null shadow port (role: shadow), 1 worker, best of %d rounds "
+          "of %.0f s" % (args.flows, args.dport, args.rounds, args.seconds))
+    print("| forwarder | Mpps | / umbra no shadow | / testpmd 5tswap | cost | goal "
+          "| copies out Mpps | flows shadowed | packets cloned / received |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    print("| dpdk-testpmd 5tswap (gen -> sink) | %.2f | %.2f | 1.00 | | | | | |"
+          % (swap, swap / base["mpps"]))
+    for name, u, goal in (("umbra, no shadow", base, None),
+                          ("umbra, 10% of flows shadowed", runs[1], GOAL10),
+                          ("umbra, 100% of flows shadowed", runs[2], GOAL100)):
+        cost = 1 - u["mpps"] / base["mpps"]
+        c = u["counters"]
+        print("| %s | %.2f | %.2f | %.2f | %s | %s | %.2f | %s | %s |" % (
+            name, u["mpps"], u["mpps"] / base["mpps"], u["mpps"] / swap,
+            "%.1f%%" % (100 * cost) if goal else "",
+            ("<= %.0f%%: %s" % (100 * goal, "met" if cost <= goal else "NOT met"))
+            if goal else "",
+            u["copies_mpps"],
+            "%d / %d" % (c.get("flows", 0), u["flows_final"]) if c else "",
+            "%.1f%%" % (100.0 * c.get("packets_cloned", 0) / max(1, u["rx_final"]))
+            if c else ""))
+
+    mhz = tsc_mhz()
+    print("\numbra cycles per packet by pipeline stage (steady state; copies are made "
+          "in forward; the drain of TX buffers and shadow timers in tx_drain)")
+    print("| stage | no shadow | 10% | 100% |")
+    print("|---|---|---|---|")
+    for k in base["cycles"]:
+        print("| %s | %s |" % (k, " | ".join("%.1f" % u["cycles"].get(k, 0) for u in runs)))
+    print("| wall (%.0f MHz TSC / Mpps) | %s |" % (mhz, " | ".join(
+        "%.1f" % (mhz / u["mpps"]) for u in runs)))
+    for u, name in ((runs[1], "10%"), (runs[2], "100%")):
+        share = u["copies_mpps"] / max(1e-9, u["mpps"])
+        if share > 0:
+            print("%s: %.2f copies per production packet; %.1f extra cycles per copy "
+                  "(total cycles/pkt over the base's, per copy)" % (
+                      name, share, (u["cycles"]["total"] - base["cycles"]["total"]) / share))
+
+    print("\nShadow copies, whole run of each reported umbra (profile counters from "
+          "--stats-json \"shadows\", port counters of the shadow port)")
+    print("| run | flows | packets_cloned | shadow port tx_pkts | tx_dropped | "
+          "dropped_rate_cap | dropped_no_mbuf | dropped_tx | no_session | records | "
+          "copies out = cloned? |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for u, name in ((base, "no shadow"), (runs[1], "10%"), (runs[2], "100%")):
+        c, p = u["counters"], u["port_final"]
+        cloned = c.get("packets_cloned", 0)
+        sent = p.get("tx_pkts", 0) - p.get("tx_dropped", 0)
+        print("| %s | %s | %d | %d | %d | %s | %s | %s | %s | %s | %s |" % (
+            name, c.get("flows", "-"), cloned, p.get("tx_pkts", 0), p.get("tx_dropped", 0),
+            c.get("dropped_rate_cap", "-"), c.get("dropped_no_mbuf", "-"),
+            c.get("dropped_tx", "-"), c.get("no_session", "-"), c.get("records", "-"),
+            "yes" if sent == cloned else "NO (%d sent)" % sent))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default="build", help="meson build directory (default build)")
+    ap.add_argument("--seconds", type=float, default=4)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--flows", type=int, default=4000,
+                    help="UDP flows; 100%% shadowing needs them <= %d (sessions per worker)"
+                    % SESSIONS_PER_WORKER)
+    ap.add_argument("--big-flows", type=int, default=100000,
+                    help="one more 100%% run at this many flows (0: none)")
+    ap.add_argument("--dport", type=int, default=8080)
+    ap.add_argument("--compare-seconds", type=float, default=3)
+    args = ap.parse_args()
+    if args.dport == 53:
+        sys.exit("--dport 53 would be compared as DNS: choose another port")
+    built = os.path.join(benchlib.ROOT, args.build, "app", "umbra", "umbra")
+    cmp_built = os.path.join(benchlib.ROOT, args.build, "tests", "bench", "compare_rate")
+    for exe in (built, cmp_built):
+        if not os.access(exe, os.X_OK):
+            sys.exit("build first (%s)" % exe)
+    if os.geteuid() != 0:
+        sys.exit("run as root (DPDK)")
+    clean = Cleanup()
+    # private copies: a rebuild during the run cannot change or remove them
+    umbra = os.path.join(clean.tmp, "umbra")
+    cmp_exe = os.path.join(clean.tmp, "compare_rate")
+    shutil.copy2(built, umbra)
+    shutil.copy2(cmp_built, cmp_exe)
+    clean.prefixes.append("bench-tp-5tswap-%d" % os.getpid())
+    print("load average at start: %s" % open("/proc/loadavg").read().strip(), flush=True)
+
+    pcap = os.path.join(clean.tmp, "udp-%d.pcap" % args.flows)
+    make_capture(pcap, args.flows, args.dport)
+    swap, runs, cmp = 0.0, [None, None, None], None
+    for r in range(args.rounds):
+        swap = max(swap, benchlib.run_testpmd("5tswap", pcap, args.flows, args.seconds))
+        this = [umbra_run(args, umbra, clean, pcap, args.flows, f) for f in (None, 0.1, 1.0)]
+        runs = [best(x, y) for x, y in zip(runs, this)]
+        c = compare_rate(args, cmp_exe)
+        cmp = c if cmp is None or c["exchanges_per_s"] > cmp["exchanges_per_s"] else cmp
+        print("round %d: testpmd 5tswap %.2f Mpps, umbra no shadow %.2f, 10%% %.2f "
+              "(copies %.2f), 100%% %.2f (copies %.2f); comparator %.2f M exchanges/s"
+              % (r + 1, swap, this[0]["mpps"], this[1]["mpps"], this[1]["copies_mpps"],
+                 this[2]["mpps"], this[2]["copies_mpps"], c["exchanges_per_s"] / 1e6),
+              flush=True)
+    os.unlink(pcap)
+
+    big = None
+    if args.big_flows:
+        bpcap = os.path.join(clean.tmp, "udp-%d.pcap" % args.big_flows)
+        make_capture(bpcap, args.big_flows, args.dport)
+        try:
+            big = umbra_run(args, umbra, clean, bpcap, args.big_flows, 1.0)
+        except SystemExit as e:         # run_umbra gives up with sys.exit
+            print("run at %d flows failed: %s" % (args.big_flows, e))
+        os.unlink(bpcap)
+
+    print_throughput(args, swap, runs)
+    if big is not None:
+        c = big["counters"]
+        print("\nat %d flows, 100%% profile (max_sessions: %d asked): %.2f Mpps, %d flows "
+              "shadowed, %d found no session (not shadowed), %.1f%% of packets cloned; "
+              "umbra has %d shadow sessions per worker whatever max_sessions says" % (
+                  args.big_flows, max(SESSIONS_PER_WORKER, int(args.big_flows * 1.05)),
+                  big["mpps"], c.get("flows", 0), c.get("no_session", 0),
+                  100.0 * c.get("packets_cloned", 0) / max(1, big["rx_final"]),
+                  SESSIONS_PER_WORKER))
+
+    print("\nExchanges compared per second on one management core (tests/bench/compare_rate, "
+          "CPU 0, best of %d runs of %.0f s): the comparator's own rate (compare_add + "
+          "compare_expire), not umbra end to end; in the runs above nothing answers, so no "
+          "record reached umbra's comparator" % (args.rounds, args.compare_seconds))
+    for line in cmp["text"]:
+        print(line)
+
+    print("\nload average at the end: %s" % open("/proc/loadavg").read().strip())
+    base = runs[0]["mpps"]
+    s10, s100 = runs[1]["mpps"], runs[2]["mpps"]
+    print("base_mpps=%.2f shadow10_mpps=%.2f shadow100_mpps=%.2f cost10=%.3f cost100=%.3f "
+          "exchanges_per_s=%d" % (base, s10, s100, 1 - s10 / base, 1 - s100 / base,
+                                  int(cmp["exchanges_per_s"])))
+
+
+if __name__ == "__main__":
+    main()
