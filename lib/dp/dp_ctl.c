@@ -29,6 +29,21 @@ worker_tx_buffers(struct dp_worker *w, int socket, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Sessions per worker: the most any profile of the starting configuration
+ * asks for (at least DP_SHADOW_SESSIONS, for profiles created later).
+ */
+static uint32_t
+shadow_sessions(const struct umbra_conf *c)
+{
+	uint32_t n = DP_SHADOW_SESSIONS;
+
+	for (uint32_t i = 0; i < c->n_shadows; i++)
+		if (c->shadows[i].max_sessions > n)
+			n = c->shadows[i].max_sessions;
+	return n;
+}
+
 static int
 worker_init(struct dp_context *dp, struct dp_worker *w, uint16_t index,
 	    unsigned int lcore, const struct umbra_conf *c, char *err,
@@ -53,10 +68,11 @@ worker_init(struct dp_context *dp, struct dp_worker *w, uint16_t index,
 			 c->fault_policy.max_inflight);
 		return -1;
 	}
-	if (shadow_worker_init(&w->shadow, index, w->tsc_hz, DP_SHADOW_SESSIONS,
+	if (shadow_worker_init(&w->shadow, index, w->tsc_hz, shadow_sessions(c),
 			       dp->shadow_pool, socket) < 0) {
 		snprintf(err, errlen, "out of memory for %u shadow sessions of worker "
-			 "%u: reserve more memory", DP_SHADOW_SESSIONS, index);
+			 "%u: lower shadows[].max_sessions or reserve more memory",
+			 shadow_sessions(c), index);
 		return -1;
 	}
 	w->cnt = rte_zmalloc_socket("dp_counters", sizeof(*w->cnt),

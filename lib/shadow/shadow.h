@@ -93,7 +93,6 @@ struct shadow_table {
 	X(cloned, "packets_cloned") \
 	X(cloned_bytes, "bytes_cloned") \
 	X(capped, "dropped_rate_cap") \
-	X(tx_full, "dropped_tx") \
 	X(no_mbuf, "dropped_no_mbuf") \
 	X(held, "held_early") \
 	X(retransmits, "retransmits") \

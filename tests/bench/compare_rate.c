@@ -206,7 +206,7 @@ make_template(const struct opts *o, const struct endpoint *ep, struct tmpl *t)
 		p->digest = p->header_digest * 31 + p->body_digest + p->status;
 		memcpy(p->method, e->method, sizeof(p->method));
 		if (rnd() % 10 < 3)
-			snprintf(p->path, sizeof(p->path), "%s?page=%u", e->path,
+			snprintf(p->path, sizeof(p->path), "%.40s?page=%u", e->path,
 				 (unsigned int)(rnd() % 50));
 		else
 			memcpy(p->path, e->path, sizeof(p->path));

@@ -99,17 +99,19 @@ while True:
     rr = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + addr.get(name, b"\0\0\0\0")
     s.sendto(hdr + question + rr, peer)
 PY
-start_web() { # NS VERSION PORT
+start_web() { # NS VERSION PORT: WEB_PID is its PID (not in a subshell:
+  # E2E_PIDS must see it, so that cleanup stops it)
   ip netns exec "$1" /usr/bin/python3 "$E2E_DIR/web.py" 10.0.0.10 "$2" "${3:-8080}" \
     >>"$E2E_DIR/web-$2-${3:-8080}.log" 2>&1 &
-  E2E_PIDS+=($!)
-  echo $!
+  WEB_PID=$!
+  E2E_PIDS+=("$WEB_PID")
 }
-prod_web=$(start_web "vp$t" v1)
-shadow_web=$(start_web "vs$t" v2)
-start_web "vp$t" v1 8081 >/dev/null
-start_web "vs$t" v2 8081 >/dev/null
-start_web "vk$t" v1 8081 >/dev/null
+start_web "vp$t" v1
+start_web "vs$t" v2
+shadow_web=$WEB_PID
+start_web "vp$t" v1 8081
+start_web "vs$t" v2 8081
+start_web "vk$t" v1 8081
 ip netns exec "vp$t" /usr/bin/python3 "$E2E_DIR/dns.py" 10.0.0.10 198.51.100.1 &
 E2E_PIDS+=($!)
 ip netns exec "vs$t" /usr/bin/python3 "$E2E_DIR/dns.py" 10.0.0.10 198.51.100.2 &
