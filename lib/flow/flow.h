@@ -85,6 +85,8 @@ struct flow_entry {
 	uint16_t rule;          /**< inter-stage rule index, or FLOW_RULE_NONE */
 	uint8_t orig_side;      /**< 0: originator is key side a, 1: side b */
 	uint8_t verdict;        /**< enum flow_verdict */
+	uint8_t shadow;         /**< shadow profile index + 1 (lib/shadow); 0: none.
+				     Read per packet: on the first line. */
 	/* line 2: per flow, MAC rewrites, TCP tracking */
 	uint64_t first_tsc;
 	uint8_t mac[2][6];      /**< rewrite destination MAC per direction */
@@ -98,7 +100,6 @@ struct flow_entry {
 	uint8_t tcp_state;      /**< enum flow_tcp_state */
 	uint8_t proto;          /**< IP protocol, for aging without the key */
 	uint8_t in_use;
-	uint8_t shadow;         /**< shadow profile index + 1 (lib/shadow); 0: none */
 	/** Delay faults that keep order: latest deadline given per direction
 	 * (TSC >> FAULT_ORDER_SHIFT, wrapping), kept by lib/fault. */
 	uint32_t fault_order[2];
