@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "compare.h"
+#include "pkt.h"
 
 #define DNS_HDR_LEN 12
 #define DNS_NAME_MAX 255        /* wire length of a name */
@@ -39,12 +40,6 @@ static const struct dns_rdata_layout rdata_layouts[] = {
 	{ 33, 6, 1, 0 },        /* SRV */
 	{ 39, 0, 1, 0 },        /* DNAME */
 };
-
-static uint16_t
-get16(const uint8_t *d)
-{
-	return (uint16_t)(d[0] << 8 | d[1]);
-}
 
 static uint8_t
 lower(uint8_t c)
@@ -200,8 +195,8 @@ dns_answer(const uint8_t *d, size_t len, size_t *off, uint64_t *sum)
 
 	if (dns_name(d, len, *off, &pos, &o) < 0 || len - pos < 10)
 		return -1;
-	type = get16(d + pos);
-	rdlen = get16(d + pos + 8);
+	type = pkt_be16(d + pos);
+	rdlen = pkt_be16(d + pos + 8);
 	if (len - pos - 10 < rdlen)
 		return -1;
 	/* Type and class; the TTL after them differs between servers. */
@@ -239,9 +234,9 @@ compare_dns_parse(const uint8_t *data, size_t len, uint16_t *id,
 
 	if (data == NULL || len < DNS_HDR_LEN)
 		return -1;
-	flags = get16(data + 2);
-	qd = get16(data + 4);
-	an = get16(data + 6);
+	flags = pkt_be16(data + 2);
+	qd = pkt_be16(data + 4);
+	an = pkt_be16(data + 6);
 	for (unsigned int i = 0; i < qd; i++)
 		if (dns_question(data, len, &off, i == 0 ? name : NULL) < 0)
 			return -1;
@@ -250,7 +245,7 @@ compare_dns_parse(const uint8_t *data, size_t len, uint16_t *id,
 			return -1;
 
 	rcode = flags & 0xf;
-	*id = get16(data);
+	*id = pkt_be16(data);
 	*is_response = (flags & DNS_QR) != 0;
 	memset(msg, 0, sizeof(*msg));
 	msg->status = rcode;

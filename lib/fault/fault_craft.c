@@ -64,26 +64,6 @@
 #define DNS_RCODE_SERVFAIL 2
 
 /* Big-endian loads and stores at any alignment. */
-static inline uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t
-rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void
-wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 /* One's complement sum folded to 16 bits (not complemented). */
 static inline uint16_t
 cksum_fold(uint32_t sum)
@@ -325,8 +305,8 @@ is_group_exchange(const uint8_t *pkt, const struct pkt_meta *m)
 		return src[0] == 0xff || dst[0] == 0xff ||
 		       memcmp(src, zero, 16) == 0;
 	return (src[0] & 0xf0) == 0xe0 || (dst[0] & 0xf0) == 0xe0 ||
-	       rd32(src) == 0 || rd32(src) == UINT32_MAX ||
-	       rd32(dst) == UINT32_MAX;
+	       pkt_be32(src) == 0 || pkt_be32(src) == UINT32_MAX ||
+	       pkt_be32(dst) == UINT32_MAX;
 }
 
 static uint8_t
@@ -427,7 +407,7 @@ dns_query(const uint8_t *pkt, const struct pkt_meta *m, uint32_t *qlen)
 	if (m->l4_proto != PROTO_UDP || !(m->flags & PKT_F_L4) ||
 	    m->dport != DNS_PORT || m->payload_len < DNS_HLEN)
 		return NULL;
-	if ((d[2] & DNS_QR) || rd16(d + 4) == 0)
+	if ((d[2] & DNS_QR) || pkt_be16(d + 4) == 0)
 		return NULL;
 	*qlen = dns_question_len(d + DNS_HLEN, m->payload_len - DNS_HLEN);
 	return *qlen ? d : NULL;
@@ -440,7 +420,7 @@ dns_servfail_write(uint8_t *p, const uint8_t *query, uint32_t qlen)
 	p[2] = DNS_QR | (query[2] & (DNS_OPCODE | DNS_RD));
 	/* CD is copied from query to response (RFC 4035 3.2.2) */
 	p[3] = DNS_RA | (query[3] & DNS_CD) | DNS_RCODE_SERVFAIL;
-	wr16(p + 4, 1);
+	pkt_put_be16(p + 4, 1);
 	memset(p + 6, 0, 6);
 	memcpy(p + DNS_HLEN, query + DNS_HLEN, qlen);
 }
@@ -504,7 +484,7 @@ pseudo_sum(const uint8_t *pkt, const struct pkt_meta *m, uint32_t l4_len)
 		return rte_raw_cksum(ph, 40);
 	}
 	ph[9] = m->l4_proto;
-	wr16(ph + 10, (uint16_t)l4_len);
+	pkt_put_be16(ph + 10, (uint16_t)l4_len);
 	return rte_raw_cksum(ph, 12);
 }
 
@@ -522,7 +502,7 @@ cksum_extent(const struct pkt_meta *m, const uint8_t *seg, uint32_t seg_len,
 	*l4_len = seg_len;
 	if (m->l4_proto != PROTO_UDP)
 		return seg_len;
-	ulen = rd16(seg + 4);
+	ulen = pkt_be16(seg + 4);
 	if (ulen >= UDP_HLEN && ulen <= seg_len) {
 		*l4_len = ulen;
 		return ulen;

@@ -71,21 +71,6 @@ struct fault_ctl {
 	json_t *ended;          /* array of ended scenario reports, newest last */
 };
 
-static double
-wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static uint64_t
-ns_to_cycles(const struct fault_ctl *fc, uint64_t ns)
-{
-	return (uint64_t)((double)ns * (double)fc->tsc_hz / 1e9 + 0.5);
-}
-
 /* ---- compile and publish ---------------------------------------- */
 
 static uint8_t
@@ -143,9 +128,9 @@ rule_compile(const struct fault_ctl *fc, const struct fault_entry *e,
 	r->ge_r = fault_prob_threshold(f->ge_r);
 	r->ge_loss_good = fault_prob_threshold(f->ge_loss_good);
 	r->ge_loss_bad = fault_prob_threshold(f->ge_loss_bad);
-	r->delay = ns_to_cycles(fc, f->delay_ns);
-	r->jitter = ns_to_cycles(fc, f->jitter_ns);
-	r->hold = ns_to_cycles(fc, f->hold_ns);
+	r->delay = gen_ns_to_tsc(f->delay_ns, fc->tsc_hz);
+	r->jitter = gen_ns_to_tsc(f->jitter_ns, fc->tsc_hz);
+	r->hold = gen_ns_to_tsc(f->hold_ns, fc->tsc_hz);
 	r->start_tsc = e->start_tsc;
 	r->end_tsc = e->end_tsc;
 	if (f->kind == CONF_FAULT_BANDWIDTH) {
@@ -236,8 +221,9 @@ entry_add(struct fault_ctl *fc, const struct conf_fault *f, uint8_t origin,
 	e->run = run;
 	e->f = *f;
 	e->start_tsc = rte_rdtsc();
-	e->since = wall_now();
-	e->end_tsc = lease_ns ? e->start_tsc + ns_to_cycles(fc, lease_ns) : UINT64_MAX;
+	e->since = gen_wall_clock();
+	e->end_tsc = lease_ns ? e->start_tsc + gen_ns_to_tsc(lease_ns, fc->tsc_hz) :
+				UINT64_MAX;
 	e->until = lease_ns ? e->since + lease_ns / 1e9 : 0;
 	return e;
 }
@@ -433,7 +419,7 @@ run_end(struct fault_ctl *fc, int run, const char *why)
 			json_array_append_new(rules, rule_json(fc, &fc->rules[s]));
 	json_array_append_new(fc->ended, json_pack("{s:s, s:f, s:f, s:f, s:s, s:o}",
 		"name", r->name, "since", r->since, "until", r->until,
-		"ended", wall_now(), "why", why, "rules", rules));
+		"ended", gen_wall_clock(), "why", why, "rules", rules));
 	if (json_array_size(fc->ended) > FAULT_ENDED_MAX)
 		json_array_remove(fc->ended, 0);
 	rules_remove_where(fc, FAULT_ORIGIN_SCENARIO, run);
@@ -497,9 +483,9 @@ fault_ctl_scenario_start(struct fault_ctl *fc, const char *name,
 		fc->runs[run].active = false;
 		return -1;
 	}
-	fc->runs[run].since = wall_now();
+	fc->runs[run].since = gen_wall_clock();
 	fc->runs[run].until = fc->runs[run].since + duration_ns / 1e9;
-	fc->runs[run].end_tsc = rte_rdtsc() + ns_to_cycles(fc, duration_ns);
+	fc->runs[run].end_tsc = rte_rdtsc() + gen_ns_to_tsc(duration_ns, fc->tsc_hz);
 	return fault_publish(fc);
 }
 
@@ -891,7 +877,7 @@ fault_ctl_scenarios_json(const struct fault_ctl *fc)
 		json_array_append_new(running, json_pack("{s:s, s:f, s:f, s:f, s:o}",
 			"name", fc->runs[i].name, "since", fc->runs[i].since,
 			"until", fc->runs[i].until,
-			"remaining_s", fc->runs[i].until - wall_now(), "rules", rules));
+			"remaining_s", fc->runs[i].until - gen_wall_clock(), "rules", rules));
 	}
 	return json_pack("{s:o, s:o, s:O}", "defined", defined, "running", running,
 			 "ended", fc->ended);

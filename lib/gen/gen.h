@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <rte_ether.h>
 #include <rte_rcu_qsbr.h>
@@ -132,6 +133,23 @@ static inline void *
 gen_table_current(const struct gen_table_pub *p)
 {
 	return __atomic_load_n(&p->current, __ATOMIC_ACQUIRE);
+}
+
+/** Wall-clock seconds (for reports: since, until). */
+static inline double
+gen_wall_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/** @p ns nanoseconds in cycles of a @p hz TSC, rounded. */
+static inline uint64_t
+gen_ns_to_tsc(uint64_t ns, uint64_t hz)
+{
+	return (uint64_t)((double)ns * (double)hz / 1e9 + 0.5);
 }
 
 /** The current generation (workers: once per loop iteration). */

@@ -131,6 +131,37 @@ enum pkt_drop_reason pkt_parse(const uint8_t *data, uint32_t len,
 /** Stable snake_case name of a drop reason ("ipv4_bad_ihl"). */
 const char *pkt_drop_reason_name(enum pkt_drop_reason r);
 
+/** Big-endian 16-bit value at any alignment. */
+static inline uint16_t
+pkt_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/** Big-endian 32-bit value at any alignment. */
+static inline uint32_t
+pkt_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+/** Store @p v big-endian at any alignment. */
+static inline void
+pkt_put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/** Store @p v big-endian at any alignment. */
+static inline void
+pkt_put_be32(uint8_t *p, uint32_t v)
+{
+	pkt_put_be16(p, (uint16_t)(v >> 16));
+	pkt_put_be16(p + 2, (uint16_t)v);
+}
+
 /** 4 for IPv4, 6 for IPv6, 0 otherwise (ARP counts as IPv4). */
 static inline int
 pkt_ip_family(const struct pkt_meta *m)

@@ -53,21 +53,6 @@ struct shadow_ctl {
 	void *on_change_ctx;
 };
 
-static double
-wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static uint64_t
-ns_to_cycles(const struct shadow_ctl *sc, uint64_t ns)
-{
-	return (uint64_t)((double)ns * (double)sc->tsc_hz / 1e9 + 0.5);
-}
-
 /* ---- compile and publish ---------------------------------------- */
 
 static void
@@ -199,8 +184,8 @@ profile_add(struct shadow_ctl *sc, const struct conf_shadow *s, bool from_conf,
 	snprintf(e->network, sizeof(e->network), "%s", sc->conf->stages[s->stage].name);
 	e->text = text ? strdup(text) : NULL;
 	e->start_tsc = rte_rdtsc();
-	e->since = wall_now();
-	e->end_tsc = s->ttl_ns ? e->start_tsc + ns_to_cycles(sc, s->ttl_ns) : UINT64_MAX;
+	e->since = gen_wall_clock();
+	e->end_tsc = s->ttl_ns ? e->start_tsc + gen_ns_to_tsc(s->ttl_ns, sc->tsc_hz) : UINT64_MAX;
 	e->until = s->ttl_ns ? e->since + s->ttl_ns / 1e9 : 0;
 	compare_reset(sc->cmp, (unsigned int)i);
 	return 0;

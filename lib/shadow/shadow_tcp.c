@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "pkt.h"
 #include "shadow_tcp.h"
 
 #define TCP_HLEN 20u
@@ -38,35 +39,6 @@ enum {
 
 /* ------------------------------------------------------------------ */
 /* Bytes, sequence arithmetic, checksums.                              */
-
-static inline uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t
-rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void
-wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void
-wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 /* a < b modulo 2^32 */
 static inline bool
@@ -113,7 +85,7 @@ cksum_add(uint32_t acc, const uint8_t *p, uint32_t n)
 	uint32_t i;
 
 	for (i = 0; i + 1 < n; i += 2)
-		acc += rd16(p + i);
+		acc += pkt_be16(p + i);
 	if (n & 1)
 		acc += (uint32_t)p[n - 1] << 8;
 	return acc;
@@ -134,10 +106,10 @@ patch_bytes(uint8_t *hdr, uint32_t off, const uint8_t *val, uint32_t n,
 	uint32_t w;
 
 	for (w = lo; w < hi; w += 2)
-		*acc += (uint16_t)~rd16(hdr + w);
+		*acc += (uint16_t)~pkt_be16(hdr + w);
 	memcpy(hdr + off, val, n);
 	for (w = lo; w < hi; w += 2)
-		*acc += rd16(hdr + w);
+		*acc += pkt_be16(hdr + w);
 }
 
 static void
@@ -145,7 +117,7 @@ patch32(uint8_t *hdr, uint32_t off, uint32_t v, uint32_t *acc)
 {
 	uint8_t b[4];
 
-	wr32(b, v);
+	pkt_put_be32(b, v);
 	patch_bytes(hdr, off, b, 4, acc);
 }
 
@@ -220,15 +192,15 @@ shadow_tcp_seg_parse(const uint8_t *tcp, uint32_t avail, uint16_t payload_len,
 	if (hl == 0 || opts_scan(tcp, hl, &pos) < 0)
 		return -1;
 	memset(seg, 0, sizeof(*seg));
-	seg->seq = rd32(tcp + 4);
-	seg->ack = rd32(tcp + 8);
+	seg->seq = pkt_be32(tcp + 4);
+	seg->ack = pkt_be32(tcp + 8);
 	seg->flags = tcp[13];
-	seg->win = rd16(tcp + 14);
+	seg->win = pkt_be16(tcp + 14);
 	seg->len = payload_len;
 	if (pos.ts) {
 		seg->opts |= SHADOW_TCP_O_TS;
-		seg->tsval = rd32(tcp + pos.ts + 2);
-		seg->tsecr = rd32(tcp + pos.ts + 6);
+		seg->tsval = pkt_be32(tcp + pos.ts + 2);
+		seg->tsecr = pkt_be32(tcp + pos.ts + 6);
 	}
 	if (pos.n_sack)
 		seg->opts |= SHADOW_TCP_O_SACK;
@@ -251,7 +223,7 @@ rewrite(const struct shadow_tcp *st, uint8_t *tcp, uint32_t avail, bool rtx)
 
 	if (hl == 0 || opts_scan(tcp, hl, &pos) < 0)
 		return -1;
-	acc = (uint16_t)~rd16(tcp + 16);
+	acc = (uint16_t)~pkt_be16(tcp + 16);
 	/* Before the SYN-ACK only SYN and RST go out: nothing to ack yet. */
 	if (ack && (st->flags & F_SYNCED))
 		patch32(tcp, 8, st->rcv_nxt, &acc);
@@ -262,7 +234,7 @@ rewrite(const struct shadow_tcp *st, uint8_t *tcp, uint32_t avail, bool rtx)
 		patch32(tcp, pos.ts + 6u, st->ts_recent, &acc);
 	if (pos.ts && rtx && (st->flags & F_TS))
 		patch32(tcp, pos.ts + 2u, st->c_tsval, &acc);
-	wr16(tcp + 16, (uint16_t)~cksum_fold(acc));
+	pkt_put_be16(tcp + 16, (uint16_t)~cksum_fold(acc));
 	return 0;
 }
 
@@ -753,25 +725,25 @@ tcp_hdr_write(const struct shadow_tcp *st, uint8_t *tcp, uint32_t cap,
 	if (cap < hl)
 		return 0;
 	memset(tcp, 0, hl);
-	wr16(tcp, sport);
-	wr16(tcp + 2, dport);
-	wr32(tcp + 4, st->snd_nxt);
+	pkt_put_be16(tcp, sport);
+	pkt_put_be16(tcp + 2, dport);
+	pkt_put_be32(tcp + 4, st->snd_nxt);
 	if (synced)
-		wr32(tcp + 8, st->rcv_nxt);
+		pkt_put_be32(tcp + 8, st->rcv_nxt);
 	tcp[12] = (uint8_t)(hl / 4) << 4;
 	if (rst)
 		tcp[13] = SHADOW_TCP_RST | (synced ? SHADOW_TCP_ACK : 0);
 	else
 		tcp[13] = SHADOW_TCP_ACK;
 	if (!rst)
-		wr16(tcp + 14, st->c_win);
+		pkt_put_be16(tcp + 14, st->c_win);
 	if (ts) {
 		tcp[20] = OPT_NOP;
 		tcp[21] = OPT_NOP;
 		tcp[22] = OPT_TS;
 		tcp[23] = OPT_TS_LEN;
-		wr32(tcp + 24, st->c_tsval);
-		wr32(tcp + 28, st->ts_recent);
+		pkt_put_be32(tcp + 24, st->c_tsval);
+		pkt_put_be32(tcp + 28, st->ts_recent);
 	}
 	return hl;
 }
@@ -812,13 +784,13 @@ ipv4_hdr_write(uint8_t *ip, uint32_t l4_len, const uint8_t *src,
 {
 	memset(ip, 0, IPV4_HLEN);
 	ip[0] = 0x45;
-	wr16(ip + 2, (uint16_t)(IPV4_HLEN + l4_len));
+	pkt_put_be16(ip + 2, (uint16_t)(IPV4_HLEN + l4_len));
 	ip[6] = 0x40;                   /* DF; id 0 is fine then (RFC 6864) */
 	ip[8] = ANSWER_TTL;
 	ip[9] = PROTO_TCP;
 	memcpy(ip + 12, src, 4);
 	memcpy(ip + 16, dst, 4);
-	wr16(ip + 10, (uint16_t)~cksum_fold(cksum_add(0, ip, IPV4_HLEN)));
+	pkt_put_be16(ip + 10, (uint16_t)~cksum_fold(cksum_add(0, ip, IPV4_HLEN)));
 }
 
 static void
@@ -827,7 +799,7 @@ ipv6_hdr_write(uint8_t *ip, uint32_t l4_len, const uint8_t *src,
 {
 	memset(ip, 0, IPV6_HLEN);
 	ip[0] = 0x60;
-	wr16(ip + 4, (uint16_t)l4_len);
+	pkt_put_be16(ip + 4, (uint16_t)l4_len);
 	ip[6] = PROTO_TCP;
 	ip[7] = ANSWER_TTL;
 	memcpy(ip + 8, src, 16);
@@ -876,8 +848,8 @@ build_frame(const struct shadow_tcp *st, bool rst, const uint8_t *tmpl,
 	a = tmpl + l3_off + (v == 6 ? 8 : 12);
 	src = swap ? a + alen : a;
 	dst = swap ? a : a + alen;
-	sport = rd16(tmpl + l4_off + (swap ? 2 : 0));
-	dport = rd16(tmpl + l4_off + (swap ? 0 : 2));
+	sport = pkt_be16(tmpl + l4_off + (swap ? 2 : 0));
+	dport = pkt_be16(tmpl + l4_off + (swap ? 0 : 2));
 	tcp = out + l3_off + ip_hlen;
 	tcp_len = tcp_hdr_write(st, tcp, cap - l3_off - ip_hlen, sport, dport,
 				rst);
@@ -890,7 +862,7 @@ build_frame(const struct shadow_tcp *st, bool rst, const uint8_t *tmpl,
 		ipv6_hdr_write(out + l3_off, tcp_len, src, dst);
 	else
 		ipv4_hdr_write(out + l3_off, tcp_len, src, dst);
-	wr16(tcp + 16, tcp_cksum(src, dst, alen, tcp, tcp_len));
+	pkt_put_be16(tcp + 16, tcp_cksum(src, dst, alen, tcp, tcp_len));
 	return l3_off + ip_hlen + tcp_len;
 }
 

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "ut_cksum.h"
+
 #include "fault.h"
 
 #define CAP 2048
@@ -43,25 +45,6 @@ set16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
 	p[1] = (uint8_t)v;
-}
-
-/* Sum of big-endian 16-bit words, odd byte padded with zero. */
-static uint32_t
-sum_be(const uint8_t *p, uint32_t n, uint32_t acc)
-{
-	for (uint32_t i = 0; i + 1 < n; i += 2)
-		acc += (uint32_t)get16(p + i);
-	if (n & 1)
-		acc += (uint32_t)p[n - 1] << 8;
-	return acc;
-}
-
-static uint16_t
-fold(uint32_t acc)
-{
-	while (acc >> 16)
-		acc = (acc & 0xffff) + (acc >> 16);
-	return (uint16_t)acc;
 }
 
 /* Pseudo-header sum (RFC 768/793/8200) for addresses at @p src. */

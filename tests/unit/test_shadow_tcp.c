@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "ut_cksum.h"
+
 #include "shadow_tcp.h"
 
 #define UT_FRAME_MAX 1600
@@ -94,24 +96,6 @@ set32(uint8_t *p, uint32_t v)
 	p[1] = (uint8_t)(v >> 16);
 	p[2] = (uint8_t)(v >> 8);
 	p[3] = (uint8_t)v;
-}
-
-static uint32_t
-sum_be(const uint8_t *p, uint32_t n, uint32_t acc)
-{
-	for (uint32_t i = 0; i + 1 < n; i += 2)
-		acc += (uint32_t)get16(p + i);
-	if (n & 1)
-		acc += (uint32_t)p[n - 1] << 8;
-	return acc;
-}
-
-static uint16_t
-fold(uint32_t acc)
-{
-	while (acc >> 16)
-		acc = (acc & 0xffff) + (acc >> 16);
-	return (uint16_t)acc;
 }
 
 /* TCP checksum from scratch (field taken as zero). */
