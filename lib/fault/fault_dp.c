@@ -270,12 +270,11 @@ keep_flow_order(uint32_t *stamp, uint64_t deadline)
 
 /* Kinds that let the packet through, changed. @return true: dropped. */
 static bool
-act_pass(struct fault_worker *fw, struct fault_slot_state *st,
-	 const struct fault_rule *r, struct fault_rule_counters *c,
-	 struct rte_mbuf *pkt, const struct pkt_meta *m, uint64_t now,
-	 uint64_t *total, uint32_t *timing, struct fault_result *res)
+act_pass(struct fault_slot_state *st, const struct fault_rule *r,
+	 struct fault_rule_counters *c, struct rte_mbuf *pkt,
+	 const struct pkt_meta *m, uint64_t now, uint64_t *total,
+	 uint32_t *timing, struct fault_result *res)
 {
-	(void)fw;
 	switch (r->kind) {
 	case CONF_FAULT_LOSS:
 		if (r->loss_model == CONF_LOSS_GILBERT_ELLIOTT && !loss_ge(st, r))
@@ -332,7 +331,7 @@ fault_apply(struct fault_worker *fw, const struct fault_table *t,
 				return;
 			continue;
 		}
-		if (act_pass(fw, st, r, c, pkt, p->m, now, &total, &timing, res))
+		if (act_pass(st, r, c, pkt, p->m, now, &total, &timing, res))
 			return;
 		order |= r->keep_order;
 	}
