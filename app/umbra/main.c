@@ -222,6 +222,7 @@ metrics_text(void *ctx)
 	fputs(dp_text, f);
 	umbra_workflow_metrics(app, f);
 	fault_ctl_metrics(app->dp.faults, f);
+	shadow_ctl_metrics(app->dp.shadows, f);
 	fclose(f);
 	free(dp_text);
 	return text;

@@ -29,6 +29,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 #include <rte_meter.h>
@@ -247,6 +248,9 @@ void shadow_ctl_on_change(struct shadow_ctl *sc, void (*fn)(void *ctx), void *ct
 
 /** Slot + 1 of the active profile called @p name, or 0 (a fault resolver). */
 uint8_t shadow_ctl_slot_of(void *sc, const char *name);
+
+/** Counters and comparison totals of every profile as Prometheus text. */
+void shadow_ctl_metrics(const struct shadow_ctl *sc, FILE *out);
 
 /** Exchanges the comparator has compared, over all profiles. */
 uint64_t shadow_ctl_compared(const struct shadow_ctl *sc);

@@ -455,6 +455,50 @@ shadow_ctl_slot_of(void *ctx, const char *name)
 	return i >= 0 && sc->prof[i].state == PROFILE_ACTIVE ? (uint8_t)(i + 1) : 0;
 }
 
+/* A total of a comparison report ("matches", ...), 0 when absent. */
+static json_int_t
+report_total(json_t *report, const char *key)
+{
+	return json_integer_value(json_object_get(report, key));
+}
+
+void
+shadow_ctl_metrics(const struct shadow_ctl *sc, FILE *out)
+{
+	static const char *const totals[] = { "compared", "matches", "mismatches", "noisy" };
+
+	/* One family after the other: Prometheus wants each contiguous. */
+	fprintf(out, "# HELP umbra_shadow_packets_total Shadow profile counters, by what.\n"
+		"# TYPE umbra_shadow_packets_total counter\n");
+	for (int i = 0; i < CONF_MAX_SHADOWS; i++) {
+		const struct profile_entry *e = &sc->prof[i];
+		struct shadow_counters c;
+
+		if (e->state == PROFILE_FREE)
+			continue;
+		counters_sum(sc, i, &c);
+#define SHADOW_CNT_METRIC(f, label) \
+		fprintf(out, "umbra_shadow_packets_total{profile=\"%s\",what=\"" label \
+			"\"} %" PRIu64 "\n", e->s.name, c.f);
+		SHADOW_COUNTERS(SHADOW_CNT_METRIC)
+#undef SHADOW_CNT_METRIC
+	}
+	fprintf(out, "# HELP umbra_shadow_exchanges_total Exchanges compared, by result.\n"
+		"# TYPE umbra_shadow_exchanges_total counter\n");
+	for (int i = 0; i < CONF_MAX_SHADOWS; i++) {
+		json_t *r;
+
+		if (sc->prof[i].state == PROFILE_FREE)
+			continue;
+		r = compare_report_json(sc->cmp, (unsigned int)i);
+		for (size_t k = 0; k < sizeof(totals) / sizeof(totals[0]); k++)
+			fprintf(out, "umbra_shadow_exchanges_total{profile=\"%s\",result=\"%s\"} "
+				"%lld\n", sc->prof[i].s.name, totals[k],
+				(long long)report_total(r, totals[k]));
+		json_decref(r);
+	}
+}
+
 uint64_t
 shadow_ctl_compared(const struct shadow_ctl *sc)
 {

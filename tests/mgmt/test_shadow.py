@@ -362,6 +362,12 @@ t.check("config apply with a renamed profile: the new one is listed, from config
         ap["ok"] and [p["name"] for p in after if p["origin"] == "config"] == ["mirror2"] and
         {p["name"] for p in after if p["origin"] == "runtime"} == set(runtime), (ap, after))
 
+metrics = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % d.http, timeout=5).read().decode()
+t.check("/metrics has per-profile shadow counters and comparison totals",
+        'umbra_shadow_packets_total{profile="mirror2",what="packets_cloned"}' in metrics and
+        'umbra_shadow_exchanges_total{profile="mirror2",result="compared"}' in metrics,
+        [l for l in metrics.splitlines() if "shadow" in l][:6])
+
 for name in list(runtime):
     d.call("shadow/delete", name=name)
 t.check("run-time profiles deleted", [p["origin"] for p in profiles()] == ["config"],
