@@ -5,9 +5,12 @@ net_pcap (infinite_rx) replay of a capture into net_null, one forwarding
 core: dpdk-testpmd in a given forwarding mode, and umbra with one worker
 whose rate comes from its periodic counter lines.
 """
+import atexit
 import json
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -130,3 +133,44 @@ def run_umbra(pcap, flows, seconds, warmup=2.0, umbra=None, extra_conf="", mbufs
     return {"mpps": tx / dt / 1e6, "cycles": cycles, "active_flows": ft["active"],
             "flow_mem": ft["memory_bytes"], "table_full": ft["table_full"], "last": b,
             "snaps": snaps, "first": a, "final": final}
+
+
+class Cleanup:
+    """What a benchmark run made (processes, namespaces, veths, DPDK files,
+    a temporary directory), undone at exit whatever happens."""
+
+    def __init__(self, name):
+        self.procs, self.netns, self.links, self.prefixes = [], [], [], []
+        self.tmp = tempfile.mkdtemp(prefix="umbra-bench-%s-" % name)
+        # benchlib's runs make their temporary directories in ours
+        tempfile.tempdir = self.tmp
+        atexit.register(self.run)
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(s, lambda *_: sys.exit(130))
+
+    def stop(self):
+        """Processes, namespace, veth and DPDK files (the directory stays)."""
+        for p in self.procs:            # only what we started, by PID
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        self.procs = []
+        for ns in self.netns:
+            subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
+        for link in self.links:
+            subprocess.run(["ip", "link", "del", link], stderr=subprocess.DEVNULL)
+        self.netns, self.links = [], []
+        for pre in self.prefixes:
+            shutil.rmtree("/var/run/dpdk/" + pre, ignore_errors=True)
+            if os.path.isdir("/dev/hugepages"):
+                for f in os.listdir("/dev/hugepages"):
+                    if f.startswith(pre + "map_"):
+                        os.unlink(os.path.join("/dev/hugepages", f))
+
+    def run(self):
+        self.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)

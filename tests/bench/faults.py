@@ -39,7 +39,6 @@ Last line:
 in the reported run with the delay; mpps_ratio: with the delay / without.)
 """
 import argparse
-import atexit
 import json
 import os
 import shutil
@@ -60,47 +59,6 @@ from bench_traffic import csum  # noqa: E402
 
 MAX_INFLIGHT = 262144   # fault_policy.max_inflight of the throughput runs
 CONST_PORT, JITTER_PORT = 5001, 5002
-
-
-# ------------------------------------------------------------------ #
-# What this run made, undone at exit whatever happens.                #
-
-class Cleanup:
-    def __init__(self):
-        self.procs, self.netns, self.links, self.prefixes = [], [], [], []
-        self.tmp = tempfile.mkdtemp(prefix="umbra-bench-faults-")
-        # benchlib's runs make their temporary directories in ours
-        tempfile.tempdir = self.tmp
-        atexit.register(self.run)
-        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(s, lambda *_: sys.exit(130))
-
-    def stop(self):
-        """Processes, namespace, veth and DPDK files (the directory stays)."""
-        for p in self.procs:            # only what we started, by PID
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-        self.procs = []
-        for ns in self.netns:
-            subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
-        for link in self.links:
-            subprocess.run(["ip", "link", "del", link], stderr=subprocess.DEVNULL)
-        self.netns, self.links = [], []
-        for pre in self.prefixes:
-            shutil.rmtree("/var/run/dpdk/" + pre, ignore_errors=True)
-            if os.path.isdir("/dev/hugepages"):
-                for f in os.listdir("/dev/hugepages"):
-                    if f.startswith(pre + "map_"):
-                        os.unlink(os.path.join("/dev/hugepages", f))
-
-    def run(self):
-        self.stop()
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def sh(*cmd):
@@ -499,7 +457,7 @@ def main():
         sys.exit("build umbra first (%s)" % built)
     if os.geteuid() != 0:
         sys.exit("run as root (namespaces, veth, DPDK)")
-    clean = Cleanup()
+    clean = benchlib.Cleanup("faults")
     # a private copy: a rebuild during the run cannot change or remove it
     umbra = os.path.join(clean.tmp, "umbra")
     shutil.copy2(built, umbra)

@@ -56,15 +56,12 @@ Last line:
 (cost = 1 - shadowed/base; goals: cost10 <= 0.05, cost100 <= 0.40.)
 """
 import argparse
-import atexit
 import json
 import os
 import shutil
-import signal
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -75,38 +72,6 @@ from bench_traffic import csum  # noqa: E402
 
 GOAL10, GOAL100 = 0.05, 0.40
 SESSIONS_PER_WORKER = 4096      # lib/dp/dp.h DP_SHADOW_SESSIONS: the pool's minimum
-
-
-# ------------------------------------------------------------------ #
-# What this run made, undone at exit whatever happens.                #
-
-class Cleanup:
-    def __init__(self):
-        self.procs, self.prefixes = [], []
-        self.tmp = tempfile.mkdtemp(prefix="umbra-bench-shadow-")
-        # benchlib's runs make their temporary directories in ours
-        tempfile.tempdir = self.tmp
-        atexit.register(self.run)
-        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(s, lambda *_: sys.exit(130))
-
-    def run(self):
-        for p in self.procs:            # only what we started, by PID
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-        self.procs = []
-        for pre in self.prefixes:
-            shutil.rmtree("/var/run/dpdk/" + pre, ignore_errors=True)
-            if os.path.isdir("/dev/hugepages"):
-                for f in os.listdir("/dev/hugepages"):
-                    if f.startswith(pre + "map_"):
-                        os.unlink(os.path.join("/dev/hugepages", f))
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 # ------------------------------------------------------------------ #
@@ -367,7 +332,7 @@ def main():
             sys.exit("build first (%s)" % exe)
     if os.geteuid() != 0:
         sys.exit("run as root (DPDK)")
-    clean = Cleanup()
+    clean = benchlib.Cleanup("shadow")
     # private copies: a rebuild during the run cannot change or remove them
     umbra = os.path.join(clean.tmp, "umbra")
     cmp_exe = os.path.join(clean.tmp, "compare_rate")

@@ -25,27 +25,7 @@
 #define SENTINEL 0xa5
 
 /* ------------------------------------------------------------------ */
-/* Byte helpers and an independent Internet checksum (RFC 1071).        */
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-set16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
+/* Pseudo-header sums (byte helpers and RFC 1071 sums: ut_cksum.h).     */
 
 /* Pseudo-header sum (RFC 768/793/8200) for addresses at @p src. */
 static uint32_t
