@@ -1,31 +1,38 @@
 #!/usr/bin/env bash
 # Set up this machine and run every test: unit, functional (net_pcap),
 # management (socket, HTTP, restarts) and end-to-end (namespaces) on the
-# release build; unit, functional and management again
+# release build; a soak; unit, functional and management again
 # under ASan+UBSan; each fuzzer for a short bounded run over its corpus.
 # Ends with one line "N passed, N failed".
 #   tests/run.sh            everything
 #   FUZZ_SECONDS=0 tests/run.sh   skip the fuzz runs
+#   SOAK_MINUTES=60 tests/run.sh  a longer soak (default 2)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+SOAK_MINUTES=${SOAK_MINUTES:-2}
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 
 deploy/setup.sh build || { echo "0 passed, 1 failed"; exit 1; }
 
 results=()   # files with meson's test log, one JSON object per test
-run_suites() { # BUILD_DIR SUITE...
-  local dir=$1; shift
+run_suites() { # [-v] BUILD_DIR SUITE...   (-v: show the tests' own output)
   local args=()
+  if [ "$1" = -v ]; then args+=(--verbose); shift; fi
+  local dir=$1; shift
   for s in "$@"; do args+=(--suite "$s"); done
+  local base="run-$(basename "$dir")-${#results[@]}"
   meson test -C "$dir" --no-rebuild --print-errorlogs "${args[@]}" \
-    --logbase "run-$(basename "$dir")" 2>&1 | grep -E "^ *[0-9]+/[0-9]+ |^(Ok|Fail|Skipped|Timeout):" || true
-  results+=("$dir/meson-logs/run-$(basename "$dir").json")
+    --logbase "$base" 2>&1 | grep -E "^ *[0-9]+/[0-9]+ |^(Ok|Fail|Skipped|Timeout):|^soak" || true
+  results+=("$dir/meson-logs/$base.json")
 }
 
 echo "== release build: unit, functional, management, end to end"
 run_suites build unit functional mgmt e2e
+
+echo "== soak, ${SOAK_MINUTES} minutes"
+SOAK_MINUTES=$SOAK_MINUTES run_suites -v build soak
 
 echo "== ASan+UBSan build: unit, functional, management"
 if [ ! -f build-asan/build.ninja ]; then

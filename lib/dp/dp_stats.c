@@ -232,6 +232,16 @@ inflight_max(const struct dp_context *dp)
 	return m;
 }
 
+/* One pool's size and mbufs in use (cache contents count as in use). */
+static json_t *
+pool_json(const struct rte_mempool *mp)
+{
+	if (mp == NULL)
+		return json_null();
+	return json_pack("{s:I,s:I}", "size", (json_int_t)mp->size,
+			 "in_use", (json_int_t)rte_mempool_in_use_count(mp));
+}
+
 json_t *
 dp_stats_json(const struct dp_context *dp)
 {
@@ -239,7 +249,7 @@ dp_stats_json(const struct dp_context *dp)
 	const struct umbra_conf *c = g->conf;
 
 	return json_pack("{s:I,s:f,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:I,s:I},"
-			 "s:{s:I,s:I,s:I},s:{s:o,s:I,s:I}}",
+			 "s:{s:I,s:I,s:I},s:{s:o,s:I,s:I},s:{s:o,s:o}}",
 		"generation", (json_int_t)g->id,
 		"time_s", (double)rte_get_tsc_cycles() / (double)rte_get_tsc_hz(),
 		"rx_pkts", (json_int_t)SUM(dp, pkts),
@@ -258,7 +268,9 @@ dp_stats_json(const struct dp_context *dp)
 		"nd_proxied", (json_int_t)SUM(dp, nd_proxied),
 		"faults", "rules", fault_ctl_rules_json(dp->faults),
 		"inflight", (json_int_t)dp_delayed_total(dp),
-		"inflight_max", (json_int_t)inflight_max(dp));
+		"inflight_max", (json_int_t)inflight_max(dp),
+		"mempools", "packets", pool_json(dp->ports.pool),
+		"shadow", pool_json(dp->shadow_pool));
 }
 
 /* A flow picked for the top-N report. */

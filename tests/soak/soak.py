@@ -1,0 +1,272 @@
+#!/usr/bin/python3
+"""Soak: traffic through umbra while everything an operator, a release
+pipeline and a hostile client can do happens over and over, for a bounded
+time (loopback and virtual devices only; it stops by itself).
+
+  tests/soak/soak.py [--minutes M] [--seed S]     (env SOAK_MINUTES too)
+
+While a capture replays forever through the uplink, one driver cycles:
+config applies and snapshot rollbacks, shadow profiles created and deleted,
+fault rules added with short leases (and left to lapse) or cleared, chaos
+scenarios started and stopped, release-workflow events (commit, tests
+passed, approval, rollout, rollback) and abusive socket clients (hang-ups
+before the answer, connect-and-close, garbage, over-long lines, idle
+connections). It samples the daemon's RSS and open descriptors and, in a
+quiet moment at the start (after a warm-up) and at the end, the mbufs in
+use in every pool.
+
+It asserts: RSS flat within 5 % of the warmed-up baseline, mbufs in use
+back to the baseline, descriptors flat, every received packet sent,
+counted as a drop or still held (conservation), and the daemon alive
+throughout. The last line is
+  soak_minutes= rss_growth_pct= mbuf_leak= fd_growth= lost= deaths=
+"""
+import argparse
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "mgmt"))
+from umbrad import SRC, Daemon  # noqa: E402
+
+CONF = """ports:
+  - {{ name: gen, vdev: "{gen}", role: uplink }}
+  - {{ name: sink, vdev: "net_null_{tag}1,no-rx=1" }}
+  - {{ name: shadownet, vdev: "net_null_{tag}2,no-rx=1", role: shadow }}
+fault_policy: {{ max_lease: 1h }}
+stages:
+  - {{ name: {stage}, default: true, egress: {{ port: sink }} }}
+  - name: staging
+    egress: {{ port: sink, vlan: 300 }}
+    match: [ {{ src: 10.0.1.0/24 }} ]
+  - name: test
+    egress: {{ port: sink, vlan: 200 }}
+    match: [ {{ src: 10.0.2.0/24 }} ]
+  - name: dev
+    egress: {{ port: sink, vlan: {vlan} }}
+    match: [ {{ src: 10.0.3.0/24 }} ]
+services:
+  - name: web
+    match: {{ dst: 10.100.0.1/32, proto: tcp, dport: 80 }}
+    backends:
+      - {{ name: blue, port: sink, next_hop_mac: "02:00:00:00:0b:01" }}
+      - {{ name: green, port: sink, vlan: 301, next_hop_mac: "02:00:00:00:0b:02" }}
+    stages:
+      {stage}: {{ backends: [blue, green], running: v1 }}
+      staging: {{ running: v1 }}
+    rollout: {{ steps: [10, 50, 100], hold_s: 1 }}
+chaos:
+  - name: slow-staging
+    description: "staging slow for a moment"
+    duration: 3s
+    faults:
+      - {{ kind: delay, stage: staging, delay: 200us, jitter: 50us }}
+"""
+
+
+def proc_rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def proc_fds(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+class Abuser:
+    """Socket clients that misbehave in every way a broken tool can."""
+
+    def __init__(self, path, rng):
+        self.path, self.rng = path, rng
+        self.idle = []
+
+    def _conn(self):
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(2)
+        s.connect(self.path)
+        return s
+
+    def once(self):
+        kind = self.rng.randrange(5)
+        try:
+            if kind == 0:      # ask and hang up before the answer
+                s = self._conn()
+                s.sendall(b'{"id":1,"cmd":"stats"}\n')
+                s.close()
+            elif kind == 1:    # connect and close at once
+                self._conn().close()
+            elif kind == 2:    # garbage, then read the error
+                s = self._conn()
+                s.sendall(bytes(self.rng.randrange(256) for _ in range(200)) + b"\n")
+                s.recv(4096)
+                s.close()
+            elif kind == 3:    # a line far over the limit
+                s = self._conn()
+                s.sendall(b"{" + b"x" * 100000 + b"\n")
+                s.close()
+            else:              # idle connections, closed a while later
+                self.idle.append(self._conn())
+                if len(self.idle) > 20:
+                    self.idle.pop(0).close()
+        except OSError:
+            pass  # refusals are the daemon's right; dying is not
+
+    def close(self):
+        for s in self.idle:
+            s.close()
+        self.idle = []
+
+
+class Driver:
+    """Cycles every kind of change; counts answers that were not ok."""
+
+    def __init__(self, d, rng):
+        self.d, self.rng = d, rng
+        self.failed = []
+        self.version = 1
+        self.ops = 0
+
+    def call(self, cmd, expect_ok=True, **args):
+        r = self.d.call(cmd, **args)
+        self.ops += 1
+        if expect_ok and not r.get("ok"):
+            self.failed.append((cmd, args, r.get("error")))
+        return r
+
+    def config(self):
+        if self.rng.random() < 0.2:
+            gens = self.call("snapshot/list")["result"][-20:]
+            self.call("snapshot/rollback", generation=self.rng.choice(gens)["generation"])
+        else:
+            self.call("config/apply", path=self.d.confs[self.rng.randrange(2)])
+
+    def shadow(self):
+        self.call("shadow/create", name="soak", network="staging", port="shadownet",
+                  fraction="%d%%" % self.rng.choice((10, 50, 100)), proto="tcp")
+        time.sleep(0.2)
+        self.call("shadow/delete", name="soak")
+
+    def fault(self):
+        r = self.call("fault/add", kind="delay", stage="staging",
+                      delay="%dus" % self.rng.randrange(10, 500), duration="1s")
+        if self.rng.random() < 0.5 and r.get("ok"):
+            self.call("fault/clear", id=r["result"]["id"], expect_ok=False)
+
+    def chaos(self):
+        self.call("chaos/start", name="slow-staging", expect_ok=False)
+        if self.rng.random() < 0.5:
+            time.sleep(0.3)
+            self.call("chaos/stop", name="slow-staging", expect_ok=False)
+
+    def release(self):
+        self.version += 1
+        v = "v%d" % self.version
+        self.call("event/code_commit", service="web", version=v, ref="r%d" % self.version)
+        self.call("event/test_completion", service="web", version=v, passed=True)
+        self.call("event/manual_approval", service="web", version=v, approver="soak")
+        time.sleep(self.rng.choice((0.1, 1.5)))
+        self.call("event/rollback", service="web", expect_ok=False)
+
+    def quiet(self):
+        """No leases, scenarios or profiles left: nothing holds mbufs."""
+        self.call("fault/clear", all=True, expect_ok=False)
+        self.call("shadow/delete", name="soak", expect_ok=False)
+        time.sleep(1.5)
+
+
+def mbufs_in_use(d):
+    pools = d.call("stats")["result"]["mempools"]
+    return sum(p["in_use"] for p in pools.values() if p)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--minutes", type=float, default=float(os.environ.get("SOAK_MINUTES", 2)))
+    ap.add_argument("--seed", type=int, default=int(os.environ.get("SOAK_SEED", 1)))
+    a = ap.parse_args()
+    rng = random.Random(a.seed)
+    work = tempfile.mkdtemp(prefix="umbra-soak-")
+    pcap = os.path.join(work, "flows.pcap")
+    subprocess.run([sys.executable, os.path.join(SRC, "tests", "tools", "bench_traffic.py"),
+                    pcap, "4000"], check=True)
+    d = Daemon("soak", pcap=pcap, conf_text=CONF, state_dir=os.path.join(work, "state"))
+    os.makedirs(d.state_dir, mode=0o700)
+    deaths, problems = 0, []
+    if not d.start():
+        print("soak: umbra did not start; log in %s" % d.dir)
+        print("soak_minutes=0 rss_growth_pct=0 mbuf_leak=0 fd_growth=0 lost=0 deaths=1")
+        return 1
+    drv, ab = Driver(d, rng), Abuser(d.sock, rng)
+    end = time.time() + a.minutes * 60
+    warm = time.time() + min(20.0, a.minutes * 60 * 0.2)
+    base = None
+    rss_max = 0
+    fd_max = 0
+    actions = (drv.config, drv.shadow, drv.fault, drv.chaos, drv.release)
+    while time.time() < end:
+        if d.proc.poll() is not None:
+            deaths += 1
+            problems.append("umbra exited with %s" % d.proc.returncode)
+            break
+        try:
+            rng.choice(actions)()
+            for _ in range(rng.randrange(1, 30)):
+                ab.once()
+        except (OSError, ValueError, KeyError) as e:
+            problems.append("management call failed: %r" % e)
+        if base is None and time.time() >= warm:
+            ab.close()
+            drv.quiet()
+            base = (proc_rss_kb(d.proc.pid), mbufs_in_use(d), proc_fds(d.proc.pid))
+        elif base is not None:
+            rss_max = max(rss_max, proc_rss_kb(d.proc.pid))
+            fd_max = max(fd_max, proc_fds(d.proc.pid))
+    alive = d.proc.poll() is None
+    rss_growth = mbuf_leak = fd_growth = lost = 0
+    if alive and base is not None:
+        ab.close()
+        drv.quiet()
+        rss_growth = 100.0 * (proc_rss_kb(d.proc.pid) - base[0]) / base[0]
+        # One burst per port queue may sit in a driver between looks.
+        mbuf_leak = max(0, mbufs_in_use(d) - base[1] - 64)
+        fd_growth = proc_fds(d.proc.pid) - base[2]
+    rc = d.stop() if alive else d.proc.returncode
+    if alive and rc != 0:
+        problems.append("umbra stopped with status %d" % rc)
+    if alive:
+        s = d.stats()
+        sent = sum(p["tx_pkts"] + p["tx_dropped"] for n, p in s["ports"].items()
+                   if n != "shadownet")
+        lost = s["rx_pkts"] - sent - sum(s["drops"].values()) - s["faults"]["inflight"]
+        if s["rx_pkts"] < 100000:
+            problems.append("too little traffic: %d packets" % s["rx_pkts"])
+    for f in drv.failed[:5]:
+        problems.append("refused: %s %s: %s" % f)
+    if len(drv.failed) > 5:
+        problems.append("... %d refusals in all" % len(drv.failed))
+    if base is None:
+        problems.append("never reached the warm-up baseline")
+    ok = (not problems and abs(rss_growth) <= 5.0 and mbuf_leak == 0 and fd_growth <= 0
+          and lost == 0 and deaths == 0)
+    for p in problems:
+        print("soak: " + p)
+    print("soak: %d operations, rss baseline %s kB, max %d kB, fds max %d; %s" % (
+        drv.ops, base[0] if base else "-", rss_max, fd_max,
+        "ok" if ok else "FAILED (log in %s)" % d.dir))
+    d.cleanup(keep=not ok)
+    print("soak_minutes=%g rss_growth_pct=%.2f mbuf_leak=%d fd_growth=%d lost=%d deaths=%d" % (
+        a.minutes, rss_growth, mbuf_leak, fd_growth, lost, deaths))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
