@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Release history in SQLite: releases, transitions, decisions with their
+ * evidence, rollbacks (onset, detection, done, root cause) and risk
+ * predictions with their outcomes; and the analytics over them.
+ *
+ * One database file in the state directory (WAL), written only by the
+ * management core. Records go into an open transaction as they come and
+ * history_flush() commits them as one batch (the loop calls it every
+ * 100 ms and at exit), so the loop never waits on a sync per record and a
+ * kill -9 loses at most the batch not yet committed, never a committed
+ * one. Times are wall-clock seconds (UNIX epoch, fractional).
+ */
+#ifndef UMBRA_HISTORY_H
+#define UMBRA_HISTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct history;
+
+/** A release: one version of a service on its way through the stages. */
+struct history_release {
+	const char *service;
+	const char *version;
+	const char *from_version;  /**< what it replaces (may be NULL) */
+	double at;
+};
+
+/** One transition of a release between stages. */
+struct history_transition {
+	int64_t release;           /**< history_release_begin()'s id */
+	const char *event;         /**< code_commit, test_completion, ... */
+	const char *from_stage;
+	const char *to_stage;
+	uint64_t generation;
+	double at;
+};
+
+/** One verdict as decided, with its evidence. */
+struct history_decision {
+	int64_t release;
+	const char *stage;
+	const char *state;         /**< go, hold, rollback */
+	const char *mode;          /**< outage, degradation, security, none */
+	const char *metric;
+	const char *reason;
+	const char *evidence_json; /**< the evidence as shown to operators */
+	double at;
+};
+
+/** A rollback and its timeline. */
+struct history_rollback {
+	int64_t release;
+	double onset;              /**< first bad answer (estimated) */
+	double detected;           /**< ROLLBACK decided */
+	double done;               /**< rollback published */
+	const char *metric;        /**< root cause */
+	const char *endpoint;
+	const char *mode;
+	bool automatic;            /**< decided by umbra (not an operator) */
+};
+
+/** A risk prediction made before production, and later its outcome. */
+struct history_prediction {
+	int64_t release;
+	double risk;               /**< 0..1 */
+	bool predicted_bad;
+	double at;
+};
+
+/** What analytics/summary answers. */
+struct history_summary {
+	uint64_t releases;
+	uint64_t validated;        /**< releases with an outcome (promoted or rolled back) */
+	uint64_t rollbacks, automatic_rollbacks;
+	uint64_t predictions, predictions_judged;
+	double precision, recall;  /**< of "bad" predictions; -1 when undefined */
+	double ttr_p50_ms, ttr_p95_ms; /**< onset to rollback done; -1 when none */
+	struct {
+		char metric[32];
+		char mode[16];
+		uint64_t count;
+	} causes[8];               /**< most frequent root causes first */
+	unsigned int n_causes;
+};
+
+/**
+ * Open (create) the database at @p path: WAL, schema made or checked.
+ * @return 0, or -1 with one sentence in @p err.
+ */
+int history_open(struct history **h, const char *path, char *err, size_t errlen);
+
+/** Commit what is pending and close. */
+void history_close(struct history *h);
+
+/**
+ * Record the start of a release.
+ * @return its id (> 0), or -1 (the error is logged by the caller via history_error()).
+ */
+int64_t history_release_begin(struct history *h, const struct history_release *r);
+
+/** Record how a release ended: "promoted" or "rolled_back". */
+int history_release_end(struct history *h, int64_t release, const char *outcome, double at);
+
+/** Record a transition. @return 0 or -1. */
+int history_add_transition(struct history *h, const struct history_transition *t);
+/** Record a decision. @return 0 or -1. */
+int history_add_decision(struct history *h, const struct history_decision *d);
+/** Record a rollback. @return 0 or -1. */
+int history_add_rollback(struct history *h, const struct history_rollback *rb);
+/** Record a prediction. @return 0 or -1. */
+int history_add_prediction(struct history *h, const struct history_prediction *p);
+/** Record whether the release turned out bad (judges its predictions). */
+int history_set_outcome(struct history *h, int64_t release, bool bad);
+
+/** Commit the pending batch. @return records committed, or -1. */
+int history_flush(struct history *h);
+
+/** The analytics. @return 0 or -1. */
+int history_summarize(struct history *h, struct history_summary *out);
+
+/** The last error, one sentence. */
+const char *history_error(const struct history *h);
+
+#endif /* UMBRA_HISTORY_H */
