@@ -52,7 +52,8 @@ if [ "$FUZZ_SECONDS" -gt 0 ]; then
   fi
   meson configure build-fuzz -Dfuzz_seconds="$FUZZ_SECONDS" >/dev/null
   if ninja -C build-fuzz tests/fuzz/fuzz_pkt tests/fuzz/fuzz_conf \
-       tests/fuzz/fuzz_craft tests/fuzz/fuzz_http >/dev/null; then
+       tests/fuzz/fuzz_craft tests/fuzz/fuzz_http tests/fuzz/fuzz_cmd \
+       tests/fuzz/fuzz_httpreq >/dev/null; then
     run_suites build-fuzz fuzz
   else
     echo "fuzz build failed"; fuzz_build_failed=1

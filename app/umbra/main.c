@@ -8,6 +8,7 @@
  * counters.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <signal.h>
@@ -58,7 +59,14 @@ usage(const char *prog)
 		"                           restart, resume the last one from there\n"
 		"      --http [ADDR:]PORT   HTTP API (/api/v1/...) and /metrics\n"
 		"                           (address default 127.0.0.1)\n"
-		"      --http-token-file F  require 'Authorization: Bearer <F's content>'\n"
+		"      --http-token-file F  commands over HTTP need 'Authorization: Bearer\n"
+		"                           <F's content>'; without it only /metrics\n"
+		"      --http-allowed-host H  a further name the Host header may carry\n"
+		"                           (repeatable; default: the address, localhost)\n"
+		"      --config-dir DIR     config/validate and config/apply read only\n"
+		"                           files inside DIR\n"
+		"      --client-timeout S   close socket clients idle for S seconds\n"
+		"                           (default 30)\n"
 		"      --top N              flows in the summary (default 10)\n",
 		prog);
 }
@@ -81,7 +89,8 @@ static int
 parse_args(int argc, char **argv, struct app_opts *o)
 {
 	enum { O_CHECK = 256, O_INTERVAL, O_JSON, O_IDLE, O_SUMMARY, O_TOP, O_SOCKET,
-	       O_STATE, O_HTTP, O_TOKEN, O_GROUP };
+	       O_STATE, O_HTTP, O_TOKEN, O_GROUP, O_CONFDIR, O_CLIENT_TO,
+	       O_HTTP_HOST };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, O_CHECK },
@@ -95,6 +104,9 @@ parse_args(int argc, char **argv, struct app_opts *o)
 		{ "http", required_argument, NULL, O_HTTP },
 		{ "socket-group", required_argument, NULL, O_GROUP },
 		{ "http-token-file", required_argument, NULL, O_TOKEN },
+		{ "http-allowed-host", required_argument, NULL, O_HTTP_HOST },
+		{ "config-dir", required_argument, NULL, O_CONFDIR },
+		{ "client-timeout", required_argument, NULL, O_CLIENT_TO },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -114,14 +126,36 @@ parse_args(int argc, char **argv, struct app_opts *o)
 		case O_HTTP: o->http = optarg; break;
 		case O_GROUP: o->socket_group = optarg; break;
 		case O_TOKEN: o->http_token_file = optarg; break;
+		case O_HTTP_HOST:
+			if (o->n_http_hosts == MGMT_HTTP_HOSTS_MAX) {
+				fprintf(stderr, "umbra: at most %d --http-allowed-host\n",
+					MGMT_HTTP_HOSTS_MAX);
+				return -1;
+			}
+			o->http_hosts[o->n_http_hosts++] = optarg;
+			break;
+		case O_CONFDIR:
+			if (optarg[0] != '/') {
+				fprintf(stderr, "umbra: --config-dir wants an absolute path\n");
+				return -1;
+			}
+			o->config_dir = optarg;
+			break;
 		case O_INTERVAL:
+		case O_CLIENT_TO:
 		case O_IDLE:
 		case O_TOP:
 			if (parse_uint(optarg, &v) < 0) {
 				fprintf(stderr, "umbra: invalid number '%s'\n", optarg);
 				return -1;
 			}
-			if (opt == O_INTERVAL)
+			if (opt == O_CLIENT_TO && (v == 0 || v > 86400)) {
+				fprintf(stderr, "umbra: --client-timeout wants 1..86400 s\n");
+				return -1;
+			}
+			if (opt == O_CLIENT_TO)
+				o->client_timeout_s = v;
+			else if (opt == O_INTERVAL)
 				o->stats_interval_s = (int)v;
 			else if (opt == O_IDLE)
 				o->idle_exit_ms = v;
@@ -189,6 +223,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&app->reclaim_lock);
 	/* Also frees replaced fault tables; leases have their own timer. */
 	fault_ctl_expire(app->dp.faults, rte_rdtsc());
+	umbra_telemetry_publish(app, false);
 }
 
 static void
@@ -199,12 +234,40 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(arg);
 }
 
-/* mkdir -p of the socket's directory (only the default one, under /run). */
+/* SIGHUP: apply the -c file again, as config/apply would. */
 static void
-socket_dir(const char *path)
+on_sighup(evutil_socket_t sig, short what, void *arg)
 {
-	if (strcmp(path, UMBRA_DEFAULT_SOCKET) == 0)
-		mkdir("/run/umbra", 0750);
+	(void)sig;
+	(void)what;
+	umbra_reload(arg);
+}
+
+/*
+ * The default socket's directory, /run/umbra: created if missing, and
+ * made root:GROUP mode 0750 (GROUP: the socket's) so that the socket's
+ * group can reach the socket and nobody else can. Other directories are
+ * the operator's to set up.
+ */
+static void
+socket_dir(const char *path, gid_t gid)
+{
+	struct stat st;
+	int fd;
+
+	if (strcmp(path, UMBRA_DEFAULT_SOCKET) != 0)
+		return;
+	mkdir("/run/umbra", 0750);
+	fd = open("/run/umbra", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	/* Only a directory of ours: never loosen someone else's. */
+	if (fstat(fd, &st) == 0 && st.st_uid == geteuid() &&
+	    (fchown(fd, (uid_t)-1, gid == (gid_t)-1 ? getegid() : gid) != 0 ||
+	     fchmod(fd, 0750) != 0))
+		fprintf(stderr, "umbra: cannot set the group of /run/umbra: %s\n",
+			strerror(errno));
+	close(fd);
 }
 
 static char *
@@ -228,12 +291,17 @@ metrics_text(void *ctx)
 	return text;
 }
 
-/* HTTP API and /metrics on [ADDR:]PORT, with the token file's first line. */
+/* HTTP API and /metrics on [ADDR:]PORT; commands only with a token file. */
 static int
 http_start(struct umbra_app *app, char *err, size_t errlen)
 {
-	char addr[64] = "127.0.0.1", token[256] = "";
+	char addr[64] = "127.0.0.1";
 	const char *spec = app->opts.http, *colon = strrchr(spec, ':');
+	struct mgmt_http_conf c = {
+		.addr = addr, .token_file = app->opts.http_token_file,
+		.hosts = app->opts.http_hosts, .n_hosts = app->opts.n_http_hosts,
+		.metrics = metrics_text, .ctx = app,
+	};
 	unsigned int port;
 	char *end;
 
@@ -244,22 +312,13 @@ http_start(struct umbra_app *app, char *err, size_t errlen)
 		snprintf(err, errlen, "--http wants [ADDR:]PORT, not '%s'", spec);
 		return -1;
 	}
-	if (app->opts.http_token_file != NULL) {
-		size_t len;
-		char *t = umbra_read_file(app->opts.http_token_file, &len, err, errlen);
-
-		if (t == NULL)
-			return -1;
-		snprintf(token, sizeof(token), "%.*s", (int)strcspn(t, "\r\n"), t);
-		free(t);
-		if (token[0] == '\0') {
-			snprintf(err, errlen, "%s: the token file is empty",
-				 app->opts.http_token_file);
-			return -1;
-		}
-	}
-	return mgmt_http_listen(app->mgmt, addr, (uint16_t)port, token, metrics_text,
-				app, err, errlen);
+	c.port = (uint16_t)port;
+	if (mgmt_http_listen(app->mgmt, &c, err, errlen) < 0)
+		return -1;
+	if (c.token_file == NULL)
+		printf("umbra: HTTP on %s:%u serves /metrics only: commands over HTTP "
+		       "need --http-token-file\n", addr, port);
+	return 0;
 }
 
 /* The management loop: socket, signals, housekeeping; until told to stop. */
@@ -268,7 +327,7 @@ mgmt_run(struct umbra_app *app, unsigned int interval, char *err, size_t errlen)
 {
 	struct tick_state t = { .app = app, .interval_s = interval };
 	const struct timeval tick = { 0, TICK_MS * 1000 };
-	struct event *ev_tick, *ev_int, *ev_term;
+	struct event *ev_tick, *ev_int, *ev_term, *ev_hup;
 
 	t.last_change = rte_get_timer_cycles();
 	t.next_stats = t.last_change + (uint64_t)interval * rte_get_timer_hz();
@@ -295,18 +354,21 @@ mgmt_run(struct umbra_app *app, unsigned int interval, char *err, size_t errlen)
 			}
 			gid = gr->gr_gid;
 		}
-		socket_dir(app->opts.socket);
+		socket_dir(app->opts.socket, gid);
 		if (mgmt_listen(app->mgmt, app->opts.socket, gid, err, errlen) < 0)
 			return -1;
+		mgmt_set_client_timeout(app->mgmt, app->opts.client_timeout_s);
 	}
 	if (app->opts.http != NULL && http_start(app, err, errlen) < 0)
 		return -1;
 	ev_tick = event_new(app->base, -1, EV_PERSIST, on_tick, &t);
 	ev_int = evsignal_new(app->base, SIGINT, on_signal, app->base);
 	ev_term = evsignal_new(app->base, SIGTERM, on_signal, app->base);
+	ev_hup = evsignal_new(app->base, SIGHUP, on_sighup, app);
 	event_add(ev_tick, &tick);
 	event_add(ev_int, NULL);
 	event_add(ev_term, NULL);
+	event_add(ev_hup, NULL);
 	printf("umbra: %u workers, %u ports, %u stages; %s\n", app->dp.n_workers,
 	       app->dp.ports.n_ports, gen_current(&app->dp.pub)->conf->n_stages,
 	       app->opts.idle_exit_ms ? "exits when input is idle" : "Ctrl-C to stop");
@@ -317,6 +379,7 @@ mgmt_run(struct umbra_app *app, unsigned int interval, char *err, size_t errlen)
 	event_free(ev_tick);
 	event_free(ev_int);
 	event_free(ev_term);
+	event_free(ev_hup);
 	event_free(app->fault_timer);
 	app->fault_timer = NULL;
 	event_free(app->shadow_poll);
@@ -385,6 +448,10 @@ mgmt_settings(struct app_opts *o, char *err, size_t errlen)
 		o->http = m.http;
 	if (o->http_token_file == NULL && m.http_token_file[0])
 		o->http_token_file = m.http_token_file;
+	if (o->config_dir == NULL && m.config_dir[0])
+		o->config_dir = m.config_dir;
+	if (o->client_timeout_s == 0)
+		o->client_timeout_s = m.client_timeout_s;
 	return 0;
 }
 
@@ -444,6 +511,12 @@ main(int argc, char **argv)
 		usage(argv[0]);
 		return EXIT_CONFIG;
 	}
+	/* A client that hangs up before reading its answer must not end the
+	 * daemon (EPIPE instead, a normal disconnect); set before EAL starts
+	 * its threads, so that it holds for all of them. SIGHUP is ignored
+	 * until the management loop takes it (reload). */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	argv[n] = argv[0];
 	if (parse_args(argc - n, argv + n, o) < 0)
 		return EXIT_CONFIG;
@@ -511,6 +584,9 @@ main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	/* A damaged snapshot left on disk keeps its number. */
+	if (app.dp.pub.next_id <= app.snapshots.damaged_max)
+		app.dp.pub.next_id = app.snapshots.damaged_max + 1;
 	app.base = event_base_new();
 	pthread_mutex_init(&app.reclaim_lock, NULL);
 	umbra_telemetry_init(&app);

@@ -26,6 +26,10 @@ struct app_opts {
 	const char *state_dir;      /**< persisted generations; NULL: memory only */
 	const char *http;           /**< [ADDR:]PORT of the HTTP API; NULL: off */
 	const char *http_token_file;/**< bearer token for /api/v1/ */
+	const char *http_hosts[MGMT_HTTP_HOSTS_MAX]; /**< --http-allowed-host names */
+	unsigned int n_http_hosts;
+	const char *config_dir;     /**< config/validate|apply paths must be inside */
+	unsigned int client_timeout_s; /**< idle socket clients; 0: from mgmt: or default */
 	unsigned int idle_exit_ms;  /**< 0: run until a signal */
 	int stats_interval_s;       /**< -1: from the config */
 	unsigned int top_flows;
@@ -88,6 +92,13 @@ void umbra_shadow_conf_changed(struct umbra_app *app, const struct umbra_conf *c
 void umbra_telemetry_init(struct umbra_app *app);
 
 /**
+ * Publish the counters telemetry reads (loop only; called from the tick):
+ * a new snapshot every tick while telemetry is read, else every second,
+ * or now with @p force. Telemetry never reads live state.
+ */
+void umbra_telemetry_publish(struct umbra_app *app, bool force);
+
+/**
  * Time the generation just published, from @p t0 (TSC when the command
  * arrived) until the last worker first ran it (see apply_latency).
  */
@@ -106,6 +117,13 @@ uint64_t umbra_apply(struct umbra_app *app, const char *yaml, size_t len,
 		     const char *name, const char *state, const char *source,
 		     uint64_t from, bool migrate, char *err, size_t errlen);
 
+/**
+ * Snapshot retention (the current configuration's snapshots: section):
+ * remove the files of the oldest snapshots, never the current generation
+ * nor the workflow's rollback points. After every new generation.
+ */
+void umbra_snapshots_prune(struct umbra_app *app);
+
 /** Start the release workflow (resumes it from the state directory). */
 int umbra_workflow_init(struct umbra_app *app, char *err, size_t errlen);
 
@@ -118,7 +136,16 @@ void umbra_workflow_metrics(struct umbra_app *app, FILE *f);
 /** Register the daemon's commands on app->mgmt. */
 int umbra_cmds_register(struct umbra_app *app);
 
-/** Read a whole file into a NUL-terminated buffer (free() it). */
+/**
+ * Read a whole operator-given file into a NUL-terminated buffer (free()
+ * it): conf_read_file() with no directory to stay in.
+ */
 char *umbra_read_file(const char *path, size_t *len, char *err, size_t errlen);
+
+/**
+ * Apply the -c file again as the next generation (SIGHUP), like
+ * config/apply; the outcome is logged on stdout or stderr.
+ */
+void umbra_reload(struct umbra_app *app);
 
 #endif

@@ -17,26 +17,7 @@
 char *
 umbra_read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (16 << 20) ||
-	    fseek(f, 0, SEEK_SET) != 0 || (buf = malloc((size_t)n + 1)) == NULL ||
-	    fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		snprintf(err, errlen, "%s: cannot read (or larger than 16 MiB)", path);
-		free(buf);
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
+	return conf_read_file(path, NULL, len, err, errlen);
 }
 
 /* Ports are opened once at start: a new generation must keep them. */
@@ -93,7 +74,23 @@ umbra_apply(struct umbra_app *app, const char *yaml, size_t len, const char *nam
 	umbra_shadow_conf_changed(app, g->conf);
 	umbra_fault_conf_changed(app, g->conf);
 	umbra_apply_probe_start(app, t0);
+	umbra_snapshots_prune(app);
 	return g->id;
+}
+
+void
+umbra_snapshots_prune(struct umbra_app *app)
+{
+	const struct umbra_conf *c = gen_current(&app->dp.pub)->conf;
+	uint64_t keep[3 * CONF_MAX_SERVICES];
+	size_t n;
+
+	/* Not before the workflow is loaded: it names generations to keep. */
+	if (app->workflow == NULL)
+		return;
+	n = workflow_generations_in_use(app->workflow, keep, RTE_DIM(keep));
+	gen_store_prune(&app->snapshots, c->snapshots.keep,
+			(uint64_t)c->snapshots.keep_days * 86400, keep, n);
 }
 
 /*
@@ -240,15 +237,33 @@ cmd_flows(json_t *args, void *ctx, struct mgmt_error *err)
 	return out;
 }
 
+/*
+ * A path given to config/validate or config/apply, read whole (regular
+ * files only, never blocking; inside --config-dir when one is set).
+ */
+static char *
+config_arg_read(struct umbra_app *app, json_t *args, size_t *len,
+		struct mgmt_error *err)
+{
+	const char *path = json_string_value(json_object_get(args, "path"));
+
+	return conf_read_file(path, app->opts.config_dir, len, err->message,
+			      sizeof(err->message));
+}
+
 static json_t *
 cmd_config_validate(json_t *args, void *ctx, struct mgmt_error *err)
 {
 	const char *path = json_string_value(json_object_get(args, "path"));
 	struct umbra_conf *conf;
+	size_t len;
+	char *yaml = config_arg_read(ctx, args, &len, err);
 	json_t *r;
 
-	(void)ctx;
-	conf = conf_load_file(path, err->message, sizeof(err->message));
+	if (yaml == NULL)
+		return NULL;
+	conf = conf_load_string(yaml, len, path, err->message, sizeof(err->message));
+	free(yaml);
 	if (conf == NULL)
 		return NULL;
 	if (gen_validate(conf, err->message, sizeof(err->message)) < 0) {
@@ -269,7 +284,7 @@ cmd_config_apply(json_t *args, void *ctx, struct mgmt_error *err)
 	const char *path = json_string_value(json_object_get(args, "path"));
 	char source[300];
 	size_t len;
-	char *yaml = umbra_read_file(path, &len, err->message, sizeof(err->message));
+	char *yaml = config_arg_read(app, args, &len, err);
 	uint64_t id;
 
 	if (yaml == NULL)
@@ -280,6 +295,31 @@ cmd_config_apply(json_t *args, void *ctx, struct mgmt_error *err)
 			 source, 0, false, err->message, sizeof(err->message));
 	free(yaml);
 	return id ? json_pack("{s:I}", "generation", (json_int_t)id) : NULL;
+}
+
+void
+umbra_reload(struct umbra_app *app)
+{
+	const char *path = app->opts.conf_file;
+	char err[512], source[300];
+	size_t len;
+	char *yaml = umbra_read_file(path, &len, err, sizeof(err));
+	uint64_t id = 0;
+
+	snprintf(source, sizeof(source), "sighup:file:%s", path);
+	if (yaml != NULL)
+		id = umbra_apply(app, yaml, len, path, gen_current(&app->dp.pub)->state,
+				 source, 0, false, err, sizeof(err));
+	free(yaml);
+	if (id != 0) {
+		printf("umbra: SIGHUP: %s applied as generation %llu\n", path,
+		       (unsigned long long)id);
+		fflush(stdout);
+	} else {
+		fprintf(stderr, "umbra: SIGHUP: %s not applied, generation %llu still "
+			"runs: %s\n", path,
+			(unsigned long long)gen_current(&app->dp.pub)->id, err);
+	}
 }
 
 /* The snapshot named by args.generation, or the current one. */

@@ -47,6 +47,19 @@ arg_str(json_t *args, const char *name)
 	return json_string_value(json_object_get(args, name));
 }
 
+/* A profile's copies meet the policies like every other road out of a stage. */
+static int
+shadow_check(struct umbra_app *app, const char *text, struct mgmt_error *err)
+{
+	const struct umbra_conf *c = gen_current(&app->dp.pub)->conf;
+	struct conf_shadow s;
+
+	if (conf_shadow_parse(c, text, strlen(text), "shadow create", &s,
+			      err->message, sizeof(err->message)) < 0)
+		return -1;
+	return classify_check_shadow(c, &s, err->message, sizeof(err->message));
+}
+
 static json_t *
 cmd_shadow_create(json_t *args, void *ctx, struct mgmt_error *err)
 {
@@ -66,8 +79,10 @@ cmd_shadow_create(json_t *args, void *ctx, struct mgmt_error *err)
 		mgmt_fail(err, NULL, "out of memory");
 		return NULL;
 	}
-	rc = shadow_ctl_create_profile(app->dp.shadows, network, text, err->message,
-				       sizeof(err->message));
+	rc = shadow_check(app, text, err);
+	if (rc == 0)
+		rc = shadow_ctl_create_profile(app->dp.shadows, network, text,
+					       err->message, sizeof(err->message));
 	free(text);
 	if (rc < 0)
 		return NULL;

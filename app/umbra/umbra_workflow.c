@@ -56,23 +56,38 @@ wf_publish(void *ctx, const char *state, const char *source, char *err,
 			   false, err, errlen);
 }
 
+/* A transition's steering against the current configuration's invariants. */
+static int
+wf_check(void *ctx, const json_t *state, char *err, size_t errlen)
+{
+	return classify_check_invariants(wf_conf(ctx), state, err, errlen);
+}
+
 int
 umbra_workflow_init(struct umbra_app *app, char *err, size_t errlen)
 {
 	static const struct workflow_ops ops = {
 		.conf = wf_conf, .state = wf_state, .state_of = wf_state_of,
-		.publish = wf_publish,
+		.publish = wf_publish, .check = wf_check,
 	};
 
 	app->workflow = workflow_create(app->base, app->opts.state_dir, &ops, app,
 					err, errlen);
-	return app->workflow ? 0 : -1;
+	if (app->workflow == NULL)
+		return -1;
+	umbra_snapshots_prune(app); /* a lowered snapshots.keep applies at once */
+	return 0;
 }
 
+/* Values that reach hooks are checked first: a bad one is invalid_args. */
 static json_t *
 event_cmd(struct umbra_app *app, const char *event, json_t *args,
 	  struct mgmt_error *err)
 {
+	if (workflow_args_check(args, err->message, sizeof(err->message)) < 0) {
+		err->code = MGMT_E_ARGS;
+		return NULL;
+	}
 	return workflow_event(app->workflow, event, args, err->message,
 			      sizeof(err->message));
 }

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +110,9 @@ conn_call(struct conn *c, const char *cmd, json_t *args)
 
 	json_decref(req);
 	while (off < len + 1) {
-		ssize_t n = off < len ? write(c->fd, text + off, len - off) : write(c->fd, "\n", 1);
+		/* MSG_NOSIGNAL: a daemon that hung up is an error message, not SIGPIPE. */
+		ssize_t n = off < len ? send(c->fd, text + off, len - off, MSG_NOSIGNAL) :
+				       send(c->fd, "\n", 1, MSG_NOSIGNAL);
 
 		if (n <= 0) {
 			fprintf(stderr, "umbractl: cannot send: %s\n", strerror(errno));
@@ -366,6 +369,8 @@ main(int argc, char **argv)
 	int json_out = 0, timeout = 10, opt, words, rc = 0;
 	json_t *commands, *spec = NULL, *args, *resp, *err;
 	struct conn c;
+
+	signal(SIGPIPE, SIG_IGN); /* output into a closed pipe, too: an error */
 	char name[128];
 
 	while ((opt = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {

@@ -7,13 +7,13 @@
  * (classify_build.c: an rte_acl context for stage match rules, a
  * from/to-stage rule index, the map of stage egresses). Workers only read
  * it (classify_lookup.c). Invariants are checked before anything is built
- * (classify_invariants.c).
+ * (classify_invariants.c), against every road out of a stage.
  *
  * Model: a packet's *to-stage* is given by the first matching rule (by
  * priority) of YAML `stages[].match`, or the default stage. Its
- * *from-stage* is the stage whose egress (port, VLAN) it arrived on; a
- * packet from a port that is no stage's egress (an uplink) comes from the
- * stage it is classified into. Different from- and to-stages need an allow
+ * *from-stage* is the stage whose egress (port, VLAN) it arrived on, or
+ * whose backend segment it arrived on; a packet from a port that is
+ * neither (an uplink) comes from the stage it is classified into. Different from- and to-stages need an allow
  * rule in YAML `flows:`; otherwise the flow is denied.
  */
 #ifndef UMBRA_CLASSIFY_H
@@ -51,13 +51,36 @@ struct classify_key {
 /** Compiled classification state of one generation (read-only on workers). */
 struct classify_ctx;
 
+struct json_t; /* jansson's json_t */
+
 /**
- * Check YAML `policies:` against YAML `flows:`: an allow rule that would let
- * a forbidden flow through is an error naming the rule and the invariant.
- * @return 0, or -1 with "file:line:col: ..." in @p err.
+ * Check YAML `policies:` against every road by which one stage's traffic
+ * can leave through another stage's network (its egress port and VLAN):
+ * allow rules in `flows:`, a stage's own egress, `splits:` (to_stage and
+ * to_backend), the backends each stage lists in `services:` (every
+ * version, canary and rollout step the workflow places there runs on
+ * one), `shadows:` and their control replicas, and, with @p state, the
+ * backends a steering state runs versions and canaries on. A road of
+ * stage S counts for every stage an allow rule lets into S too. The one check
+ * of every configuration and generation: at load (--check,
+ * config/validate), before any generation is built (apply, rollback,
+ * migrate, workflow transitions) and for workflow plans before their hooks.
+ * @param state  steering state (see lib/steer), or NULL: the configuration
+ *               alone
+ * @return 0, or -1 with the road, its position ("file:line:col: ", none
+ *         for a steering state) and the policy with its position in @p err.
  */
-int classify_check_invariants(const struct umbra_conf *c, char *err,
+int classify_check_invariants(const struct umbra_conf *c,
+			      const struct json_t *state, char *err,
 			      size_t errlen);
+
+/**
+ * The same check for a shadow profile given at run time (shadow/create):
+ * its shadow and control copies against @p c's policies.
+ * @return 0, or -1 with a sentence naming the profile and the policy.
+ */
+int classify_check_shadow(const struct umbra_conf *c,
+			  const struct conf_shadow *s, char *err, size_t errlen);
 
 /**
  * Compile @p c (already loaded and invariant-checked). @p name must be
@@ -84,11 +107,23 @@ void classify_stages(const struct classify_ctx *ctx,
 		     uint16_t *stages);
 
 /**
- * Stage whose egress is (@p port, @p vlan), vlan 0 meaning untagged, or
- * CLASSIFY_NO_STAGE.
+ * From-stage of traffic arriving on (@p port, @p vlan), vlan 0 meaning
+ * untagged: the stage whose egress it is, else the stage a backend segment
+ * belongs to (the stage whose services run on that backend; a production
+ * stage first, then the first in file order), else CLASSIFY_NO_STAGE (an
+ * uplink).
  */
 uint16_t classify_from_stage(const struct classify_ctx *ctx, uint16_t port,
 			     uint16_t vlan);
+
+/**
+ * The stage a backend segment (@p port, @p vlan) belongs to when it is no
+ * stage's egress (blue and green each on their own port), else
+ * CLASSIFY_NO_STAGE. Its hosts reuse the stage's addresses: umbra answers
+ * their ARP/ND and sends what they start like the stage's own traffic.
+ */
+uint16_t classify_backend_stage(const struct classify_ctx *ctx, uint16_t port,
+				uint16_t vlan);
 
 /**
  * Inter-stage rule for a new flow from stage @p from to stage @p to

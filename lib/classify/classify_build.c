@@ -188,25 +188,63 @@ build_policy(struct classify_ctx *ctx, const struct umbra_conf *c,
 	return 0;
 }
 
+/* Add segment (port, vlan) for stage @p s unless an earlier entry names it. */
+static void
+segment_add(struct classify_ctx *ctx, const struct conf_egress *e, uint16_t s,
+	    bool backend)
+{
+	for (uint16_t i = 0; i < ctx->n_egress; i++)
+		if (ctx->egress[i].port == e->port && ctx->egress[i].vlan == e->vlan)
+			return;
+	if (ctx->n_egress == CLASSIFY_MAX_SEGMENTS)
+		return; /* cannot happen: the loader bounds stages and backends */
+	ctx->egress[ctx->n_egress++] = (struct classify_egress){
+		.port = e->port,
+		.vlan = e->vlan,
+		.stage = s,
+		.backend = backend,
+	};
+}
+
+/* Backend segments of stage @p s: its services' backends and split targets. */
+static void
+stage_backends(struct classify_ctx *ctx, const struct umbra_conf *c, uint16_t s)
+{
+	for (uint32_t i = 0; i < c->n_services; i++) {
+		const struct conf_service *svc = &c->services[i];
+		const struct conf_svc_stage *st = &svc->stages[s];
+
+		for (uint8_t b = 0; b < st->n_backends; b++)
+			segment_add(ctx, &svc->backends[st->backends[b]].egress, s, true);
+	}
+	for (uint32_t i = 0; i < c->n_splits; i++) {
+		const struct conf_split *sp = &c->splits[i];
+
+		if (sp->stage == s && sp->to_backend >= 0)
+			segment_add(ctx, &c->services[sp->service]
+				    .backends[sp->to_backend].egress, s, true);
+	}
+}
+
+/*
+ * The from-stage map. Stage egresses first (two stages may share one: the
+ * first names it). Then backend segments that are no stage's egress (blue
+ * and green each on their own port): one belongs to the stage whose
+ * services run there, so that what its servers send is that stage's
+ * traffic. Used by several stages, a production stage wins, then the
+ * first in file order.
+ */
 static void
 build_egress(struct classify_ctx *ctx, const struct umbra_conf *c)
 {
-	for (uint16_t s = 0; s < c->n_stages; s++) {
-		const struct conf_stage *st = &c->stages[s];
-		bool seen = false;
-
-		/* Two stages may share an egress; the first one names it. */
-		for (uint16_t i = 0; i < ctx->n_egress; i++)
-			seen |= ctx->egress[i].port == st->egress.port &&
-				ctx->egress[i].vlan == st->egress.vlan;
-		if (seen)
-			continue;
-		ctx->egress[ctx->n_egress++] = (struct classify_egress){
-			.port = st->egress.port,
-			.vlan = st->egress.vlan,
-			.stage = s,
-		};
-	}
+	for (uint16_t s = 0; s < c->n_stages; s++)
+		segment_add(ctx, &c->stages[s].egress, s, false);
+	for (uint16_t s = 0; s < c->n_stages; s++)
+		if (c->stages[s].production)
+			stage_backends(ctx, c, s);
+	for (uint16_t s = 0; s < c->n_stages; s++)
+		if (!c->stages[s].production)
+			stage_backends(ctx, c, s);
 }
 
 struct classify_ctx *

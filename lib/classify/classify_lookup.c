@@ -53,6 +53,18 @@ classify_from_stage(const struct classify_ctx *ctx, uint16_t port,
 	return CLASSIFY_NO_STAGE;
 }
 
+uint16_t
+classify_backend_stage(const struct classify_ctx *ctx, uint16_t port,
+		       uint16_t vlan)
+{
+	for (uint16_t i = 0; i < ctx->n_egress; i++) {
+		if (ctx->egress[i].port == port && ctx->egress[i].vlan == vlan)
+			return ctx->egress[i].backend ? ctx->egress[i].stage :
+							CLASSIFY_NO_STAGE;
+	}
+	return CLASSIFY_NO_STAGE;
+}
+
 static bool
 rule_matches(const struct classify_rule *r, uint8_t proto, uint16_t sport,
 	     uint16_t dport)

@@ -15,12 +15,16 @@ struct classify_rule {
 	bool allow;
 };
 
-/** A stage egress, for from-stage lookups. */
+/** A stage egress or a backend segment, for from-stage lookups. */
 struct classify_egress {
 	uint16_t port;
 	uint16_t vlan;
 	uint16_t stage;
+	bool backend;           /**< a backend segment that is no stage's egress */
 };
+
+/** Distinct (port, VLAN) segments: every stage egress and every backend. */
+#define CLASSIFY_MAX_SEGMENTS (CONF_MAX_STAGES + CONF_MAX_SERVICES * CONF_MAX_BACKENDS)
 
 struct classify_ctx {
 	struct rte_acl_ctx *acl;      /**< NULL when there are no match rules */
@@ -28,7 +32,8 @@ struct classify_ctx {
 	uint16_t n_stages;
 	uint32_t n_matches;
 	uint16_t *match_stage;        /**< ACL userdata - 1 -> stage */
-	struct classify_egress egress[CONF_MAX_STAGES];
+	/** Stage egresses first, then backend segments (see build_egress). */
+	struct classify_egress egress[CLASSIFY_MAX_SEGMENTS];
 	uint16_t n_egress;
 	/* Inter-stage rules grouped by (from, to): pair_first/pair_count index
 	 * rule_ids, which lists rule indices in file order. */

@@ -193,6 +193,15 @@ void compare_http_expect_head(struct compare_http *p);
  */
 unsigned int compare_http_close(struct compare_http *p, struct compare_msg *out);
 
+/** Questions plus answers compare_dns_parse() reads in one message at most. */
+#define COMPARE_DNS_MAX_RECORDS 64
+/** Compression pointers compare_dns_parse() follows per name at most. */
+#define COMPARE_DNS_MAX_HOPS 16
+/** compare_dns_parse(): more records than COMPARE_DNS_MAX_RECORDS. */
+#define COMPARE_DNS_TOO_MANY_RECORDS (-2)
+/** compare_dns_parse(): a name past COMPARE_DNS_MAX_HOPS pointers. */
+#define COMPARE_DNS_TOO_MANY_HOPS (-3)
+
 /**
  * A DNS message in @p data: its ID, whether it is a response, rcode (into
  * msg->status), the first question's name (msg->path: dotted, lower
@@ -203,8 +212,13 @@ unsigned int compare_http_close(struct compare_http *p, struct compare_msg *out)
  * left out, so record order and compression do not matter. msg->digest
  * covers rcode and body_digest; msg->size is @p len; a response with TC
  * set has COMPARE_F_TRUNCATED.
- * @return 0, or -1 when it is not DNS (header, questions or answers do
- * not fit in @p len, or a name is malformed or loops).
+ * The work is capped (it runs on a worker): a message counting more than
+ * COMPARE_DNS_MAX_RECORDS questions and answers, or a name that follows
+ * more than COMPARE_DNS_MAX_HOPS compression pointers (a pointer loop
+ * among them), is refused with its own code.
+ * @return 0; -1 when it is not DNS (header, questions or answers do not
+ * fit in @p len, or a name is malformed); COMPARE_DNS_TOO_MANY_RECORDS;
+ * COMPARE_DNS_TOO_MANY_HOPS.
  */
 int compare_dns_parse(const uint8_t *data, size_t len, uint16_t *id,
 		      bool *is_response, struct compare_msg *msg);

@@ -4,8 +4,12 @@
  * answers may order them differently, compress names differently and count
  * TTLs down differently: the answer digest is a sum of per-record digests
  * over decompressed, lower-cased names, type, class and data, TTL left out.
- * Every read is bounds-checked against the message; compression pointers
- * are followed a bounded number of times.
+ * Every read is bounds-checked against the message, and the work per
+ * message is capped (this runs on a worker, per answer): at most
+ * COMPARE_DNS_MAX_RECORDS questions and answers are read, and at most
+ * COMPARE_DNS_MAX_HOPS compression pointers followed per name; a message
+ * past either cap is refused with its own code, so the caller can count
+ * it and compare it as bytes.
  */
 #include <string.h>
 
@@ -14,7 +18,6 @@
 
 #define DNS_HDR_LEN 12
 #define DNS_NAME_MAX 255        /* wire length of a name */
-#define DNS_HOPS_MAX 64         /* compression pointers followed per name */
 #define DNS_QR 0x8000
 #define DNS_TC 0x0200
 
@@ -98,7 +101,8 @@ digest_label(struct dns_name_out *o, const uint8_t *label, uint8_t n)
 /*
  * Read the name at @p off; @p next gets the offset just after it where it
  * is written (after its first pointer, if any).
- * @return 0, or -1 when it is malformed, too long, loops or runs out.
+ * @return 0, -1 when it is malformed, too long or runs out, or
+ * COMPARE_DNS_TOO_MANY_HOPS past the pointer cap (a loop ends there).
  */
 static int
 dns_name(const uint8_t *d, size_t len, size_t off, size_t *next,
@@ -115,8 +119,10 @@ dns_name(const uint8_t *d, size_t len, size_t off, size_t *next,
 			return -1;
 		l = d[pos];
 		if ((l & 0xc0) == 0xc0) {
-			if (pos + 1 >= len || ++hops > DNS_HOPS_MAX)
+			if (pos + 1 >= len)
 				return -1;
+			if (++hops > COMPARE_DNS_MAX_HOPS)
+				return COMPARE_DNS_TOO_MANY_HOPS;
 			if (!jumped)
 				*next = pos + 2;
 			jumped = 1;
@@ -162,9 +168,10 @@ rdata_names_digest(const uint8_t *d, size_t off, size_t end,
 	off += lay->prefix;
 	for (uint8_t i = 0; i < lay->names; i++) {
 		size_t next;
+		int rc = dns_name(d, end, off, &next, &o);
 
-		if (dns_name(d, end, off, &next, &o) < 0)
-			return -1;
+		if (rc < 0)
+			return rc;
 		off = next;
 	}
 	if (end - off != lay->suffix)
@@ -173,16 +180,20 @@ rdata_names_digest(const uint8_t *d, size_t off, size_t end,
 	return 0;
 }
 
-static uint64_t
-rdata_digest(const uint8_t *d, size_t off, size_t end, uint16_t type, uint64_t h)
+/* @return 0, or COMPARE_DNS_TOO_MANY_HOPS: names in the data are capped too. */
+static int
+rdata_digest(const uint8_t *d, size_t off, size_t end, uint16_t type, uint64_t *h)
 {
 	const struct dns_rdata_layout *lay = rdata_layout(type);
+	int rc = lay != NULL ? rdata_names_digest(d, off, end, lay, h) : -1;
 
 	/* Names in data point backwards, so the message up to the data's end
 	 * is enough; data that does not fit its type is taken as bytes. */
-	if (lay != NULL && rdata_names_digest(d, off, end, lay, &h) == 0)
-		return h;
-	return compare_digest(h, d + off, end - off);
+	if (rc == COMPARE_DNS_TOO_MANY_HOPS)
+		return rc;
+	if (rc != 0)
+		*h = compare_digest(*h, d + off, end - off);
+	return 0;
 }
 
 /* One answer record at *off: its digest added to @p sum. */
@@ -192,8 +203,11 @@ dns_answer(const uint8_t *d, size_t len, size_t *off, uint64_t *sum)
 	struct dns_name_out o = { 0 };
 	size_t pos, end;
 	uint16_t type, rdlen;
+	int rc = dns_name(d, len, *off, &pos, &o);
 
-	if (dns_name(d, len, *off, &pos, &o) < 0 || len - pos < 10)
+	if (rc < 0)
+		return rc;
+	if (len - pos < 10)
 		return -1;
 	type = pkt_be16(d + pos);
 	rdlen = pkt_be16(d + pos + 8);
@@ -202,7 +216,9 @@ dns_answer(const uint8_t *d, size_t len, size_t *off, uint64_t *sum)
 	/* Type and class; the TTL after them differs between servers. */
 	o.h = compare_digest(o.h, d + pos, 4);
 	end = pos + 10 + rdlen;
-	o.h = rdata_digest(d, pos + 10, end, type, o.h);
+	rc = rdata_digest(d, pos + 10, end, type, &o.h);
+	if (rc < 0)
+		return rc;
 	*sum += mix(o.h);
 	*off = end;
 	return 0;
@@ -213,8 +229,11 @@ dns_question(const uint8_t *d, size_t len, size_t *off, char *txt)
 {
 	struct dns_name_out o = { .txt = txt };
 	size_t pos;
+	int rc = dns_name(d, len, *off, &pos, &o);
 
-	if (dns_name(d, len, *off, &pos, &o) < 0 || len - pos < 4)
+	if (rc < 0)
+		return rc;
+	if (len - pos < 4)
 		return -1;
 	if (txt != NULL && o.txt_len == 0)
 		txt[0] = '.';
@@ -231,18 +250,22 @@ compare_dns_parse(const uint8_t *data, size_t len, uint16_t *id,
 	uint64_t sum = 0;
 	size_t off = DNS_HDR_LEN;
 	uint8_t rcode;
+	int rc = 0;
 
 	if (data == NULL || len < DNS_HDR_LEN)
 		return -1;
 	flags = pkt_be16(data + 2);
 	qd = pkt_be16(data + 4);
 	an = pkt_be16(data + 6);
-	for (unsigned int i = 0; i < qd; i++)
-		if (dns_question(data, len, &off, i == 0 ? name : NULL) < 0)
-			return -1;
-	for (unsigned int i = 0; i < an; i++)
-		if (dns_answer(data, len, &off, &sum) < 0)
-			return -1;
+	/* The counts say how much work the message asks for: cap it first. */
+	if ((unsigned int)qd + an > COMPARE_DNS_MAX_RECORDS)
+		return COMPARE_DNS_TOO_MANY_RECORDS;
+	for (unsigned int i = 0; i < qd && rc == 0; i++)
+		rc = dns_question(data, len, &off, i == 0 ? name : NULL);
+	for (unsigned int i = 0; i < an && rc == 0; i++)
+		rc = dns_answer(data, len, &off, &sum);
+	if (rc < 0)
+		return rc;
 
 	rcode = flags & 0xf;
 	*id = pkt_be16(data);

@@ -37,6 +37,8 @@
 #define CONF_MAX_SHADOWS 16       /**< shadow profiles (YAML and run time together) */
 #define CONF_SHADOW_IGNORE_MAX 16 /**< ignored headers per shadow profile */
 #define CONF_SHADOW_HDR_MAX 48    /**< bytes of an ignored header name, with its NUL */
+/** Largest file conf_read_file() reads (configurations, token files). */
+#define CONF_FILE_MAX (16u << 20)
 /** Any VLAN / protocol / port in a match (value of the int fields). */
 #define CONF_ANY (-1)
 /** vlan value meaning "untagged only". */
@@ -422,6 +424,14 @@ struct conf_mempool {
 	uint16_t data_room;            /**< bytes per mbuf incl. headroom; 0: 2176 */
 };
 
+/** Retention of generation snapshots in the state directory (YAML
+ * snapshots:); the current generation and the workflow's rollback points
+ * are always kept. */
+struct conf_snapshots {
+	uint32_t keep;                 /**< newest kept (default 100) */
+	uint32_t keep_days;            /**< also drop older than this; 0: no age limit */
+};
+
 /** Management plane (YAML mgmt:); empty strings mean "not set". */
 struct conf_mgmt {
 	char socket[108];              /**< Unix socket path */
@@ -429,6 +439,8 @@ struct conf_mgmt {
 	char state_dir[256];           /**< persisted generations */
 	char http[64];                 /**< [ADDR:]PORT of the HTTP API */
 	char http_token_file[256];     /**< bearer token for /api/v1/ */
+	char config_dir[256];          /**< config/validate|apply paths must be inside */
+	uint32_t client_timeout_s;     /**< idle socket clients closed after; 0: default */
 };
 
 struct umbra_conf {
@@ -461,6 +473,7 @@ struct umbra_conf {
 	struct conf_mempool mempool;
 	struct conf_mgmt mgmt;
 	uint32_t stats_interval_s;     /**< 0: no periodic stats */
+	struct conf_snapshots snapshots;
 };
 
 /**
@@ -479,6 +492,26 @@ struct umbra_conf *conf_load_file(const char *path, char *err, size_t errlen);
  */
 struct umbra_conf *conf_load_string(const char *yaml, size_t len,
 				    const char *name, char *err, size_t errlen);
+
+/**
+ * Read an operator-given file whole, safely: the path is opened without
+ * following a symbolic link in its last component and without blocking,
+ * and only a regular file of at most CONF_FILE_MAX bytes is read (a FIFO,
+ * a device, a directory, a link or a bigger file is a clear error at once).
+ * What was checked is what is read (no second lookup of the name).
+ *
+ * @param path    the file; with @p dir, relative to @p dir or an absolute
+ *                path inside it
+ * @param dir     NULL or "": any path; else the directory the file must be
+ *                in: ".." components and symbolic links anywhere in the
+ *                path are refused, with one message that says nothing about
+ *                files outside @p dir
+ * @param len     the length read (the buffer also ends with a NUL)
+ * @param err     on failure, "path: what is wrong"
+ * @return the contents (free() it), or NULL.
+ */
+char *conf_read_file(const char *path, const char *dir, size_t *len, char *err,
+		     size_t errlen);
 
 /** Release a configuration (NULL is fine). */
 void conf_free(struct umbra_conf *c);

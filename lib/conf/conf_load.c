@@ -14,7 +14,6 @@
 
 #include "conf_private.h"
 
-#define CONF_FILE_MAX (16u << 20)
 /* Match priority: explicit * 4096 + (4095 - rule index), so an explicit
  * priority always wins and file order breaks ties (fits rte_acl's range). */
 #define PRIO_EXPLICIT_MAX 65535u
@@ -440,19 +439,39 @@ load_mgmt(struct loader *L, yaml_node_t *n)
 	struct conf_mgmt *m = &L->c->mgmt;
 	struct field f[] = {
 		{ "socket" }, { "socket_group" }, { "state_dir" }, { "http" },
-		{ "http_token_file" }, { NULL },
+		{ "http_token_file" }, { "config_dir" }, { "client_timeout_s" }, { NULL },
 	};
 	char *dst[] = { m->socket, m->socket_group, m->state_dir, m->http,
-			m->http_token_file };
+			m->http_token_file, m->config_dir };
 	const size_t size[] = { sizeof(m->socket), sizeof(m->socket_group),
 				sizeof(m->state_dir), sizeof(m->http),
-				sizeof(m->http_token_file) };
+				sizeof(m->http_token_file), sizeof(m->config_dir) };
 
 	if (ld_fields_get(L, n, f, "mgmt") < 0)
 		return -1;
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		if (f[i].value && ld_get_bounded(L, f[i].value, f[i].key, dst[i], size[i]) < 0)
 			return -1;
+	if (f[5].value && m->config_dir[0] != '/')
+		return ld_fail(L, f[5].value, "config_dir must be an absolute path, not '%s'",
+			       m->config_dir);
+	if (f[6].value && ld_get_uint(L, f[6].value, "client_timeout_s", 1, 86400,
+				     &m->client_timeout_s) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+load_snapshots(struct loader *L, yaml_node_t *n)
+{
+	struct field f[] = { { "keep" }, { "keep_days" }, { NULL } };
+	struct conf_snapshots *sn = &L->c->snapshots;
+
+	if (ld_fields_get(L, n, f, "snapshots") < 0 ||
+	    (f[0].value && ld_get_uint(L, f[0].value, "keep", 1, 1000, &sn->keep) < 0) ||
+	    (f[1].value && ld_get_uint(L, f[1].value, "keep_days", 0, 36500,
+				    &sn->keep_days) < 0))
+		return -1;
 	return 0;
 }
 
@@ -463,7 +482,8 @@ load_root(struct loader *L, yaml_node_t *root)
 		{ "ports", true }, { "stages", true }, { "flows" }, { "policies" },
 		{ "flow_table" }, { "mempool" }, { "stats" }, { "mgmt" },
 		{ "services" }, { "workflow" }, { "splits" }, { "steering" },
-		{ "fault_policy" }, { "faults" }, { "chaos" }, { "shadows" }, { NULL },
+		{ "fault_policy" }, { "faults" }, { "chaos" }, { "shadows" }, { "snapshots" },
+		{ NULL },
 	};
 	struct umbra_conf *c = L->c;
 
@@ -495,7 +515,8 @@ load_root(struct loader *L, yaml_node_t *root)
 		return -1;
 	/* Faults and shadows last: they name stages and services. */
 	if (ld_fault_sections(L, f[12].value, f[13].value, f[14].value) < 0 ||
-	    (f[15].value && ld_shadows(L, f[15].value) < 0))
+	    (f[15].value && ld_shadows(L, f[15].value) < 0) ||
+	    (f[16].value && load_snapshots(L, f[16].value) < 0))
 		return -1;
 	return 0;
 }
@@ -509,6 +530,7 @@ defaults(struct umbra_conf *c)
 	};
 	c->workflow.hook_timeout_ms = 30000;
 	c->workflow.history_max = 10000;
+	c->snapshots.keep = 100;
 	c->steer_seed = 0x5eed;
 	c->fault_policy = (struct conf_fault_policy){
 		.default_lease_ns = 300 * 1000000000ull,
@@ -570,29 +592,13 @@ conf_load_string(const char *yaml, size_t len, const char *name, char *err,
 struct umbra_conf *
 conf_load_file(const char *path, char *err, size_t errlen)
 {
-	struct umbra_conf *c;
-	FILE *f = fopen(path, "rb");
-	char *buf;
 	size_t n;
+	char *buf = conf_read_file(path, NULL, &n, err, errlen);
+	struct umbra_conf *c;
 
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+	if (buf == NULL)
 		return NULL;
-	}
-	buf = malloc(CONF_FILE_MAX + 1);
-	if (buf == NULL) {
-		fclose(f);
-		snprintf(err, errlen, "%s: out of memory", path);
-		return NULL;
-	}
-	n = fread(buf, 1, CONF_FILE_MAX + 1, f);
-	if (ferror(f)) {
-		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-		c = NULL;
-	} else {
-		c = conf_load_string(buf, n, path, err, errlen);
-	}
-	fclose(f);
+	c = conf_load_string(buf, n, path, err, errlen);
 	free(buf);
 	return c;
 }

@@ -144,6 +144,21 @@ load_svc_matches(struct loader *L, yaml_node_t *n, struct conf_service *s)
 	return 0;
 }
 
+/* True when @p e is some stage's egress (port and VLAN). */
+static bool
+on_stage_network(const struct umbra_conf *c, const struct conf_egress *e)
+{
+	for (uint16_t i = 0; i < c->n_stages; i++)
+		if (c->stages[i].egress.port == e->port && c->stages[i].egress.vlan == e->vlan)
+			return true;
+	return false;
+}
+
+/*
+ * A backend on its own segment (no stage's egress) needs next_hop_mac:
+ * clients resolve production's address on production's egress, so frames
+ * steered to it carry another host's MAC until umbra rewrites them.
+ */
 static int
 load_backend(struct loader *L, yaml_node_t *n, struct conf_service *s)
 {
@@ -161,6 +176,16 @@ load_backend(struct loader *L, yaml_node_t *n, struct conf_service *s)
 			       b->name, s->name);
 	if (ld_egress_fields(L, f, "a backend", &b->egress) < 0)
 		return -1;
+	if (!b->egress.rewrite_mac && !on_stage_network(L->c, &b->egress)) {
+		char vlan[16] = "untagged";
+
+		if (b->egress.vlan)
+			snprintf(vlan, sizeof(vlan), "vlan %u", b->egress.vlan);
+		return ld_fail(L, n, "backend '%s' of service '%s' is on its own segment "
+			       "(port %s, %s), no stage's egress: give it next_hop_mac "
+			       "(its host's MAC; umbra rewrites MACs toward it)", b->name,
+			       s->name, L->c->ports[b->egress.port].name, vlan);
+	}
 	s->n_backends++;
 	return 0;
 }

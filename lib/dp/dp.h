@@ -38,8 +38,11 @@
 #define DP_AGE_BUDGET 64
 /** Shadowed flows at once per worker. */
 #define DP_SHADOW_SESSIONS 4096
-/** Mbufs per worker for shadow copies (held, kept for retransmission, in flight). */
+/** Mbufs of the default size per worker for shadow copies (held, kept for
+ * retransmission, in flight); fewer when buffers are larger (dp_ctl.c). */
 #define DP_SHADOW_MBUFS 8192
+/** Fewest shadow mbufs per worker, however large production's buffers. */
+#define DP_SHADOW_MBUFS_MIN 1024
 
 /** Drops decided by the data path (parse drops use enum pkt_drop_reason). */
 #define DP_DROP_REASONS(X) \
@@ -48,7 +51,8 @@
 	X(NO_HEADROOM, "no_headroom") \
 	X(PORT_DOWN, "port_down") \
 	X(NO_MBUF, "no_mbuf") \
-	X(SHADOW_PORT, "shadow_port_unexpected")
+	X(SHADOW_PORT, "shadow_port_unexpected") \
+	X(BACKEND_RESOLUTION, "backend_resolution")
 
 enum dp_drop_reason {
 #define DP_DROP_ENUM(id, name) DP_DROP_##id,
@@ -134,6 +138,8 @@ struct dp_worker {
 	const struct shadow_table *shadows;
 	volatile bool *quit;
 	uint64_t tsc_hz;
+	/** PKT_MBUF_SCRATCH bytes: multi-segment frames are parsed from here. */
+	uint8_t *scratch;
 	struct fault_worker fault;
 	struct shadow_worker shadow;
 } __rte_cache_aligned;
@@ -200,8 +206,10 @@ void dp_stats_summary(FILE *out, const struct dp_context *dp, unsigned int top);
 
 /**
  * Action of the first direction of a new flow or of an ARP/ND frame that
- * leaves through @p eg (a stage's egress or a steered backend); @p mac
- * receives the next hop when act->rewrite_mac is set.
+ * leaves through @p eg (&g->stages[to].egress, or a steered backend's);
+ * @p mac receives the next hop when act->rewrite_mac is set. What arrives
+ * on @p eg itself, or on a backend segment of stage S with @p eg being S's
+ * own egress, is the stage's own traffic: it leaves through the uplink.
  */
 void dp_orig_action(const struct umbra_gen *g, const struct steer_egress *eg,
 		    uint16_t in_port, uint16_t in_vlan, struct flow_action *act,
@@ -264,7 +272,10 @@ bool dp_arp_is_request(const struct pkt_meta *m);
 void dp_arp_proxy_answer(struct dp_worker *w, struct rte_mbuf *pkt,
 			 const struct pkt_meta *m, uint16_t in_port);
 
-/** Handle an ARP or ND frame: proxy-answer or forward it. */
+/**
+ * Handle an ARP or ND frame: proxy-answer or forward it; on a backend
+ * segment, answer requests and drop the rest (backend_resolution).
+ */
 void dp_arp_input(struct dp_worker *w, const struct umbra_gen *g,
 		  struct rte_mbuf *pkt, const struct pkt_meta *m,
 		  uint16_t in_port);

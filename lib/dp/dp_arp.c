@@ -9,6 +9,15 @@
  * production's addresses, so a target address alone cannot say which
  * network owns it) is answered by umbra itself with the ingress port's MAC;
  * its traffic then travels with MAC rewrite.
+ *
+ * A backend segment that is no stage's egress (green on its own port, with
+ * production's address) is answered the same way: what its hosts ask for
+ * (a client, their gateway) lives behind the uplink, whose hosts must
+ * never learn a second MAC for production's address. Nothing else that
+ * resolves addresses leaves a backend segment: gratuitous ARP, unsolicited
+ * adverts, replies (umbra asks nothing) and duplicate-address probes
+ * (answering one would take the backend's own address away) are dropped
+ * and counted as backend_resolution.
  */
 #include <string.h>
 
@@ -113,6 +122,17 @@ dp_arp_is_request(const struct pkt_meta *m)
 	return m->icmp_type == PKT_ICMP6_ND_NS;
 }
 
+/* A request a backend may have answered for it: not a DAD or ARP probe. */
+static bool
+backend_may_answer(const struct pkt_meta *m)
+{
+	static const uint8_t unspecified[16];
+
+	if (!dp_arp_is_request(m))
+		return false;
+	return memcmp(m->src, unspecified, m->l3 == PKT_L3_ARP ? 4 : 16) != 0;
+}
+
 /* Answer on the port the request came from, with that port's MAC. */
 void
 dp_arp_proxy_answer(struct dp_worker *w, struct rte_mbuf *pkt,
@@ -147,6 +167,15 @@ dp_arp_input(struct dp_worker *w, const struct umbra_gen *g,
 	uint8_t mac[6];
 	uint16_t to, from, vlan = m->n_vlan ? (m->vlan_tci[0] & 0x0fff) : 0;
 
+	if (classify_backend_stage(g->cls, in_port, vlan) != CLASSIFY_NO_STAGE) {
+		if (backend_may_answer(m)) {
+			dp_arp_proxy_answer(w, pkt, m, in_port);
+		} else {
+			w->cnt->dp_drop[DP_DROP_BACKEND_RESOLUTION]++;
+			rte_pktmbuf_free(pkt);
+		}
+		return;
+	}
 	classify_key_from_meta(m, in_port, &ck);
 	classify_stages(g->cls, &ckp, 1, &to);
 	from = classify_from_stage(g->cls, in_port, vlan);

@@ -10,6 +10,7 @@
 #include <rte_malloc.h>
 
 #include "dp.h"
+#include "pkt_mbuf.h"
 
 static int
 worker_tx_buffers(struct dp_worker *w, int socket, char *err, size_t errlen)
@@ -77,7 +78,9 @@ worker_init(struct dp_context *dp, struct dp_worker *w, uint16_t index,
 	}
 	w->cnt = rte_zmalloc_socket("dp_counters", sizeof(*w->cnt),
 				    RTE_CACHE_LINE_SIZE, socket);
-	if (w->cnt == NULL) {
+	w->scratch = rte_malloc_socket("dp_scratch", PKT_MBUF_SCRATCH,
+				       RTE_CACHE_LINE_SIZE, socket);
+	if (w->cnt == NULL || w->scratch == NULL) {
 		snprintf(err, errlen, "out of memory for worker counters");
 		return -1;
 	}
@@ -150,6 +153,32 @@ faults_init(struct dp_context *dp, const struct umbra_conf *c, char *err,
 	return fault_ctl_set_conf(dp->faults, c, err, errlen);
 }
 
+/*
+ * Shadow copies have their own pool, so they can never starve
+ * production's. Its buffers are as large as production's: a frame
+ * production takes in one buffer is copied into one too (smaller ones
+ * made the headers of a jumbo frame fail to fit). The pool keeps the
+ * memory of DP_SHADOW_MBUFS default buffers per worker, with at least
+ * DP_SHADOW_MBUFS_MIN buffers; copies that find none are counted drops.
+ */
+static int
+shadow_pool_create(struct dp_context *dp, char *err, size_t errlen)
+{
+	uint16_t room = rte_pktmbuf_data_room_size(dp->ports.pool);
+	uint64_t n = (uint64_t)DP_SHADOW_MBUFS * RTE_MBUF_DEFAULT_BUF_SIZE / room;
+
+	n = RTE_MAX(n, (uint64_t)DP_SHADOW_MBUFS_MIN) * dp->n_workers;
+	dp->shadow_pool = rte_pktmbuf_pool_create("umbra_shadow_mbufs",
+			(unsigned int)n, 256, 0, room, (int)rte_socket_id());
+	if (dp->shadow_pool == NULL) {
+		snprintf(err, errlen, "cannot allocate %u mbufs of %u bytes for "
+			 "shadow copies: give EAL more memory (-m) or lower "
+			 "mempool.data_room", (unsigned int)n, room);
+		return -1;
+	}
+	return 0;
+}
+
 int
 dp_init(struct dp_context *dp, struct umbra_gen *g, char *err, size_t errlen)
 {
@@ -179,15 +208,8 @@ dp_init(struct dp_context *dp, struct umbra_gen *g, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory for workers");
 		return -1;
 	}
-	/* Shadow copies have their own pool: they can never starve production's. */
-	dp->shadow_pool = rte_pktmbuf_pool_create("umbra_shadow_mbufs",
-			DP_SHADOW_MBUFS * dp->n_workers, 256, 0,
-			RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
-	if (dp->shadow_pool == NULL) {
-		snprintf(err, errlen, "cannot allocate %u mbufs for shadow copies: "
-			 "give EAL more memory (-m)", DP_SHADOW_MBUFS * dp->n_workers);
+	if (shadow_pool_create(dp, err, errlen) < 0)
 		return -1;
-	}
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		if (worker_init(dp, &dp->workers[i], i, lcore, c, err, errlen) < 0)
 			return -1;
@@ -224,6 +246,7 @@ dp_fini(struct dp_context *dp)
 			rte_free(w->txb[p]);
 		flow_table_free(w->ft);
 		rte_free(w->cnt);
+		rte_free(w->scratch);
 	}
 	fault_ctl_free(dp->faults);
 	dp->faults = NULL;

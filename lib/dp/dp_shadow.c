@@ -11,6 +11,7 @@
 #include <rte_mbuf.h>
 
 #include "dp.h"
+#include "pkt_mbuf.h"
 
 /* Toward a shadow network: through the faults aimed at it, if any. */
 static void
@@ -55,8 +56,7 @@ shadow_input_one(struct dp_worker *w, struct rte_mbuf *pkt, uint16_t in_port,
 {
 	struct pkt_meta m;
 	struct flow_key k;
-	enum pkt_drop_reason r = pkt_parse(rte_pktmbuf_mtod(pkt, const uint8_t *),
-					   rte_pktmbuf_data_len(pkt), &m);
+	enum pkt_drop_reason r = pkt_parse_mbuf(pkt, w->scratch, &m);
 
 	if (r != PKT_DROP_OK) {
 		w->cnt->parse_drop[r]++;

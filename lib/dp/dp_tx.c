@@ -6,6 +6,7 @@
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
+#include "classify.h"
 #include "dp.h"
 
 void
@@ -14,11 +15,22 @@ dp_orig_action(const struct umbra_gen *g, const struct steer_egress *eg,
 	       uint8_t mac[6])
 {
 	uint16_t eg_vlan = eg->vlan == STEER_VLAN_NONE ? 0 : eg->vlan;
+	uint16_t bs;
 
 	memset(act, 0, sizeof(*act));
 	if (in_port == eg->port && in_vlan == eg_vlan) {
 		/* From the egress's own network and not for another stage:
 		 * it leaves through the uplink, untagged. */
+		act->port = g->uplink_port;
+		act->vlan = FLOW_VLAN_NONE;
+		return;
+	}
+	/* A backend segment of stage S (green on its own port) is S's network
+	 * too: S's own traffic leaves through the uplink, as from S's egress.
+	 * @p eg is S's egress itself only when not steered elsewhere (another
+	 * backend or stage keeps its egress). */
+	bs = classify_backend_stage(g->cls, in_port, in_vlan);
+	if (bs != CLASSIFY_NO_STAGE && eg == &g->stages[bs].egress) {
 		act->port = g->uplink_port;
 		act->vlan = FLOW_VLAN_NONE;
 		return;

@@ -15,6 +15,7 @@
 
 #include "classify.h"
 #include "dp.h"
+#include "pkt_mbuf.h"
 
 /** What a new flow was given; stored in its entry, or used once if stateless. */
 struct dp_decision {
@@ -130,8 +131,7 @@ burst_parse(struct dp_worker *w, const struct umbra_gen *g,
 
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-		r = pkt_parse(rte_pktmbuf_mtod(pkts[i], const uint8_t *),
-			      rte_pktmbuf_data_len(pkts[i]), m);
+		r = pkt_parse_mbuf(pkts[i], w->scratch, m);
 		if (unlikely(r != PKT_DROP_OK)) {
 			w->cnt->parse_drop[r]++;
 			rte_pktmbuf_free(pkts[i]);

@@ -265,7 +265,8 @@ struct fault_table {
 /**
  * Packet counters of a rule (field, name in reports): packets its target
  * matched; of which it acted on ("touched"); dropped; ICMP/DNS answers
- * sent; RST pairs sent; copies sent; corrupted; held for reordering;
+ * sent; RST pairs sent; copies sent; corrupted; left uncorrupted because
+ * the buffer is shared (a shadow copy's clone reads it); held for reordering;
  * delayed; dropped because the delay queue was full; answers or copies
  * that found no mbuf; delayed packets sent (the histogram's count).
  */
@@ -277,6 +278,7 @@ struct fault_table {
 	X(resets, "resets") \
 	X(duplicated, "duplicated") \
 	X(corrupted, "corrupted") \
+	X(corrupt_shared, "corrupt_skipped_shared") \
 	X(reordered, "reordered") \
 	X(delayed, "delayed") \
 	X(overflow, "queue_overflow") \

@@ -184,7 +184,11 @@ answer_add(struct fault_worker *fw, struct fault_rule_counters *c,
 		rte_pktmbuf_free(a);
 		return false;
 	}
-	rte_pktmbuf_append(a, (uint16_t)n);
+	if (rte_pktmbuf_append(a, (uint16_t)n) == NULL) {
+		rte_pktmbuf_free(a);
+		c->no_mbuf++;
+		return false;
+	}
 	res->answers[res->n_answers].m = a;
 	res->answers[res->n_answers].to_sender = to_sender;
 	res->n_answers++;
@@ -268,6 +272,17 @@ keep_flow_order(uint32_t *stamp, uint64_t deadline)
 	return deadline;
 }
 
+/*
+ * Whether the first segment of @p pkt (all that corruption writes) is
+ * this packet's alone: not an indirect or external-buffer mbuf, and no
+ * clone attached to its buffer (shadow copies attach their payload so).
+ */
+static inline bool
+mbuf_writable(const struct rte_mbuf *pkt)
+{
+	return RTE_MBUF_DIRECT(pkt) && rte_mbuf_refcnt_read(pkt) == 1;
+}
+
 /* Kinds that let the packet through, changed. @return true: dropped. */
 static bool
 act_pass(struct fault_slot_state *st, const struct fault_rule *r,
@@ -290,6 +305,11 @@ act_pass(struct fault_slot_state *st, const struct fault_rule *r,
 		res->drop = true;
 		return true;
 	case CONF_FAULT_CORRUPT:
+		/* Never flip a byte another mbuf sees (a shadow copy's clone). */
+		if (!mbuf_writable(pkt)) {
+			c->corrupt_shared++;
+			return false;
+		}
 		if (fault_corrupt(rte_pktmbuf_mtod(pkt, uint8_t *),
 				  rte_pktmbuf_data_len(pkt), m, r->bits,
 				  r->fix_checksum, &st->rng))

@@ -21,19 +21,27 @@ stage_compile(struct gen_stage *gs, const struct conf_stage *cs)
 	gs->proxy_arp = cs->proxy_arp;
 }
 
-/* Parse @p text (NULL: initial state), compile it, keep the merged text. */
+/* Steering state @p text, parsed into @p state (NULL text: NULL, the initial one). */
 static int
-steer_compile(struct umbra_gen *g, const char *text, char *err, size_t errlen)
+state_parse(const char *text, json_t **state, char *err, size_t errlen)
 {
 	json_error_t jerr;
-	json_t *state = NULL, *merged = NULL;
 
-	if (text != NULL && (state = json_loads(text, 0, &jerr)) == NULL) {
+	*state = NULL;
+	if (text != NULL && (*state = json_loads(text, 0, &jerr)) == NULL) {
 		snprintf(err, errlen, "steering state: %s (line %d)", jerr.text, jerr.line);
 		return -1;
 	}
+	return 0;
+}
+
+/* Compile @p state (NULL: initial state), keep the merged text. */
+static int
+steer_compile(struct umbra_gen *g, const json_t *state, char *err, size_t errlen)
+{
+	json_t *merged = NULL;
+
 	g->steer = steer_build(g->conf, state, &merged, err, errlen);
-	json_decref(state);
 	if (g->steer == NULL)
 		return -1;
 	g->state = json_dumps(merged, JSON_COMPACT | JSON_SORT_KEYS);
@@ -63,12 +71,19 @@ stages_check(const struct umbra_conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* Everything checked before a build: invariants over every road, with @p state. */
+static int
+validate(const struct umbra_conf *conf, const json_t *state, char *err, size_t errlen)
+{
+	if (classify_check_invariants(conf, state, err, errlen) < 0)
+		return -1;
+	return stages_check(conf, err, errlen);
+}
+
 int
 gen_validate(const struct umbra_conf *conf, char *err, size_t errlen)
 {
-	if (classify_check_invariants(conf, err, errlen) < 0)
-		return -1;
-	return stages_check(conf, err, errlen);
+	return validate(conf, NULL, err, errlen);
 }
 
 struct umbra_gen *
@@ -77,14 +92,20 @@ gen_build(struct umbra_conf *conf, const char *state, uint64_t id, char *err,
 {
 	struct umbra_gen *g;
 	char name[RTE_ACL_NAMESIZE];
+	json_t *st;
 
-	if (gen_validate(conf, err, errlen) < 0) {
+	/* The state is checked with the configuration: a steering state
+	 * restored into a configuration with new policies meets them. */
+	if (state_parse(state, &st, err, errlen) < 0 ||
+	    validate(conf, st, err, errlen) < 0) {
+		json_decref(st);
 		conf_free(conf);
 		return NULL;
 	}
 	g = rte_zmalloc("umbra_gen", sizeof(*g), RTE_CACHE_LINE_SIZE);
 	if (g == NULL) {
 		snprintf(err, errlen, "out of memory for a generation");
+		json_decref(st);
 		conf_free(conf);
 		return NULL;
 	}
@@ -96,10 +117,12 @@ gen_build(struct umbra_conf *conf, const char *state, uint64_t id, char *err,
 
 	snprintf(name, sizeof(name), "umbra_cls_%llu", (unsigned long long)++builds);
 	g->cls = classify_build(conf, name, (int)rte_socket_id(), err, errlen);
-	if (g->cls == NULL || steer_compile(g, state, err, errlen) < 0) {
+	if (g->cls == NULL || steer_compile(g, st, err, errlen) < 0) {
+		json_decref(st);
 		gen_free(g);
 		return NULL;
 	}
+	json_decref(st);
 	g->n_stages = conf->n_stages;
 	for (uint16_t s = 0; s < conf->n_stages; s++)
 		stage_compile(&g->stages[s], &conf->stages[s]);

@@ -60,8 +60,8 @@ struct gen_publisher {
 
 /**
  * Checks a loaded configuration must pass before it is compiled: policy
- * invariants, and what the data path needs beyond the loader's checks.
- * Needs no EAL. @return 0, or -1 with "file:line:col: ..." in @p err.
+ * invariants over every road out of a stage (classify_check_invariants),
+ * and what the data path needs beyond the loader's checks. Needs no EAL. @return 0, or -1 with "file:line:col: ..." in @p err.
  */
 int gen_validate(const struct umbra_conf *conf, char *err, size_t errlen);
 
@@ -69,6 +69,9 @@ int gen_validate(const struct umbra_conf *conf, char *err, size_t errlen);
  * Compile @p conf (ownership passes to the generation, even on failure)
  * with steering state @p state (JSON text; NULL: the configuration's
  * initial state). The generation keeps the merged state (see steer_build).
+ * Checks what gen_validate() checks, the invariants against the backends
+ * @p state runs versions and canaries on too, so that every publish (apply,
+ * rollback, migrate, workflow) meets the policies of its configuration.
  * @return NULL with a message in @p err.
  */
 struct umbra_gen *gen_build(struct umbra_conf *conf, const char *state,

@@ -32,8 +32,14 @@
 #define MGMT_LINE_MAX 65536
 /** A partial line may sit this long before the client is dropped. */
 #define MGMT_PARTIAL_TIMEOUT_S 5
-/** Clients served at once; more are told so and closed. */
+/**
+ * Clients served at once. A client past this closes the longest-connected
+ * idle client (nothing buffered either way) to make room; when none is
+ * idle, the new client is told so and closed.
+ */
 #define MGMT_MAX_CLIENTS 256
+/** Default seconds a socket client may stay connected without a request. */
+#define MGMT_CLIENT_TIMEOUT_S 30
 
 /** Error codes of the protocol (stable strings). */
 #define MGMT_E_PARSE "parse_error"
@@ -111,18 +117,35 @@ int mgmt_register_table(struct mgmt *m, const struct mgmt_command_def *defs,
  */
 json_t *mgmt_dispatch(struct mgmt *m, const char *line, size_t len);
 
+/**
+ * Make @p s valid UTF-8 in place, as a JSON string must be: a multibyte
+ * character cut off at the end (a message truncated to its buffer) is
+ * dropped, and any other invalid byte becomes '?'.
+ * @return the new length.
+ */
+size_t mgmt_utf8_sanitize(char *s);
+
 /** Fill @p err with a formatted message (helper for handlers). */
 void mgmt_fail(struct mgmt_error *err, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /**
  * Serve on a Unix socket at @p path (replacing a stale one), mode 0660,
- * group @p gid (or the process's when -1). Peers whose uid is neither 0
- * nor ours and whose gid is not @p gid are refused.
+ * group @p gid (or the process's when -1). Peers are refused unless their
+ * uid is 0 or ours, or @p gid is their primary or one of their
+ * supplementary groups (SO_PEERGROUPS; the user database where the kernel
+ * lacks it).
  * @return 0, or -1 with a sentence in @p err.
  */
 int mgmt_listen(struct mgmt *m, const char *path, gid_t gid, char *err,
 		size_t errlen);
+
+/**
+ * Close socket clients that stay @p seconds without sending a complete
+ * request (default MGMT_CLIENT_TIMEOUT_S; a partial line has
+ * MGMT_PARTIAL_TIMEOUT_S). They are told so first.
+ */
+void mgmt_set_client_timeout(struct mgmt *m, unsigned int seconds);
 
 /** Clients connected now. */
 unsigned int mgmt_clients(const struct mgmt *m);
@@ -130,14 +153,39 @@ unsigned int mgmt_clients(const struct mgmt *m);
 /** Produces the /metrics page (Prometheus text, malloc'd) on demand. */
 typedef char *(*mgmt_metrics_fn)(void *ctx);
 
+/** HTTP connections served at once; past it the oldest still without a
+ *  whole request is cut (slow clients cannot lock the API out). */
+#define MGMT_HTTP_MAX_CONNS 64
+/** A connection must deliver a whole request this long after it was
+ *  accepted or its previous request arrived, however slowly it trickles. */
+#define MGMT_HTTP_REQUEST_S 10
+/** Request line and headers, at most (bytes). */
+#define MGMT_HTTP_HEADERS_MAX 8192
+/** Names --http-allowed-host may add, at most. */
+#define MGMT_HTTP_HOSTS_MAX 8
+/** Longest token (bytes) in a token file. */
+#define MGMT_HTTP_TOKEN_MAX 255
+
+/** Settings of the HTTP front (mgmt_http_listen()). */
+struct mgmt_http_conf {
+	const char *addr;               /**< listen address */
+	uint16_t port;
+	const char *token_file;         /**< NULL: /metrics only, commands refused */
+	const char *const *hosts;       /**< further names a Host header may carry */
+	unsigned int n_hosts;           /**< at most MGMT_HTTP_HOSTS_MAX */
+	mgmt_metrics_fn metrics;        /**< the /metrics page */
+	void *ctx;                      /**< for @p metrics */
+};
+
 /**
- * Serve the registry over HTTP on @p addr:@p port (mgmt_http.c):
- * /api/v1/<command> (JSON args in the body; guarded by @p token when not
- * NULL or empty) and /metrics from @p metrics.
- * @return 0, or -1 with a sentence in @p err.
+ * Serve the registry over HTTP (mgmt_http.c): POST /api/v1/<command> with
+ * a JSON body (the args) and the bearer token of @p c->token_file, and GET
+ * /metrics; requests whose Host or Origin is not this server's are refused
+ * (rules in mgmt_http_req.h).
+ * @return 0, or -1 with a sentence in @p err (a token file that is
+ * missing, empty, not a regular file or open to every user; a port in use).
  */
-int mgmt_http_listen(struct mgmt *m, const char *addr, uint16_t port,
-		     const char *token, mgmt_metrics_fn metrics, void *ctx,
-		     char *err, size_t errlen);
+int mgmt_http_listen(struct mgmt *m, const struct mgmt_http_conf *c, char *err,
+		     size_t errlen);
 
 #endif

@@ -16,6 +16,69 @@ static const char *const arg_type_names[] = {
 	[MGMT_ARG_ARRAY] = "array",
 };
 
+/* Bytes of the UTF-8 sequence led by @p c (0: not a lead byte). */
+static size_t
+utf8_seq_len(unsigned char c)
+{
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		return 2;
+	if (c >= 0xE0 && c <= 0xEF)
+		return 3;
+	if (c >= 0xF0 && c <= 0xF4)
+		return 4;
+	return 0;
+}
+
+/* True when @p s[0..len) is one well-formed character (no overlong form,
+ * no surrogate, at most U+10FFFF): what jansson accepts. */
+static bool
+utf8_char_ok(const unsigned char *s, size_t len)
+{
+	uint32_t cp = s[0] & (0xFF >> (len + 1));
+
+	for (size_t k = 1; k < len; k++) {
+		if ((s[k] & 0xC0) != 0x80)
+			return false;
+		cp = (cp << 6) | (s[k] & 0x3F);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF)
+		return false;
+	return !(cp >= 0xD800 && cp <= 0xDFFF);
+}
+
+size_t
+mgmt_utf8_sanitize(char *str)
+{
+	unsigned char *s = (unsigned char *)str;
+	size_t n = strlen(str), i = 0;
+
+	while (i < n) {
+		size_t len = utf8_seq_len(s[i]), have = 0;
+
+		if (len == 1) {
+			i++;
+			continue;
+		}
+		if (len > 1 && i + len > n) {
+			/* Short at the end: a character cut in two, or garbage? */
+			for (have = 1; i + have < n && (s[i + have] & 0xC0) == 0x80; have++)
+				;
+			if (i + have == n) {
+				s[i] = '\0';
+				return i;
+			}
+		}
+		if (len > 1 && i + len <= n && utf8_char_ok(s + i, len)) {
+			i += len;
+			continue;
+		}
+		s[i++] = '?';
+	}
+	return n;
+}
+
 void
 mgmt_fail(struct mgmt_error *err, const char *code, const char *fmt, ...)
 {
@@ -97,6 +160,7 @@ mgmt_create(struct event_base *base, const char *version)
 		return NULL;
 	m->base = base;
 	m->listen_fd = -1;
+	m->client_timeout_s = MGMT_CLIENT_TIMEOUT_S;
 	snprintf(m->version, sizeof(m->version), "%s", version);
 	mgmt_register(m, "hello", "Protocol handshake: API version and daemon version.",
 		      NULL, hello, m);
@@ -163,12 +227,25 @@ args_check(const struct mgmt_command *c, json_t *args, struct mgmt_error *err)
 	return 0;
 }
 
+/*
+ * Messages are cut to their buffer, possibly inside a character, and may
+ * quote bytes from files: made valid UTF-8 here, or jansson would refuse
+ * the string and the client would get no answer at all.
+ */
 static json_t *
-response_error(json_t *id, const struct mgmt_error *err)
+response_error(json_t *id, struct mgmt_error *err)
 {
-	return json_pack("{s:O,s:b,s:{s:s,s:s}}", "id", id ? id : json_null(),
+	json_t *resp;
+
+	err->message[sizeof(err->message) - 1] = '\0';
+	mgmt_utf8_sanitize(err->message);
+	resp = json_pack("{s:O,s:b,s:{s:s,s:s}}", "id", id ? id : json_null(),
 			 "ok", 0, "error", "code", err->code ? err->code : MGMT_E_FAILED,
 			 "message", err->message);
+	if (resp == NULL) /* an id jansson cannot copy, or out of memory */
+		resp = json_pack("{s:n,s:b,s:{s:s,s:s}}", "id", "ok", 0, "error", "code",
+				 MGMT_E_FAILED, "message", "the answer could not be encoded");
+	return resp;
 }
 
 json_t *

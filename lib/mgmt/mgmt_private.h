@@ -35,13 +35,14 @@ struct mgmt {
 	int listen_fd;
 	char path[108];
 	gid_t gid;
+	unsigned int client_timeout_s;  /**< idle socket clients closed after */
 	struct mgmt_client *clients;
 	unsigned int n_clients;
 	uint64_t requests;
-	struct evhttp *http;
-	char http_token[256];
-	mgmt_metrics_fn metrics;
-	void *metrics_ctx;
+	struct mgmt_http *http;         /**< mgmt_http.c's server, or NULL */
 };
+
+/** Stop serving HTTP and free the server (mgmt_http.c); NULL is fine. */
+void mgmt_http_free(struct mgmt_http *h);
 
 #endif

@@ -2,10 +2,15 @@
 /*
  * The management socket: a Unix stream socket served by libevent. Every
  * client is a bufferevent; nothing here blocks. Lines over the limit,
- * partial lines left to stall, too many clients and refused peers each get
- * one error line and are closed.
+ * partial lines left to stall, idle clients, too many clients and refused
+ * peers each get one error line and are closed. A client that hangs up
+ * before reading its answer is a normal disconnect: the write fails with
+ * EPIPE or ECONNRESET, the bufferevent reports an error and the client is
+ * freed (the daemon ignores SIGPIPE).
  */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,28 +42,47 @@ client_free(struct mgmt_client *c)
 	free(c);
 }
 
+/* Every request gets a line back, even when its answer cannot be encoded. */
 static void
 send_json(struct bufferevent *bev, json_t *resp)
 {
-	char *text = json_dumps(resp, JSON_COMPACT);
+	static const char fallback[] = "{\"id\":null,\"ok\":false,\"error\":{\"code\":"
+		"\"failed\",\"message\":\"the answer could not be encoded\"}}";
+	char *text = resp != NULL ? json_dumps(resp, JSON_COMPACT) : NULL;
 
-	if (text != NULL) {
+	if (text != NULL)
 		bufferevent_write(bev, text, strlen(text));
-		bufferevent_write(bev, "\n", 1);
-		free(text);
-	}
+	else
+		bufferevent_write(bev, fallback, sizeof(fallback) - 1);
+	bufferevent_write(bev, "\n", 1);
+	free(text);
 	json_decref(resp);
 }
 
-/* Tell the client why, then close once the words have left. */
+/* Tell the client why, then close once the words have left (or after a
+ * few seconds, should it not read them). */
 static void
 client_reject(struct mgmt_client *c, const char *code, const char *message)
 {
+	const struct timeval flush = { MGMT_PARTIAL_TIMEOUT_S, 0 };
+
 	send_json(c->bev, json_pack("{s:n,s:b,s:{s:s,s:s}}", "id", "ok", 0,
 				    "error", "code", code, "message", message));
 	c->closing = true;
 	bufferevent_disable(c->bev, EV_READ);
-	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	bufferevent_set_timeouts(c->bev, NULL, &flush);
+}
+
+/* Read timeout: a partial line must complete soon; an idle client may wait
+ * for its next request a while longer. */
+static void
+client_arm_timeout(struct mgmt_client *c)
+{
+	const struct timeval partial = { MGMT_PARTIAL_TIMEOUT_S, 0 };
+	const struct timeval idle = { c->m->client_timeout_s, 0 };
+	bool part = evbuffer_get_length(bufferevent_get_input(c->bev)) != 0;
+
+	bufferevent_set_timeouts(c->bev, part ? &partial : &idle, NULL);
 }
 
 static void
@@ -66,7 +90,6 @@ client_read(struct bufferevent *bev, void *arg)
 {
 	struct mgmt_client *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	const struct timeval partial = { MGMT_PARTIAL_TIMEOUT_S, 0 };
 	char *line;
 	size_t n;
 
@@ -89,8 +112,7 @@ client_read(struct bufferevent *bev, void *arg)
 		client_free(c); /* not reading its answers */
 		return;
 	}
-	/* Only a partial line is on the clock. */
-	bufferevent_set_timeouts(bev, evbuffer_get_length(in) ? &partial : NULL, NULL);
+	client_arm_timeout(c);
 }
 
 static void
@@ -107,13 +129,68 @@ client_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct mgmt_client *c = arg;
 
-	(void)bev;
 	if ((what & BEV_EVENT_TIMEOUT) && !c->closing) {
-		client_reject(c, MGMT_E_TIMEOUT, "partial request line stalled for 5 s");
+		char msg[96];
+
+		if (evbuffer_get_length(bufferevent_get_input(bev)) != 0)
+			snprintf(msg, sizeof(msg), "partial request line stalled for %d s",
+				 MGMT_PARTIAL_TIMEOUT_S);
+		else
+			snprintf(msg, sizeof(msg), "no request for %u s: closed",
+				 c->m->client_timeout_s);
+		client_reject(c, MGMT_E_TIMEOUT, msg);
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
 		client_free(c);
+}
+
+static bool
+gid_listed(const gid_t *groups, size_t n, gid_t gid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+/* The user database's groups of @p uid (kernels without SO_PEERGROUPS). */
+static bool
+user_in_group(uid_t uid, gid_t gid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	gid_t groups[1024];
+	int n = 1024;
+
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || res == NULL ||
+	    getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) < 0)
+		return false;
+	return gid_listed(groups, (size_t)n, gid);
+}
+
+/* Is @p gid among the supplementary groups the peer connected with? */
+static bool
+peer_in_group(int fd, uid_t uid, gid_t gid)
+{
+	gid_t small[64], *groups = small;
+	socklen_t len = sizeof(small);
+	bool in;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0) {
+		if (errno != ERANGE)
+			return errno == ENOPROTOOPT && user_in_group(uid, gid);
+		groups = malloc(len); /* len now says how much is needed */
+		if (groups == NULL ||
+		    getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0) {
+			free(groups);
+			return false;
+		}
+	}
+	in = gid_listed(groups, len / sizeof(gid_t), gid);
+	if (groups != small)
+		free(groups);
+	return in;
 }
 
 static bool
@@ -124,7 +201,34 @@ peer_allowed(const struct mgmt *m, int fd)
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
 		return false;
-	return cred.uid == 0 || cred.uid == geteuid() || cred.gid == m->gid;
+	return cred.uid == 0 || cred.uid == geteuid() || cred.gid == m->gid ||
+	       peer_in_group(fd, cred.uid, m->gid);
+}
+
+/*
+ * Make room for a new client: close the longest-connected client with
+ * nothing buffered either way (the list is newest first). Told in a line
+ * sent without blocking; false when every client is busy.
+ */
+static bool
+evict_idle(struct mgmt *m, const struct mgmt_client *keep)
+{
+	static const char msg[] = "{\"id\":null,\"ok\":false,\"error\":{\"code\":"
+		"\"too_many_clients\",\"message\":\"idle client closed to make room "
+		"for a new one\"}}\n";
+	struct mgmt_client *idle = NULL;
+
+	for (struct mgmt_client *c = m->clients; c != NULL; c = c->next)
+		if (c != keep && !c->closing &&
+		    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
+		    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+			idle = c;
+	if (idle == NULL)
+		return false;
+	(void)!send(bufferevent_getfd(idle->bev), msg, sizeof(msg) - 1,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+	client_free(idle);
+	return true;
 }
 
 static void
@@ -156,10 +260,12 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	bufferevent_setcb(c->bev, client_read, client_write, client_event, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, MGMT_LINE_MAX + 2);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	if (m->n_clients > MGMT_MAX_CLIENTS)
-		client_reject(c, MGMT_E_CLIENTS, "too many clients; try again later");
-	else if (!peer_allowed(m, fd))
+	if (!peer_allowed(m, fd))
 		client_reject(c, "forbidden", "only root and the socket's group may connect");
+	else if (m->n_clients > MGMT_MAX_CLIENTS && !evict_idle(m, c))
+		client_reject(c, MGMT_E_CLIENTS, "too many clients; try again later");
+	else
+		client_arm_timeout(c);
 }
 
 static void
@@ -236,6 +342,15 @@ mgmt_listen(struct mgmt *m, const char *path, gid_t gid, char *err, size_t errle
 	return 0;
 }
 
+void
+mgmt_set_client_timeout(struct mgmt *m, unsigned int seconds)
+{
+	m->client_timeout_s = seconds ? seconds : MGMT_CLIENT_TIMEOUT_S;
+	for (struct mgmt_client *c = m->clients; c != NULL; c = c->next)
+		if (!c->closing)
+			client_arm_timeout(c);
+}
+
 unsigned int
 mgmt_clients(const struct mgmt *m)
 {
@@ -249,8 +364,7 @@ mgmt_free(struct mgmt *m)
 		return;
 	while (m->clients != NULL)
 		client_free(m->clients);
-	if (m->http != NULL)
-		evhttp_free(m->http);
+	mgmt_http_free(m->http);
 	if (m->listener != NULL) {
 		evconnlistener_free(m->listener);
 		unlink(m->path);

@@ -88,13 +88,23 @@ struct shadow_table {
 	struct shadow_profile p[CONF_MAX_SHADOWS];
 };
 
-/** One worker's counters per profile slot (single writer). */
+/**
+ * One worker's counters per profile slot (single writer). Drops of copies
+ * (never of production's packets): dropped_no_mbuf, the shadow pool was
+ * empty; dropped_headers_split, the packet's headers do not lie in its
+ * first buffer (a jumbo frame received as a chain); dropped_no_room, a
+ * copy's headers did not fit its first buffer or could not be rewritten.
+ * dns_too_many_records / dns_too_many_pointer_hops: DNS answers past the
+ * parser's work caps (compare_dns_parse()), compared as bytes.
+ */
 #define SHADOW_COUNTERS(X) \
 	X(flows, "flows") \
 	X(cloned, "packets_cloned") \
 	X(cloned_bytes, "bytes_cloned") \
 	X(capped, "dropped_rate_cap") \
 	X(no_mbuf, "dropped_no_mbuf") \
+	X(hdr_split, "dropped_headers_split") \
+	X(no_room, "dropped_no_room") \
 	X(held, "held_early") \
 	X(retransmits, "retransmits") \
 	X(acks_sent, "acks_sent") \
@@ -102,7 +112,9 @@ struct shadow_table {
 	X(records, "records") \
 	X(records_dropped, "records_dropped") \
 	X(no_session, "no_session") \
-	X(desync, "stream_desync")
+	X(desync, "stream_desync") \
+	X(dns_records, "dns_too_many_records") \
+	X(dns_hops, "dns_too_many_pointer_hops")
 
 struct shadow_counters {
 	uint32_t uid;
@@ -132,6 +144,9 @@ struct shadow_worker {
 	struct shadow_counters *cnt;    /**< [CONF_MAX_SHADOWS] */
 	struct rte_meter_srtcm meter[CONF_MAX_SHADOWS];
 	uint32_t slot_uid[CONF_MAX_SHADOWS];
+	/** PKT_MBUF_SCRATCH bytes: payloads and held copies of chained mbufs
+	 * are read from here. */
+	uint8_t *scratch;
 };
 
 /**

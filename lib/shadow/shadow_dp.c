@@ -21,6 +21,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "pkt_mbuf.h"
 #include "shadow.h"
 
 #define SHADOW_HOLD_MAX 64      /* early client segments per target */
@@ -347,6 +348,18 @@ requests_feed(struct shadow_session *s, const uint8_t *data, uint32_t len,
 		s->req_start = 0;
 }
 
+/*
+ * @p len bytes at @p off of @p pkt, contiguous: in place, or copied to the
+ * worker's scratch when they cross into a later segment (a jumbo frame in
+ * small buffers). NULL when the packet is shorter.
+ */
+static const uint8_t *
+pkt_bytes(struct shadow_worker *sw, const struct rte_mbuf *pkt, uint32_t off,
+	  uint32_t len)
+{
+	return rte_pktmbuf_read(pkt, off, len, sw->scratch);
+}
+
 /* In-order payload of a TCP stream: the new part of @p m, or none. */
 static bool
 stream_in_order(uint32_t *next, uint16_t *synced_flag, const struct pkt_meta *m,
@@ -411,44 +424,84 @@ target_send(struct shadow_worker *sw, const struct shadow_session *s,
 }
 
 /*
- * A private copy of @p pkt: deep up to SHADOW_COPY_MAX bytes, else the
- * headers copied and the payload attached as an indirect clone, so
- * rewriting headers touches no shared byte.
+ * A private copy of @p pkt for profile slot @p slot: deep up to
+ * SHADOW_COPY_MAX bytes, else the headers copied and the payload attached
+ * as an indirect clone, so rewriting headers touches no shared byte.
+ * @p hdr_len bytes of headers lie in @p pkt's first segment (the caller
+ * checked) and lie in the copy's first segment too, or there is no copy.
+ * @return the copy, or NULL, counted (no mbuf, or no room for the headers).
  */
 static struct rte_mbuf *
-shadow_copy(struct rte_mempool *pool, const struct rte_mbuf *pkt, uint16_t hdr_len)
+shadow_copy(struct shadow_worker *sw, uint8_t slot, const struct rte_mbuf *pkt,
+	    uint16_t hdr_len)
 {
+	struct shadow_counters *c = &sw->cnt[slot];
 	struct rte_mbuf *h, *body;
+	uint8_t *dst;
 
-	if (rte_pktmbuf_pkt_len(pkt) <= SHADOW_COPY_MAX || pkt->nb_segs > 1 ||
-	    hdr_len >= rte_pktmbuf_data_len(pkt))
-		return rte_pktmbuf_copy(pkt, pool, 0, UINT32_MAX);
-	h = rte_pktmbuf_alloc(pool);
-	body = h ? rte_pktmbuf_clone((struct rte_mbuf *)(uintptr_t)pkt, pool) : NULL;
+	if (rte_pktmbuf_pkt_len(pkt) <= SHADOW_COPY_MAX ||
+	    hdr_len >= rte_pktmbuf_data_len(pkt)) {
+		h = rte_pktmbuf_copy(pkt, sw->pool, 0, UINT32_MAX);
+		if (h == NULL) {
+			c->no_mbuf++;
+		} else if (rte_pktmbuf_data_len(h) < hdr_len) {
+			rte_pktmbuf_free(h);
+			c->no_room++;
+			h = NULL;
+		}
+		return h;
+	}
+	h = rte_pktmbuf_alloc(sw->pool);
+	body = h ? rte_pktmbuf_clone((struct rte_mbuf *)(uintptr_t)pkt, sw->pool) : NULL;
 	if (body == NULL) {
 		rte_pktmbuf_free(h);
+		c->no_mbuf++;
 		return NULL;
 	}
-	memcpy(rte_pktmbuf_append(h, hdr_len), rte_pktmbuf_mtod(pkt, const void *), hdr_len);
-	rte_pktmbuf_adj(body, hdr_len);
-	if (rte_pktmbuf_chain(h, body) != 0) {
+	dst = (uint8_t *)rte_pktmbuf_append(h, hdr_len);
+	/* hdr_len < the first segment's length: the body keeps a byte there */
+	if (dst == NULL || rte_pktmbuf_adj(body, hdr_len) == NULL ||
+	    rte_pktmbuf_chain(h, body) != 0) {
 		rte_pktmbuf_free(h);
 		rte_pktmbuf_free(body);
+		c->no_room++;
 		return NULL;
 	}
+	memcpy(dst, rte_pktmbuf_mtod(pkt, const void *), hdr_len);
 	return h;
 }
 
-/* The TCP header of copy @p c rewritten for the target (@p rtx: umbra's own resend). */
+/*
+ * The TCP header of copy @p c, at @p m's offsets (those of @p c itself),
+ * rewritten for the target (@p rtx: umbra's own resend). Only the first
+ * segment is written: -1 when the header does not lie in it.
+ */
 static int
 tcp_rewrite(const struct shadow_tcp *st, struct rte_mbuf *c, const struct pkt_meta *m,
 	    bool rtx)
 {
-	uint8_t *tcp = rte_pktmbuf_mtod_offset(c, uint8_t *, m->l4_off);
-	uint32_t avail = rte_pktmbuf_data_len(c) - m->l4_off;
+	uint8_t *tcp;
+	uint32_t avail;
 
+	if (!pkt_mbuf_hdrs_linear(c, m) || m->l4_off >= rte_pktmbuf_data_len(c))
+		return -1;
+	tcp = rte_pktmbuf_mtod_offset(c, uint8_t *, m->l4_off);
+	avail = rte_pktmbuf_data_len(c) - m->l4_off;
 	return rtx ? shadow_tcp_rewrite_rtx(st, tcp, avail) :
 		     shadow_tcp_rewrite(st, tcp, avail);
+}
+
+/*
+ * The metadata of kept copy @p c, parsed again: a retransmission and a
+ * reset built from a copy use that copy's own offsets (its IPv6
+ * extensions, IP options and tags may differ from the SYN's).
+ * @return false when it no longer parses or its headers are not linear.
+ */
+static bool
+kept_meta(struct shadow_worker *sw, const struct rte_mbuf *c, struct pkt_meta *m)
+{
+	return pkt_parse_mbuf(c, sw->scratch, m) == PKT_DROP_OK &&
+	       m->l4_proto == 6 && pkt_mbuf_hdrs_linear(c, m);
 }
 
 static void target_end(struct shadow_worker *sw, struct shadow_session *s,
@@ -488,14 +541,27 @@ target_retransmit(struct shadow_worker *sw, struct shadow_session *s,
 	struct target *tg = &s->t[ti];
 
 	for (uint8_t i = 0; i < tg->n_keep; i++) {
+		struct pkt_meta km;
 		struct rte_mbuf *c;
 
-		if (!seq_lt(lo, tg->keep_end[i]) ||
-		    (c = rte_pktmbuf_copy(tg->keep[i], sw->pool, 0, UINT32_MAX)) == NULL)
+		if (!seq_lt(lo, tg->keep_end[i]))
 			continue;
-		tcp_rewrite(&tg->tcp, c, &s->cli_meta, true);
+		if (!kept_meta(sw, tg->keep[i], &km)) {
+			sw->cnt[p->index].no_room++;
+			continue;
+		}
+		c = rte_pktmbuf_copy(tg->keep[i], sw->pool, 0, UINT32_MAX);
+		if (c == NULL) {
+			sw->cnt[p->index].no_mbuf++;
+			continue;
+		}
+		if (tcp_rewrite(&tg->tcp, c, &km, true) < 0) {
+			rte_pktmbuf_free(c);
+			sw->cnt[p->index].no_room++;
+			continue;
+		}
 		sw->cnt[p->index].retransmits++;
-		target_send(sw, s, p, ti, c, &s->cli_meta, now, tx);
+		target_send(sw, s, p, ti, c, &km, now, tx);
 	}
 }
 
@@ -508,16 +574,18 @@ target_rst(struct shadow_worker *sw, struct shadow_session *s,
 	struct rte_mbuf *r = rte_pktmbuf_alloc(sw->pool);
 	uint32_t n;
 
-	if (r == NULL)
+	if (r == NULL) {
+		sw->cnt[p->index].no_mbuf++;
 		return;
+	}
 	n = shadow_tcp_build_rst(&s->t[ti].tcp, rte_pktmbuf_mtod(tmpl, const uint8_t *),
 				 rte_pktmbuf_data_len(tmpl), m->l3_off, m->l4_off, dir,
 				 rte_pktmbuf_mtod(r, uint8_t *), rte_pktmbuf_tailroom(r));
-	if (n == 0) {
+	if (n == 0 || rte_pktmbuf_append(r, (uint16_t)n) == NULL) {
+		sw->cnt[p->index].no_room++;
 		rte_pktmbuf_free(r);
 		return;
 	}
-	rte_pktmbuf_append(r, (uint16_t)n);
 	target_send(sw, s, p, ti, r, m, now, tx);
 }
 
@@ -545,25 +613,26 @@ target_client_verdict(struct shadow_worker *sw, struct shadow_session *s,
 	struct target *tg = &s->t[ti];
 
 	if (v->act & SHADOW_TCP_A_FORWARD) {
-		struct rte_mbuf *c = shadow_copy(sw->pool, pkt, m->payload_off);
+		struct rte_mbuf *c = shadow_copy(sw, p->index, pkt, m->payload_off);
 
 		if (c == NULL) {
-			sw->cnt[p->index].no_mbuf++;
+			/* counted by shadow_copy() */
 		} else if (tcp_rewrite(&tg->tcp, c, m, false) < 0) {
 			rte_pktmbuf_free(c);
+			sw->cnt[p->index].no_room++;
 		} else {
 			if (v->act & SHADOW_TCP_A_KEEP)
 				keep_copy(sw, s, ti, c, m);
 			target_send(sw, s, p, ti, c, m, now, tx);
 		}
 	} else if (v->act & SHADOW_TCP_A_HOLD) {
-		struct rte_mbuf *c = rte_pktmbuf_copy(pkt, sw->pool, 0, UINT32_MAX);
+		struct rte_mbuf *c = tg->n_hold < SHADOW_HOLD_MAX ?
+			rte_pktmbuf_copy(pkt, sw->pool, 0, UINT32_MAX) : NULL;
 
-		if (c != NULL && tg->n_hold < SHADOW_HOLD_MAX) {
+		if (c != NULL) {
 			tg->hold[tg->n_hold++] = c;
 			sw->cnt[p->index].held++;
 		} else {
-			rte_pktmbuf_free(c);
 			sw->cnt[p->index].no_mbuf++;
 		}
 	}
@@ -592,8 +661,14 @@ target_client_segment(struct shadow_worker *sw, struct shadow_session *s,
 	struct shadow_tcp_seg seg;
 	struct shadow_tcp_verdict v;
 
-	if (s->t[ti].ended ||
-	    shadow_tcp_seg_parse(rte_pktmbuf_mtod_offset(pkt, const uint8_t *, m->l4_off),
+	if (s->t[ti].ended)
+		return;
+	/* Copies are rewritten in their first segment only. */
+	if (!pkt_mbuf_hdrs_linear(pkt, m)) {
+		sw->cnt[p->index].hdr_split++;
+		return;
+	}
+	if (shadow_tcp_seg_parse(rte_pktmbuf_mtod_offset(pkt, const uint8_t *, m->l4_off),
 				 rte_pktmbuf_data_len(pkt) - m->l4_off, m->payload_len,
 				 &seg) < 0)
 		return;
@@ -611,11 +686,14 @@ client_udp(struct shadow_worker *sw, struct shadow_session *s,
 	s->req_tsc[s->n_req % SHADOW_REQ_RING] = now;
 	s->n_req++;
 	for (int ti = 0; ti < s->n_targets; ti++) {
-		struct rte_mbuf *c = shadow_copy(sw->pool, pkt, m->payload_off);
+		struct rte_mbuf *c;
 
-		if (c == NULL)
-			sw->cnt[p->index].no_mbuf++;
-		else
+		if (!pkt_mbuf_hdrs_linear(pkt, m)) {
+			sw->cnt[p->index].hdr_split++;
+			continue;
+		}
+		c = shadow_copy(sw, p->index, pkt, m->payload_off);
+		if (c != NULL)
 			target_send(sw, s, p, ti, c, m, now, tx);
 	}
 }
@@ -623,21 +701,32 @@ client_udp(struct shadow_worker *sw, struct shadow_session *s,
 /* A datagram answer of @p side: DNS pairs by ID, others by order. */
 static void
 answer_udp(struct shadow_worker *sw, struct shadow_session *s,
-	   struct answer_stream *a, uint8_t side, const uint8_t *data,
+	   struct answer_stream *a, uint8_t side, const struct rte_mbuf *pkt,
 	   const struct pkt_meta *m, uint64_t now)
 {
+	const uint8_t *data = pkt_bytes(sw, pkt, m->payload_off, m->payload_len);
 	struct compare_msg msg;
 	uint32_t exchange = a->n++;
 	uint16_t id;
 	bool is_resp;
+	int rc = -1;
 
+	if (data == NULL)
+		return;
 	memset(&msg, 0, sizeof(msg));
-	if (s->proto == COMPARE_DNS &&
-	    compare_dns_parse(data + m->payload_off, m->payload_len, &id, &is_resp, &msg) == 0)
+	if (s->proto == COMPARE_DNS)
+		rc = compare_dns_parse(data, m->payload_len, &id, &is_resp, &msg);
+	if (rc == 0) {
 		exchange = id;
-	else {
+	} else {
+		/* Over the parser's work caps: compared as bytes, and counted. */
+		if (rc == COMPARE_DNS_TOO_MANY_RECORDS)
+			sw->cnt[s->slot].dns_records++;
+		else if (rc == COMPARE_DNS_TOO_MANY_HOPS)
+			sw->cnt[s->slot].dns_hops++;
+		memset(&msg, 0, sizeof(msg));
 		msg.size = m->payload_len;
-		msg.digest = compare_digest(0, data + m->payload_off, m->payload_len);
+		msg.digest = compare_digest(0, data, m->payload_len);
 		msg.body_digest = msg.digest;
 	}
 	record_emit(sw, s, side, exchange, &msg, now,
@@ -649,11 +738,12 @@ client_tcp(struct shadow_worker *sw, struct shadow_session *s,
 	   const struct shadow_profile *p, const struct rte_mbuf *pkt,
 	   const struct pkt_meta *m, uint64_t now, const struct shadow_tx *tx)
 {
-	const uint8_t *d = rte_pktmbuf_mtod(pkt, const uint8_t *);
+	const uint8_t *d;
 	uint32_t off, len;
 
-	if (stream_in_order(&s->cli_next, &s->cli_synced, m, &off, &len))
-		requests_feed(s, d + off, len, now, &p->ignore);
+	if (stream_in_order(&s->cli_next, &s->cli_synced, m, &off, &len) &&
+	    (d = pkt_bytes(sw, pkt, off, len)) != NULL)
+		requests_feed(s, d, len, now, &p->ignore);
 	else if (!s->cli_synced && m->payload_len)
 		sw->cnt[p->index].desync++;
 	for (int ti = 0; ti < s->n_targets; ti++)
@@ -665,13 +755,14 @@ prod_tcp(struct shadow_worker *sw, struct shadow_session *s,
 	 const struct shadow_profile *p, const struct rte_mbuf *pkt,
 	 const struct pkt_meta *m, uint64_t now)
 {
-	const uint8_t *d = rte_pktmbuf_mtod(pkt, const uint8_t *);
 	struct answer_stream *a = &s->prod;
 	uint16_t synced = a->synced;
+	const uint8_t *d;
 	uint32_t off, len;
 
-	if (stream_in_order(&a->next_seq, &synced, m, &off, &len))
-		answers_feed(sw, s, a, COMPARE_PROD, d + off, len, now, &p->ignore);
+	if (stream_in_order(&a->next_seq, &synced, m, &off, &len) &&
+	    (d = pkt_bytes(sw, pkt, off, len)) != NULL)
+		answers_feed(sw, s, a, COMPARE_PROD, d, len, now, &p->ignore);
 	else if (a->synced && !synced)
 		sw->cnt[p->index].desync++;
 	a->synced = (uint8_t)synced;
@@ -726,8 +817,7 @@ shadow_flow_packet(struct shadow_worker *sw, const struct shadow_table *t,
 	} else if (m->l4_proto == 6) {
 		prod_tcp(sw, s, p, pkt, m, now);
 	} else {
-		answer_udp(sw, s, &s->prod, COMPARE_PROD,
-			   rte_pktmbuf_mtod(pkt, const uint8_t *), m, now);
+		answer_udp(sw, s, &s->prod, COMPARE_PROD, pkt, m, now);
 	}
 }
 
@@ -764,11 +854,11 @@ target_ack(struct shadow_worker *sw, struct shadow_session *s,
 				 rte_pktmbuf_data_len(pkt), m->l3_off, m->l4_off,
 				 SHADOW_TCP_FROM_SHADOW, rte_pktmbuf_mtod(a, uint8_t *),
 				 rte_pktmbuf_tailroom(a));
-	if (n == 0) {
+	if (n == 0 || rte_pktmbuf_append(a, (uint16_t)n) == NULL) {
+		sw->cnt[p->index].no_room++;
 		rte_pktmbuf_free(a);
 		return;
 	}
-	rte_pktmbuf_append(a, (uint16_t)n);
 	sw->cnt[p->index].acks_sent++;
 	target_send(sw, s, p, ti, a, m, now, tx);
 }
@@ -788,8 +878,7 @@ target_release(struct shadow_worker *sw, struct shadow_session *s,
 		struct pkt_meta hm;
 
 		if (!tg->ended &&
-		    pkt_parse(rte_pktmbuf_mtod(held[i], const uint8_t *),
-			      rte_pktmbuf_data_len(held[i]), &hm) == PKT_DROP_OK)
+		    pkt_parse_mbuf(held[i], sw->scratch, &hm) == PKT_DROP_OK)
 			target_client_segment(sw, s, p, ti, held[i], &hm, now, tx);
 		rte_pktmbuf_free(held[i]);
 	}
@@ -822,13 +911,20 @@ target_tcp_answer(struct shadow_worker *sw, struct shadow_session *s,
 	struct shadow_tcp_seg seg;
 	struct shadow_tcp_verdict v;
 
-	if (tg->ended || shadow_tcp_seg_parse(d + m->l4_off, rte_pktmbuf_data_len(pkt) -
-					      m->l4_off, m->payload_len, &seg) < 0)
+	if (tg->ended)
+		return;
+	if (!pkt_mbuf_hdrs_linear(pkt, m)) {
+		sw->cnt[p->index].hdr_split++;
+		return;
+	}
+	if (shadow_tcp_seg_parse(d + m->l4_off, rte_pktmbuf_data_len(pkt) - m->l4_off,
+				 m->payload_len, &seg) < 0)
 		return;
 	shadow_tcp_shadow(&tg->tcp, &conf, &seg, now, &v);
-	if (v.act & SHADOW_TCP_A_DELIVER)
+	if ((v.act & SHADOW_TCP_A_DELIVER) &&
+	    (d = pkt_bytes(sw, pkt, m->payload_off + v.dlv_off, v.dlv_len)) != NULL)
 		answers_feed(sw, s, &tg->ans, (uint8_t)(COMPARE_SHADOW + ti),
-			     d + m->payload_off + v.dlv_off, v.dlv_len, now, &p->ignore);
+			     d, v.dlv_len, now, &p->ignore);
 	if (v.act & SHADOW_TCP_A_ACK)
 		target_ack(sw, s, p, ti, pkt, m, now, tx);
 	if (v.act & SHADOW_TCP_A_RELEASE)
@@ -865,7 +961,7 @@ shadow_target_packet(struct shadow_worker *sw, const struct shadow_table *t,
 		target_tcp_answer(sw, s, p, ti, pkt, m, now, tx);
 	else
 		answer_udp(sw, s, &s->t[ti].ans, (uint8_t)(COMPARE_SHADOW + ti),
-			   rte_pktmbuf_mtod(pkt, const uint8_t *), m, now);
+			   pkt, m, now);
 	rte_pktmbuf_free(pkt);
 	return true;
 }
@@ -914,9 +1010,13 @@ session_timers(struct shadow_worker *sw, struct shadow_session *s,
 		shadow_tcp_timer(&tg->tcp, &conf, now, &v);
 		if (v.act & SHADOW_TCP_A_RETRANSMIT)
 			target_retransmit(sw, s, p, ti, v.rtx_lo, now, tx);
-		if ((v.act & SHADOW_TCP_A_RST_SHADOW) && tg->n_keep)
-			target_rst(sw, s, p, ti, tg->keep[0], &s->cli_meta,
-				   SHADOW_TCP_FROM_CLIENT, now, tx);
+		if ((v.act & SHADOW_TCP_A_RST_SHADOW) && tg->n_keep) {
+			struct pkt_meta km;
+
+			if (kept_meta(sw, tg->keep[0], &km))
+				target_rst(sw, s, p, ti, tg->keep[0], &km,
+					   SHADOW_TCP_FROM_CLIENT, now, tx);
+		}
 		if (v.act & SHADOW_TCP_A_END)
 			target_end(sw, s, ti, v.reason);
 	}
@@ -1015,8 +1115,10 @@ shadow_worker_init(struct shadow_worker *sw, uint16_t index, uint64_t tsc_hz,
 	sw->cnt = rte_zmalloc_socket("umbra_shadow_cnt",
 				     CONF_MAX_SHADOWS * sizeof(*sw->cnt),
 				     RTE_CACHE_LINE_SIZE, socket);
+	sw->scratch = rte_malloc_socket("umbra_shadow_scratch", PKT_MBUF_SCRATCH,
+					RTE_CACHE_LINE_SIZE, socket);
 	if (sw->records == NULL || sw->by_key == NULL || sw->sessions == NULL ||
-	    sw->cnt == NULL) {
+	    sw->cnt == NULL || sw->scratch == NULL) {
 		shadow_worker_fini(sw);
 		return -1;
 	}
@@ -1037,6 +1139,8 @@ shadow_worker_fini(struct shadow_worker *sw)
 				target_free_copies(&sw->sessions[i].t[ti]);
 	rte_free(sw->sessions);
 	rte_free(sw->cnt);
+	rte_free(sw->scratch);
+	sw->scratch = NULL;
 	rte_ring_free(sw->records);
 	rte_hash_free(sw->by_key);
 	sw->by_key = NULL;

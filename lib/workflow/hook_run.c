@@ -2,8 +2,12 @@
 /*
  * Operator hooks as child processes, watched from the management loop.
  * Nothing here waits: the output pipe and a pidfd are libevent events, the
- * timeout is a timer. A hook is reported once it is both reaped and drained
- * (or, after a kill, drained or past a short grace), then freed.
+ * timeout is a timer. A hook is reported once it has exited and its output
+ * is drained (or, after a kill, drained or past a short grace), then freed.
+ *
+ * The exited leader is left a zombie (waitid WNOWAIT) until the hook is
+ * over: while it is not reaped its pid cannot be reused, so kill(-pid)
+ * reaches its own process group and nobody else's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +27,8 @@
 #define HOOK_GRACE_MS 200
 /** Exit polling period where pidfd_open is unavailable (kernel < 5.3). */
 #define HOOK_POLL_MS 20
+/** The whole environment a hook gets besides its UMBRA_* variables. */
+#define HOOK_PATH "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
 
 struct hook_run {
 	struct event_base *base;
@@ -34,7 +40,8 @@ struct hook_run {
 	struct event *ev_out;
 	struct event *ev_exit;   /**< pidfd readable, or the polling timer */
 	struct event *ev_timer;  /**< timeout, then grace; or the failure report */
-	bool reaped;
+	bool exited;             /**< the leader ended (a zombie until reaped) */
+	bool reaped;             /**< its pid is gone: never signal the group again */
 	bool killed;
 	bool reporting;          /**< inside done: cancel must not free */
 	struct timespec start;
@@ -85,12 +92,26 @@ stop_output(struct hook_run *h)
 	h->out_fd = -1;
 }
 
+/* Reap the exited (or SIGKILLed) leader: from now on its pid may be reused. */
+static void
+reap(struct hook_run *h)
+{
+	int status;
+
+	if (h->reaped)
+		return;
+	while (waitpid(h->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	h->reaped = true;
+}
+
 /* Report when both halves are over; the callback may start other hooks. */
 static void
 maybe_finish(struct hook_run *h)
 {
-	if (!h->reaped || h->out_fd >= 0)
+	if (!h->exited || h->out_fd >= 0)
 		return;
+	reap(h);
 	event_del(h->ev_timer);
 	h->res.duration_ms = ms_since(&h->start);
 	h->res.output[h->res.output_len] = '\0';
@@ -100,34 +121,31 @@ maybe_finish(struct hook_run *h)
 	hook_free(h);
 }
 
-static void
-record_status(struct hook_run *h, int status)
-{
-	if (WIFEXITED(status)) {
-		h->res.exit_status = WEXITSTATUS(status);
-	} else if (WIFSIGNALED(status)) {
-		h->res.exit_status = -1;
-		h->res.term_signal = WTERMSIG(status);
-	}
-}
-
-/* True once the child is reaped (or lost to someone else's waitpid). */
+/*
+ * True once the leader has exited: its status is recorded but it stays a
+ * zombie (WNOWAIT), keeping its pid, and so its group id, ours to signal.
+ */
 static bool
-try_reap(struct hook_run *h)
+try_exited(struct hook_run *h)
 {
-	int status;
-	pid_t r;
+	siginfo_t si = { 0 };
+	int r;
 
 	do
-		r = waitpid(h->pid, &status, WNOHANG);
+		r = waitid(P_PID, (id_t)h->pid, &si, WEXITED | WNOHANG | WNOWAIT);
 	while (r < 0 && errno == EINTR);
-	if (r == 0)
+	if (r == 0 && si.si_pid == 0)
 		return false;
-	if (r > 0)
-		record_status(h, status);
-	else
+	if (r == 0 && si.si_code == CLD_EXITED) {
+		h->res.exit_status = si.si_status;
+	} else if (r == 0) {
 		h->res.exit_status = -1;
-	h->reaped = true;
+		h->res.term_signal = si.si_status;
+	} else {
+		h->res.exit_status = -1;
+		h->reaped = true; /* someone else's waitpid took it */
+	}
+	h->exited = true;
 	event_del(h->ev_exit);
 	if (h->pid_fd >= 0) {
 		close(h->pid_fd);
@@ -143,8 +161,16 @@ on_exit_event(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (try_reap(h))
+	if (try_exited(h))
 		maybe_finish(h);
+}
+
+/* SIGKILL the hook's process group, only while its leader is not reaped. */
+static void
+kill_group(struct hook_run *h)
+{
+	if (!h->reaped)
+		kill(-h->pid, SIGKILL);
 }
 
 /* Keep the head of the output; count the rest so the operator knows. */
@@ -193,7 +219,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		maybe_finish(h);
 		return;
 	}
-	kill(-h->pid, SIGKILL);
+	kill_group(h);
 	h->killed = true;
 	h->res.timed_out = true;
 	evtimer_add(h->ev_timer, &grace);
@@ -211,50 +237,33 @@ spawn_failed(struct hook_run *h, const char *what, int err)
 		     what, strerror(err));
 	r->output_len = n < 0 ? 0 : (size_t)n < sizeof(r->output) ?
 					(size_t)n : sizeof(r->output) - 1;
+	h->exited = true;
 	h->reaped = true;
 	/* Reported from the loop, as the caller expects, never from here. */
 	event_active(h->ev_timer, EV_TIMEOUT, 1);
 }
 
-/* Length of the name in "NAME=value". */
-static size_t
-env_name_len(const char *s)
-{
-	return strcspn(s, "=");
-}
-
-static bool
-env_has_name(char *const env[], size_t from, const char *s)
-{
-	size_t len = env_name_len(s);
-
-	for (size_t i = from; env != NULL && env[i] != NULL; i++)
-		if (env_name_len(env[i]) == len && strncmp(env[i], s, len) == 0)
-			return true;
-	return false;
-}
-
-/* environ plus @p extra, the extra winning on a name both hold. */
+/*
+ * A clean environment: PATH and @p extra (the UMBRA_* variables), nothing
+ * of the daemon's (no LD_*, no credentials, no locale surprises). An extra
+ * PATH replaces the default one.
+ */
 static char **
 env_build(char *const extra[])
 {
-	size_t n_env = 0, n_extra = 0, k = 0;
+	size_t n_extra = 0, k = 0;
+	bool has_path = false;
 	char **out;
 
-	while (environ != NULL && environ[n_env] != NULL)
-		n_env++;
 	while (extra != NULL && extra[n_extra] != NULL)
-		n_extra++;
-	out = calloc(n_env + n_extra + 1, sizeof(*out));
+		has_path |= strncmp(extra[n_extra++], "PATH=", 5) == 0;
+	out = calloc(n_extra + 2, sizeof(*out));
 	if (out == NULL)
 		return NULL;
-	for (size_t i = 0; i < n_env; i++)
-		if (!env_has_name(extra, 0, environ[i]))
-			out[k++] = environ[i];
-	/* Of two extras with one name, the later one is kept. */
+	if (!has_path)
+		out[k++] = (char *)HOOK_PATH;
 	for (size_t i = 0; i < n_extra; i++)
-		if (!env_has_name(extra, i + 1, extra[i]))
-			out[k++] = extra[i];
+		out[k++] = extra[i];
 	return out;
 }
 
@@ -354,18 +363,12 @@ hook_watch_exit(struct hook_run *h)
 	return h->ev_exit != NULL ? event_add(h->ev_exit, &poll) : -1;
 }
 
-/* Kill the group and reap the leader; SIGKILL is prompt, so waiting is short. */
+/* Kill the group, then reap the leader; SIGKILL is prompt, so waiting is short. */
 static void
 hook_kill_reap(struct hook_run *h)
 {
-	int status;
-
-	kill(-h->pid, SIGKILL);
-	if (h->reaped)
-		return;
-	while (waitpid(h->pid, &status, 0) < 0 && errno == EINTR)
-		;
-	h->reaped = true;
+	kill_group(h);
+	reap(h);
 }
 
 struct hook_run *
@@ -412,8 +415,8 @@ hook_run_cancel(struct hook_run *h)
 {
 	if (h == NULL || h->reporting)
 		return;
-	/* After the leader is reaped, the group may still hold the pipe. */
-	if (!h->res.spawn_failed && (!h->reaped || h->out_fd >= 0))
+	/* The leader is never reaped before this: the group is still ours. */
+	if (!h->res.spawn_failed)
 		hook_kill_reap(h);
 	hooks_active--;
 	hook_free(h);

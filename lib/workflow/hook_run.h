@@ -48,17 +48,19 @@ typedef void (*hook_done_fn)(const struct hook_result *r, void *arg);
 struct hook_run;
 
 /**
- * Start @p argv (argv[0] looked up in PATH when it has no '/'), with the
- * daemon's environment plus @p env ("NAME=value" strings, NULL-terminated,
- * may be NULL; an extra overrides an inherited variable of the same name).
+ * Start @p argv (argv[0] looked up in PATH when it has no '/'), with a
+ * clean environment: PATH=/usr/sbin:/usr/bin:/sbin:/bin and @p env
+ * ("NAME=value" strings, NULL-terminated, may be NULL; a PATH there
+ * replaces the default), nothing inherited from the daemon.
  * @p done is called later from @p base's loop, never from this call, even
  * when the spawn fails. The hook frees itself after @p done returns, so the
  * handle is invalid from then on; @p done may start other hooks.
  *
  * The child gets default signal dispositions, an empty signal mask and no
  * descriptors but 0-2. It is reported once reaped and its output has
- * reached EOF. At @p timeout_ms (0: no timeout) its process group is killed
- * and timed_out set; output then gets a short grace (processes that left
+ * reached EOF; the exited leader is reaped only then, so that its group
+ * id cannot have been reused when the group is killed. At @p timeout_ms
+ * (0: no timeout) its process group is killed and timed_out set; output then gets a short grace (processes that left
  * the group may hold the pipe) before the hook is reported.
  * @return the running hook, or NULL (out of memory; @p err says so).
  */

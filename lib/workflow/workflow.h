@@ -4,6 +4,8 @@
  * The release workflow: each service's releases move through a pipeline of
  * stages (default dev -> test -> staging -> production) on events
  * (code_commit, test_completion, manual_approval, rollback).
+ * A transition whose steering would break a compliance invariant (a
+ * version on another stage's network) is refused before it starts.
  *
  * A legal event becomes a *transition*: a change to the steering state
  * (lib/steer: which version, on which backend, serves the service in each
@@ -18,8 +20,9 @@
  * (consistent flow hash) with a hold time between steps, then all of them.
  *
  * The releases, the history of transitions and the one running per
- * service are persisted (state directory, workflow.json, written
- * atomically) at every change, so a restart resumes them; a transition
+ * service are persisted (state directory: workflow.json, rewritten
+ * atomically now and then, and workflow.journal, one line appended per
+ * change), so a restart resumes them; a transition
  * that was running when the process died is marked interrupted and its
  * published change, if any, is reverted.
  *
@@ -56,6 +59,12 @@ struct workflow_ops {
 	 */
 	uint64_t (*publish)(void *ctx, const char *state, const char *source,
 			    char *err, size_t errlen);
+	/**
+	 * Optional: check steering @p state against the current
+	 * configuration's policies before a transition starts (before its
+	 * hooks run). @return 0, or -1 with a sentence in @p err.
+	 */
+	int (*check)(void *ctx, const json_t *state, char *err, size_t errlen);
 };
 
 struct workflow;
@@ -70,6 +79,13 @@ struct workflow *workflow_create(struct event_base *base, const char *dir,
 				 const struct workflow_ops *ops, void *ctx,
 				 char *err, size_t errlen);
 
+/**
+ * Generations the workflow may roll back to and that snapshot retention
+ * must keep: those before, of and restored by each service's last
+ * transition. Fills up to @p max numbers into @p ids. @return how many.
+ */
+size_t workflow_generations_in_use(struct workflow *wf, uint64_t *ids, size_t max);
+
 /** Cancel running hooks and timers and free everything. */
 void workflow_free(struct workflow *wf);
 
@@ -81,6 +97,21 @@ void workflow_free(struct workflow *wf);
  */
 json_t *workflow_event(struct workflow *wf, const char *event, json_t *args,
 		       char *err, size_t errlen);
+
+/** Longest ref or approver of an event, in bytes. */
+#define WORKFLOW_VALUE_MAX 128
+/** Longest rollback reason, in bytes. */
+#define WORKFLOW_REASON_MAX 512
+
+/**
+ * Check the values of an event's @p args that may reach hooks and the
+ * history before anything else looks at them: service, version, ref,
+ * approver and to_stage are 1..max characters of [A-Za-z0-9._:/@+-] not
+ * starting with '-' (no option injection, no shell syntax); a reason has no
+ * control characters and at most WORKFLOW_REASON_MAX bytes.
+ * @return 0, or -1 with the argument and the rule in @p err.
+ */
+int workflow_args_check(const json_t *args, char *err, size_t errlen);
 
 /** Per service: what runs in each stage, releases, rollout, running transition. */
 json_t *workflow_status(struct workflow *wf, const char *service);

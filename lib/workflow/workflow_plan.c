@@ -712,3 +712,53 @@ wf_plan_done(const struct umbra_conf *conf, json_t *releases, json_t *history,
 	if (!canary)
 		supersede(list, to, r);
 }
+
+/* A value that may reach a hook (environment, history): a safe charset and
+ * no leading '-' (a script passing it on must not read it as an option). */
+static bool
+hook_value_ok(const char *v, size_t max)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > max || v[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)v[i]) && strchr("._:/@+-", v[i]) == NULL)
+			return false;
+	return true;
+}
+
+int
+workflow_args_check(const json_t *args, char *err, size_t errlen)
+{
+	static const struct { const char *name; size_t max; } words[] = {
+		{ "service", CONF_NAME_MAX - 1 }, { "version", CONF_VERSION_MAX - 1 },
+		{ "ref", WORKFLOW_VALUE_MAX }, { "approver", WORKFLOW_VALUE_MAX },
+		{ "to_stage", CONF_NAME_MAX - 1 },
+	};
+	const char *reason = json_string_value(json_object_get(args, "reason"));
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		const char *v = json_string_value(json_object_get(args, words[i].name));
+
+		if (v != NULL && !hook_value_ok(v, words[i].max)) {
+			snprintf(err, errlen, "%s must be 1 to %zu of letters, digits and "
+				 "'._:/@+-', not starting with '-'", words[i].name,
+				 words[i].max);
+			return -1;
+		}
+	}
+	if (reason != NULL) {
+		size_t n = strlen(reason);
+
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)reason[i] < 0x20 || reason[i] == 0x7f)
+				n = SIZE_MAX;
+		if (n > WORKFLOW_REASON_MAX) {
+			snprintf(err, errlen, "reason must be at most %d bytes without "
+				 "control characters", WORKFLOW_REASON_MAX);
+			return -1;
+		}
+	}
+	return 0;
+}

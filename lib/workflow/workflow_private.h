@@ -80,18 +80,38 @@ struct workflow {
 	json_t *history;               /**< [transition, ...], oldest first */
 	json_t *busy;                  /**< {service: id of its running transition} */
 	uint64_t next_id;
+	uint64_t jseq;                 /**< last journal record written */
+	unsigned int jlines;           /**< journal lines since the base */
+	int jfd;                       /**< workflow.journal, or -1 */
 	struct wf_txn *running;        /**< transitions running hooks */
 	struct wf_timer timers[CONF_MAX_SERVICES];
 };
 
-/** Write workflow.json (atomically) when there is a state directory. */
-void wf_store_save(struct workflow *wf);
+/**
+ * Rewrite workflow.json with everything (atomically) and empty the journal,
+ * when there is a state directory. @return 0, or -1 (logged; the previous
+ * files stay whole).
+ */
+int wf_store_save(struct workflow *wf);
 
 /**
- * Load workflow.json from wf->dir into @p wf (nothing there: empty).
- * @return 0, or -1 with a sentence in @p err (a corrupt file).
+ * Record a change of transition @p t (with its service's releases and the
+ * transitions it undid): one line appended to workflow.journal and
+ * fdatasync'd; the base is rewritten instead every WF_JOURNAL_MAX lines or
+ * when the append fails.
+ */
+void wf_store_note(struct workflow *wf, const json_t *t);
+
+/**
+ * Load workflow.json and replay workflow.journal from wf->dir into @p wf
+ * (nothing there: empty). A torn last journal line is cut off and logged.
+ * @return 0, or -1 with a sentence in @p err (unreadable, too large,
+ * damaged or of the wrong shape: never taken for an empty history).
  */
 int wf_store_load(struct workflow *wf, char *err, size_t errlen);
+
+/** Close the journal. */
+void wf_store_close(struct workflow *wf);
 
 /** Steering state of generation @p id (ctx: the workflow), owned, or NULL. */
 json_t *wf_state_of(void *ctx, uint64_t id);

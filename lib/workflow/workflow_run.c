@@ -276,7 +276,7 @@ txn_end(struct wf_txn *x, const char *status)
 		wf_plan_done(wf->ops.conf(wf->ctx), wf->releases, wf->history, t, x->state);
 	txn_unlink(x);
 	txn_free(x);
-	wf_store_save(wf);
+	wf_store_note(wf, t);
 	rollout_arm(wf, str_of(t, "service"));
 	if (strcmp(status, WF_DONE) == 0)
 		txn_chain_auto(wf, t);
@@ -338,7 +338,7 @@ txn_hook_done(const struct hook_result *r, void *arg)
 		txn_abort(x, why);
 		return;
 	}
-	wf_store_save(x->wf);
+	wf_store_note(x->wf, x->t);
 	txn_step(x);
 }
 
@@ -415,7 +415,7 @@ txn_step(struct wf_txn *x)
 			}
 			x->published = true;
 			json_object_set_new(x->t, "generation", json_integer((json_int_t)id));
-			wf_store_save(x->wf);
+			wf_store_note(x->wf, x->t);
 		}
 	}
 	if (txn_next_hook(x))
@@ -481,9 +481,25 @@ txn_start(struct workflow *wf, struct wf_plan *plan)
 	x->publish = plan->publish;
 	x->next = wf->running;
 	wf->running = x;
-	wf_store_save(wf);
+	wf_store_note(wf, t);
 	txn_step(x);
 	return t;
+}
+
+/* Refuse a plan whose steering breaks an invariant: nothing has run yet. */
+static int
+plan_check(struct workflow *wf, const char *event, const struct wf_plan *plan,
+	   char *err, size_t errlen)
+{
+	const char *version = str_of(plan->transition, "version");
+	char why[512];
+
+	if (!plan->publish || wf->ops.check == NULL ||
+	    wf->ops.check(wf->ctx, plan->state, why, sizeof(why)) == 0)
+		return 0;
+	snprintf(err, errlen, "%s for %s%s%s refused: %s", event,
+		 str_of(plan->transition, "service"), version[0] ? " " : "", version, why);
+	return -1;
 }
 
 json_t *
@@ -508,6 +524,10 @@ workflow_event(struct workflow *wf, const char *event, json_t *args, char *err,
 		return NULL;
 	}
 	json_decref(state);
+	if (plan_check(wf, event, &plan, err, errlen) < 0) {
+		wf_plan_clear(&plan);
+		return NULL;
+	}
 	t = txn_start(wf, &plan);
 	out = t ? json_deep_copy(t) : NULL;
 	wf_plan_clear(&plan);
@@ -581,8 +601,12 @@ rollout_arm(struct workflow *wf, const char *service)
 
 /* ---- life cycle ---- */
 
-/* After a restart: a transition that was running is interrupted, and what
- * it had published is reverted. */
+/*
+ * After a restart: a transition that was running is interrupted, and what
+ * it had published is reverted. Whether it published is read from the
+ * steering that runs, not from the record: umbra may have stopped between
+ * storing the generation and noting its number.
+ */
 static void
 resume_interrupted(struct workflow *wf)
 {
@@ -590,19 +614,20 @@ resume_interrupted(struct workflow *wf)
 	json_t *t;
 
 	json_array_foreach(wf->history, i, t) {
+		json_t *now, *back;
+
 		if (strcmp(str_of(t, "status"), WF_RUNNING) != 0)
 			continue;
 		json_object_set_new(t, "status", json_string(WF_INTERRUPTED));
 		json_object_set_new(t, "message", json_string(
 			"umbra stopped while this transition ran; its change was reverted"));
-		if (json_object_get(t, "generation") != NULL) {
-			json_t *back = state_reverted(wf, t);
-			uint64_t id = back ? publish(wf, t, back, "interrupted") : 0;
-
-			json_object_set_new(t, "restored_generation",
-					    json_integer((json_int_t)id));
-			json_decref(back);
-		}
+		now = json_loads(wf->ops.state(wf->ctx, NULL), 0, NULL);
+		back = state_reverted(wf, t);
+		if (back != NULL && now != NULL && !json_equal(now, back))
+			json_object_set_new(t, "restored_generation", json_integer(
+				(json_int_t)publish(wf, t, back, "interrupted")));
+		json_decref(back);
+		json_decref(now);
 	}
 }
 
@@ -627,9 +652,10 @@ workflow_create(struct event_base *base, const char *dir,
 		workflow_free(wf);
 		return NULL;
 	}
-	resume_interrupted(wf);
-	wf_store_save(wf);
 	c = ops->conf(ctx);
+	history_trim(wf, c);
+	resume_interrupted(wf);
+	wf_store_save(wf); /* compacts what the journal added */
 	for (uint32_t i = 0; i < c->n_services; i++)
 		rollout_arm(wf, c->services[i].name);
 	return wf;
@@ -651,6 +677,7 @@ workflow_free(struct workflow *wf)
 	for (int i = 0; i < CONF_MAX_SERVICES; i++)
 		if (wf->timers[i].ev != NULL)
 			event_free(wf->timers[i].ev);
+	wf_store_close(wf);
 	json_decref(wf->releases);
 	json_decref(wf->history);
 	json_decref(wf->busy);

@@ -121,9 +121,12 @@ if ! { e2e_wait_port "vp$t" 10.0.0.10 8080 && e2e_wait_port "vs$t" 10.0.0.10 808
   echo "servers did not start"; exit 1
 fi
 API_PORT=$((20000 + t % 20000))
-e2e_umbra "$E2E_DIR/umbra.yaml" 0-1 --http "127.0.0.1:$API_PORT" || exit 1
-api() { # METHOD PATH [JSON]
-  curl -s --max-time 5 -X "$1" ${3:+-d "$3"} "http://127.0.0.1:$API_PORT$2"
+(umask 077; echo "e2e-$t-token" >"$E2E_DIR/token")
+e2e_umbra "$E2E_DIR/umbra.yaml" 0-1 --http "127.0.0.1:$API_PORT" \
+  --http-token-file "$E2E_DIR/token" || exit 1
+api() { # PATH [JSON]: a command, POSTed as JSON with the token
+  curl -s --max-time 5 -X POST -H "Authorization: Bearer e2e-$t-token" \
+    -H "Content-Type: application/json" -d "${2:-{\}}" "http://127.0.0.1:$API_PORT$1"
 }
 
 ctl() { "$UMBRACTL" -s "$E2E_DIR/umbra.sock" --json "$@"; }
@@ -177,18 +180,22 @@ check "... while /diff (only v2 differs) is still a mismatch" \
   test "$(ep 'GET /diff' "['mismatches']")" = 3
 
 # --- 4. the REST API ----------------------------------------------------------
-check "GET /networks/production/shadowing/status lists the profiles" \
-  test "$(api GET /networks/production/shadowing/status | \
+check "GET of a command is refused (405)" \
+  test "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+    -H "Authorization: Bearer e2e-$t-token" \
+    "http://127.0.0.1:$API_PORT/networks/production/shadowing/status")" = 405
+check "POST /networks/production/shadowing/status lists the profiles" \
+  test "$(api /networks/production/shadowing/status | \
     js "sorted(p['name'] for p in r['result']['profiles'])")" = "['api-control', 'dns-v2', 'web-v2']"
 check "POST .../shadowing/create makes a profile on that network" \
-  test "$(api POST /networks/production/shadowing/create \
+  test "$(api /networks/production/shadowing/create \
     '{"name": "api-v2", "proto": "tcp", "dport": 9090, "fraction": 0.5, "port": "shadow", "ttl": "1h"}' | \
     js "[p['network'] for p in r['result']['profiles'] if p['name'] == 'api-v2']")" = "['production']"
 check "... a bad one is refused with where and why" \
-  test "$(api POST /networks/production/shadowing/create '{"name": "x", "port": "prod"}' | \
+  test "$(api /networks/production/shadowing/create '{"name": "x", "port": "prod"}' | \
     js "'not a shadow port' in r['error']['message']")" = True
 ctl shadow delete api-v2 >/dev/null
-inj=$(api POST /networks/production/shadowing/inject_fault \
+inj=$(api /networks/production/shadowing/inject_fault \
   '{"profile": "web-v2", "kind": "delay", "delay": "300ms", "duration": "10s"}')
 check "POST .../shadowing/inject_fault adds a fault on the shadow's traffic" \
   test "$(js "r['ok'] and r['result']['id'] > 0" <<<"$inj")" = True

@@ -48,7 +48,8 @@ pcap = os.path.join(work, "traffic.pcap")
 wrpcap(pcap, [Ether(src="02:00:00:00:0c:01", dst="02:00:00:00:00:a1") /
               IP(src="10.0.9.%d" % (1 + i), dst="10.2.0.10") /
               UDP(sport=40000 + i, dport=7000) / Raw(b"x" * 64) for i in range(16)])
-d = Daemon("faults", pcap=pcap, http=18000 + os.getpid() % 1000, conf_text=CONF)
+d = Daemon("faults", pcap=pcap, http=18000 + os.getpid() % 1000, token="f4ults",
+           conf_text=CONF)
 t.check("umbra starts", d.start(), open(os.path.join(d.dir, "umbra.log")).read()
         if os.path.exists(os.path.join(d.dir, "umbra.log")) else "")
 
@@ -169,11 +170,8 @@ out = subprocess.run([CTL, "--socket", d.sock, "--json", "fault", "list"],
 t.check("umbractl --json fault list shows it",
         out.returncode == 0 and any(x["kind"] == "duplicate"
                                     for x in json.loads(out.stdout)["rules"]), out.stdout[:300])
-req = urllib.request.Request("http://127.0.0.1:%d/api/v1/fault/add" % d.http,
-                             data=json.dumps({"kind": "reorder", "stage": "staging",
-                                              "probability": 0.1, "duration": "30s"}).encode(),
-                             method="POST")
-resp = json.loads(urllib.request.urlopen(req, timeout=5).read())
+code, resp = d.api("/api/v1/fault/add", {"kind": "reorder", "stage": "staging",
+                                         "probability": 0.1, "duration": "30s"})
 t.check("POST /api/v1/fault/add with JSON numbers works", resp.get("ok"), resp)
 metrics = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % d.http, timeout=5).read().decode()
 t.check("/metrics has per-rule fault counters",

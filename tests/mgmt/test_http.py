@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""HTTP API: /api/v1/<command> mirrors the socket and needs the bearer
-token; /metrics is valid Prometheus text exposition format and counts."""
-import json
+"""HTTP API: POST /api/v1/<command> mirrors the socket and needs the bearer
+token; /metrics is valid Prometheus text exposition format and counts.
+(The refusals: test_http_hardening.py.)"""
 import re
 import sys
 import urllib.error
@@ -16,38 +16,30 @@ t.check("umbra starts with HTTP", d.start())
 base = "http://127.0.0.1:%d" % PORT
 
 
-def http(path, body=None, token="s3cret"):
-    req = urllib.request.Request(base + path, data=None if body is None else
-                                 json.dumps(body).encode())
-    if token:
-        req.add_header("Authorization", "Bearer " + token)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+def http(path, body=None, token=True):
+    return d.api(path, body, token=token)
 
 
-code, body = http("/api/v1/status", token=None)
-t.check("no token: 401", code == 401 and json.loads(body)["error"]["code"] == "unauthorized",
-        (code, body))
-code, body = http("/api/v1/status", token="wrong")
+code, r = http("/api/v1/status", token=False)
+t.check("no token: 401", code == 401 and r["error"]["code"] == "unauthorized", (code, r))
+code, r = http("/api/v1/status", token="wrong")
 t.check("wrong token: 401", code == 401, code)
-code, body = http("/api/v1/status")
+code, r = http("/api/v1/status")
 t.check("with the token: 200 and the status", code == 200 and
-        json.loads(body)["result"]["generation"] == 1, (code, body))
-code, body = http("/api/v1/config/apply", {"path": d.confs[1]})
+        r["result"]["generation"] == 1, (code, r))
+code, r = http("/api/v1/config/apply", {"path": d.confs[1]})
 t.check("POST config/apply: generation 2", code == 200 and
-        json.loads(body)["result"] == {"generation": 2}, (code, body))
-code, body = http("/api/v1/config/apply", {"path": 7})
+        r["result"] == {"generation": 2}, (code, r))
+code, r = http("/api/v1/config/apply", {"path": 7})
 t.check("wrong argument type: 400 invalid_args", code == 400 and
-        json.loads(body)["error"]["code"] == "invalid_args", (code, body))
-code, body = http("/api/v1/config/apply", {"path": "/nonexistent.yaml"})
-t.check("failed command: 422", code == 422, (code, body))
-code, body = http("/api/v1/nosuch")
-t.check("unknown command: 404", code == 404, (code, body))
+        r["error"]["code"] == "invalid_args", (code, r))
+code, r = http("/api/v1/config/apply", {"path": "/nonexistent.yaml"})
+t.check("failed command: 422", code == 422, (code, r))
+code, r = http("/api/v1/nosuch")
+t.check("unknown command: 404", code == 404, (code, r))
 req = urllib.request.Request(base + "/api/v1/status", data=b"{not json",
-                             headers={"Authorization": "Bearer s3cret"})
+                             headers={"Authorization": "Bearer s3cret",
+                                      "Content-Type": "application/json"})
 try:
     urllib.request.urlopen(req, timeout=10)
     code = 200
@@ -56,7 +48,7 @@ except urllib.error.HTTPError as e:
 t.check("malformed body: 400", code == 400, code)
 
 # /metrics: the text exposition format, checked line by line.
-code, text = http("/metrics", token=None)
+code, text = d.api("/metrics", method="GET", token=False)
 t.check("/metrics answers 200", code == 200, code)
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 SAMPLE = re.compile(r"^(%s)(\{(%s=\"(?:[^\"\\\n]|\\.)*\")(,%s=\"(?:[^\"\\\n]|\\.)*\")*\})? "

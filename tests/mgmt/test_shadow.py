@@ -14,7 +14,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 
 from scapy.all import IP, UDP, Ether, Raw, wrpcap
@@ -48,7 +47,8 @@ pcap = os.path.join(work, "traffic.pcap")
 wrpcap(pcap, [Ether(src="02:00:00:00:0c:01", dst="02:00:00:00:00:a1") /
               IP(src="10.0.9.%d" % (1 + i), dst="10.2.0.10") /
               UDP(sport=40000 + i, dport=7000) / Raw(b"x" * 64) for i in range(16)])
-d = Daemon("shadow", pcap=pcap, http=20000 + os.getpid() % 1000, conf_text=CONF)
+d = Daemon("shadow", pcap=pcap, http=20000 + os.getpid() % 1000, token="sh4dow",
+           conf_text=CONF)
 started = d.start()
 t.check("umbra starts", started, open(os.path.join(d.dir, "umbra.log")).read()
         if os.path.exists(os.path.join(d.dir, "umbra.log")) else "")
@@ -80,16 +80,8 @@ def rules():
 
 
 def http(path, body=None):
-    """(HTTP status, response object) of a GET (no body) or POST."""
-    req = urllib.request.Request(
-        "http://127.0.0.1:%d%s" % (d.http, path),
-        data=None if body is None else json.dumps(body).encode(),
-        method="GET" if body is None else "POST")
-    try:
-        with urllib.request.urlopen(req, timeout=5) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
+    """(HTTP status, response object) of a command: POST, JSON, the token."""
+    return d.api(path, body)
 
 
 def ctl(*words):
@@ -166,13 +158,13 @@ t.check("... and its answer lists that network's profiles only",
         code == 200 and r.get("ok") and
         sorted(p["name"] for p in r["result"]["profiles"]) == ["cli", "web"], r)
 code, r = http("/networks/production/shadowing/status")
-t.check("GET /networks/production/shadowing/status: that network's profiles, with counters",
+t.check("POST /networks/production/shadowing/status: that network's profiles, with counters",
         code == 200 and r.get("ok") and
         sorted(p["name"] for p in r["result"]["profiles"]) == ["cli", "web"] and
         all("counters" in p and "comparison" in p for p in r["result"]["profiles"]),
         (code, r))
 code, r = http("/networks/staging/shadowing/list")
-t.check("GET /networks/staging/shadowing/list",
+t.check("POST /networks/staging/shadowing/list",
         code == 200 and sorted(p["name"] for p in r["result"]["profiles"]) ==
         ["canary", "mirror"], (code, r))
 code, r = http("/api/v1/shadow/status", {"name": "mirror"})

@@ -3,7 +3,8 @@
 Daemon(...) writes a config, starts umbra on net_null/net_pcap virtual
 ports with its own socket (and optionally a state directory and HTTP
 port), and waits until "hello" answers. call() sends one request on a
-fresh connection and returns the response object.
+fresh connection and returns the response object; api() the same over
+HTTP (POST, JSON, the bearer token).
 """
 import atexit
 import json
@@ -14,6 +15,8 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 SRC = os.environ.get("SRC", os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
@@ -49,7 +52,7 @@ class Failures:
 
 class Daemon:
     def __init__(self, name, pcap=None, state_dir=None, http=None, token=None,
-                 group=None, conf_text=None):
+                 group=None, conf_text=None, args=()):
         self.name = name
         self.dir = tempfile.mkdtemp(prefix="umbra-mgmt-%s-" % name)
         self.sock = os.path.join(self.dir, "umbra.sock")
@@ -67,6 +70,7 @@ class Daemon:
             self.confs.append(path)
         self.state_dir, self.http, self.token = state_dir, http, token
         self.group = group
+        self.args = list(args)  # further umbra options
         self.proc = None
 
     def start(self, conf=0):
@@ -82,9 +86,11 @@ class Daemon:
             cmd += ["--http", "127.0.0.1:%d" % self.http]
         if self.token:
             tok = os.path.join(self.dir, "token")
-            with open(tok, "w") as f:
+            # A token file open to every user is refused: owner only.
+            with open(os.open(tok, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
                 f.write(self.token + "\n")
             cmd += ["--http-token-file", tok]
+        cmd += self.args
         self.log = open(os.path.join(self.dir, "umbra.log"), "a")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
         atexit.register(self._kill)  # a test that dies leaves no spinning umbra
@@ -110,6 +116,30 @@ class Daemon:
         r = json.loads(f.readline())
         s.close()
         return r
+
+    def api(self, path, body=None, method="POST", token=True, headers=None):
+        """(status, response object or text) of an HTTP request: a command
+        is POSTed as JSON with the daemon's token (token=False: none, or a
+        string to send instead)."""
+        req = urllib.request.Request(
+            "http://127.0.0.1:%d%s" % (self.http, path), method=method,
+            data=None if method == "GET" else json.dumps(body or {}).encode())
+        if method != "GET":
+            req.add_header("Content-Type", "application/json")
+        tok = self.token if token is True else token
+        if tok:
+            req.add_header("Authorization", "Bearer " + tok)
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                code, text = r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            code, text = e.code, e.read().decode()
+        try:
+            return code, json.loads(text)
+        except ValueError:
+            return code, text
 
     def stop(self, sig=signal.SIGTERM):
         self.proc.send_signal(sig)

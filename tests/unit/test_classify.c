@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "ut_eal.h"
 #include <rte_common.h>
@@ -350,7 +351,7 @@ test_invariant_ok(void **state)
 	char err[256] = "";
 
 	(void)state;
-	assert_int_equal(classify_check_invariants(c, err, sizeof(err)), 0);
+	assert_int_equal(classify_check_invariants(c, NULL, err, sizeof(err)), 0);
 	conf_free(c);
 }
 
@@ -363,7 +364,7 @@ test_invariant_broken(void **state)
 	(void)state;
 	c->flow_rules[3] = flow_rule("prod-to-dev-api", S_PROD, S_DEV, 6, 8080, 8080, true, 43);
 	c->n_flow_rules = 4;
-	assert_int_equal(classify_check_invariants(c, err, sizeof(err)), -1);
+	assert_int_equal(classify_check_invariants(c, NULL, err, sizeof(err)), -1);
 	assert_string_equal(err, "t.yaml:43:5: flow rule 'prod-to-dev-api' allows "
 			    "production -> dev (tcp, dport 8080-8080), which policy "
 			    "'prod-never-dev' at line 50 forbids");
@@ -383,13 +384,13 @@ test_invariant_narrow_policy(void **state)
 	c->policies[0].dport = (struct conf_range){ 5432, 5432 };
 	c->flow_rules[3] = flow_rule("a", S_PROD, S_DEV, 17, 5432, 5432, true, 60);
 	c->n_flow_rules = 4;
-	assert_int_equal(classify_check_invariants(c, err, sizeof(err)), 0);
+	assert_int_equal(classify_check_invariants(c, NULL, err, sizeof(err)), 0);
 	c->flow_rules[3] = flow_rule("b", S_PROD, S_DEV, 6, 80, 80, true, 61);
-	assert_int_equal(classify_check_invariants(c, err, sizeof(err)), 0);
+	assert_int_equal(classify_check_invariants(c, NULL, err, sizeof(err)), 0);
 	c->flow_rules[3] = flow_rule("c", S_PROD, S_DEV, 6, 5432, 5432, false, 62);
-	assert_int_equal(classify_check_invariants(c, err, sizeof(err)), 0);
+	assert_int_equal(classify_check_invariants(c, NULL, err, sizeof(err)), 0);
 	c->flow_rules[3] = flow_rule("d", S_PROD, S_DEV, CONF_ANY, 5000, 6000, true, 63);
-	assert_int_equal(classify_check_invariants(c, err, sizeof(err)), -1);
+	assert_int_equal(classify_check_invariants(c, NULL, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "t.yaml:63:5: flow rule 'd'"));
 	conf_free(c);
 }
@@ -402,9 +403,210 @@ test_invariant_self(void **state)
 
 	(void)state;
 	c->policies[0].to = S_PROD;
-	assert_int_equal(classify_check_invariants(c, err, sizeof(err)), -1);
+	assert_int_equal(classify_check_invariants(c, NULL, err, sizeof(err)), -1);
 	assert_string_equal(err, "t.yaml:50:5: policy 'prod-never-dev' forbids stage "
 			    "'production' to reach itself, which a stage always does");
+	conf_free(c);
+}
+
+/*
+ * Every road out of a stage against the policies, from YAML (positions are
+ * real): production must never reach dev, whose network is port lab, VLAN
+ * 100. Line numbers: the policy item is at 12:5, production's entry in the
+ * service's stages at 22:7, what @p tail adds starts at line 25.
+ */
+static const char roads_yaml[] =
+	"ports:\n"
+	"  - { name: uplink, vdev: net_null0, role: uplink }\n"
+	"  - { name: prod, vdev: net_null1 }\n"
+	"  - { name: lab, vdev: net_null2 }\n"
+	"  - { name: shadow, vdev: net_null3, role: shadow }\n"
+	"stages:\n"
+	"  - { name: production, default: true, egress: { port: prod } }\n"
+	"  - { name: staging, egress: { port: prod, vlan: 300 } }\n"
+	"  - { name: dev, egress: { port: lab, vlan: 100 } }\n"
+	"  - { name: test, egress: { port: lab, vlan: 200 } }\n"
+	"policies:\n"
+	"  - name: prod-never-dev\n"
+	"    never: { from: production, to: dev%s }\n"
+	"services:\n"
+	"  - name: web\n"
+	"    match: { dst: 10.0.0.10/32, proto: tcp, dport: 80 }\n"
+	"    backends:\n"
+	"      - { name: blue, port: prod, vlan: 301, next_hop_mac: \"02:00:00:00:0b:01\" }\n"
+	"      - { name: green, port: prod, vlan: 302, next_hop_mac: \"02:00:00:00:0b:02\" }\n"
+	"      - { name: devbox, port: lab, vlan: 100 }\n"
+	"    stages:\n"
+	"      production: { backends: [%s], running: v1 }\n"
+	"      dev: { backends: [devbox], running: v1 }\n"
+	"    rollout: { steps: [10, 100], stage: production }\n"
+	"%s";
+
+#define POLICY_AT "which policy 'prod-never-dev' never{from: production, to: dev} " \
+		  "(t.yaml:12:5) forbids"
+
+/* roads_yaml with the policy's extra keys, production's backends and a tail. */
+static struct umbra_conf *
+roads_conf(const char *policy, const char *prod_backends, const char *tail)
+{
+	char yaml[4096], err[512] = "";
+	struct umbra_conf *c;
+
+	snprintf(yaml, sizeof(yaml), roads_yaml, policy, prod_backends, tail);
+	c = conf_load_string(yaml, strlen(yaml), "t.yaml", err, sizeof(err));
+	if (c == NULL)
+		fail_msg("%s", err);
+	return c;
+}
+
+/* classify_check_invariants() of a roads_conf(): "" when it passes. */
+static const char *
+roads_check(const char *policy, const char *prod_backends, const char *tail,
+	    const char *state)
+{
+	static char err[512];
+	struct umbra_conf *c = roads_conf(policy, prod_backends, tail);
+	json_t *st = state ? json_loads(state, 0, NULL) : NULL;
+
+	if (state != NULL)
+		assert_non_null(st);
+	err[0] = '\0';
+	if (classify_check_invariants(c, st, err, sizeof(err)) == 0)
+		assert_string_equal(err, "");
+	else
+		assert_true(err[0] != '\0');
+	json_decref(st);
+	conf_free(c);
+	return err;
+}
+
+static void
+test_roads_allowed(void **state)
+{
+	(void)state;
+	/* Dev's own backend on dev's network, production's on other VLANs of
+	 * its port, splits to staging and to a production backend, a shadow,
+	 * and a steering state that keeps production on its own backends. */
+	assert_string_equal(roads_check("", "blue, green",
+		"splits:\n"
+		"  - { name: half, stage: production, hash: [0, 32767], to_stage: staging }\n"
+		"  - { name: lab, stage: production, service: web, src: 10.9.0.0/16, "
+		"to_backend: green }\n"
+		"  - { name: dev-to-test, stage: dev, hash: [0, 99], to_stage: test }\n"
+		"shadows:\n"
+		"  - { name: sh, stage: production, port: shadow, vlan: 100 }\n",
+		"{\"web\": {\"production\": {\"version\": \"v1\", \"backend\": \"blue\", "
+		"\"canary\": {\"version\": \"v2\", \"backend\": \"green\", \"bp\": 1000}}, "
+		"\"dev\": {\"version\": \"v3\", \"backend\": \"devbox\"}}}"), "");
+	/* A policy on UDP does not concern a TCP service on dev's network. */
+	assert_string_equal(roads_check(", proto: udp", "blue, devbox", "", NULL), "");
+	/* Production's traffic to staging is allowed, but staging's split
+	 * sends only web (tcp 80) to dev, and the rule carries only udp. */
+	assert_string_equal(roads_check("", "blue, green",
+		"flows:\n"
+		"  - { name: prod-metrics, from: production, to: staging, proto: udp }\n"
+		"splits:\n"
+		"  - { name: stg-web, stage: staging, service: web, hash: [0, 99], "
+		"to_stage: dev }\n", NULL), "");
+}
+
+static void
+test_roads_split(void **state)
+{
+	(void)state;
+	assert_string_equal(roads_check("", "blue, green",
+		"splits:\n"
+		"  - { name: prod-to-dev, stage: production, hash: [0, 999], to_stage: dev }\n",
+		NULL),
+		"t.yaml:26:5: split 'prod-to-dev' sends production's flows to stage "
+		"dev, " POLICY_AT);
+	assert_string_equal(roads_check("", "blue, green",
+		"splits:\n"
+		"  - { name: lab, stage: production, service: web, src: 10.9.0.0/16, "
+		"to_backend: devbox }\n", NULL),
+		"t.yaml:26:5: split 'lab' sends production's flows of service 'web' to "
+		"backend 'devbox' on stage dev's network (port lab, vlan 100), " POLICY_AT);
+	/* Through staging: an allow rule lets production's traffic in. */
+	assert_string_equal(roads_check("", "blue, green",
+		"flows:\n"
+		"  - { name: prod-web, from: production, to: staging, proto: tcp, dport: 80 }\n"
+		"splits:\n"
+		"  - { name: stg-web, stage: staging, service: web, hash: [0, 99], "
+		"to_stage: dev }\n", NULL),
+		"t.yaml:28:5: split 'stg-web' sends staging's flows of service 'web' to "
+		"stage dev (and flow rule 'prod-web' at t.yaml:26:5 lets production's "
+		"traffic into staging), " POLICY_AT);
+}
+
+static void
+test_roads_backend(void **state)
+{
+	(void)state;
+	/* Any version the workflow places in production (each rollout step
+	 * included) runs on one of its two backends: both are checked. */
+	assert_string_equal(roads_check("", "blue, devbox", "", NULL),
+		"t.yaml:22:7: service 'web' gives production backend 'devbox' on stage "
+		"dev's network (port lab, vlan 100), " POLICY_AT);
+	assert_string_equal(roads_check(", proto: tcp, dport: 80-90", "green, devbox", "", NULL),
+		"t.yaml:22:7: service 'web' gives production backend 'devbox' on stage "
+		"dev's network (port lab, vlan 100), which policy 'prod-never-dev' "
+		"never{from: production, to: dev, proto: tcp, dport: 80-90} "
+		"(t.yaml:12:5) forbids");
+}
+
+static void
+test_roads_state(void **state)
+{
+	(void)state;
+	/* A canary (a rollout step) and a running version on a backend the
+	 * stage does not list: a state restored from an older generation. */
+	assert_string_equal(roads_check("", "blue, green", "",
+		"{\"web\": {\"production\": {\"version\": \"v1\", \"backend\": \"blue\", "
+		"\"canary\": {\"version\": \"v2\", \"backend\": \"devbox\", \"bp\": 1000}}}}"),
+		"steering state: canary v2 of service 'web' in production runs on "
+		"backend 'devbox' on stage dev's network (port lab, vlan 100), " POLICY_AT);
+	assert_string_equal(roads_check("", "blue, green", "",
+		"{\"web\": {\"production\": {\"version\": \"v0\", \"backend\": \"devbox\"}}}"),
+		"steering state: version v0 of service 'web' in production runs on "
+		"backend 'devbox' on stage dev's network (port lab, vlan 100), " POLICY_AT);
+	/* What steer_build refuses (unknown names) is left to it. */
+	assert_string_equal(roads_check("", "blue, green", "",
+		"{\"web\": {\"nowhere\": {\"version\": \"v0\"}, \"production\": "
+		"{\"version\": \"v0\", \"backend\": \"nope\"}}, \"gone\": {}}"), "");
+}
+
+static void
+test_roads_shadow_and_stage(void **state)
+{
+	struct umbra_conf *c = roads_conf("", "blue, green",
+		"shadows:\n"
+		"  - name: sh\n"
+		"    stage: production\n"
+		"    port: shadow\n"
+		"    control: { port: shadow, vlan: 7 }\n");
+	char err[512] = "";
+
+	(void)state;
+	/* The loader keeps shadows on shadow ports; the check holds even so. */
+	c->shadows[0].egress.port = 2;
+	c->shadows[0].egress.vlan = 100;
+	assert_int_equal(classify_check_invariants(c, NULL, err, sizeof(err)), -1);
+	assert_string_equal(err, "t.yaml:26:5: shadow 'sh' copies production's flows "
+			    "to stage dev's network (port lab, vlan 100), " POLICY_AT);
+	c->shadows[0].egress.port = 3;
+	c->shadows[0].control.port = 2;
+	c->shadows[0].control.vlan = 100;
+	assert_int_equal(classify_check_shadow(c, &c->shadows[0], err, sizeof(err)), -1);
+	assert_string_equal(err, "shadow 'sh' copies production's flows for its control "
+			    "replica to stage dev's network (port lab, vlan 100), " POLICY_AT);
+	c->shadows[0].control.vlan = 200;
+	assert_int_equal(classify_check_shadow(c, &c->shadows[0], err, sizeof(err)), 0);
+	/* A stage whose egress is dev's network. */
+	c->stages[0].egress.port = 2;
+	c->stages[0].egress.vlan = 100;
+	assert_int_equal(classify_check_invariants(c, NULL, err, sizeof(err)), -1);
+	assert_string_equal(err, "t.yaml:7:5: stage 'production' leaves through stage "
+			    "dev's network (port lab, vlan 100), " POLICY_AT);
 	conf_free(c);
 }
 
@@ -425,6 +627,11 @@ main(void)
 		cmocka_unit_test(test_invariant_broken),
 		cmocka_unit_test(test_invariant_narrow_policy),
 		cmocka_unit_test(test_invariant_self),
+		cmocka_unit_test(test_roads_allowed),
+		cmocka_unit_test(test_roads_split),
+		cmocka_unit_test(test_roads_backend),
+		cmocka_unit_test(test_roads_state),
+		cmocka_unit_test(test_roads_shadow_and_stage),
 	};
 	int rc;
 

@@ -1202,7 +1202,8 @@ test_dns_compression(void **state)
 	parse_ok(&p, &b, &id, &resp);
 	assert_true(a.body_digest == b.body_digest);
 
-	/* A pointer to itself, and two pointing at each other. */
+	/* A pointer to itself, and two pointing at each other: both end at
+	 * the pointer cap, with its own code. */
 	dns_header(&p, 1, 0x8180, 1, 1);
 	dns_question(&p, "a.b", 1);
 	put_ptr(&p, (uint16_t)p.len);
@@ -1211,7 +1212,8 @@ test_dns_compression(void **state)
 	put32(&p, 1);
 	put16(&p, 4);
 	put32(&p, 1);
-	assert_int_equal(compare_dns_parse(p.b, p.len, &id, &resp, &a), -1);
+	assert_int_equal(compare_dns_parse(p.b, p.len, &id, &resp, &a),
+			 COMPARE_DNS_TOO_MANY_HOPS);
 
 	dns_header(&p, 1, 0x0100, 1, 0);
 	put8(&p, 1);
@@ -1220,7 +1222,8 @@ test_dns_compression(void **state)
 	put_ptr(&p, 12);
 	put16(&p, 1);
 	put16(&p, 1);
-	assert_int_equal(compare_dns_parse(p.b, p.len, &id, &resp, &a), -1);
+	assert_int_equal(compare_dns_parse(p.b, p.len, &id, &resp, &a),
+			 COMPARE_DNS_TOO_MANY_HOPS);
 
 	/* A pointer past the end; a reserved label type. */
 	dns_header(&p, 1, 0x0100, 1, 0);
@@ -1266,6 +1269,103 @@ test_dns_truncated(void **state)
 	assert_int_equal(compare_dns_parse(p.b, p.len, &id, &resp, &m), -1);
 }
 
+/*
+ * A response with @p an answers after the question ("a" at 12), and after
+ * them a chain of @p hops compression pointers: pointer 0 points to the
+ * question, pointer k to pointer k - 1. Each answer's owner is a pointer
+ * to the chain's last pointer, so reading it follows hops + 1 pointers.
+ * As many answers as fit in @p cap bytes are written.
+ */
+static size_t
+dns_chain_msg(uint8_t *b, size_t cap, uint16_t an, unsigned int hops)
+{
+	size_t fit = (cap - 19 - 2 * hops) / 16;
+	size_t n_an = an < fit ? an : fit;
+	size_t chain = 19 + 16 * n_an, len = 0;
+	uint16_t head = (uint16_t)(hops ? chain + 2 * (hops - 1) : 12);
+
+#define PUT16(v) do { b[len] = (uint8_t)((v) >> 8); b[len + 1] = (uint8_t)(v); \
+		      len += 2; } while (0)
+	PUT16(7); PUT16(0x8180); PUT16(1); PUT16(an); PUT16(0); PUT16(0);
+	b[len++] = 1; b[len++] = 'a'; b[len++] = 0; PUT16(1); PUT16(1);
+	for (size_t i = 0; i < n_an; i++) {
+		PUT16(0xc000 | head);
+		PUT16(1); PUT16(1); PUT16(0); PUT16(60);
+		PUT16(4); PUT16(0x0a00); PUT16((uint16_t)i);
+	}
+	for (unsigned int k = 0; k < hops; k++)
+		PUT16(0xc000 | (k == 0 ? 12 : chain + 2 * (k - 1)));
+#undef PUT16
+	return len;
+}
+
+/*
+ * Two answers: an opaque record (type 99) whose data is a chain of @p hops
+ * pointers (pointer 0 to the question, pointer k to pointer k - 1), then a
+ * CNAME whose data points to the chain's last pointer (backwards, as data
+ * names must), so reading it follows hops + 1 pointers.
+ */
+static size_t
+dns_cname_chain_msg(uint8_t *b, unsigned int hops)
+{
+	size_t len = 0, chain = 19 + 12;
+
+#define PUT16(v) do { b[len] = (uint8_t)((v) >> 8); b[len + 1] = (uint8_t)(v); \
+		      len += 2; } while (0)
+	PUT16(7); PUT16(0x8180); PUT16(1); PUT16(2); PUT16(0); PUT16(0);
+	b[len++] = 1; b[len++] = 'a'; b[len++] = 0; PUT16(1); PUT16(1);
+	PUT16(0xc000 | 12); PUT16(99); PUT16(1); PUT16(0); PUT16(60);
+	PUT16(2 * hops);
+	for (unsigned int k = 0; k < hops; k++)
+		PUT16(0xc000 | (k == 0 ? 12 : chain + 2 * (k - 1)));
+	PUT16(0xc000 | 12); PUT16(5); PUT16(1); PUT16(0); PUT16(60);
+	PUT16(2);
+	PUT16(0xc000 | (chain + 2 * (hops - 1)));
+#undef PUT16
+	return len;
+}
+
+/* The work one message can ask of a worker is capped, with named codes. */
+static void
+test_dns_work_caps(void **state)
+{
+	static uint8_t b[65535];
+	struct compare_msg m;
+	uint16_t id;
+	bool resp;
+	size_t n;
+
+	(void)state;
+	/* 65535 answers declared, as many as fit written: refused at once. */
+	n = dns_chain_msg(b, sizeof(b), 65535, 0);
+	assert_true(n > 65000);
+	assert_int_equal(compare_dns_parse(b, n, &id, &resp, &m),
+			 COMPARE_DNS_TOO_MANY_RECORDS);
+	/* The cap counts questions and answers: 1 + 63 is read, 1 + 64 is not. */
+	n = dns_chain_msg(b, sizeof(b), COMPARE_DNS_MAX_RECORDS - 1, 0);
+	assert_int_equal(compare_dns_parse(b, n, &id, &resp, &m), 0);
+	assert_int_equal(id, 7);
+	n = dns_chain_msg(b, sizeof(b), COMPARE_DNS_MAX_RECORDS, 0);
+	assert_int_equal(compare_dns_parse(b, n, &id, &resp, &m),
+			 COMPARE_DNS_TOO_MANY_RECORDS);
+	/* Owner names through pointer chains: up to the cap they are read. */
+	n = dns_chain_msg(b, sizeof(b), 63, COMPARE_DNS_MAX_HOPS - 1);
+	assert_int_equal(compare_dns_parse(b, n, &id, &resp, &m), 0);
+	n = dns_chain_msg(b, sizeof(b), 63, COMPARE_DNS_MAX_HOPS);
+	assert_int_equal(compare_dns_parse(b, n, &id, &resp, &m),
+			 COMPARE_DNS_TOO_MANY_HOPS);
+	/* The 64-hop chains the parser used to follow, on every answer. */
+	n = dns_chain_msg(b, sizeof(b), 63, 64);
+	assert_int_equal(compare_dns_parse(b, n, &id, &resp, &m),
+			 COMPARE_DNS_TOO_MANY_HOPS);
+	/* Names in answer data (CNAME) are capped the same way. */
+	n = dns_cname_chain_msg(b, COMPARE_DNS_MAX_HOPS - 1);
+	assert_int_equal(compare_dns_parse(b, n, &id, &resp, &m), 0);
+	n = dns_cname_chain_msg(b, COMPARE_DNS_MAX_HOPS);
+	assert_int_equal(compare_dns_parse(b, n, &id, &resp, &m),
+			 COMPARE_DNS_TOO_MANY_HOPS);
+}
+
 int
 main(void)
 {
@@ -1303,6 +1403,7 @@ main(void)
 		cmocka_unit_test(test_dns_nxdomain_tc),
 		cmocka_unit_test(test_dns_compression),
 		cmocka_unit_test(test_dns_truncated),
+		cmocka_unit_test(test_dns_work_caps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

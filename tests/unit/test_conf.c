@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -169,7 +170,8 @@ static const char release_yaml[] =
 	"    rollout: { steps: [0.5, 5, 25.25, 100], hold_s: 30, stage: production }\n"
 	"  - name: db\n"
 	"    match: { proto: udp, dport: 5353-5354 }\n"
-	"    backends: [ { name: a, port: uplink }, { name: b, port: prod } ]\n"
+	"    backends: [ { name: a, port: uplink, next_hop_mac: \"02:00:00:00:00:0a\" }, "
+	"{ name: b, port: prod } ]\n"
 	"    stages: { production: { backends: [b, a] } }\n"
 	"    rollout: { steps: [100] }\n"
 	"workflow:\n"
@@ -351,7 +353,8 @@ test_default_pipeline(void **state)
 		"services:\n"
 		"  - name: web\n"
 		"    match: { dst: 10.0.0.1 }\n"
-		"    backends: [ { name: old, port: p }, { name: new, port: p, vlan: 9 } ]\n"
+		"    backends: [ { name: old, port: p },\n"
+		"                { name: new, port: p, vlan: 9, next_hop_mac: \"02:00:00:00:00:09\" } ]\n"
 		"    stages: { production: { backends: [old, new], running: \"1.0\" } }\n"
 		"    rollout: { steps: [10, 100] }\n"
 		"workflow: { hooks: [ { name: h, stage: staging, run: [x] } ] }\n";
@@ -566,6 +569,11 @@ static const struct {
 	{ PORTS RSTAGES "services:\n  - name: web\n    match: { proto: tcp }\n"
 		"    backends: [ { name: x, port: a }, { name: x, port: b } ]\n",
 	  "t.yaml:12:39: duplicate backend name 'x' in service 'web'" },
+	{ PORTS RSTAGES "services:\n  - name: web\n    match: { proto: tcp }\n"
+		"    backends: [ { name: blue, port: a }, { name: green, port: b, vlan: 7 } ]\n",
+	  "t.yaml:12:42: backend 'green' of service 'web' is on its own segment (port b, "
+	  "vlan 7), no stage's egress: give it next_hop_mac (its host's MAC; umbra "
+	  "rewrites MACs toward it)" },
 	{ PORTS RSTAGES SVC "    stages: { production: { backends: [blue, red] } }\n",
 	  "t.yaml:13:46: unknown backend 'red' of service 'web' (backends are: blue, green)" },
 	{ PORTS RSTAGES SVC "    stages: { production: { backends: [blue, blue] } }\n",
@@ -1504,6 +1512,85 @@ test_files(void **state)
 	conf_free(NULL);
 }
 
+/* conf_read_file: only regular files, at once; confinement to a directory. */
+static void
+test_read_file_safely(void **state)
+{
+	char dir[] = "/tmp/umbra-conf-dir-XXXXXX", other[] = "/tmp/umbra-conf-out-XXXXXX";
+	char p[6][300], err[512], out_err[2][512], in_other[300];
+	const char *names[] = { "ok.yaml", "fifo", "link", "sub", "big", "elsewhere" };
+	size_t len;
+	char *buf;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_non_null(mkdtemp(other));
+	for (int i = 0; i < 6; i++)
+		snprintf(p[i], sizeof(p[i]), "%s/%s", dir, names[i]);
+	snprintf(in_other, sizeof(in_other), "%s/x.yaml", other);
+	f = fopen(p[0], "w");
+	assert_non_null(f);
+	fputs("x: 1\n", f);
+	fclose(f);
+	assert_int_equal(truncate(p[0], 4), 0);
+	f = fopen(in_other, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(mkfifo(p[1], 0600), 0);
+	assert_int_equal(symlink(p[0], p[2]), 0);
+	assert_int_equal(mkdir(p[3], 0700), 0);
+	f = fopen(p[4], "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(truncate(p[4], CONF_FILE_MAX + 1), 0);
+	assert_int_equal(symlink(other, p[5]), 0);
+
+	buf = conf_read_file(p[0], NULL, &len, err, sizeof(err));
+	assert_non_null(buf);
+	assert_int_equal(len, 4);
+	assert_string_equal(buf, "x: 1");
+	free(buf);
+	assert_null(conf_read_file(p[1], NULL, &len, err, sizeof(err))); /* no writer: no wait */
+	assert_non_null(strstr(err, "is a FIFO"));
+	assert_null(conf_read_file(p[2], NULL, &len, err, sizeof(err)));
+	assert_non_null(strstr(err, "is a symbolic link"));
+	assert_null(conf_read_file(p[3], NULL, &len, err, sizeof(err)));
+	assert_non_null(strstr(err, "is a directory"));
+	assert_null(conf_read_file(p[4], NULL, &len, err, sizeof(err)));
+	assert_non_null(strstr(err, "larger than 16 MiB"));
+	assert_null(conf_read_file("/dev/zero", NULL, &len, err, sizeof(err)));
+	assert_non_null(strstr(err, "is a device"));
+
+	/* Inside the directory: absolute or relative. */
+	buf = conf_read_file("ok.yaml", dir, &len, err, sizeof(err));
+	assert_non_null(buf);
+	free(buf);
+	buf = conf_read_file(p[0], dir, &len, err, sizeof(err));
+	assert_non_null(buf);
+	free(buf);
+	/* Outside, existing or not: the same words but for the path. */
+	assert_null(conf_read_file("/etc/passwd", dir, &len, out_err[0], sizeof(err)));
+	assert_null(conf_read_file("/etc/nonexistent", dir, &len, out_err[1], sizeof(err)));
+	assert_non_null(strstr(out_err[0], "refused"));
+	assert_string_equal(out_err[0] + strlen("/etc/passwd"),
+			    out_err[1] + strlen("/etc/nonexistent"));
+	assert_null(conf_read_file("../etc/passwd", dir, &len, err, sizeof(err)));
+	assert_non_null(strstr(err, "refused"));
+	assert_null(conf_read_file("sub/../ok.yaml", dir, &len, err, sizeof(err)));
+	assert_non_null(strstr(err, "refused"));
+	assert_null(conf_read_file("link", dir, &len, err, sizeof(err)));
+	assert_non_null(strstr(err, "symbolic link"));
+	/* A link in the middle that leads out is refused like any outside path. */
+	assert_null(conf_read_file("elsewhere/x.yaml", dir, &len, err, sizeof(err)));
+	assert_non_null(strstr(err, "refused"));
+	for (int i = 5; i >= 0; i--)
+		(i == 3 ? rmdir : unlink)(p[i]);
+	unlink(in_other);
+	rmdir(dir);
+	rmdir(other);
+}
+
 int
 main(void)
 {
@@ -1523,6 +1610,7 @@ main(void)
 		cmocka_unit_test(test_too_many_ports),
 		cmocka_unit_test(test_error_buffer_small),
 		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_read_file_safely),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

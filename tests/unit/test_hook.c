@@ -169,20 +169,31 @@ test_stdin_and_signal(void **state)
 	assert_false(o.r.timed_out);
 }
 
+/* Nothing of the daemon's environment: PATH and the given variables only. */
 static void
 test_environment(void **state)
 {
 	char *argv[] = { "sh", "-c", "echo $UMBRA_TEST_VAR $UMBRA_TEST_NEW", NULL };
+	char *env[] = { "/usr/bin/env", NULL };
 	char *extra[] = { "UMBRA_TEST_VAR=override", "UMBRA_TEST_NEW=new", NULL };
+	char *path[] = { "PATH=/opt/hooks/bin", NULL };
+	char *which[] = { "/bin/sh", "-c", "echo $PATH", NULL };
 	struct outcome o;
 
 	(void)state;
 	assert_int_equal(setenv("UMBRA_TEST_VAR", "inherited", 1), 0);
+	assert_int_equal(setenv("DAEMON_SECRET", "inherited", 1), 0);
 	o = run_hook(argv, NULL, 5000);
-	assert_string_equal(o.r.output, "inherited\n");
+	assert_string_equal(o.r.output, "\n");
 	o = run_hook(argv, extra, 5000);
 	assert_string_equal(o.r.output, "override new\n");
+	o = run_hook(env, extra, 5000);
+	assert_string_equal(o.r.output, "PATH=/usr/sbin:/usr/bin:/sbin:/bin\n"
+			    "UMBRA_TEST_VAR=override\nUMBRA_TEST_NEW=new\n");
+	o = run_hook(which, path, 5000);
+	assert_string_equal(o.r.output, "/opt/hooks/bin\n");
 	unsetenv("UMBRA_TEST_VAR");
+	unsetenv("DAEMON_SECRET");
 }
 
 static void
@@ -241,6 +252,68 @@ test_timeout_escaped_output(void **state)
 	assert_true(escaped > 0);
 	assert_false(pid_gone(escaped));
 	kill(escaped, SIGKILL);
+}
+
+/* The state letter of @p pid in /proc ('Z': zombie), or 0 when gone. */
+static char
+pid_state(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	p = p != NULL ? strrchr(buf, ')') : NULL;
+	return p != NULL && p[1] == ' ' ? p[2] : 0;
+}
+
+/*
+ * The leader exits at once while its background child keeps the pipe: the
+ * leader must stay unreaped (a zombie, its pid not reusable) until its
+ * group has been killed, so that kill(-pgid) can only reach its own group.
+ */
+static void
+test_group_killed_before_leader_reaped(void **state)
+{
+	char pids[] = "/tmp/umbra-hook-pids-XXXXXX";
+	char script[256];
+	char *argv[] = { "sh", "-c", script, NULL };
+	struct event_base *base = event_base_new();
+	struct outcome o = { 0 };
+	int leader = 0, sleeper = 0;
+	char err[128];
+	FILE *f;
+	int fd = mkstemp(pids);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(script, sizeof(script), "echo $$ > %s; sleep 10 & echo $! >> %s; exit 0",
+		 pids, pids);
+	assert_non_null(hook_run_start(base, argv, NULL, 500, record, &o, err, sizeof(err)));
+	event_base_loopexit(base, &(struct timeval){ 0, 250000 });
+	event_base_dispatch(base);
+	f = fopen(pids, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%d %d", &leader, &sleeper), 2);
+	fclose(f);
+	unlink(pids);
+	assert_int_equal(o.calls, 0);
+	assert_int_equal(pid_state(leader), 'Z'); /* exited, not reaped */
+	assert_int_equal(kill(sleeper, 0), 0);
+	run_until(base, &o.calls, 1);
+	assert_true(o.r.timed_out);
+	assert_int_equal(o.r.exit_status, 0); /* the leader's own exit */
+	for (int i = 0; i < 100 && !pid_gone(sleeper); i++)
+		usleep(10000);
+	assert_true(pid_gone(sleeper));
+	assert_int_equal(pid_state(leader), 0); /* reaped once reported */
+	assert_true(no_children());
+	event_base_free(base);
 }
 
 static void
@@ -416,6 +489,7 @@ main(void)
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_timeout_kills_group),
 		cmocka_unit_test(test_timeout_escaped_output),
+		cmocka_unit_test(test_group_killed_before_leader_reaped),
 		cmocka_unit_test(test_spawn_failure),
 		cmocka_unit_test(test_output_truncated),
 		cmocka_unit_test(test_done_starts_hook),

@@ -3,6 +3,8 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -129,6 +131,83 @@ test_argument_checks(void **state)
 	mgmt_free(m);
 }
 
+/* A handler whose message is longer than its 512-byte buffer and made of
+ * 2-byte characters: cut by vsnprintf at 511 bytes, inside one of them
+ * unless a 1-byte prefix shifts them ("odd"). */
+static json_t *
+long_failure(json_t *args, void *ctx, struct mgmt_error *err)
+{
+	char big[1024];
+	size_t n = 0;
+
+	(void)ctx;
+	if (json_is_true(json_object_get(args, "odd")))
+		big[n++] = 'x';
+	while (n + 2 < sizeof(big)) {
+		big[n++] = (char)0xC3;
+		big[n++] = (char)0xA9;
+	}
+	big[n] = '\0';
+	mgmt_fail(err, MGMT_E_FAILED, "%s", big);
+	return NULL;
+}
+
+static void
+test_utf8_sanitize(void **state)
+{
+	char cut[] = "ok \xC3\xA9 then \xE2\x82";      /* "é", then half a '€' */
+	char bad[] = "a\xFF" "b\xC0\xAF" "c\xED\xA0\x80" "d\xE2\x82\xAC";
+	char clean[] = "plain ascii, \xF0\x9F\x98\x80 emoji";
+
+	(void)state;
+	assert_int_equal(mgmt_utf8_sanitize(cut), strlen("ok \xC3\xA9 then "));
+	assert_string_equal(cut, "ok \xC3\xA9 then ");
+	/* A stray byte, an overlong '/', a surrogate: '?' each; the '€' stays. */
+	mgmt_utf8_sanitize(bad);
+	assert_string_equal(bad, "a?b??c???d\xE2\x82\xAC");
+	assert_int_equal(mgmt_utf8_sanitize(clean), strlen("plain ascii, \xF0\x9F\x98\x80 emoji"));
+}
+
+/* Messages cut inside a character, or quoting invalid bytes, still give a
+ * JSON error answer (before, jansson refused the string: no answer). */
+static void
+test_error_message_cut_in_a_character(void **state)
+{
+	static const struct mgmt_arg odd_arg[] = { { "odd", MGMT_ARG_BOOLEAN, false }, { NULL } };
+	struct mgmt *m = registry();
+	char req[1400], name[700];
+	const char *msg;
+	json_t *r;
+	char *text;
+
+	(void)state;
+	assert_int_equal(mgmt_register(m, "test/long", "Fails long.", odd_arg,
+				       long_failure, NULL), 0);
+	for (int odd = 0; odd < 2; odd++) {
+		snprintf(req, sizeof(req), "{\"id\":3,\"cmd\":\"test/long\",\"args\":"
+			 "{\"odd\":%s}}", odd ? "true" : "false");
+		assert_string_equal(code_of(m, req, &r), MGMT_E_FAILED);
+		assert_int_equal(json_integer_value(json_object_get(r, "id")), 3);
+		msg = json_string_value(json_object_get(json_object_get(r, "error"), "message"));
+		assert_non_null(msg);
+		assert_true(strlen(msg) >= 500 && strlen(msg) <= 511);
+		text = json_dumps(r, JSON_COMPACT);
+		assert_non_null(text);
+		free(text);
+		json_decref(r);
+	}
+	/* An unknown command of 300 'é' is quoted into a 512-byte message. */
+	for (int i = 0; i < 300; i++)
+		memcpy(name + 2 * i, "\xC3\xA9", 2);
+	name[600] = '\0';
+	snprintf(req, sizeof(req), "{\"id\":4,\"cmd\":\"%s\"}", name);
+	assert_string_equal(code_of(m, req, &r), MGMT_E_UNKNOWN);
+	assert_non_null(json_string_value(json_object_get(json_object_get(r, "error"),
+							 "message")));
+	json_decref(r);
+	mgmt_free(m);
+}
+
 int
 main(void)
 {
@@ -136,6 +215,8 @@ main(void)
 		cmocka_unit_test(test_hello_and_list),
 		cmocka_unit_test(test_request_errors),
 		cmocka_unit_test(test_argument_checks),
+		cmocka_unit_test(test_utf8_sanitize),
+		cmocka_unit_test(test_error_message_cut_in_a_character),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The HTTP front's decisions on a request (see mgmt_http_req.h): pure. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mgmt.h"
+#include "mgmt_http_req.h"
+
+#define API_PREFIX "/api/v1/"
+#define NET_PREFIX "/networks/"
+#define NET_INFIX "/shadowing/"
+/** Longest Host header value looked at (a DNS name is at most 253). */
+#define HOST_MAX 300
+
+bool
+mgmt_http_token_equal(const char *given, size_t given_len, const char *want,
+		      size_t want_len)
+{
+	/* Every byte of the expected token is looked at whatever the input;
+	 * volatile keeps the compiler from stopping at the first difference. */
+	volatile unsigned char diff = given_len != want_len;
+
+	for (size_t i = 0; i < want_len; i++) {
+		unsigned char g = given_len ? (unsigned char)given[i % given_len] : 0;
+
+		diff |= g ^ (unsigned char)want[i];
+	}
+	return diff == 0;
+}
+
+/* Fill @p v with an error answer; false, for "return refuse(...)". */
+static bool
+refuse(struct mgmt_http_verdict *v, int status, const char *reason, const char *code,
+       const char *message)
+{
+	v->route = MGMT_HTTP_REFUSE;
+	v->status = status;
+	v->reason = reason;
+	v->code = code;
+	v->message = message;
+	return false;
+}
+
+/* "" or a decimal port 1-65535 (no sign, no leading junk): -1 if invalid. */
+static long
+parse_port(const char *s, size_t n, uint16_t dflt)
+{
+	long v = 0;
+
+	if (n == 0)
+		return dflt;
+	if (n > 5)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v >= 1 && v <= 65535 ? v : -1;
+}
+
+static bool
+is_wildcard(const char *addr)
+{
+	return addr == NULL || addr[0] == '\0' || strcmp(addr, "0.0.0.0") == 0 ||
+	       strcmp(addr, "::") == 0;
+}
+
+/* @p name (a host without port or brackets) names this server. */
+static bool
+host_name_ok(const struct mgmt_http_policy *p, const char *name, bool bracketed)
+{
+	static const char *const loopback[] = { "localhost", "127.0.0.1", "::1" };
+	unsigned char bin[16];
+
+	for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++)
+		if (strcasecmp(name, loopback[i]) == 0)
+			return true;
+	if (!is_wildcard(p->listen_addr) && strcasecmp(name, p->listen_addr) == 0)
+		return true;
+	for (unsigned int i = 0; i < p->n_hosts; i++)
+		if (p->hosts[i] != NULL && strcasecmp(name, p->hosts[i]) == 0)
+			return true;
+	/* An address literal involves no DNS, so no rebinding: any of ours
+	 * will do when listening on all of them. */
+	return is_wildcard(p->listen_addr) &&
+	       inet_pton(bracketed ? AF_INET6 : AF_INET, name, bin) == 1;
+}
+
+/* Host is "name[:port]" or "[v6][:port]" naming this server and port. */
+static bool
+host_ok(const struct mgmt_http_policy *p, const char *host)
+{
+	char name[HOST_MAX];
+	const char *port;
+	size_t len = strlen(host), n;
+	bool bracketed = host[0] == '[';
+
+	if (len == 0 || len >= HOST_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (host[i] <= ' ' || host[i] > '~' || host[i] == '/' || host[i] == '@')
+			return false;
+	if (bracketed) {
+		const char *end = strchr(host, ']');
+
+		if (end == NULL || (end[1] != '\0' && end[1] != ':'))
+			return false;
+		n = (size_t)(end - host - 1);
+		memcpy(name, host + 1, n);
+		port = end[1] == ':' ? end + 2 : end + 1;
+	} else {
+		const char *colon = strchr(host, ':');
+
+		if (colon != NULL && strchr(colon + 1, ':') != NULL)
+			return false;   /* an IPv6 literal must be bracketed */
+		n = colon ? (size_t)(colon - host) : len;
+		memcpy(name, host, n);
+		port = colon ? colon + 1 : host + len;
+	}
+	name[n] = '\0';
+	if (n == 0 || (port[-1] == ':' && port[0] == '\0'))
+		return false;
+	return parse_port(port, strlen(port), 80) == p->port &&
+	       host_name_ok(p, name, bracketed);
+}
+
+/* Origin absent, or exactly http://<Host> (the page is this API's own). */
+static bool
+origin_ok(const char *origin, const char *host)
+{
+	static const char scheme[] = "http://";
+
+	return origin == NULL ||
+	       (strncasecmp(origin, scheme, sizeof(scheme) - 1) == 0 &&
+		strcasecmp(origin + sizeof(scheme) - 1, host) == 0);
+}
+
+/* @p s[0..n) is 1 to MGMT_HTTP_NAME_MAX-1 bytes, each in @p set. */
+static bool
+name_ok(const char *s, size_t n, const char *set)
+{
+	if (n == 0 || n >= MGMT_HTTP_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\0' || strchr(set, s[i]) == NULL)
+			return false;
+	return true;
+}
+
+#define LOWER "abcdefghijklmnopqrstuvwxyz"
+#define DIGIT "0123456789"
+#define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+/* /api/v1/<command> or /networks/{id}/shadowing/{action}: fills v->cmd. */
+static bool
+command_route(const char *path, size_t n, struct mgmt_http_verdict *v)
+{
+	const size_t api = strlen(API_PREFIX), net = strlen(NET_PREFIX);
+
+	if (n > api && strncmp(path, API_PREFIX, api) == 0) {
+		if (!name_ok(path + api, n - api, LOWER DIGIT "/_-"))
+			return false;
+		snprintf(v->cmd, sizeof(v->cmd), "%.*s", (int)(n - api), path + api);
+		return true;
+	}
+	if (n > net && strncmp(path, NET_PREFIX, net) == 0) {
+		const char *id = path + net, *slash = memchr(id, '/', n - net);
+		const char *action;
+		size_t id_len, act_len;
+
+		if (slash == NULL || (size_t)(path + n - slash) <= strlen(NET_INFIX) ||
+		    strncmp(slash, NET_INFIX, strlen(NET_INFIX)) != 0)
+			return false;
+		id_len = (size_t)(slash - id);
+		action = slash + strlen(NET_INFIX);
+		act_len = (size_t)(path + n - action);
+		if (!name_ok(id, id_len, LOWER UPPER DIGIT "_.-") ||
+		    !name_ok(action, act_len, LOWER "_") ||
+		    act_len + strlen("shadow/") >= MGMT_HTTP_NAME_MAX)
+			return false;
+		snprintf(v->network, sizeof(v->network), "%.*s", (int)id_len, id);
+		snprintf(v->cmd, sizeof(v->cmd), "shadow/%.*s", (int)act_len, action);
+		return true;
+	}
+	return false;
+}
+
+/* "Bearer <token>" (scheme in any case) carrying the expected token. */
+static bool
+token_ok(const char *want, const char *auth)
+{
+	static const char scheme[] = "Bearer";
+	size_t n;
+
+	if (auth == NULL || strncasecmp(auth, scheme, sizeof(scheme) - 1) != 0 ||
+	    (auth[sizeof(scheme) - 1] != ' ' && auth[sizeof(scheme) - 1] != '\t'))
+		return false;
+	auth += sizeof(scheme) - 1;
+	auth += strspn(auth, " \t");
+	n = strlen(auth);
+	while (n > 0 && (auth[n - 1] == ' ' || auth[n - 1] == '\t'))
+		n--;
+	return mgmt_http_token_equal(auth, n, want, strlen(want));
+}
+
+/* The media type (before any ';' parameter) is application/json. */
+static bool
+is_json_type(const char *ct)
+{
+	static const char want[] = "application/json";
+	size_t n;
+
+	if (ct == NULL)
+		return false;
+	ct += strspn(ct, " \t");
+	n = strcspn(ct, ";");
+	while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+		n--;
+	return n == sizeof(want) - 1 && strncasecmp(ct, want, n) == 0;
+}
+
+static bool
+decide(const struct mgmt_http_policy *p, const struct mgmt_http_req *r,
+       struct mgmt_http_verdict *v)
+{
+	const char *uri = r->uri ? r->uri : "", *method = r->method ? r->method : "";
+	size_t n = strcspn(uri, "?#");
+
+	if (r->host == NULL)
+		return refuse(v, 400, "Bad Request", MGMT_E_REQUEST,
+			      "a Host header is required");
+	if (!host_ok(p, r->host))
+		return refuse(v, 421, "Misdirected Request", MGMT_E_REQUEST,
+			      "the Host header does not name this server (see "
+			      "--http-allowed-host)");
+	if (!origin_ok(r->origin, r->host))
+		return refuse(v, 403, "Forbidden", "forbidden",
+			      "requests from another origin are refused");
+	if (uri[0] != '/')
+		return refuse(v, 400, "Bad Request", MGMT_E_REQUEST,
+			      "the request target must be a path");
+	if (n > MGMT_HTTP_PATH_MAX)
+		return refuse(v, 414, "URI Too Long", MGMT_E_REQUEST,
+			      "the path is too long");
+	if (n == strlen("/metrics") && strncmp(uri, "/metrics", n) == 0) {
+		if (strcmp(method, "GET") != 0) {
+			v->allow = "GET";
+			return refuse(v, 405, "Method Not Allowed", MGMT_E_REQUEST,
+				      "/metrics answers GET");
+		}
+		v->route = MGMT_HTTP_METRICS;
+		return true;
+	}
+	if (!command_route(uri, n, v))
+		return refuse(v, 404, "Not Found", MGMT_E_UNKNOWN,
+			      "no such path: POST /api/v1/<command>, or GET /metrics");
+	if (strcmp(method, "POST") != 0) {
+		v->allow = "POST";
+		return refuse(v, 405, "Method Not Allowed", MGMT_E_REQUEST,
+			      "commands are run by POST with a JSON body");
+	}
+	if (p->token == NULL || p->token[0] == '\0')
+		return refuse(v, 403, "Forbidden", "forbidden",
+			      "commands over HTTP are disabled: umbra was started "
+			      "without --http-token-file");
+	if (!token_ok(p->token, r->authorization)) {
+		v->challenge = true;
+		return refuse(v, 401, "Unauthorized", "unauthorized",
+			      "a valid 'Authorization: Bearer <token>' header is required");
+	}
+	if (!is_json_type(r->content_type))
+		return refuse(v, 415, "Unsupported Media Type", MGMT_E_REQUEST,
+			      "commands take 'Content-Type: application/json'");
+	v->route = MGMT_HTTP_COMMAND;
+	return true;
+}
+
+void
+mgmt_http_decide(const struct mgmt_http_policy *p, const struct mgmt_http_req *r,
+		 struct mgmt_http_verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (decide(p, r, v)) {
+		v->status = 200;
+		v->reason = "OK";
+	}
+}
