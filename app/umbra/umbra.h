@@ -65,7 +65,30 @@ struct umbra_app {
 	time_t started;
 	struct event *fault_timer;   /**< ends fault leases on time */
 	struct event *shadow_poll;   /**< drains shadow records into the comparator */
+	struct umbra_verdicts *verdicts; /**< release verdicts (umbra_verdict.c) */
 };
+
+/**
+ * Start judging releases: the history database in the state directory,
+ * notifications (notify:), and a 100 ms timer. @return 0, or -1 with a
+ * sentence in @p err.
+ */
+int umbra_verdict_init(struct umbra_app *app, char *err, size_t errlen);
+
+/** Register verdict/... and analytics/... commands. @return 0, or -1. */
+int umbra_verdict_register(struct umbra_app *app);
+
+/** Stop judging; commit and close the history. */
+void umbra_verdict_fini(struct umbra_app *app);
+
+/** Append the release verdicts' Prometheus lines to @p f. */
+void umbra_verdict_metrics(struct umbra_app *app, FILE *f);
+
+/** workflow_ops.may_advance: a rollout step only on GO. */
+bool umbra_verdict_may_advance(void *ctx, const char *service, char *why, size_t len);
+
+/** POST @p json under @p topic to the notify: URLs (no-op without any). */
+void umbra_verdict_notify(struct umbra_app *app, const char *topic, const char *json);
 
 /** Create the lease timer of fault rules. @return 0, or -1. */
 int umbra_fault_init(struct umbra_app *app);

@@ -69,6 +69,7 @@ umbra_workflow_init(struct umbra_app *app, char *err, size_t errlen)
 	static const struct workflow_ops ops = {
 		.conf = wf_conf, .state = wf_state, .state_of = wf_state_of,
 		.publish = wf_publish, .check = wf_check,
+		.may_advance = umbra_verdict_may_advance,
 	};
 
 	app->workflow = workflow_create(app->base, app->opts.state_dir, &ops, app,

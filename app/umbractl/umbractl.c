@@ -26,6 +26,8 @@
 #define DEFAULT_SOCKET "/run/umbra/umbra.sock"
 
 enum { EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_NO_DAEMON = 3 };
+/** gate: the release is still HOLD (a pipeline may ask again). */
+enum { EXIT_HOLD = 3 };
 
 struct conn {
 	int fd;
@@ -344,6 +346,63 @@ print_human(json_t *v, int indent)
 	}
 }
 
+/*
+ * umbractl gate SERVICE VERSION [--wait SECONDS]: a release pipeline's gate.
+ * Exit 0 on GO, 1 on ROLLBACK or no-go, 3 while still HOLD (at the end of
+ * the wait). It polls verdict/gate: the daemon never holds a command.
+ */
+static int
+gate_main(struct conn *c, int argc, char **argv, int json_out)
+{
+	double wait_s = 0, waited = 0;
+	json_t *reply = NULL, *res = NULL;
+	const char *gate = "hold";
+
+	if (argc != 2 && !(argc == 4 && strcmp(argv[2], "--wait") == 0)) {
+		fprintf(stderr, "usage: umbractl gate SERVICE VERSION [--wait SECONDS]\n");
+		return EXIT_USAGE;
+	}
+	if (argc == 4 && ((wait_s = atof(argv[3])) <= 0 || wait_s > 86400)) {
+		fprintf(stderr, "umbractl: --wait takes seconds, 0 to 86400\n");
+		return EXIT_USAGE;
+	}
+	for (;;) {
+		json_t *args = json_pack("{s:s,s:s}", "service", argv[0], "version", argv[1]);
+
+		json_decref(reply);
+		reply = conn_call(c, "verdict/gate", args);
+		json_decref(args);
+		if (reply == NULL)
+			return EXIT_FAILED;
+		if ((res = json_object_get(reply, "result")) == NULL) {
+			json_t *err = json_object_get(reply, "error");
+
+			fprintf(stderr, "umbractl: %s\n",
+				json_string_value(json_object_get(err, "message")));
+			json_decref(reply);
+			return EXIT_FAILED;
+		}
+		gate = json_string_value(json_object_get(res, "gate"));
+		if (gate == NULL || strcmp(gate, "hold") != 0 || waited >= wait_s)
+			break;
+		usleep(200000);
+		waited += 0.2;
+	}
+	if (json_out) {
+		json_dumpf(res, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		printf("%s %s: %s: %s\n", argv[0], argv[1], gate ? gate : "?",
+		       json_string_value(json_object_get(res, "reason")));
+	}
+	int rc = gate && strcmp(gate, "go") == 0 ? 0 :
+		 gate && strcmp(gate, "hold") == 0 ? EXIT_HOLD :
+		 EXIT_FAILED;
+
+	json_decref(reply);
+	return rc;
+}
+
 static void
 usage(FILE *f)
 {
@@ -352,7 +411,9 @@ usage(FILE *f)
 		"      --json         print the raw JSON result\n"
 		"      --timeout S    give up after S seconds (default 10)\n"
 		"examples: umbractl status; umbractl config apply new.yaml;\n"
-		"          umbractl flows top=5 stage=production; umbractl list-commands\n");
+		"          umbractl flows top=5 stage=production; umbractl list-commands\n"
+		"gate:     umbractl gate SERVICE VERSION [--wait SECONDS]: exit 0 GO,\n"
+		"          1 ROLLBACK or no-go, 3 still HOLD\n");
 }
 
 int
@@ -393,6 +454,13 @@ main(int argc, char **argv)
 	if (commands == NULL) {
 		fprintf(stderr, "umbractl: umbra did not list its commands\n");
 		return EXIT_FAILED;
+	}
+	if (strcmp(argv[optind], "gate") == 0) {
+		rc = gate_main(&c, argc - optind - 1, argv + optind + 1, json_out);
+		json_decref(resp);
+		close(c.fd);
+		free(c.buf);
+		return rc;
 	}
 	/* "config apply x": config/apply when that exists, else "config". */
 	words = 1;

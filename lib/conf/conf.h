@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "verdict.h"
+
 #define CONF_NAME_MAX 32
 #define CONF_DEV_MAX 1024
 #define CONF_MAX_PORTS 16
@@ -193,6 +195,15 @@ struct conf_rollout {
 };
 
 /** A release-managed service (YAML services:). */
+/** How a service's releases are judged (verdict:). */
+struct conf_verdict {
+	bool enabled;                  /**< judge releases (default: yes) */
+	uint32_t sample_bp;            /**< share of flows watched, basis points */
+	uint32_t sample_seed;          /**< flow-hash seed of that sample */
+	struct verdict_conf vc;        /**< tests, effects, alpha, bake */
+	struct conf_pos pos;
+};
+
 struct conf_service {
 	char name[CONF_NAME_MAX];
 	struct conf_svc_match matches[CONF_MAX_SVC_MATCHES];
@@ -201,6 +212,7 @@ struct conf_service {
 	uint8_t n_backends;
 	struct conf_svc_stage stages[CONF_MAX_STAGES]; /**< by stage index */
 	struct conf_rollout rollout;
+	struct conf_verdict verdict;
 	struct conf_pos pos;
 };
 
@@ -443,6 +455,19 @@ struct conf_mgmt {
 	uint32_t client_timeout_s;     /**< idle socket clients closed after; 0: default */
 };
 
+/** URLs notified of decisions and transitions, at most. */
+#define CONF_NOTIFY_URLS_MAX 8
+
+/** Where decisions and transitions are POSTed (notify:). */
+struct conf_notify {
+	char urls[CONF_NOTIFY_URLS_MAX][256];
+	uint32_t n_urls;
+	uint32_t queue;                /**< waiting per URL */
+	uint32_t attempts;             /**< tries per notification */
+	uint32_t timeout_ms;           /**< per try */
+	uint32_t backoff_ms;           /**< first retry delay, doubled each time */
+};
+
 struct umbra_conf {
 	char file[256];                /**< name used in messages */
 	struct conf_port ports[CONF_MAX_PORTS];
@@ -474,6 +499,7 @@ struct umbra_conf {
 	struct conf_mgmt mgmt;
 	uint32_t stats_interval_s;     /**< 0: no periodic stats */
 	struct conf_snapshots snapshots;
+	struct conf_notify notify;
 };
 
 /**

@@ -151,4 +151,11 @@ int ld_fault_sections(struct loader *L, yaml_node_t *policy, yaml_node_t *faults
  * stages, services and ports. */
 int ld_shadows(struct loader *L, yaml_node_t *seq);
 
+/** A service's verdict: mapping into @p cv (defaults already set). */
+int ld_service_verdict(struct loader *L, yaml_node_t *n, struct conf_verdict *cv);
+/** lib/verdict's defaults, judging releases when @p enabled. */
+void conf_verdict_default(struct conf_verdict *cv, bool enabled);
+/** The top-level notify: mapping. */
+int ld_notify(struct loader *L, yaml_node_t *n);
+
 #endif

@@ -331,7 +331,7 @@ service_one(struct loader *L, yaml_node_t *n, void *item, uint32_t index)
 {
 	struct field f[] = {
 		{ "name", true }, { "match", true }, { "backends" }, { "stages" },
-		{ "rollout" }, { NULL },
+		{ "rollout" }, { "verdict" }, { NULL },
 	};
 	struct conf_service *s = item;
 	yaml_node_t *v;
@@ -339,6 +339,7 @@ service_one(struct loader *L, yaml_node_t *n, void *item, uint32_t index)
 	(void)index;
 	s->pos = ld_pos_of(n);
 	s->rollout.hold_s = 60;
+	conf_verdict_default(&s->verdict, true);
 	if (ld_fields_get(L, n, f, "service") < 0 ||
 	    ld_get_name(L, f[0].value, "service name", s->name) < 0)
 		return -1;
@@ -347,7 +348,8 @@ service_one(struct loader *L, yaml_node_t *n, void *item, uint32_t index)
 	if (load_svc_matches(L, f[1].value, s) < 0 ||
 	    ((v = f[2].value) && load_backends(L, v, s) < 0) ||
 	    ((v = f[3].value) && load_svc_stages(L, v, s) < 0) ||
-	    ((v = f[4].value) && load_rollout(L, v, s) < 0))
+	    ((v = f[4].value) && load_rollout(L, v, s) < 0) ||
+	    ((v = f[5].value) && ld_service_verdict(L, v, &s->verdict) < 0))
 		return -1;
 	return 0;
 }

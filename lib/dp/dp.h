@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "fault.h"
 #include "shadow.h"
+#include "verdict.h"
 #include "flow.h"
 #include "gen.h"
 #include "pkt.h"
@@ -108,6 +109,8 @@ struct dp_counters {
 	/** New flows of each service by how they were steered (enum steer_how). */
 	uint64_t service_flows[CONF_MAX_SERVICES][STEER_HOW_MAX];
 	uint64_t split_flows[CONF_MAX_SPLITS];
+	/** Service flows of a release left out of cohort health (verdict.sample). */
+	uint64_t health_unsampled;
 	uint64_t rule_pkts[CONF_MAX_FLOW_RULES];
 	uint64_t rule_flows[CONF_MAX_FLOW_RULES];
 	struct dp_port_counters port[CONF_MAX_PORTS];
@@ -118,6 +121,35 @@ struct dp_rxq {
 	uint16_t port;          /**< port index (umbra_conf.ports) */
 	uint16_t port_id;       /**< ethdev id */
 	uint16_t queue;
+};
+
+/** Bits of flow_entry.health. */
+enum {
+	DP_HEALTH_TRACK = 1 << 0,        /**< the flow counts toward its cohort */
+	DP_HEALTH_CANARY = 1 << 1,       /**< canary cohort (else control) */
+	DP_HEALTH_CONNECT_DONE = 1 << 2, /**< its connect was judged */
+};
+
+/** Request stamps keep the TSC >> this (about 85 ns at 3 GHz; wraps after minutes). */
+#define DP_HEALTH_TS_SHIFT 8
+
+/** What one cohort of one service showed on one worker (single writer). */
+struct dp_health_cohort {
+	uint64_t n[VERDICT_M_MAX];       /**< exposures per metric */
+	uint64_t bad[VERDICT_M_MAX];     /**< bad events per metric */
+	uint64_t lat[VERDICT_LAT_BUCKETS]; /**< answer latency histogram */
+} __rte_cache_aligned;
+
+/** A worker's cohort health: [service][0: control, 1: canary]. */
+struct dp_health {
+	struct dp_health_cohort c[CONF_MAX_SERVICES][2];
+	uint32_t *req_ts;    /**< per flow-table slot: open request's stamp, 0: none */
+};
+
+/** A flow's TCP view before this packet updated it. */
+struct dp_health_prev {
+	uint8_t tcp_state;
+	uint32_t retrans;
 };
 
 struct dp_worker {
@@ -142,6 +174,7 @@ struct dp_worker {
 	uint8_t *scratch;
 	struct fault_worker fault;
 	struct shadow_worker shadow;
+	struct dp_health *health;
 } __rte_cache_aligned;
 
 /** Everything the data path owns. */
@@ -257,6 +290,21 @@ void dp_fault_release(struct dp_worker *w, uint64_t now);
 void dp_shadow_forward(struct dp_worker *w, const struct rte_mbuf *pkt,
 		       const struct pkt_meta *m, struct flow_entry *e,
 		       enum flow_dir dir, const struct flow_key *k, uint64_t now);
+
+/**
+ * A new flow @p e at slot @p pos was steered: if it belongs to a cohort of
+ * a service under release (and to its sample), mark it so its packets count.
+ */
+void dp_health_flow_start(struct dp_worker *w, const struct umbra_gen *g,
+			  struct flow_entry *e, int32_t pos, const struct flow_key *k);
+
+/**
+ * Count what packet @p pkt of a tracked flow (@p prev: its TCP view
+ * before the update) tells about its server.
+ */
+void dp_health_packet(struct dp_worker *w, struct flow_entry *e, int32_t pos,
+		      struct rte_mbuf *pkt, const struct pkt_meta *m, enum flow_dir dir,
+		      const struct dp_health_prev *prev, uint64_t now);
 
 /** Consume a burst received on shadow-role port @p in_port. */
 void dp_shadow_input(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,

@@ -80,7 +80,9 @@ worker_init(struct dp_context *dp, struct dp_worker *w, uint16_t index,
 				    RTE_CACHE_LINE_SIZE, socket);
 	w->scratch = rte_malloc_socket("dp_scratch", PKT_MBUF_SCRATCH,
 				       RTE_CACHE_LINE_SIZE, socket);
-	if (w->cnt == NULL || w->scratch == NULL) {
+	w->health = rte_zmalloc_socket("dp_health", sizeof(*w->health),
+				       RTE_CACHE_LINE_SIZE, socket);
+	if (w->cnt == NULL || w->scratch == NULL || w->health == NULL) {
 		snprintf(err, errlen, "out of memory for worker counters");
 		return -1;
 	}
@@ -91,6 +93,13 @@ worker_init(struct dp_context *dp, struct dp_worker *w, uint16_t index,
 			 "cannot allocate a flow table of %u entries for worker %u "
 			 "(%s): lower flow_table.size or reserve more hugepages",
 			 c->flow_table.size, index, rte_strerror(rte_errno));
+		return -1;
+	}
+	w->health->req_ts = rte_zmalloc_socket("dp_health_ts", sizeof(uint32_t) *
+					       flow_table_capacity(w->ft),
+					       RTE_CACHE_LINE_SIZE, socket);
+	if (w->health->req_ts == NULL) {
+		snprintf(err, errlen, "out of memory for request stamps of worker %u", index);
 		return -1;
 	}
 	/* Worker k polls RX queue k of every port that has one. */
@@ -245,6 +254,9 @@ dp_fini(struct dp_context *dp)
 		for (uint16_t p = 0; p < CONF_MAX_PORTS; p++)
 			rte_free(w->txb[p]);
 		flow_table_free(w->ft);
+		if (w->health)
+			rte_free(w->health->req_ts);
+		rte_free(w->health);
 		rte_free(w->cnt);
 		rte_free(w->scratch);
 	}

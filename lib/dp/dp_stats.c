@@ -100,7 +100,27 @@ rules_json(const struct dp_context *dp, const struct umbra_conf *c)
 	return o;
 }
 
-/* New flows per service, by how they were steered; per split. */
+/* One cohort's health counters (summed over workers): "metric": [n, bad]. */
+static json_t *
+cohort_json(const struct dp_context *dp, uint32_t service, int cohort)
+{
+	json_t *o = json_object();
+
+	for (int m = 0; m < VERDICT_M_MAX; m++) {
+		uint64_t n = 0, bad = 0;
+
+		for (uint16_t w = 0; w < dp->n_workers; w++) {
+			n += dp->workers[w].health->c[service][cohort].n[m];
+			bad += dp->workers[w].health->c[service][cohort].bad[m];
+		}
+		if (n || bad)
+			json_object_set_new(o, verdict_metric_names[m],
+					    json_pack("[I,I]", (json_int_t)n, (json_int_t)bad));
+	}
+	return o;
+}
+
+/* New flows per service, by how they were steered; cohort health. */
 static json_t *
 services_json(const struct dp_context *dp, const struct umbra_conf *c)
 {
@@ -108,11 +128,13 @@ services_json(const struct dp_context *dp, const struct umbra_conf *c)
 
 	for (uint32_t i = 0; i < c->n_services; i++)
 		json_object_set_new(o, c->services[i].name, json_pack(
-			"{s:I,s:I,s:I,s:I}",
+			"{s:I,s:I,s:I,s:I,s:{s:o,s:o}}",
 			"stage_flows", (json_int_t)SUM(dp, service_flows[i][STEER_STAGE]),
 			"running_flows", (json_int_t)SUM(dp, service_flows[i][STEER_RUNNING]),
 			"canary_flows", (json_int_t)SUM(dp, service_flows[i][STEER_CANARY]),
-			"split_flows", (json_int_t)SUM(dp, service_flows[i][STEER_SPLIT])));
+			"split_flows", (json_int_t)SUM(dp, service_flows[i][STEER_SPLIT]),
+			"health", "control", cohort_json(dp, i, 0),
+			"canary", cohort_json(dp, i, 1)));
 	return o;
 }
 

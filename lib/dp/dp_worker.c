@@ -199,6 +199,7 @@ burst_new_flows(struct dp_worker *w, const struct umbra_gen *g,
 		w->cnt->flows_new++;
 		e = flow_table_entry(w->ft, pos);
 		decision_store(e, d, g->id);
+		dp_health_flow_start(w, g, e, pos, &b->keys[j]);
 		if (unlikely(d->shadow != SHADOW_NONE))
 			shadow_flow_start(w, e, &b->keys[j], &b->meta[j], d->shadow, now);
 		b->pos[j] = pos;
@@ -230,13 +231,21 @@ burst_forward(struct dp_worker *w, struct rte_mbuf **pkts, struct dp_burst *b,
 		if (likely(b->pos[j] >= 0)) {
 			e = flow_table_entry(w->ft, b->pos[j]);
 			dir = flow_dir_of(e, b->side[j]);
-			flow_entry_update(e, &b->meta[j], dir, len, now, w->tsc_hz);
+			if (unlikely(e->health & DP_HEALTH_TRACK)) {
+				struct dp_health_prev prev = { e->tcp_state, e->retrans[dir] };
+
+				flow_entry_update(e, &b->meta[j], dir, len, now, w->tsc_hz);
+				dp_health_packet(w, e, b->pos[j], pkt, &b->meta[j], dir, &prev, now);
+			} else {
+				flow_entry_update(e, &b->meta[j], dir, len, now, w->tsc_hz);
+			}
 		} else { /* table full: the decision serves this packet only */
 			e = &stateless_entry;
 			decision_store(e, &stateless[j], 0);
 			e->first_tsc = now;
 			e->fault_order[0] = e->fault_order[1] = 0;
 			e->shadow = SHADOW_NONE;        /* no session without state */
+			e->health = 0;
 		}
 		account_verdict(w->cnt, e->from_stage, e->stage, e->rule, len);
 		if (unlikely(e->verdict == FLOW_DENY)) {

@@ -68,6 +68,17 @@ struct steer_result {
 
 struct steer_table;
 
+/** What runs for a service in a stage, by version name. */
+struct steer_release {
+	char running[CONF_VERSION_MAX];  /**< "" when the state names none */
+	char canary[CONF_VERSION_MAX];   /**< "" when no canary */
+	uint32_t canary_bp;              /**< canary's share of new flows */
+};
+
+/** The versions of @p service in @p stage (management core). */
+void steer_release_of(const struct steer_table *t, uint16_t stage, uint8_t service,
+		      struct steer_release *out);
+
 /** Compile @p e into @p out. */
 void steer_egress_compile(struct steer_egress *out, const struct conf_egress *e);
 

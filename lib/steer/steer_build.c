@@ -124,6 +124,23 @@ route_compile(const struct umbra_conf *conf, const struct conf_service *svc,
 	return 0;
 }
 
+/* Version names of a validated slot (route_compile checked them). */
+static void
+release_names(json_t *slot, struct steer_release *r)
+{
+	json_t *canary = json_object_get(slot, "canary");
+	const char *v = json_string_value(json_object_get(slot, "version"));
+
+	snprintf(r->running, sizeof(r->running), "%s", v ? v : "");
+	r->canary[0] = '\0';
+	r->canary_bp = 0;
+	if (json_is_object(canary)) {
+		v = json_string_value(json_object_get(canary, "version"));
+		snprintf(r->canary, sizeof(r->canary), "%s", v ? v : "");
+		r->canary_bp = (uint32_t)json_integer_value(json_object_get(canary, "bp"));
+	}
+}
+
 static int
 service_compile(const struct umbra_conf *conf, uint32_t si, json_t *svc_state,
 		struct steer_table *t, char *err, size_t errlen)
@@ -149,6 +166,7 @@ service_compile(const struct umbra_conf *conf, uint32_t si, json_t *svc_state,
 		if (route_compile(conf, svc, (uint16_t)s, slot,
 				  &t->routes[s * CONF_MAX_SERVICES + si], err, errlen) < 0)
 			return -1;
+		release_names(slot, &t->releases[s * CONF_MAX_SERVICES + si]);
 	}
 	for (uint8_t m = 0; m < svc->n_matches; m++) {
 		const struct conf_svc_match *cm = &svc->matches[m];
@@ -226,4 +244,15 @@ void
 steer_free(struct steer_table *t)
 {
 	rte_free(t);
+}
+
+void
+steer_release_of(const struct steer_table *t, uint16_t stage, uint8_t service,
+		  struct steer_release *out)
+{
+	if (stage >= CONF_MAX_STAGES || service >= CONF_MAX_SERVICES) {
+		*out = (struct steer_release){ 0 };
+		return;
+	}
+	*out = t->releases[stage * CONF_MAX_SERVICES + service];
 }

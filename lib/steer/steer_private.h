@@ -45,6 +45,9 @@ struct steer_table {
 	struct steer_split_rule splits[CONF_MAX_SPLITS];
 	/** [stage * CONF_MAX_SERVICES + service] */
 	struct steer_route routes[CONF_MAX_STAGES * CONF_MAX_SERVICES];
+	/** Versions by route, for the management core only (workers never
+	 * read them, so they stay out of the routes' cache lines). */
+	struct steer_release releases[CONF_MAX_STAGES * CONF_MAX_SERVICES];
 };
 
 #endif

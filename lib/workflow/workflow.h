@@ -65,7 +65,17 @@ struct workflow_ops {
 	 * hooks run). @return 0, or -1 with a sentence in @p err.
 	 */
 	int (*check)(void *ctx, const json_t *state, char *err, size_t errlen);
+	/**
+	 * Optional: may the rollout of @p service take its next step now? Its
+	 * hold time has passed; a step needs more than time (a release
+	 * verdict's GO). @return true to step, false to ask again shortly
+	 * (WORKFLOW_HOLD_RETRY_MS), with the reason in @p why.
+	 */
+	bool (*may_advance)(void *ctx, const char *service, char *why, size_t len);
 };
+
+/** How soon a held rollout step asks may_advance again, ms. */
+#define WORKFLOW_HOLD_RETRY_MS 100
 
 struct workflow;
 

@@ -548,6 +548,14 @@ rollout_fire(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (tm->wf->ops.may_advance &&
+	    !tm->wf->ops.may_advance(tm->wf->ctx, tm->service, err, sizeof(err))) {
+		struct timeval tv = { 0, WORKFLOW_HOLD_RETRY_MS * 1000 };
+
+		evtimer_add(tm->ev, &tv);   /* the hold time has passed: ask again soon */
+		json_decref(args);
+		return;
+	}
 	r = workflow_event(tm->wf, "rollout_step", args, err, sizeof(err));
 	if (r == NULL && json_object_get(tm->wf->busy, tm->service) != NULL)
 		rollout_arm(tm->wf, tm->service); /* busy: try again later */

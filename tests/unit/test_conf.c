@@ -864,10 +864,69 @@ static const struct {
 	  "t.yaml:7:41: port 'sh' is a shadow port (role: shadow): only shadows may use it, not a stage's egress; use another port" },
 	{ SPORTS "stages:\n  - { name: production, egress: { port: b }, match: [ { port: sh } ] }\n",
 	  "t.yaml:7:63: port 'sh' is a shadow port (role: shadow): only shadows may use it, not a match rule's port; use another port" },
+	{ FSVC "    verdict: { alpha: 0 }\n", 
+	  "t.yaml:13:23: alpha must be above 0 and below 100%, not '0'" },
+	{ FSVC "    verdict: { alpha: 150% }\n", 
+	  "t.yaml:13:23: alpha must be from 0 to 1, or a percentage such as 5%, not '150%'" },
+	{ FSVC "    verdict: { bake: 2d }\n", 
+	  "t.yaml:13:22: bake must be a duration such as 200ms or 1.5s (a number and ns, us, ms, s, m or h), not '2d'" },
+	{ FSVC "    verdict: { sample: 0% }\n", 
+	  "t.yaml:13:24: sample must be above 0: a verdict needs traffic" },
+	{ FSVC "    verdict: { metrics: { http_500: { min_ratio: 2 } } }\n", 
+	  "t.yaml:13:27: unknown verdict metric 'http_500' (known: http_5xx, connect_failed, reset, no_answer, dns_failure, slow_answer, retransmission, new_destination, policy_deny)" },
+	{ FSVC "    verdict: { metrics: { http_5xx: { min_ratio: 1 } } }\n", 
+	  "t.yaml:13:50: min_ratio must be a number from 1.01 to 1000, not '1'" },
+	{ FSVC "    verdict: { metrics: { slow_answer: { min_bad: 0 } } }\n", 
+	  "t.yaml:13:51: min_bad must be a whole number from 1 to 100000, not '0'" },
+	{ FSVC "    verdict: { colour: red }\n", 
+	  "t.yaml:13:16: unknown key 'colour' in verdict" },
+	{ FSVC "notify: { urls: [ \"https://10.0.0.1/hook\" ] }\n", 
+	  "t.yaml:13:19: notify url must start with http:// (no TLS here; put a local relay in front of https receivers), not 'https://10.0.0.1/hook'" },
+	{ FSVC "notify: { queue: 10 }\n", 
+	  "t.yaml:13:9: missing required key 'urls' in notify" },
 	{ SPORTS RSTAGES "services:\n  - { name: web, match: { dport: 80, proto: tcp }, "
 	  "backends: [ { name: blue, port: ctl } ] }\n",
 	  "t.yaml:12:84: port 'ctl' is a shadow port (role: shadow): only shadows may use it, not a backend; use another port" },
 };
+
+/* verdict: and notify: values, and lib/verdict's defaults where not given. */
+static void
+test_verdict_section(void **state)
+{
+	static const char yaml[] = FSVC
+		"    verdict: { bake: 3s, alpha: 0.5%, sample: 25%, seed: 9,\n"
+		"               metrics: { http_5xx: { min_abs: 2%, weight: 4 },\n"
+		"                          retransmission: { enabled: false } } }\n"
+		"notify: { urls: [ \"http://127.0.0.1:9/h\" ], attempts: 2, timeout: 1500ms }\n";
+	struct verdict_conf def;
+	char err[512] = "";
+	struct umbra_conf *c = load(yaml, err, sizeof(err));
+	const struct conf_verdict *v;
+
+	(void)state;
+	if (c == NULL)
+		fail_msg("%s", err);
+	v = &c->services[0].verdict;
+	verdict_conf_default(&def);
+	assert_true(v->enabled);
+	assert_int_equal(v->vc.bake_ms, 3000);
+	assert_float_equal(v->vc.alpha, 0.005, 1e-12);
+	assert_int_equal(v->sample_bp, 2500);
+	assert_int_equal(v->sample_seed, 9);
+	assert_float_equal(v->vc.m[VERDICT_M_HTTP_5XX].min_abs, 0.02, 1e-12);
+	assert_float_equal(v->vc.m[VERDICT_M_HTTP_5XX].alpha_weight, 4, 1e-12);
+	assert_float_equal(v->vc.m[VERDICT_M_HTTP_5XX].min_ratio,
+			   def.m[VERDICT_M_HTTP_5XX].min_ratio, 1e-12);
+	assert_false(v->vc.m[VERDICT_M_RETRANS].enabled);
+	assert_true(v->vc.m[VERDICT_M_RESET].enabled);
+	assert_float_equal(v->vc.power, def.power, 1e-12);
+	assert_int_equal(c->notify.n_urls, 1);
+	assert_string_equal(c->notify.urls[0], "http://127.0.0.1:9/h");
+	assert_int_equal(c->notify.attempts, 2);
+	assert_int_equal(c->notify.timeout_ms, 1500);
+	assert_int_equal(c->notify.queue, 256);
+	conf_free(c);
+}
 
 static void
 test_bad_configs(void **state)
@@ -1600,6 +1659,7 @@ main(void)
 		cmocka_unit_test(test_default_pipeline),
 		cmocka_unit_test(test_minimal_defaults),
 		cmocka_unit_test(test_bad_configs),
+		cmocka_unit_test(test_verdict_section),
 		cmocka_unit_test(test_fault_sections),
 		cmocka_unit_test(test_fault_production_stage),
 		cmocka_unit_test(test_fault_parse),
