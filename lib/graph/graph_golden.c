@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Golden graphs: versioned snapshots of a stage's graph taken at a
+ * known-good point, in a preallocated store; and the periodic-edge rule
+ * they are compared by.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "graph.h"
+#include "graph_private.h"
+
+const char *const graph_golden_origin_names[GRAPH_GOLDEN_ORIGIN_MAX] = {
+#define ORIGIN_NAME(id, name) name,
+	GRAPH_GOLDEN_ORIGINS(ORIGIN_NAME)
+#undef ORIGIN_NAME
+};
+
+struct graph_golden {
+	uint32_t max_graphs, max_edges;
+	struct graph_snap **g;
+	uint64_t *seq;            /* save order; 0: slot free */
+	uint64_t next_seq;
+	uint64_t dropped;
+	/* Last version given per stage: versions are never reused, even
+	 * after their graph was dropped. */
+	uint32_t last_version[GRAPH_ANY];
+};
+
+struct graph_golden *
+graph_golden_create(uint32_t max_graphs, uint32_t max_edges)
+{
+	if (max_graphs == 0 || max_graphs > 4096 || max_edges == 0)
+		return NULL;
+	struct graph_golden *g = calloc(1, sizeof(*g));
+
+	if (!g)
+		return NULL;
+	g->max_graphs = max_graphs;
+	g->max_edges = max_edges;
+	g->g = calloc(max_graphs, sizeof(*g->g));
+	g->seq = calloc(max_graphs, sizeof(*g->seq));
+	if (!g->g || !g->seq) {
+		graph_golden_free(g);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < max_graphs; i++)
+		if (!(g->g[i] = graph_snap_create(max_edges))) {
+			graph_golden_free(g);
+			return NULL;
+		}
+	return g;
+}
+
+void
+graph_golden_free(struct graph_golden *g)
+{
+	if (!g)
+		return;
+	for (uint32_t i = 0; g->g && i < g->max_graphs; i++)
+		graph_snap_free(g->g[i]);
+	free(g->g);
+	free(g->seq);
+	free(g);
+}
+
+static bool
+is_latest(const struct graph_golden *g, uint32_t i)
+{
+	return g->g[i]->version == g->last_version[g->g[i]->filter.stage];
+}
+
+/* A slot for a new graph: a free one, else the oldest that is not its
+ * stage's latest (a stage keeps its reference while others churn), else
+ * the oldest. */
+static uint32_t
+slot_for_save(struct graph_golden *g)
+{
+	uint32_t oldest = GX_NIL, oldest_old = GX_NIL;
+
+	for (uint32_t i = 0; i < g->max_graphs; i++) {
+		if (!g->seq[i])
+			return i;
+		if (oldest == GX_NIL || g->seq[i] < g->seq[oldest])
+			oldest = i;
+		if (!is_latest(g, i) && (oldest_old == GX_NIL || g->seq[i] < g->seq[oldest_old]))
+			oldest_old = i;
+	}
+	g->dropped++;
+	return oldest_old != GX_NIL ? oldest_old : oldest;
+}
+
+int
+graph_golden_save(struct graph_golden *g, const struct graph_snap *s,
+		  enum graph_golden_origin origin, const char *label)
+{
+	if (s->filter.stage == GRAPH_ANY || origin >= GRAPH_GOLDEN_ORIGIN_MAX)
+		return -EINVAL;
+	if (s->n > g->max_edges)
+		return -E2BIG;
+	uint32_t i = slot_for_save(g);
+	struct graph_snap *d = g->g[i];
+
+	graph_snap_copy(d, s);
+	d->version = ++g->last_version[s->filter.stage];
+	d->origin = (uint8_t)origin;
+	snprintf(d->label, sizeof(d->label), "%s", label ? label : "");
+	g->seq[i] = ++g->next_seq;
+	return (int)d->version;
+}
+
+const struct graph_snap *
+graph_golden_get(const struct graph_golden *g, uint16_t stage, uint32_t version)
+{
+	if (stage == GRAPH_ANY)
+		return NULL;
+	if (version == 0)
+		version = g->last_version[stage];
+	for (uint32_t i = 0; i < g->max_graphs; i++)
+		if (g->seq[i] && g->g[i]->filter.stage == stage && g->g[i]->version == version)
+			return g->g[i];
+	return NULL;
+}
+
+unsigned int
+graph_golden_list(const struct graph_golden *g, uint16_t stage,
+		  struct graph_golden_info *out, unsigned int max)
+{
+	unsigned int n = 0;
+	uint64_t after = 0;
+
+	/* Oldest first: pick the next save in order each round (a store
+	 * holds a few graphs, so the quadratic walk is nothing). */
+	for (;;) {
+		uint32_t best = GX_NIL;
+
+		for (uint32_t i = 0; i < g->max_graphs; i++)
+			if (g->seq[i] > after &&
+			    (stage == GRAPH_ANY || g->g[i]->filter.stage == stage) &&
+			    (best == GX_NIL || g->seq[i] < g->seq[best]))
+				best = i;
+		if (best == GX_NIL)
+			return n;
+		const struct graph_snap *s = g->g[best];
+
+		if (n < max) {
+			out[n] = (struct graph_golden_info){
+				.stage = s->filter.stage, .version = s->version,
+				.origin = s->origin,
+				.taken_ms = s->taken_ms, .edges = s->n, .flows = s->flows,
+			};
+			memcpy(out[n].label, s->label, sizeof(out[n].label));
+		}
+		n++;
+		after = g->seq[best];
+	}
+}
+
+uint64_t
+graph_golden_dropped(const struct graph_golden *g)
+{
+	return g->dropped;
+}
+
+bool
+graph_edge_silent(const struct graph_diff_opts *o, uint32_t max_gap_ms, double scale,
+		  uint64_t silence_ms, uint32_t *gap_ms)
+{
+	/* A periodic edge (a job every few minutes) is learned by its
+	 * largest gap; a sparser view of the same traffic (a canary with a
+	 * share of the flows) sees proportionally longer gaps. */
+	double gap = (double)max_gap_ms * (scale > 1 ? scale : 1);
+
+	if (gap < o->min_gap_ms)
+		gap = o->min_gap_ms;
+	if (gap > UINT32_MAX)
+		gap = UINT32_MAX;
+	if (gap_ms)
+		*gap_ms = (uint32_t)gap;
+	return (double)silence_ms > o->k_gap * gap;
+}
