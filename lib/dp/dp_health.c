@@ -82,23 +82,27 @@ payload_seen(struct dp_worker *w, struct rte_mbuf *pkt, const struct pkt_meta *m
 {
 	uint8_t buf[PEEK];
 	uint32_t len = m->payload_len < PEEK ? m->payload_len : PEEK;
-	const uint8_t *p = rte_pktmbuf_read(pkt, m->payload_off, len, buf);
+	const uint8_t *p;
 
-	if (p == NULL)
-		return;
 	if (m->l4_proto == 17) {   /* DNS: the server answers from port 53 */
 		if (len < 12)
 			return;
-		if (dir == FLOW_DIR_ORIG && m->dport == 53) {
-			if (*ts == 0)
+		if (dir == FLOW_DIR_ORIG) {
+			if (m->dport == 53 && *ts == 0)
 				*ts = req_stamp(now);
-		} else if (dir == FLOW_DIR_REPLY && m->sport == 53 && (p[2] & 0x80)) {
+			return;
+		}
+		if (m->sport != 53 || (p = rte_pktmbuf_read(pkt, m->payload_off, len, buf)) == NULL)
+			return;
+		if (p[2] & 0x80) {
 			uint8_t rcode = p[3] & 0x0f;
 
 			answered(w, c, ts, VERDICT_M_DNS_FAIL, rcode == 2 || rcode == 5, now);
 		}
 		return;
 	}
+	if ((p = rte_pktmbuf_read(pkt, m->payload_off, len, buf)) == NULL)
+		return;
 	if (dir == FLOW_DIR_ORIG) {
 		if (*ts == 0 && is_request(p, len))
 			*ts = req_stamp(now);
@@ -172,7 +176,8 @@ dp_health_flow_start(struct dp_worker *w, const struct umbra_gen *g, struct flow
 	    (e->steer != STEER_RUNNING && e->steer != STEER_CANARY))
 		return;
 	s = &g->conf->services[e->service];
-	if (e->stage != s->rollout.stage || !s->verdict.enabled)
+	if (e->stage != s->rollout.stage || !s->verdict.enabled ||
+	    !steer_has_canary(g->steer, e->stage, e->service))
 		return;
 	if (s->verdict.sample_bp < 10000 &&
 	    flow_key_hash16(k, s->verdict.sample_seed) % 10000 >= s->verdict.sample_bp) {
@@ -194,6 +199,9 @@ dp_health_packet(struct dp_worker *w, struct flow_entry *e, int32_t pos,
 
 	if (m->l4_proto == 6 && (m->flags & PKT_F_L4))
 		tcp_seen(e, m, c, ts, dir, prev);
-	if (m->payload_len && (m->flags & PKT_F_L4))
+	/* A retransmitted segment says nothing new (an answer sent twice is
+	 * one answer). */
+	if (m->payload_len && (m->flags & PKT_F_L4) &&
+	    (m->l4_proto != 6 || e->retrans[dir] == prev->retrans))
 		payload_seen(w, pkt, m, c, ts, dir, now);
 }

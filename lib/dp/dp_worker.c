@@ -295,6 +295,11 @@ dp_rx_burst(struct dp_worker *w, const struct umbra_gen *g,
 	for (uint32_t j = 0; j < b.n_ip; j++)
 		if (b.pos[j] >= 0)
 			flow_table_prefetch(w->ft, b.pos[j]);
+	/* While a release is judged, its flows' request stamps too. */
+	if (unlikely(steer_any_canary(g->steer)))
+		for (uint32_t j = 0; j < b.n_ip; j++)
+			if (b.pos[j] >= 0)
+				rte_prefetch0(&w->health->req_ts[b.pos[j]]);
 	t3 = rte_rdtsc();
 	burst_new_flows(w, g, pkts, q->port, &b, stateless, t3);
 	t4 = rte_rdtsc();

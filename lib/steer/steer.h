@@ -113,6 +113,12 @@ uint32_t steer_flow_hash(const struct steer_table *t, const struct flow_key *k);
 void steer_flow(const struct steer_table *t, uint16_t stage,
 		const struct pkt_meta *m, uint32_t hash, struct steer_result *r);
 
+/** True while some service has a canary somewhere (cohorts to watch). */
+bool steer_any_canary(const struct steer_table *t);
+
+/** True while @p service has a canary in @p stage (a release in progress). */
+bool steer_has_canary(const struct steer_table *t, uint16_t stage, uint8_t service);
+
 /** True when the table can change any flow's egress or service. */
 bool steer_active(const struct steer_table *t);
 

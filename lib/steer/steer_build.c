@@ -120,6 +120,7 @@ route_compile(const struct umbra_conf *conf, const struct conf_service *svc,
 			   &rt->canary, err, errlen) < 0)
 		return -1;
 	rt->canary_below = (uint32_t)((uint64_t)bp * STEER_HASH_SPAN / 10000);
+	rt->has_canary = true;
 	rt->set = true;
 	return 0;
 }
@@ -229,6 +230,8 @@ steer_build(const struct umbra_conf *conf, const json_t *state, json_t **canonic
 	}
 	splits_compile(conf, t);
 	t->active = t->n_matches > 0 || t->n_splits > 0;
+	for (size_t r = 0; r < RTE_DIM(t->routes); r++)
+		t->any_canary |= t->routes[r].has_canary;
 	if (canonical != NULL)
 		*canonical = merged;
 	else

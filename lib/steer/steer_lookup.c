@@ -8,6 +8,19 @@
 #include "steer_private.h"
 
 bool
+steer_any_canary(const struct steer_table *t)
+{
+	return t->any_canary;
+}
+
+bool
+steer_has_canary(const struct steer_table *t, uint16_t stage, uint8_t service)
+{
+	return stage < CONF_MAX_STAGES && service < CONF_MAX_SERVICES &&
+	       t->routes[stage * CONF_MAX_SERVICES + service].has_canary;
+}
+
+bool
 steer_active(const struct steer_table *t)
 {
 	return t->active;

@@ -23,6 +23,7 @@ struct steer_route {
 	struct steer_egress running;
 	struct steer_egress canary;
 	uint32_t canary_below;  /**< flows with hash < this take the canary */
+	bool has_canary;        /**< a release is in progress here */
 };
 
 struct steer_split_rule {
@@ -37,6 +38,7 @@ struct steer_split_rule {
 struct steer_table {
 	uint32_t seed;
 	bool active;
+	bool any_canary;        /**< some service has a canary somewhere */
 	uint16_t n_stages;
 	uint16_t n_services;
 	uint32_t n_matches;

@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -85,18 +86,20 @@ mempool: {{ mbufs: {mbufs}, data_room: {room} }}
 
 
 def run_umbra(pcap, flows, seconds, warmup=2.0, umbra=None, extra_conf="", mbufs=None,
-              extra_ports=""):
+              extra_ports="", commands=()):
     """umbra with one worker; the rate comes from two periodic counter lines.
     @p extra_conf, @p extra_ports and @p mbufs go to umbra_conf(); the
     result's "snaps" are the counter lines read, "first" and "last" the two
     the rate comes from, "final" the --stats-json umbra wrote when it stopped
-    (with "shadows"; None if it wrote none)."""
+    (with "shadows"; None if it wrote none). @p commands (socket requests:
+    (cmd, args) pairs) are sent once umbra runs, before the warm-up ends."""
     tmp = tempfile.mkdtemp(prefix="umbra-bench-")
     conf = os.path.join(tmp, "bench.yaml")
     tag = "bench-umbra-%d-%d" % (flows, os.getpid())
     umbra_conf(conf, pcap, flows, "u%d" % flows, mbufs, extra_conf, extra_ports)
     cmd = ([umbra or UMBRA, "-l", "0-1", "--no-pci", "--file-prefix", tag] + eal_mem()
-           + ["--log-level=lib.eal:warning", "--", "-c", conf, "--socket", "none",
+           + ["--log-level=lib.eal:warning", "--", "-c", conf, "--socket",
+              os.path.join(tmp, "umbra.sock") if commands else "none",
               "--stats-interval", "1",
               "--stats-json", os.path.join(tmp, "final.json")])
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -106,6 +109,8 @@ def run_umbra(pcap, flows, seconds, warmup=2.0, umbra=None, extra_conf="", mbufs
         for line in p.stdout:
             if line.startswith("{"):
                 snaps.append(json.loads(line))
+                if len(snaps) == 1 and commands:
+                    send_commands(os.path.join(tmp, "umbra.sock"), commands)
                 if len(snaps) >= int(warmup + seconds) + 1:
                     break
             elif "umbra:" in line and "workers" not in line:
@@ -133,6 +138,21 @@ def run_umbra(pcap, flows, seconds, warmup=2.0, umbra=None, extra_conf="", mbufs
     return {"mpps": tx / dt / 1e6, "cycles": cycles, "active_flows": ft["active"],
             "flow_mem": ft["memory_bytes"], "table_full": ft["table_full"], "last": b,
             "snaps": snaps, "first": a, "final": final}
+
+
+def send_commands(sock_path, commands):
+    """Send (cmd, args) requests on umbra's socket; exit on a refusal."""
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    s.connect(sock_path)
+    f = s.makefile("rw")
+    for cmd, args in commands:
+        f.write(json.dumps({"id": 1, "cmd": cmd, "args": args}) + "\n")
+        f.flush()
+        r = json.loads(f.readline())
+        if not r.get("ok"):
+            sys.exit("umbra refused %s: %s" % (cmd, r.get("error")))
+    s.close()
 
 
 class Cleanup:
