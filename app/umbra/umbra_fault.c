@@ -8,6 +8,7 @@
 #include <rte_cycles.h>
 
 #include "umbra.h"
+#include "umbra_args.h"
 
 /* End what has lapsed, then sleep until the next lease ends. */
 static void
@@ -156,56 +157,37 @@ cmd_chaos_list(json_t *args, void *ctx, struct mgmt_error *err)
 	return fault_ctl_scenarios_json(app->dp.faults);
 }
 
-/* The fields of a faults: item (conf/README.md), plus the lease. */
-#define FAULT_FIELD_ARGS \
-	{ "name", MGMT_ARG_STRING, false }, \
-	{ "direction", MGMT_ARG_STRING, false }, \
-	{ "proto", MGMT_ARG_SCALAR, false }, \
-	{ "src", MGMT_ARG_STRING, false }, \
-	{ "dst", MGMT_ARG_STRING, false }, \
-	{ "sport", MGMT_ARG_SCALAR, false }, \
-	{ "dport", MGMT_ARG_SCALAR, false }, \
-	{ "select", MGMT_ARG_STRING, false }, \
-	{ "probability", MGMT_ARG_SCALAR, false }, \
-	{ "seed", MGMT_ARG_SCALAR, false }, \
-	{ "delay", MGMT_ARG_STRING, false }, \
-	{ "jitter", MGMT_ARG_STRING, false }, \
-	{ "distribution", MGMT_ARG_STRING, false }, \
-	{ "keep_order", MGMT_ARG_SCALAR, false }, \
-	{ "model", MGMT_ARG_STRING, false }, \
-	{ "p", MGMT_ARG_SCALAR, false }, \
-	{ "r", MGMT_ARG_SCALAR, false }, \
-	{ "loss_good", MGMT_ARG_SCALAR, false }, \
-	{ "loss_bad", MGMT_ARG_SCALAR, false }, \
-	{ "copies", MGMT_ARG_SCALAR, false }, \
-	{ "hold", MGMT_ARG_STRING, false }, \
-	{ "bits", MGMT_ARG_SCALAR, false }, \
-	{ "checksum", MGMT_ARG_STRING, false }, \
-	{ "rate", MGMT_ARG_STRING, false }, \
-	{ "burst", MGMT_ARG_SCALAR, false }, \
-	{ "code", MGMT_ARG_SCALAR, false }, \
-	{ "both_ways", MGMT_ARG_SCALAR, false }, \
-	{ "new_flows_only", MGMT_ARG_SCALAR, false }, \
-	{ "duration", MGMT_ARG_STRING, false }
+/* fault/add: a faults: item (lib/conf's key table) with a lease. */
+static struct mgmt_arg fault_add_args[CONF_FAULT_RULE_KEYS + 1];
 
-static const struct mgmt_arg fault_add_args[] = {
-	{ "kind", MGMT_ARG_STRING, true },
-	{ "stage", MGMT_ARG_STRING, false },
-	{ "from_stage", MGMT_ARG_STRING, false },
-	{ "service", MGMT_ARG_STRING, false },
-	{ "shadow", MGMT_ARG_STRING, false },
-	FAULT_FIELD_ARGS,
-	{ NULL, 0, false },
-};
+/* shadow/inject_fault: the same, aimed at a shadow profile of a network
+ * (which says the target: no stage, from_stage, service or shadow). */
+static struct mgmt_arg inject_args[CONF_FAULT_RULE_KEYS + 3];
 
-/* shadow/inject_fault: the same, aimed at a shadow profile of a network. */
-static const struct mgmt_arg inject_args[] = {
-	{ "kind", MGMT_ARG_STRING, true },
-	{ "network", MGMT_ARG_STRING, true },
-	{ "profile", MGMT_ARG_STRING, false },
-	FAULT_FIELD_ARGS,
-	{ NULL, 0, false },
-};
+static int
+fault_args_build(void)
+{
+	static const struct mgmt_arg add_head[] = {
+		{ "kind", MGMT_ARG_STRING, true },
+		{ NULL, 0, false },
+	};
+	static const struct mgmt_arg inject_head[] = {
+		{ "kind", MGMT_ARG_STRING, true },
+		{ "network", MGMT_ARG_STRING, true },
+		{ "profile", MGMT_ARG_STRING, false },
+		{ NULL, 0, false },
+	};
+	static const char *const inject_skip[] = {
+		"stage", "from_stage", "service", "shadow", NULL,
+	};
+
+	if (umbra_args_from_keys(fault_add_args, RTE_DIM(fault_add_args), add_head,
+				 conf_fault_rule_keys, NULL) < 0 ||
+	    umbra_args_from_keys(inject_args, RTE_DIM(inject_args), inject_head,
+				 conf_fault_rule_keys, inject_skip) < 0)
+		return -1;
+	return 0;
+}
 
 /*
  * The profile of @p network an injected fault is for: the one named, or
@@ -293,5 +275,7 @@ umbra_fault_register(struct umbra_app *app)
 		  cmd_shadow_inject_fault },
 	};
 
+	if (fault_args_build() < 0)
+		return -1;
 	return mgmt_register_table(app->mgmt, cmds, sizeof(cmds) / sizeof(cmds[0]), app);
 }

@@ -9,6 +9,7 @@
 #include <rte_cycles.h>
 
 #include "umbra.h"
+#include "umbra_args.h"
 
 /** How often the records of the workers are drained, milliseconds. */
 #define SHADOW_POLL_MS 10
@@ -131,33 +132,23 @@ cmd_shadow_delete(json_t *args, void *ctx, struct mgmt_error *err)
 	return json_pack("{s:o}", "profiles", shadow_ctl_list_json(app->dp.shadows, NULL));
 }
 
-/* The fields of a shadows: item (conf/README.md), and the network. */
-static const struct mgmt_arg create_args[] = {
-	{ "name", MGMT_ARG_STRING, true },
-	{ "network", MGMT_ARG_STRING, false },
-	{ "stage", MGMT_ARG_STRING, false },
-	{ "service", MGMT_ARG_STRING, false },
-	{ "proto", MGMT_ARG_SCALAR, false },
-	{ "src", MGMT_ARG_STRING, false },
-	{ "dst", MGMT_ARG_STRING, false },
-	{ "sport", MGMT_ARG_SCALAR, false },
-	{ "dport", MGMT_ARG_SCALAR, false },
-	{ "fraction", MGMT_ARG_SCALAR, false },
-	{ "seed", MGMT_ARG_SCALAR, false },
-	{ "ttl", MGMT_ARG_STRING, false },
-	{ "max_pps", MGMT_ARG_SCALAR, false },
-	{ "burst", MGMT_ARG_SCALAR, false },
-	{ "port", MGMT_ARG_STRING, false },
-	{ "vlan", MGMT_ARG_SCALAR, false },
-	{ "next_hop_mac", MGMT_ARG_STRING, false },
-	{ "control", MGMT_ARG_OBJECT, false },
-	{ "compare", MGMT_ARG_STRING, false },
-	{ "ignore_headers", MGMT_ARG_ARRAY, false },
-	{ "response_timeout", MGMT_ARG_STRING, false },
-	{ "max_sessions", MGMT_ARG_SCALAR, false },
-	{ "early_segments", MGMT_ARG_SCALAR, false },
-	{ NULL, 0, false },
-};
+/* shadow/create: a shadows: item (lib/conf's key table); the network (from
+ * the URL) may stand for the stage. */
+static struct mgmt_arg create_args[CONF_SHADOW_PROFILE_KEYS + 2];
+
+static int
+create_args_build(void)
+{
+	static const struct mgmt_arg head[] = {
+		{ "name", MGMT_ARG_STRING, true },
+		{ "network", MGMT_ARG_STRING, false },
+		{ "stage", MGMT_ARG_STRING, false },
+		{ NULL, 0, false },
+	};
+
+	return umbra_args_from_keys(create_args, RTE_DIM(create_args), head,
+				    conf_shadow_profile_keys, NULL);
+}
 
 int
 umbra_shadow_register(struct umbra_app *app)
@@ -186,5 +177,10 @@ umbra_shadow_register(struct umbra_app *app)
 		  name_arg, cmd_shadow_delete },
 	};
 
-	return mgmt_register_table(app->mgmt, cmds, sizeof(cmds) / sizeof(cmds[0]), app);
+	if (create_args_build() < 0 ||
+	    mgmt_register_table(app->mgmt, cmds, sizeof(cmds) / sizeof(cmds[0]), app) < 0)
+		return -1;
+	/* POST /networks/{stage}/shadowing/{action}: shadow/{action}, network={stage}. */
+	return mgmt_http_add_route(app->mgmt, "/networks/", "/shadowing/", "shadow/",
+				   "network");
 }

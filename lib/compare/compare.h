@@ -226,6 +226,10 @@ int compare_dns_parse(const uint8_t *data, size_t len, uint16_t *id,
 /** 64-bit digest of @p len bytes continuing @p h (start with 0). */
 uint64_t compare_digest(uint64_t h, const void *data, size_t len);
 
+/** compare_digest() of @p v's 8 bytes, least significant first: how a
+ *  message digest chains the digests of its parts. */
+uint64_t compare_digest_u64(uint64_t h, uint64_t v);
+
 /* ------------------------------------------------------------------ */
 /* Management half (compare_ctl.c).                                     */
 

@@ -25,3 +25,13 @@ compare_digest(uint64_t h, const void *data, size_t len)
 	}
 	return s ^ FNV64_BASIS;
 }
+
+uint64_t
+compare_digest_u64(uint64_t h, uint64_t v)
+{
+	uint8_t b[8];
+
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(v >> (8 * i));
+	return compare_digest(h, b, sizeof(b));
+}

@@ -15,6 +15,7 @@
 
 #include "compare.h"
 #include "pkt.h"
+#include "pkt_math.h"
 
 #define DNS_HDR_LEN 12
 #define DNS_NAME_MAX 255        /* wire length of a name */
@@ -48,28 +49,6 @@ static uint8_t
 lower(uint8_t c)
 {
 	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 'a' - 'A') : c;
-}
-
-/* splitmix64's finaliser: record digests are summed, so spread them. */
-static uint64_t
-mix(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
-
-static uint64_t
-digest_u64(uint64_t h, uint64_t v)
-{
-	uint8_t b[8];
-
-	for (int i = 0; i < 8; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
-	return compare_digest(h, b, sizeof(b));
 }
 
 static void
@@ -219,7 +198,7 @@ dns_answer(const uint8_t *d, size_t len, size_t *off, uint64_t *sum)
 	rc = rdata_digest(d, pos + 10, end, type, &o.h);
 	if (rc < 0)
 		return rc;
-	*sum += mix(o.h);
+	*sum += pkt_mix64(o.h);   /* digests are summed: spread them first */
 	*off = end;
 	return 0;
 }
@@ -276,7 +255,7 @@ compare_dns_parse(const uint8_t *data, size_t len, uint16_t *id,
 		msg->flags = COMPARE_F_TRUNCATED;
 	msg->size = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
 	msg->body_digest = sum;
-	msg->digest = digest_u64(compare_digest(0, &rcode, 1), sum);
+	msg->digest = compare_digest_u64(compare_digest(0, &rcode, 1), sum);
 	memcpy(msg->path, name, sizeof(msg->path));
 	return 0;
 }

@@ -101,16 +101,6 @@ digest_byte(uint64_t h, uint8_t c)
 	return compare_digest(h, &c, 1);
 }
 
-static uint64_t
-digest_u64(uint64_t h, uint64_t v)
-{
-	uint8_t b[8];
-
-	for (int i = 0; i < 8; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
-	return compare_digest(h, b, sizeof(b));
-}
-
 static uint32_t
 add_sat32(uint32_t a, uint64_t b)
 {
@@ -759,8 +749,8 @@ message_write(const struct compare_http *p, struct compare_msg *m)
 	m->size = p->size;
 	m->header_digest = p->header_digest;
 	m->body_digest = p->body_digest;
-	d = digest_u64(p->start_digest, p->header_digest);
-	m->digest = digest_u64(d, p->body_digest);
+	d = compare_digest_u64(p->start_digest, p->header_digest);
+	m->digest = compare_digest_u64(d, p->body_digest);
 }
 
 /* The message ended (p->done): report it unless it is an interim 1xx. */

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf_private.h"
+#include "conf_keys_private.h"
 
 #define NS_PER_MS 1000000ull
 #define NS_PER_S 1000000000ull
@@ -61,6 +61,51 @@ static const struct {
 	{ "both_ways", CONF_FAULT_PARTITION }, { "new_flows_only", CONF_FAULT_PARTITION },
 };
 
+/*
+ * A rule's keys (conf/README.md), in the order fault/add declares them
+ * (umbractl fills positional words in this order): kind first.
+ */
+static const struct conf_key fault_rule_keys[] = {
+	{ "kind", CONF_KEY_STRING, true },
+	{ "stage", CONF_KEY_STRING, false },
+	{ "from_stage", CONF_KEY_STRING, false },
+	{ "service", CONF_KEY_STRING, false },
+	{ "shadow", CONF_KEY_STRING, false },
+	{ "name", CONF_KEY_STRING, false },
+	{ "direction", CONF_KEY_STRING, false },
+	{ "proto", CONF_KEY_SCALAR, false },
+	{ "src", CONF_KEY_STRING, false },
+	{ "dst", CONF_KEY_STRING, false },
+	{ "sport", CONF_KEY_SCALAR, false },
+	{ "dport", CONF_KEY_SCALAR, false },
+	{ "select", CONF_KEY_STRING, false },
+	{ "probability", CONF_KEY_SCALAR, false },
+	{ "seed", CONF_KEY_SCALAR, false },
+	{ "delay", CONF_KEY_STRING, false },
+	{ "jitter", CONF_KEY_STRING, false },
+	{ "distribution", CONF_KEY_STRING, false },
+	{ "keep_order", CONF_KEY_SCALAR, false },
+	{ "model", CONF_KEY_STRING, false },
+	{ "p", CONF_KEY_SCALAR, false },
+	{ "r", CONF_KEY_SCALAR, false },
+	{ "loss_good", CONF_KEY_SCALAR, false },
+	{ "loss_bad", CONF_KEY_SCALAR, false },
+	{ "copies", CONF_KEY_SCALAR, false },
+	{ "hold", CONF_KEY_STRING, false },
+	{ "bits", CONF_KEY_SCALAR, false },
+	{ "checksum", CONF_KEY_STRING, false },
+	{ "rate", CONF_KEY_STRING, false },
+	{ "burst", CONF_KEY_SCALAR, false },
+	{ "code", CONF_KEY_SCALAR, false },
+	{ "both_ways", CONF_KEY_SCALAR, false },
+	{ "new_flows_only", CONF_KEY_SCALAR, false },
+	{ "duration", CONF_KEY_STRING, false },
+	{ NULL, 0, false },
+};
+_Static_assert(sizeof(fault_rule_keys) / sizeof(fault_rule_keys[0]) ==
+	       CONF_FAULT_RULE_KEYS + 1, "CONF_FAULT_RULE_KEYS counts the rule's keys");
+const struct conf_key *const conf_fault_rule_keys = fault_rule_keys;
+
 /* Where a rule comes from, which decides what it may say about its lease. */
 enum rule_origin {
 	RULE_PERMANENT,         /* faults: no lease */
@@ -72,15 +117,6 @@ const char *
 conf_fault_kind_name(uint8_t kind)
 {
 	return kind < CONF_FAULT_KIND_MAX ? kind_names[kind] : "unknown";
-}
-
-int
-conf_scenario_index(const struct umbra_conf *c, const char *name)
-{
-	for (uint32_t i = 0; i < c->n_scenarios; i++)
-		if (strcmp(c->scenarios[i].name, name) == 0)
-			return (int)i;
-	return -1;
 }
 
 static bool
@@ -516,18 +552,10 @@ static int
 load_rule(struct loader *L, yaml_node_t *n, struct conf_fault *r,
 	  enum rule_origin origin, uint32_t index)
 {
-	struct field f[] = {
-		{ "name" }, { "kind", true }, { "stage" }, { "from_stage" }, { "service" },
-		{ "direction" }, { "proto" }, { "src" }, { "dst" }, { "sport" },
-		{ "dport" }, { "select" }, { "probability" }, { "seed" }, { "duration" },
-		{ "delay" }, { "jitter" }, { "distribution" }, { "keep_order" },
-		{ "model" }, { "p" }, { "r" }, { "loss_good" }, { "loss_bad" },
-		{ "copies" }, { "hold" }, { "bits" }, { "checksum" }, { "rate" },
-		{ "burst" }, { "code" }, { "both_ways" }, { "new_flows_only" },
-		{ "shadow" }, { NULL },
-	};
+	struct field f[CONF_FAULT_RULE_KEYS + 1];
 	yaml_node_t *name;
 
+	ld_fields_of_keys(f, conf_fault_rule_keys);
 	*r = (struct conf_fault){ .stage = -1, .from_stage = -1, .service = -1,
 				  .proto = CONF_ANY, .sport = { 0, 65535 },
 				  .dport = { 0, 65535 }, .probability = 1.0,

@@ -158,59 +158,6 @@ load_egress(struct loader *L, yaml_node_t *n, struct conf_stage *s)
 	return ld_egress_fields(L, f, "a stage's egress", &s->egress);
 }
 
-int
-ld_check_not_shadow_port(struct loader *L, yaml_node_t *n, uint16_t port,
-			 const char *user)
-{
-	const struct conf_port *p = &L->c->ports[port];
-
-	if (p->role != CONF_PORT_SHADOW)
-		return 0;
-	return ld_fail(L, n, "port '%s' is a shadow port (role: shadow): only shadows may "
-		       "use it, not %s; use another port", p->name, user);
-}
-
-/* vlan and next_hop_mac; the port is read and checked by the caller. */
-static int
-egress_rest(struct loader *L, struct field *f, struct conf_egress *e)
-{
-	yaml_node_t *v;
-
-	if ((v = ld_field_value(f, "vlan")) && ld_get_u16(L, v, "vlan", 0, 4094, &e->vlan) < 0)
-		return -1;
-	if ((v = ld_field_value(f, "next_hop_mac")) != NULL) {
-		if (ld_get_mac(L, v, e->next_hop_mac) < 0)
-			return -1;
-		e->rewrite_mac = true;
-	}
-	return 0;
-}
-
-int
-ld_egress_fields(struct loader *L, struct field *f, const char *user,
-		 struct conf_egress *e)
-{
-	yaml_node_t *port = ld_field_value(f, "port");
-
-	if (ld_get_port_ref(L, port, "egress port", &e->port) < 0 ||
-	    ld_check_not_shadow_port(L, port, e->port, user) < 0)
-		return -1;
-	return egress_rest(L, f, e);
-}
-
-int
-ld_shadow_egress_fields(struct loader *L, struct field *f, struct conf_egress *e)
-{
-	yaml_node_t *port = ld_field_value(f, "port");
-
-	if (ld_get_port_ref(L, port, "port", &e->port) < 0)
-		return -1;
-	if (L->c->ports[e->port].role != CONF_PORT_SHADOW)
-		return ld_fail(L, port, "port '%s' is not a shadow port: give it role: shadow",
-			       L->c->ports[e->port].name);
-	return egress_rest(L, f, e);
-}
-
 static int
 load_stage(struct loader *L, yaml_node_t *n, uint16_t index, bool *is_default)
 {
@@ -621,49 +568,4 @@ conf_free(struct umbra_conf *c)
 	free(c->scenarios);
 	free(c->shadows);
 	free(c);
-}
-
-int
-conf_stage_index(const struct umbra_conf *c, const char *name)
-{
-	for (uint16_t i = 0; i < c->n_stages; i++)
-		if (strcmp(c->stages[i].name, name) == 0)
-			return i;
-	return -1;
-}
-
-int
-conf_service_index(const struct umbra_conf *c, const char *name)
-{
-	for (uint32_t i = 0; i < c->n_services; i++)
-		if (strcmp(c->services[i].name, name) == 0)
-			return (int)i;
-	return -1;
-}
-
-int
-conf_backend_index(const struct conf_service *svc, const char *name)
-{
-	for (uint8_t i = 0; i < svc->n_backends; i++)
-		if (strcmp(svc->backends[i].name, name) == 0)
-			return i;
-	return -1;
-}
-
-int
-conf_pipeline_index(const struct umbra_conf *c, uint16_t stage)
-{
-	for (uint8_t i = 0; i < c->workflow.n_pipeline; i++)
-		if (c->workflow.pipeline[i].stage == stage)
-			return i;
-	return -1;
-}
-
-int
-conf_port_index(const struct umbra_conf *c, const char *name)
-{
-	for (uint16_t i = 0; i < c->n_ports; i++)
-		if (strcmp(c->ports[i].name, name) == 0)
-			return i;
-	return -1;
 }

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf_private.h"
+#include "conf_keys_private.h"
 
 struct conf_pos
 ld_pos_of(const yaml_node_t *n)
@@ -122,6 +122,14 @@ ld_fields_get(struct loader *L, yaml_node_t *map, struct field *fields,
 		if (f->required && f->value == NULL)
 			return ld_fail(L, map, "missing required key '%s' in %s", f->key, what);
 	return 0;
+}
+
+void
+ld_fields_of_keys(struct field *f, const struct conf_key *keys)
+{
+	for (; keys->name != NULL; keys++, f++)
+		*f = (struct field){ keys->name, keys->required, NULL, NULL };
+	*f = (struct field){ NULL, false, NULL, NULL };
 }
 
 yaml_node_t *

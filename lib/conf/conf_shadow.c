@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "conf_private.h"
+#include "conf_keys_private.h"
 
 #define NS_PER_S 1000000000ull
 #define PROTO_TCP 6
@@ -41,14 +41,36 @@ static const char *const default_ignore[] = {
 _Static_assert(COUNT(default_ignore) <= CONF_SHADOW_IGNORE_MAX,
 	       "the default ignore list must fit a profile");
 
-int
-conf_shadow_index(const struct umbra_conf *c, const char *name)
-{
-	for (uint32_t i = 0; i < c->n_shadows; i++)
-		if (strcmp(c->shadows[i].name, name) == 0)
-			return (int)i;
-	return -1;
-}
+/* A profile's keys (conf/README.md), in the order shadow/create declares
+ * them (umbractl fills positional words in this order). */
+static const struct conf_key shadow_profile_keys[] = {
+	{ "name", CONF_KEY_STRING, true },
+	{ "stage", CONF_KEY_STRING, true },
+	{ "service", CONF_KEY_STRING, false },
+	{ "proto", CONF_KEY_SCALAR, false },
+	{ "src", CONF_KEY_STRING, false },
+	{ "dst", CONF_KEY_STRING, false },
+	{ "sport", CONF_KEY_SCALAR, false },
+	{ "dport", CONF_KEY_SCALAR, false },
+	{ "fraction", CONF_KEY_SCALAR, false },
+	{ "seed", CONF_KEY_SCALAR, false },
+	{ "ttl", CONF_KEY_STRING, false },
+	{ "max_pps", CONF_KEY_SCALAR, false },
+	{ "burst", CONF_KEY_SCALAR, false },
+	{ "port", CONF_KEY_STRING, true },
+	{ "vlan", CONF_KEY_SCALAR, false },
+	{ "next_hop_mac", CONF_KEY_STRING, false },
+	{ "control", CONF_KEY_OBJECT, false },
+	{ "compare", CONF_KEY_STRING, false },
+	{ "ignore_headers", CONF_KEY_ARRAY, false },
+	{ "response_timeout", CONF_KEY_STRING, false },
+	{ "max_sessions", CONF_KEY_SCALAR, false },
+	{ "early_segments", CONF_KEY_SCALAR, false },
+	{ NULL, 0, false },
+};
+_Static_assert(COUNT(shadow_profile_keys) == CONF_SHADOW_PROFILE_KEYS + 1,
+	       "CONF_SHADOW_PROFILE_KEYS counts the profile's keys");
+const struct conf_key *const conf_shadow_profile_keys = shadow_profile_keys;
 
 static void
 shadow_defaults(struct conf_shadow *s, yaml_node_t *n)
@@ -241,14 +263,9 @@ load_limits(struct loader *L, struct field *f, struct conf_shadow *s)
 static int
 load_profile(struct loader *L, yaml_node_t *n, struct conf_shadow *s)
 {
-	struct field f[] = {
-		{ "name", true }, { "stage", true }, { "service" }, { "proto" }, { "src" },
-		{ "dst" }, { "sport" }, { "dport" }, { "fraction" }, { "seed" }, { "ttl" },
-		{ "max_pps" }, { "burst" }, { "port", true }, { "vlan" }, { "next_hop_mac" },
-		{ "control" }, { "compare" }, { "ignore_headers" }, { "response_timeout" },
-		{ "max_sessions" }, { "early_segments" }, { NULL },
-	};
+	struct field f[CONF_SHADOW_PROFILE_KEYS + 1];
 
+	ld_fields_of_keys(f, conf_shadow_profile_keys);
 	shadow_defaults(s, n);
 	if (ld_fields_get(L, n, f, "shadow profile") < 0 ||
 	    ld_get_name(L, ld_field_value(f, "name"), "shadow name", s->name) < 0 ||

@@ -42,6 +42,7 @@
 #include "conf.h"
 #include "flow.h"
 #include "pkt.h"
+#include "pkt_math.h"
 
 struct gen_table_pub;
 struct rte_mbuf;
@@ -79,11 +80,7 @@ fault_rng_seed(struct fault_rng *r, uint64_t seed)
 static inline uint64_t
 fault_rng_next(struct fault_rng *r)
 {
-	uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return pkt_mix64(r->s += 0x9e3779b97f4a7c15ull);
 }
 
 /**

@@ -23,6 +23,7 @@
 #include <rte_udp.h>
 
 #include "fault.h"
+#include "pkt_math.h"
 
 #define MAC_LEN 6
 #define ETH_HLEN 14u
@@ -64,15 +65,6 @@
 #define DNS_RCODE_SERVFAIL 2
 
 /* Big-endian loads and stores at any alignment. */
-/* One's complement sum folded to 16 bits (not complemented). */
-static inline uint16_t
-cksum_fold(uint32_t sum)
-{
-	sum = (sum >> 16) + (sum & 0xffff);
-	sum = (sum >> 16) + (sum & 0xffff);
-	return (uint16_t)sum;
-}
-
 /* ------------------------------------------------------------------ */
 /* What every answer shares.                                            */
 
@@ -527,7 +519,7 @@ cksum_recompute(const uint8_t *pkt, const struct pkt_meta *m, uint8_t *seg,
 	if (m->l4_proto != PROTO_ICMP || m->l3 == PKT_L3_IPV6)
 		sum = pseudo_sum(pkt, m, l4_len);
 	sum += rte_raw_cksum(seg, cover);
-	c = (uint16_t)~cksum_fold(sum);
+	c = (uint16_t)~pkt_cksum_fold(sum);
 	if (c == 0 && m->l4_proto == PROTO_UDP)
 		c = 0xffff; /* 0 would mean "no checksum" */
 	memcpy(seg + off, &c, 2);
@@ -543,7 +535,7 @@ cksum_extent_sum(const struct pkt_meta *m, const uint8_t *seg, uint32_t seg_len)
 	uint32_t l4_len, cover = cksum_extent(m, seg, seg_len, &l4_len);
 
 	/* sums are of words as stored: the length too */
-	return cksum_fold((uint32_t)rte_raw_cksum(seg, cover) +
+	return pkt_cksum_fold((uint32_t)rte_raw_cksum(seg, cover) +
 			  rte_cpu_to_be_16((uint16_t)l4_len));
 }
 
@@ -564,7 +556,7 @@ cksum_adjust(const struct pkt_meta *m, uint8_t *seg, uint32_t seg_len,
 	if (c_old == 0 && m->l4_proto == PROTO_UDP && m->l3 == PKT_L3_IPV4)
 		return; /* sent without a checksum: still fine */
 	sum_new = cksum_extent_sum(m, seg, seg_len);
-	c = cksum_fold((uint32_t)c_old + sum_old + (uint16_t)~sum_new);
+	c = pkt_cksum_fold((uint32_t)c_old + sum_old + (uint16_t)~sum_new);
 	if (c == 0 && m->l4_proto == PROTO_UDP)
 		c = 0xffff;
 	memcpy(seg + off, &c, 2);

@@ -91,7 +91,6 @@ rule_compile(const struct fault_ctl *fc, const struct fault_entry *e,
 	     uint16_t slot, struct fault_rule *r)
 {
 	const struct conf_fault *f = &e->f;
-	double flow_p = f->probability * 65536.0;
 
 	memset(r, 0, sizeof(*r));
 	r->uid = e->id;
@@ -122,7 +121,7 @@ rule_compile(const struct fault_ctl *fc, const struct fault_entry *e,
 	r->sport = f->sport;
 	r->dport = f->dport;
 	r->threshold = fault_prob_threshold(f->probability);
-	r->flow_threshold = flow_p >= 65536.0 ? 65536 : (uint32_t)(flow_p > 0 ? flow_p : 0);
+	r->flow_threshold = flow_hash_threshold(f->probability);
 	r->seed = f->seed;
 	r->ge_p = fault_prob_threshold(f->ge_p);
 	r->ge_r = fault_prob_threshold(f->ge_r);

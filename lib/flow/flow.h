@@ -180,10 +180,26 @@ void flow_table_prefetch(struct flow_table *ft, int32_t pos);
  * directions: CRC32C of the key from @p seed, finished with murmur3's mixer
  * (CRC is linear; the mixer spreads every input bit over the top half,
  * which is returned). Steering and fault selection compare it with a
- * fraction of 65536, so a flow chosen at a small fraction stays chosen at
+ * fraction of FLOW_HASH_SPAN, so a flow chosen at a small fraction stays chosen at
  * a larger one, and another seed chooses other flows.
  */
 uint32_t flow_key_hash16(const struct flow_key *k, uint32_t seed);
+
+/** Flow-hash points: flow_key_hash16() is below this; a fraction of flows
+ *  is a threshold out of it. */
+#define FLOW_HASH_SPAN 65536u
+
+/**
+ * The threshold that chooses @p fraction (0..1) of flows: a flow is chosen
+ * when its flow_key_hash16() is below it. Out-of-range fractions clamp.
+ */
+static inline uint32_t
+flow_hash_threshold(double fraction)
+{
+	double t = fraction * FLOW_HASH_SPAN;
+
+	return t >= FLOW_HASH_SPAN ? FLOW_HASH_SPAN : (uint32_t)(t > 0 ? t : 0);
+}
 
 /** Direction of a packet whose source is on @p side of the key. */
 static inline enum flow_dir

@@ -24,15 +24,9 @@
 #include <rte_branch_prediction.h>
 
 #include "flow.h"
+#include "pkt_math.h"
 
 #define SYN_ACK (PKT_TCP_SYN | PKT_TCP_ACK)
-
-/* Serial-number arithmetic (RFC 1982): a at or before b. */
-static inline bool
-seq_leq(uint32_t a, uint32_t b)
-{
-	return (int32_t)(a - b) <= 0;
-}
 
 /* Cycles to microseconds without overflow, clamped to 32 bits. */
 static uint32_t
@@ -110,7 +104,7 @@ retrans_update(struct flow_entry *e, const struct pkt_meta *m, enum flow_dir dir
 		return;
 	if (e->snd_max[dir] == 0)
 		e->snd_max[dir] = end;
-	else if (seq_leq(end, e->snd_max[dir]))
+	else if (pkt_seq_leq(end, e->snd_max[dir]))
 		e->retrans[dir]++;
 	else
 		e->snd_max[dir] = end;

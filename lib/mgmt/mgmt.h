@@ -177,6 +177,25 @@ struct mgmt_http_conf {
 	void *ctx;                      /**< for @p metrics */
 };
 
+/** Path families mgmt_http_add_route() may register, at most. */
+#define MGMT_HTTP_ROUTES_MAX 8
+
+/**
+ * Serve a module's commands under paths of its own as well as under
+ * /api/v1/: POST @p prefix {id} @p infix {action} runs command
+ * @p cmd_prefix {action} with argument @p arg set to {id}, under the same
+ * rules as /api/v1/ (mgmt_http_req.h). For example "/networks/",
+ * "/shadowing/", "shadow/", "network": POST
+ * /networks/production/shadowing/create runs shadow/create with
+ * network=production. {id} is letters, digits and "_.-", {action} lower
+ * case letters and "_". The strings are kept by reference: keep them
+ * static. Works before or after mgmt_http_listen().
+ * @return 0, or -1 when MGMT_HTTP_ROUTES_MAX are registered or @p prefix
+ * or @p infix does not start with '/'.
+ */
+int mgmt_http_add_route(struct mgmt *m, const char *prefix, const char *infix,
+			const char *cmd_prefix, const char *arg);
+
 /**
  * Serve the registry over HTTP (mgmt_http.c): POST /api/v1/<command> with
  * a JSON body (the args) and the bearer token of @p c->token_file, and GET

@@ -3,7 +3,9 @@
  * HTTP front of the command registry (libevent evhttp):
  *   POST /api/v1/<command>       JSON body = the command's args; the answer
  *                                is the socket protocol's response object
- *   POST /networks/{id}/shadowing/{action}   shadow/{action}, network={id}
+ *   POST <prefix>{id}<infix>{action}  a family of paths a module registered
+ *                                (mgmt_http_add_route()): <cmd_prefix>{action}
+ *                                with <arg>={id}
  *   GET /metrics                 Prometheus text from the metrics callback
  * What a request may do is decided by mgmt_http_decide() (mgmt_http_req.c);
  * this file is the I/O: the token file, the limits, the connections.
@@ -249,8 +251,8 @@ on_command(struct mgmt *m, struct evhttp_request *req, const struct mgmt_http_ve
 	}
 	if (args == NULL)
 		args = json_object();
-	if (v->network[0] != '\0' && json_is_object(args))
-		json_object_set_new(args, "network", json_string(v->network));
+	if (v->arg_name != NULL && json_is_object(args))
+		json_object_set_new(args, v->arg_name, json_string(v->arg));
 	request = json_pack("{s:i,s:s,s:o}", "id", 0, "cmd", v->cmd, "args", args);
 	line = request ? json_dumps(request, JSON_COMPACT) : NULL;
 	json_decref(request);
@@ -315,6 +317,9 @@ on_request(struct evhttp_request *req, void *arg)
 	};
 
 	conn_request_seen(h, req);
+	/* Path families may be registered after the server started. */
+	h->policy.paths = h->m->paths;
+	h->policy.n_paths = h->m->n_paths;
 	mgmt_http_decide(&h->policy, &r, &v);
 	switch (v.route) {
 	case MGMT_HTTP_METRICS:
@@ -443,6 +448,17 @@ http_setup(struct mgmt_http *h, const struct mgmt_http_conf *c, char *err,
 			 "address of this host?)", c->addr, c->port);
 		return -1;
 	}
+	return 0;
+}
+
+int
+mgmt_http_add_route(struct mgmt *m, const char *prefix, const char *infix,
+		    const char *cmd_prefix, const char *arg)
+{
+	if (m->n_paths >= MGMT_HTTP_ROUTES_MAX || prefix == NULL || prefix[0] != '/' ||
+	    infix == NULL || infix[0] != '/' || cmd_prefix == NULL || arg == NULL)
+		return -1;
+	m->paths[m->n_paths++] = (struct mgmt_http_path){ prefix, infix, cmd_prefix, arg };
 	return 0;
 }
 

@@ -9,8 +9,6 @@
 #include "mgmt_http_req.h"
 
 #define API_PREFIX "/api/v1/"
-#define NET_PREFIX "/networks/"
-#define NET_INFIX "/shadowing/"
 /** Longest Host header value looked at (a DNS name is at most 253). */
 #define HOST_MAX 300
 
@@ -154,11 +152,38 @@ name_ok(const char *s, size_t n, const char *set)
 #define DIGIT "0123456789"
 #define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
-/* /api/v1/<command> or /networks/{id}/shadowing/{action}: fills v->cmd. */
+/* <prefix>{id}<infix>{action} of path family @p f: fills v->cmd and v->arg. */
 static bool
-command_route(const char *path, size_t n, struct mgmt_http_verdict *v)
+path_route(const struct mgmt_http_path *f, const char *path, size_t n,
+	   struct mgmt_http_verdict *v)
 {
-	const size_t api = strlen(API_PREFIX), net = strlen(NET_PREFIX);
+	const size_t pre = strlen(f->prefix), in = strlen(f->infix);
+	const char *id = path + pre, *slash, *action;
+	size_t id_len, act_len;
+
+	if (n <= pre || strncmp(path, f->prefix, pre) != 0 ||
+	    (slash = memchr(id, '/', n - pre)) == NULL ||
+	    (size_t)(path + n - slash) <= in || strncmp(slash, f->infix, in) != 0)
+		return false;
+	id_len = (size_t)(slash - id);
+	action = slash + in;
+	act_len = (size_t)(path + n - action);
+	if (!name_ok(id, id_len, LOWER UPPER DIGIT "_.-") ||
+	    !name_ok(action, act_len, LOWER "_") ||
+	    act_len + strlen(f->cmd_prefix) >= MGMT_HTTP_NAME_MAX)
+		return false;
+	v->arg_name = f->arg;
+	snprintf(v->arg, sizeof(v->arg), "%.*s", (int)id_len, id);
+	snprintf(v->cmd, sizeof(v->cmd), "%s%.*s", f->cmd_prefix, (int)act_len, action);
+	return true;
+}
+
+/* /api/v1/<command> or a registered path family: fills v->cmd. */
+static bool
+command_route(const struct mgmt_http_policy *p, const char *path, size_t n,
+	      struct mgmt_http_verdict *v)
+{
+	const size_t api = strlen(API_PREFIX);
 
 	if (n > api && strncmp(path, API_PREFIX, api) == 0) {
 		if (!name_ok(path + api, n - api, LOWER DIGIT "/_-"))
@@ -166,25 +191,9 @@ command_route(const char *path, size_t n, struct mgmt_http_verdict *v)
 		snprintf(v->cmd, sizeof(v->cmd), "%.*s", (int)(n - api), path + api);
 		return true;
 	}
-	if (n > net && strncmp(path, NET_PREFIX, net) == 0) {
-		const char *id = path + net, *slash = memchr(id, '/', n - net);
-		const char *action;
-		size_t id_len, act_len;
-
-		if (slash == NULL || (size_t)(path + n - slash) <= strlen(NET_INFIX) ||
-		    strncmp(slash, NET_INFIX, strlen(NET_INFIX)) != 0)
-			return false;
-		id_len = (size_t)(slash - id);
-		action = slash + strlen(NET_INFIX);
-		act_len = (size_t)(path + n - action);
-		if (!name_ok(id, id_len, LOWER UPPER DIGIT "_.-") ||
-		    !name_ok(action, act_len, LOWER "_") ||
-		    act_len + strlen("shadow/") >= MGMT_HTTP_NAME_MAX)
-			return false;
-		snprintf(v->network, sizeof(v->network), "%.*s", (int)id_len, id);
-		snprintf(v->cmd, sizeof(v->cmd), "shadow/%.*s", (int)act_len, action);
-		return true;
-	}
+	for (unsigned int i = 0; i < p->n_paths; i++)
+		if (path_route(&p->paths[i], path, n, v))
+			return true;
 	return false;
 }
 
@@ -254,7 +263,7 @@ decide(const struct mgmt_http_policy *p, const struct mgmt_http_req *r,
 		v->route = MGMT_HTTP_METRICS;
 		return true;
 	}
-	if (!command_route(uri, n, v))
+	if (!command_route(p, uri, n, v))
 		return refuse(v, 404, "Not Found", MGMT_E_UNKNOWN,
 			      "no such path: POST /api/v1/<command>, or GET /metrics");
 	if (strcmp(method, "POST") != 0) {

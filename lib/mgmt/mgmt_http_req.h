@@ -13,9 +13,10 @@
  *     address. Else 421 (400 without a Host): defeats DNS rebinding.
  *  2. no Origin header, or "http://" + that Host exactly. Else 403: a web
  *     page of another origin never drives the API.
- *  3. a route: GET /metrics; POST /api/v1/<command>; POST
- *     /networks/{id}/shadowing/{action}. A known route with another method
- *     answers 405 (with Allow); anything else 404.
+ *  3. a route: GET /metrics; POST /api/v1/<command>; POST on a path of
+ *     a registered family (struct mgmt_http_path, such as the shadow
+ *     module's /networks/{id}/shadowing/{action}). A known route with
+ *     another method answers 405 (with Allow); anything else 404.
  *  4. commands need a token: none configured 403, missing or wrong 401
  *     (compared in constant time, mgmt_http_token_equal()).
  *  5. commands need "Content-Type: application/json": else 415.
@@ -44,6 +45,20 @@ struct mgmt_http_req {
 	const char *authorization;      /**< Authorization */
 };
 
+/**
+ * A family of paths that run commands, registered by the module whose
+ * commands they are (mgmt_http_add_route()): POST
+ * <prefix>{id}<infix>{action} runs command <cmd_prefix>{action} with
+ * argument <arg> set to {id}. {id} is letters, digits and "_.-"; {action}
+ * lower case letters and "_".
+ */
+struct mgmt_http_path {
+	const char *prefix;             /**< "/networks/" */
+	const char *infix;              /**< "/shadowing/" */
+	const char *cmd_prefix;         /**< "shadow/" */
+	const char *arg;                /**< "network" */
+};
+
 /** The server's settings the decision depends on. */
 struct mgmt_http_policy {
 	const char *token;              /**< NULL or "": /metrics only */
@@ -51,12 +66,14 @@ struct mgmt_http_policy {
 	uint16_t port;
 	const char *const *hosts;       /**< further names Host may carry */
 	unsigned int n_hosts;
+	const struct mgmt_http_path *paths; /**< registered path families */
+	unsigned int n_paths;
 };
 
 enum mgmt_http_route {
 	MGMT_HTTP_REFUSE,               /**< answer the verdict's error */
 	MGMT_HTTP_METRICS,              /**< serve /metrics */
-	MGMT_HTTP_COMMAND,              /**< run cmd (with network when set) */
+	MGMT_HTTP_COMMAND,              /**< run cmd (with arg_name = arg when set) */
 };
 
 /** The decision: a route to serve, or an error to answer. */
@@ -69,7 +86,8 @@ struct mgmt_http_verdict {
 	const char *allow;              /**< Allow header of a 405, else NULL */
 	bool challenge;                 /**< add WWW-Authenticate: Bearer */
 	char cmd[MGMT_HTTP_NAME_MAX];   /**< command to run */
-	char network[MGMT_HTTP_NAME_MAX]; /**< "" or the /networks/{id} */
+	const char *arg_name;           /**< a path family's argument, or NULL */
+	char arg[MGMT_HTTP_NAME_MAX];   /**< "" or the {id} of its path */
 };
 
 /**

@@ -10,6 +10,7 @@
 #include <event2/listener.h>
 
 #include "mgmt.h"
+#include "mgmt_http_req.h"
 
 struct mgmt_command {
 	const char *name;
@@ -40,6 +41,8 @@ struct mgmt {
 	unsigned int n_clients;
 	uint64_t requests;
 	struct mgmt_http *http;         /**< mgmt_http.c's server, or NULL */
+	struct mgmt_http_path paths[MGMT_HTTP_ROUTES_MAX]; /**< mgmt_http_add_route() */
+	unsigned int n_paths;
 };
 
 /** Stop serving HTTP and free the server (mgmt_http.c); NULL is fine. */

@@ -69,7 +69,6 @@ profile_compile(const struct shadow_ctl *sc, const struct profile_entry *e,
 		uint8_t slot, struct shadow_profile *p)
 {
 	const struct conf_shadow *s = &e->s;
-	double f = s->fraction * 65536.0;
 
 	memset(p, 0, sizeof(*p));
 	p->uid = e->uid;
@@ -83,7 +82,7 @@ profile_compile(const struct shadow_ctl *sc, const struct profile_entry *e,
 	p->dst = s->dst;
 	p->sport = s->sport;
 	p->dport = s->dport;
-	p->flow_threshold = f >= 65536.0 ? 65536 : (uint32_t)(f > 0 ? f : 0);
+	p->flow_threshold = flow_hash_threshold(s->fraction);
 	p->seed = s->seed;
 	p->end_tsc = e->end_tsc;
 	p->rto = sc->tsc_hz / 5;        /* 200 ms, doubled per retry */

@@ -21,6 +21,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "pkt_math.h"
 #include "pkt_mbuf.h"
 #include "shadow.h"
 
@@ -92,12 +93,6 @@ struct shadow_session {
 static void session_free(struct shadow_worker *sw, uint32_t idx);
 static void session_finish(struct shadow_worker *sw, struct shadow_session *s,
 			   uint64_t now);
-
-static inline bool
-seq_lt(uint32_t a, uint32_t b)
-{
-	return (int32_t)(a - b) < 0;
-}
 
 /* ---- selection ---------------------------------------------------- */
 
@@ -375,11 +370,11 @@ stream_in_order(uint32_t *next, uint16_t *synced_flag, const struct pkt_meta *m,
 	*len = m->payload_len;
 	if (!*synced_flag || m->payload_len == 0)
 		return false;
-	if (seq_lt(*next, seq)) {       /* a gap: this stream can no longer be read */
+	if (pkt_seq_lt(*next, seq)) {       /* a gap: this stream can no longer be read */
 		*synced_flag = 0;
 		return false;
 	}
-	if (!seq_lt(*next, seq + m->payload_len) && *next != seq)
+	if (!pkt_seq_lt(*next, seq + m->payload_len) && *next != seq)
 		return false;           /* old data */
 	*off += *next - seq;
 	*len -= *next - seq;
@@ -544,7 +539,7 @@ target_retransmit(struct shadow_worker *sw, struct shadow_session *s,
 		struct pkt_meta km;
 		struct rte_mbuf *c;
 
-		if (!seq_lt(lo, tg->keep_end[i]))
+		if (!pkt_seq_lt(lo, tg->keep_end[i]))
 			continue;
 		if (!kept_meta(sw, tg->keep[i], &km)) {
 			sw->cnt[p->index].no_room++;

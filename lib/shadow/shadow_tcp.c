@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "pkt.h"
+#include "pkt_math.h"
 #include "shadow_tcp.h"
 
 #define TCP_HLEN 20u
@@ -40,19 +41,6 @@ enum {
 /* ------------------------------------------------------------------ */
 /* Bytes, sequence arithmetic, checksums.                              */
 
-/* a < b modulo 2^32 */
-static inline bool
-seq_lt(uint32_t a, uint32_t b)
-{
-	return (int32_t)(a - b) < 0;
-}
-
-static inline bool
-seq_le(uint32_t a, uint32_t b)
-{
-	return (int32_t)(a - b) <= 0;
-}
-
 /* |a - b| modulo 2^32 stays within what any window allows. */
 static inline bool
 seq_near(uint32_t a, uint32_t b)
@@ -68,14 +56,6 @@ seg_space(const struct shadow_tcp_seg *s)
 {
 	return (uint32_t)s->len + !!(s->flags & SHADOW_TCP_SYN) +
 	       !!(s->flags & SHADOW_TCP_FIN);
-}
-
-static inline uint16_t
-cksum_fold(uint32_t sum)
-{
-	sum = (sum >> 16) + (sum & 0xffff);
-	sum = (sum >> 16) + (sum & 0xffff);
-	return (uint16_t)sum;
 }
 
 /* Sum of big-endian 16-bit words (RFC 1071); an odd tail is zero-padded. */
@@ -234,7 +214,7 @@ rewrite(const struct shadow_tcp *st, uint8_t *tcp, uint32_t avail, bool rtx)
 		patch32(tcp, pos.ts + 6u, st->ts_recent, &acc);
 	if (pos.ts && rtx && (st->flags & F_TS))
 		patch32(tcp, pos.ts + 2u, st->c_tsval, &acc);
-	pkt_put_be16(tcp + 16, (uint16_t)~cksum_fold(acc));
+	pkt_put_be16(tcp + 16, (uint16_t)~pkt_cksum_fold(acc));
 	return 0;
 }
 
@@ -377,7 +357,7 @@ client_fin_sent(const struct shadow_tcp *st)
 static void
 client_note_options(struct shadow_tcp *st, const struct shadow_tcp_seg *seg)
 {
-	if ((seg->opts & SHADOW_TCP_O_TS) && !seq_lt(seg->tsval, st->c_tsval))
+	if ((seg->opts & SHADOW_TCP_O_TS) && !pkt_seq_lt(seg->tsval, st->c_tsval))
 		st->c_tsval = seg->tsval;
 }
 
@@ -430,7 +410,7 @@ client_in_syn_sent(struct shadow_tcp *st, const struct shadow_tcp_conf *conf,
 		return;
 	}
 	st->c_win = seg->win;
-	if (seg_space(seg) == 0 || seq_le(end, st->hold_end))
+	if (seg_space(seg) == 0 || pkt_seq_leq(end, st->hold_end))
 		return;         /* pure ACK, or a copy of a held segment */
 	if (!seq_near(seg->seq, st->snd_nxt)) {
 		give_up(st, SHADOW_TCP_R_BAD_SEQ, v);
@@ -470,15 +450,15 @@ client_in_sync(struct shadow_tcp *st, const struct shadow_tcp_conf *conf,
 		return;
 	}
 	if (!seq_near(seg->seq, st->snd_nxt) ||
-	    (client_fin_sent(st) && seq_lt(st->snd_nxt, end))) {
+	    (client_fin_sent(st) && pkt_seq_lt(st->snd_nxt, end))) {
 		give_up(st, SHADOW_TCP_R_BAD_SEQ, v);
 		return;
 	}
 	st->c_win = seg->win;
-	if (seq_le(end, st->snd_una))
+	if (pkt_seq_leq(end, st->snd_una))
 		return;         /* the shadow has it all already */
 	v->act |= SHADOW_TCP_A_FORWARD;
-	if (seq_le(end, st->snd_nxt))
+	if (pkt_seq_leq(end, st->snd_nxt))
 		return;         /* a retransmission: the caller has a copy */
 	v->act |= SHADOW_TCP_A_KEEP;
 	st->snd_nxt = end;
@@ -568,9 +548,9 @@ shadow_take_ack(struct shadow_tcp *st, const struct shadow_tcp_conf *conf,
 		const struct shadow_tcp_seg *seg, uint64_t now,
 		struct shadow_tcp_verdict *v)
 {
-	if (!(seg->flags & SHADOW_TCP_ACK) || seq_le(seg->ack, st->snd_una))
+	if (!(seg->flags & SHADOW_TCP_ACK) || pkt_seq_leq(seg->ack, st->snd_una))
 		return 0;       /* old or duplicate: nothing new */
-	if (seq_lt(st->snd_nxt, seg->ack))
+	if (pkt_seq_lt(st->snd_nxt, seg->ack))
 		return -1;      /* acks bytes never sent */
 	st->snd_una = seg->ack;
 	st->retries = 0;
@@ -586,7 +566,7 @@ static void
 shadow_note_ts(struct shadow_tcp *st, const struct shadow_tcp_seg *seg)
 {
 	if ((st->flags & F_TS) && (seg->opts & SHADOW_TCP_O_TS) &&
-	    seq_le(seg->seq, st->rcv_nxt) && !seq_lt(seg->tsval, st->ts_recent))
+	    pkt_seq_leq(seg->seq, st->rcv_nxt) && !pkt_seq_lt(seg->tsval, st->ts_recent))
 		st->ts_recent = seg->tsval;
 }
 
@@ -616,11 +596,11 @@ shadow_take_data(struct shadow_tcp *st, const struct shadow_tcp_seg *seg,
 	uint32_t off;
 
 	v->act |= SHADOW_TCP_A_ACK;
-	if (seq_lt(st->rcv_nxt, seg->seq))
+	if (pkt_seq_lt(st->rcv_nxt, seg->seq))
 		return;         /* out of order: not kept, dup ACK */
 	if (st->state == SHADOW_TCP_S_FIN_RCVD || st->state == SHADOW_TCP_S_CLOSING)
 		return;         /* after its FIN: only copies of old bytes */
-	if (seq_lt(st->rcv_nxt, data_end)) {
+	if (pkt_seq_lt(st->rcv_nxt, data_end)) {
 		off = st->rcv_nxt - seg->seq;
 		v->act |= SHADOW_TCP_A_DELIVER;
 		v->dlv_off = (uint16_t)off;
@@ -790,7 +770,7 @@ ipv4_hdr_write(uint8_t *ip, uint32_t l4_len, const uint8_t *src,
 	ip[9] = PROTO_TCP;
 	memcpy(ip + 12, src, 4);
 	memcpy(ip + 16, dst, 4);
-	pkt_put_be16(ip + 10, (uint16_t)~cksum_fold(cksum_add(0, ip, IPV4_HLEN)));
+	pkt_put_be16(ip + 10, (uint16_t)~pkt_cksum_fold(cksum_add(0, ip, IPV4_HLEN)));
 }
 
 static void
@@ -816,7 +796,7 @@ tcp_cksum(const uint8_t *src, const uint8_t *dst, uint32_t alen,
 	acc = cksum_add(acc, dst, alen);
 	acc += PROTO_TCP + tcp_len;
 	acc = cksum_add(acc, tcp, tcp_len);
-	return (uint16_t)~cksum_fold(acc);
+	return (uint16_t)~pkt_cksum_fold(acc);
 }
 
 static void

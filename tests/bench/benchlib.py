@@ -22,6 +22,15 @@ UMBRA = os.path.join(ROOT, "build", "app", "umbra", "umbra")
 DATAROOM = 256  # mbuf data room: 128 headroom + a 64-byte frame, so 1M fit
 
 
+def tsc_mhz():
+    """TSC rate for cycles per packet (constant_tsc: what /proc/cpuinfo reports)."""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("cpu MHz"):
+                return float(line.split(":")[1])
+    return 0.0
+
+
 def eal_mem():
     return subprocess.run([os.path.join(ROOT, "deploy", "eal-mem.sh"), "1024"],
                           capture_output=True, text=True, check=True).stdout.split()

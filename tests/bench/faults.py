@@ -65,15 +65,6 @@ def sh(*cmd):
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
 
 
-def tsc_mhz():
-    """TSC rate for cycles per packet (constant_tsc: what /proc/cpuinfo reports)."""
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("cpu MHz"):
-                return float(line.split(":")[1])
-    return 0.0
-
-
 # ------------------------------------------------------------------ #
 # Paced sender (runs in the namespace as `faults.py --send IFACE PPS S`). #
 
@@ -400,7 +391,7 @@ def throughput(args, umbra, clean, pcap):
 
 
 def print_throughput(args, swap, plain, small, held):
-    mhz = tsc_mhz()
+    mhz = benchlib.tsc_mhz()
     print("\nThroughput: %d flows, 60-byte frames, net_pcap(infinite_rx) -> net_null, "
           "1 core, best of %d rounds" % (args.flows, args.rounds))
     print("| forwarder | Mpps | / umbra without faults | / testpmd 5tswap | "

@@ -244,14 +244,6 @@ def compare_rate(args, exe):
 # ------------------------------------------------------------------ #
 # Report                                                               #
 
-def tsc_mhz():
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("cpu MHz"):
-                return float(line.split(":")[1])
-    return 0.0
-
-
 def print_throughput(args, swap, runs):
     base = runs[0]
     print("\nThroughput: %d UDP flows (port %d), 60-byte frames, net_pcap(infinite_rx) -> "
@@ -278,7 +270,7 @@ def print_throughput(args, swap, runs):
             "%.1f%%" % (100.0 * c.get("packets_cloned", 0) / max(1, u["rx_final"]))
             if c else ""))
 
-    mhz = tsc_mhz()
+    mhz = benchlib.tsc_mhz()
     print("\numbra cycles per packet by pipeline stage (the reported second; copies are "
           "made in forward; the drain of TX buffers and shadow timers in tx_drain)")
     print("| stage | no shadow | 10% | 100% |")

@@ -31,13 +31,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 enum { F_METHOD, F_URI, F_HOST, F_ORIGIN, F_CTYPE, F_AUTH, F_TOKEN, F_ALLOWED, F_N };
 #define FIELD_MAX 512
 
+/* The path family app/umbra/umbra_shadow.c registers. */
+static const struct mgmt_http_path shadowing[] = {
+	{ "/networks/", "/shadowing/", "shadow/", "network" },
+};
+
 static bool
 verdict_eq(const struct mgmt_http_verdict *a, const struct mgmt_http_verdict *b)
 {
 	return a->route == b->route && a->status == b->status && a->reason == b->reason &&
 	       a->code == b->code && a->message == b->message && a->allow == b->allow &&
 	       a->challenge == b->challenge && strcmp(a->cmd, b->cmd) == 0 &&
-	       strcmp(a->network, b->network) == 0;
+	       a->arg_name == b->arg_name && strcmp(a->arg, b->arg) == 0;
 }
 
 static bool
@@ -82,8 +87,8 @@ check_command(const struct mgmt_http_policy *p, const struct mgmt_http_req *r,
 	CHECK(r->content_type != NULL && strcasestr(r->content_type, "application/json"));
 	CHECK(n > 0 && n < sizeof(v->cmd));
 	CHECK(strspn(v->cmd, "abcdefghijklmnopqrstuvwxyz0123456789/_-") == n);
-	CHECK(strlen(v->network) < sizeof(v->network));
-	CHECK(v->network[0] == '\0' || strncmp(v->cmd, "shadow/", 7) == 0);
+	CHECK(strlen(v->arg) < sizeof(v->arg));
+	CHECK(v->arg[0] == '\0' || strncmp(v->cmd, "shadow/", 7) == 0);
 }
 
 static void
@@ -145,7 +150,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct mgmt_http_policy p = {
 		.token = f[F_TOKEN], .listen_addr = present & 0x40 ? "0.0.0.0" : "127.0.0.1",
 		.port = (uint16_t)(data[1] << 8 | data[2]), .hosts = hosts,
-		.n_hosts = f[F_ALLOWED][0] != '\0',
+		.n_hosts = f[F_ALLOWED][0] != '\0', .paths = shadowing, .n_paths = 1,
 	};
 	const struct mgmt_http_req r = {
 		.method = f[F_METHOD], .uri = f[F_URI],

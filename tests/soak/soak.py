@@ -41,7 +41,7 @@ CONF = """ports:
   - {{ name: shadownet, vdev: "net_null_{tag}2,no-rx=1", role: shadow }}
 fault_policy: {{ max_lease: 1h }}
 stages:
-  - {{ name: {stage}, default: true, egress: {{ port: sink }} }}
+  - {{ name: production, default: true, egress: {{ port: sink }} }}
   - name: staging
     egress: {{ port: sink, vlan: 300 }}
     match: [ {{ src: 10.0.1.0/24 }} ]
@@ -58,7 +58,7 @@ services:
       - {{ name: blue, port: sink, next_hop_mac: "02:00:00:00:0b:01" }}
       - {{ name: green, port: sink, vlan: 301, next_hop_mac: "02:00:00:00:0b:02" }}
     stages:
-      {stage}: {{ backends: [blue, green], running: v1 }}
+      production: {{ backends: [blue, green], running: v1 }}
       staging: {{ running: v1 }}
     rollout: {{ steps: [10, 50, 100], hold_s: 1 }}
 chaos:
@@ -134,6 +134,7 @@ class Driver:
         self.failed = []
         self.version = 1
         self.ops = 0
+        self.releases = 0   # releases approved into production
 
     def call(self, cmd, expect_ok=True, **args):
         r = self.d.call(cmd, **args)
@@ -168,13 +169,21 @@ class Driver:
             self.call("chaos/stop", name="slow-staging", expect_ok=False)
 
     def release(self):
+        """A release through the pipeline, then rolled back out of
+        production again (each rollback undoes one transition: the
+        rollout's steps and the approval), so the next one can start."""
         self.version += 1
         v = "v%d" % self.version
-        self.call("event/code_commit", service="web", version=v, ref="r%d" % self.version)
-        self.call("event/test_completion", service="web", version=v, passed=True)
-        self.call("event/manual_approval", service="web", version=v, approver="soak")
+        steps = (("event/code_commit", dict(ref="r%d" % self.version)),
+                 ("event/test_completion", dict(passed=True)),
+                 ("event/manual_approval", dict(approver="soak")))
+        for cmd, extra in steps:
+            r = self.call(cmd, expect_ok=False, service="web", version=v, **extra)
+            self.releases += 1 if cmd == "event/manual_approval" and r.get("ok") else 0
         time.sleep(self.rng.choice((0.1, 1.5)))
-        self.call("event/rollback", service="web", expect_ok=False)
+        for _ in range(6):
+            if not self.call("event/rollback", expect_ok=False, service="web").get("ok"):
+                break
 
     def quiet(self):
         """No leases, scenarios or profiles left: nothing holds mbufs."""
@@ -255,10 +264,13 @@ def main():
         problems.append("... %d refusals in all" % len(drv.failed))
     if base is None:
         problems.append("never reached the warm-up baseline")
+    if drv.releases == 0:
+        problems.append("no release was ever approved into production")
     ok = (not problems and abs(rss_growth) <= 5.0 and mbuf_leak == 0 and fd_growth <= 0
           and lost == 0 and deaths == 0)
     for p in problems:
         print("soak: " + p)
+    print("soak: %d releases approved into production" % drv.releases)
     print("soak: %d operations, rss baseline %s kB, max %d kB, fds max %d; %s" % (
         drv.ops, base[0] if base else "-", rss_max, fd_max,
         "ok" if ok else "FAILED (log in %s)" % d.dir))

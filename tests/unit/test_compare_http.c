@@ -50,21 +50,11 @@ H(const char *s)
 	return compare_digest(0, s, strlen(s));
 }
 
-static uint64_t
-digest_u64(uint64_t h, uint64_t v)
-{
-	uint8_t b[8];
-
-	for (int i = 0; i < 8; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
-	return compare_digest(h, b, sizeof(b));
-}
-
 /* The contract's digest: start (status or method SP target), headers, body. */
 static uint64_t
 msg_digest(const char *start, uint64_t hdr, uint64_t body)
 {
-	return digest_u64(digest_u64(H(start), hdr), body);
+	return compare_digest_u64(compare_digest_u64(H(start), hdr), body);
 }
 
 static void

@@ -13,9 +13,14 @@
 
 static const char *const allowed[] = { "umbra.example" };
 
+/* The family app/umbra/umbra_shadow.c registers. */
+static const struct mgmt_http_path shadowing[] = {
+	{ "/networks/", "/shadowing/", "shadow/", "network" },
+};
+
 static const struct mgmt_http_policy with_token = {
 	.token = "s3cret", .listen_addr = "127.0.0.1", .port = PORT,
-	.hosts = allowed, .n_hosts = 1,
+	.hosts = allowed, .n_hosts = 1, .paths = shadowing, .n_paths = 1,
 };
 
 /* A good command request; each case changes one field. */
@@ -47,12 +52,13 @@ test_command(void **state)
 	mgmt_http_decide(&with_token, &r, &v);
 	assert_int_equal(v.route, MGMT_HTTP_COMMAND);
 	assert_string_equal(v.cmd, "status");
-	assert_string_equal(v.network, "");
+	assert_string_equal(v.arg, "");
 	r.uri = "/networks/production/shadowing/inject_fault?x=1";
 	mgmt_http_decide(&with_token, &r, &v);
 	assert_int_equal(v.route, MGMT_HTTP_COMMAND);
 	assert_string_equal(v.cmd, "shadow/inject_fault");
-	assert_string_equal(v.network, "production");
+	assert_string_equal(v.arg, "production");
+	assert_string_equal(v.arg_name, "network");
 	r.uri = "/api/v1/config/apply";
 	r.authorization = "bearer   s3cret ";
 	r.content_type = " Application/JSON ; charset=utf-8";
