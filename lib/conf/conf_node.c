@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf_keys_private.h"
+#include "conf_private.h"
 
 struct conf_pos
 ld_pos_of(const yaml_node_t *n)

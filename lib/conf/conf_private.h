@@ -11,6 +11,7 @@
 #include <yaml.h>
 
 #include "conf.h"
+#include "conf_keys.h"
 
 struct loader {
 	struct umbra_conf *c;
@@ -150,6 +151,11 @@ int ld_fault_sections(struct loader *L, yaml_node_t *policy, yaml_node_t *faults
 /* Shadow profiles (conf_shadow.c), loaded by load_root last: they name
  * stages, services and ports. */
 int ld_shadows(struct loader *L, yaml_node_t *seq);
+
+/** Fill @p f with the keys of @p keys (NULL-ended) and end it with a
+ *  NULL key: @p f has room for every key and the end. A loader's field
+ *  table from its section's exported key table, so the two cannot disagree. */
+void ld_fields_of_keys(struct field *f, const struct conf_key *keys);
 
 /** A service's verdict: mapping into @p cv (defaults already set). */
 int ld_service_verdict(struct loader *L, yaml_node_t *n, struct conf_verdict *cv);

@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "conf_keys_private.h"
+#include "conf_private.h"
 
 #define NS_PER_S 1000000000ull
 #define PROTO_TCP 6

@@ -38,8 +38,6 @@
 #define STEER_VLAN_NONE 0xffff
 /** No service. */
 #define STEER_NO_SERVICE 0xff
-/** Flow-hash points: a fraction of flows is a threshold out of this. */
-#define STEER_HASH_SPAN 65536u
 
 /** Where traffic leaves, compiled from struct conf_egress. */
 struct steer_egress {
@@ -103,7 +101,7 @@ struct steer_table *steer_build(const struct umbra_conf *conf,
 /** Free a table (NULL is fine), once no worker can read it. */
 void steer_free(struct steer_table *t);
 
-/** Seeded hash of a canonical flow key, 0..STEER_HASH_SPAN-1 (workers). */
+/** Seeded hash of a canonical flow key, 0..FLOW_HASH_SPAN-1 (workers). */
 uint32_t steer_flow_hash(const struct steer_table *t, const struct flow_key *k);
 
 /**

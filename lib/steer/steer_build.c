@@ -119,7 +119,7 @@ route_compile(const struct umbra_conf *conf, const struct conf_service *svc,
 	if (backend_egress(svc, sname, json_object_get(canary, "backend"),
 			   &rt->canary, err, errlen) < 0)
 		return -1;
-	rt->canary_below = (uint32_t)((uint64_t)bp * STEER_HASH_SPAN / 10000);
+	rt->canary_below = (uint32_t)((uint64_t)bp * FLOW_HASH_SPAN / 10000);
 	rt->has_canary = true;
 	rt->set = true;
 	return 0;
