@@ -209,7 +209,7 @@ slot_end(struct umbra_app *app, struct verdict_slot *s, const char *service,
 /* Start the service's rollback now: its last transition, undone. */
 static void
 start_rollback(struct umbra_app *app, struct verdict_slot *s, const char *service,
-	       uint64_t now)
+	       const char *stage, uint64_t now)
 {
 	struct umbra_verdicts *v = app->verdicts;
 	const struct verdict_decision *d = &s->rel.d;
@@ -217,7 +217,9 @@ start_rollback(struct umbra_app *app, struct verdict_slot *s, const char *servic
 	json_t *args, *r;
 
 	snprintf(reason, sizeof(reason), "verdict: %s", d->reason);
-	args = json_pack("{s:s,s:s}", "service", service, "reason", reason);
+	/* The whole release in the rollout stage: its steps and its entry. */
+	args = json_pack("{s:s,s:s,s:s}", "service", service, "reason", reason, "stage",
+			 stage);
 	r = workflow_event(app->workflow, "rollback", args, err, sizeof(err));
 	json_decref(args);
 	s->rolled_back = true;
@@ -247,7 +249,7 @@ start_rollback(struct umbra_app *app, struct verdict_slot *s, const char *servic
 /* A new verdict: log, history, notify; act on ROLLBACK. */
 static void
 slot_report(struct umbra_app *app, struct verdict_slot *s, const char *service,
-	    uint64_t now)
+	    const char *stage, uint64_t now)
 {
 	struct umbra_verdicts *v = app->verdicts;
 	const struct verdict_decision *d = &s->rel.d;
@@ -271,12 +273,12 @@ slot_report(struct umbra_app *app, struct verdict_slot *s, const char *service,
 	json_decref(o);
 	s->reported = d->state;
 	if (d->state == VERDICT_ROLLBACK && !s->rolled_back)
-		start_rollback(app, s, service, now);
+		start_rollback(app, s, service, stage, now);
 }
 
 static void
 slot_observe(struct umbra_app *app, struct verdict_slot *s, uint8_t si, const char *service,
-	     uint64_t now)
+	     const char *stage, uint64_t now)
 {
 	struct cohort_totals t;
 	struct verdict_counts canary, control;
@@ -287,7 +289,7 @@ slot_observe(struct umbra_app *app, struct verdict_slot *s, uint8_t si, const ch
 	bucket_of(&t, &s->prev[0], &control);
 	verdict_release_observe(&s->rel, now, &canary, &control);
 	if (s->rel.d.state != s->reported)
-		slot_report(app, s, service, now);
+		slot_report(app, s, service, stage, now);
 }
 
 static void
@@ -313,7 +315,8 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 			continue;
 		if (!s->active)
 			slot_start(app, s, (uint8_t)si, svc, &r, now);
-		slot_observe(app, s, (uint8_t)si, svc->name, now);
+		slot_observe(app, s, (uint8_t)si, svc->name, c->stages[svc->rollout.stage].name,
+			     now);
 	}
 	if (v->hist && history_flush(v->hist) < 0)
 		fprintf(stderr, "umbra: %s\n", history_error(v->hist));

@@ -177,6 +177,7 @@ umbra_workflow_register(struct umbra_app *app)
 	};
 	static const struct mgmt_arg rollback_args[] = {
 		{ "service", MGMT_ARG_STRING, true }, { "to_stage", MGMT_ARG_STRING, false },
+		{ "stage", MGMT_ARG_STRING, false },
 		{ "to_generation", MGMT_ARG_INTEGER, false },
 		{ "reason", MGMT_ARG_STRING, false }, { NULL },
 	};
@@ -198,7 +199,8 @@ umbra_workflow_register(struct umbra_app *app)
 		{ "event/manual_approval", "Approve a version in staging for production "
 		  "(gradually when a rollout is set).", approval_args, cmd_manual_approval },
 		{ "event/rollback", "Undo a service's last transition, or every stage "
-		  "after to_stage, or restore its steering of to_generation.",
+		  "after to_stage, or its release in stage (with every rollout step), "
+		  "or restore its steering of to_generation.",
 		  rollback_args, cmd_rollback },
 		{ "workflow/status", "What runs where, releases, rollouts, per service.",
 		  service_opt, cmd_workflow_status },

@@ -97,7 +97,7 @@ ld_service_verdict(struct loader *L, yaml_node_t *n, struct conf_verdict *cv)
 {
 	struct field f[] = {
 		{ "enabled" }, { "alpha" }, { "power" }, { "bake" }, { "sample" }, { "seed" },
-		{ "slow_quantile" }, { "metrics" }, { NULL },
+		{ "slow_quantile" }, { "metrics" }, { "slow_factor" }, { "slow_floor" }, { NULL },
 	};
 	struct verdict_conf *vc = &cv->vc;
 	uint64_t bake_ns;
@@ -114,6 +114,17 @@ ld_service_verdict(struct loader *L, yaml_node_t *n, struct conf_verdict *cv)
 						      &vc->slow_quantile) < 0) ||
 	    ((v = f[7].value) && load_metrics(L, v, vc) < 0))
 		return -1;
+	if ((v = f[8].value) && get_number(L, v, "slow_factor", 1, 100, &vc->slow_factor) < 0)
+		return -1;
+	if ((v = f[9].value)) {
+		uint64_t ns;
+
+		if (ld_get_duration(L, v, "slow_floor", &ns) < 0)
+			return -1;
+		if (ns > 60ULL * 1000000000ULL)
+			return ld_fail(L, v, "slow_floor must be at most 60s, not '%s'", ld_scalar(v));
+		vc->slow_floor_us = (uint32_t)(ns / 1000);
+	}
 	if ((v = f[3].value)) {
 		if (ld_get_duration(L, v, "bake", &bake_ns) < 0)
 			return -1;

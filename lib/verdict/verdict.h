@@ -89,7 +89,9 @@ struct verdict_conf {
 	double alpha;         /**< false-rollback budget of one release (0.01) */
 	double power;         /**< chance to catch a minimum regression at the floor (0.9) */
 	uint32_t bake_ms;     /**< minimum time before GO (10000) */
-	double slow_quantile; /**< SLOW: answers above the control's quantile (0.9) */
+	double slow_quantile; /**< SLOW: the control's quantile (0.9)... */
+	double slow_factor;   /**< ...times this (2) is slow... */
+	uint32_t slow_floor_us; /**< ...and never below this (1000 us) */
 	uint32_t slow_min_control; /**< SLOW: control answers before it is judged (50) */
 };
 
@@ -122,7 +124,7 @@ struct verdict_evidence {
 	double e_value;       /**< the test statistic */
 	double threshold;     /**< 1 / (this metric's alpha) */
 	uint64_t floor;       /**< canary exposures needed before GO */
-	uint32_t slow_above_us; /**< SLOW: the control's quantile, us */
+	uint32_t slow_above_us; /**< SLOW: answers from here on are slow, us */
 };
 
 /** A verdict with its reasons and evidence. */

@@ -56,6 +56,8 @@ verdict_conf_default(struct verdict_conf *c)
 	c->power = 0.9;
 	c->bake_ms = 10000;
 	c->slow_quantile = 0.9;
+	c->slow_factor = 2.0;
+	c->slow_floor_us = 1000;
 	c->slow_min_control = 50;
 }
 
@@ -130,11 +132,17 @@ track_onset(struct verdict_release *r, int m, bool canary_bad, uint64_t now_ms)
 	r->first_bad_ms[m] = r->onset_ms[m][best];
 }
 
-/* The control's quantile bucket, or -1 while it has too few answers. */
+/*
+ * The last bucket that is not slow, or -1 while the control has too few
+ * answers. Slow is beyond slow_factor times the control's quantile and
+ * beyond slow_floor_us: a version a little slower (a colder server, a
+ * quarter of a millisecond) is not a regression worth a rollback.
+ */
 static int
 slow_threshold(const struct verdict_release *r)
 {
 	uint64_t total = 0, cum = 0;
+	int q = VERDICT_LAT_BUCKETS - 1;
 
 	for (int b = 0; b < VERDICT_LAT_BUCKETS; b++)
 		total += r->control_lat[b];
@@ -142,10 +150,23 @@ slow_threshold(const struct verdict_release *r)
 		return -1;
 	for (int b = 0; b < VERDICT_LAT_BUCKETS; b++) {
 		cum += r->control_lat[b];
-		if ((double)cum >= r->conf.slow_quantile * (double)total)
-			return b;
+		if ((double)cum >= r->conf.slow_quantile * (double)total) {
+			q = b;
+			break;
+		}
 	}
-	return VERDICT_LAT_BUCKETS - 1;
+	if (q >= VERDICT_LAT_BUCKETS - 1)
+		return VERDICT_LAT_BUCKETS - 1;
+	/* The quantile lies below the next bucket's floor. */
+	double slow_us = (double)verdict_lat_bucket_floor((unsigned int)q + 1) * r->conf.slow_factor;
+
+	if (slow_us < r->conf.slow_floor_us)
+		slow_us = r->conf.slow_floor_us;
+	if (slow_us >= UINT32_MAX)
+		return VERDICT_LAT_BUCKETS - 1;
+	/* Answers in slow_us's own bucket may be a little faster than slow_us:
+	 * the first slow bucket is the one after it. */
+	return (int)verdict_lat_bucket((uint32_t)slow_us);
 }
 
 /* Answers in @p lat above bucket @p t, and all answers. */

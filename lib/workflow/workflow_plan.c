@@ -465,6 +465,28 @@ undo_trim(const struct wf_inputs *in, json_t *set, int pos)
 	return out;
 }
 
+/*
+ * Transitions that undo the release in stage @p st: every one touching it
+ * back to (and with) the one that brought the release there (its rollout
+ * steps too). Newest first.
+ */
+static json_t *
+undo_stage_set(const struct wf_inputs *in, const char *service, const char *st)
+{
+	json_t *set = json_array();
+
+	for (size_t i = json_array_size(in->history); i-- > 0;) {
+		json_t *t = json_array_get(in->history, i);
+
+		if (!undoable(t, service) || !touches(t, st))
+			continue;
+		json_array_append(set, t);
+		if (is_enter(t) && strcmp(str_arg(t, "to_stage"), st) == 0)
+			break;
+	}
+	return set;
+}
+
 /* Revert every change of @p set (newest first): the oldest "before" wins. */
 static void
 undo_apply(struct wf_plan *p, const char *service, json_t *set)
@@ -498,13 +520,17 @@ plan_rollback(const struct wf_inputs *in, json_t *args, struct wf_plan *p,
 {
 	const struct conf_service *svc = service_arg(in, args, err, errlen);
 	const char *to_stage = str_arg(args, "to_stage");
+	const char *in_stage = str_arg(args, "stage");
 	json_t *to_gen = json_object_get(args, "to_generation");
 	int pos = -1;
 
 	if (svc == NULL)
 		return -1;
-	if (to_stage != NULL && to_gen != NULL)
-		return refuse(err, errlen, "rollback takes to_stage or to_generation, not both");
+	if ((to_stage != NULL) + (to_gen != NULL) + (in_stage != NULL) > 1)
+		return refuse(err, errlen, "rollback takes one of to_stage, stage and "
+			      "to_generation");
+	if (in_stage != NULL && conf_stage_index(in->conf, in_stage) < 0)
+		return refuse(err, errlen, "rollback: there is no stage '%s'", in_stage);
 	if (to_stage != NULL) {
 		int s = conf_stage_index(in->conf, to_stage);
 
@@ -542,10 +568,14 @@ plan_rollback(const struct wf_inputs *in, json_t *args, struct wf_plan *p,
 		json_object_set_new(p->transition, "undo_hooks", json_array());
 		return 0;
 	}
-	json_t *set = undo_trim(in, undo_set(in, svc->name, pos), pos);
+	json_t *set = in_stage ? undo_stage_set(in, svc->name, in_stage) :
+		      undo_trim(in, undo_set(in, svc->name, pos), pos);
 
 	if (json_array_size(set) == 0) {
 		json_decref(set);
+		if (in_stage)
+			return refuse(err, errlen, "nothing to roll back: %s has no transition "
+				      "into %s", svc->name, in_stage);
 		return refuse(err, errlen, "nothing to roll back: %s has no transition "
 			      "%s%s", svc->name, to_stage ? "after " : "to undo",
 			      to_stage ? to_stage : "");
@@ -734,7 +764,7 @@ workflow_args_check(const json_t *args, char *err, size_t errlen)
 	static const struct { const char *name; size_t max; } words[] = {
 		{ "service", CONF_NAME_MAX - 1 }, { "version", CONF_VERSION_MAX - 1 },
 		{ "ref", WORKFLOW_VALUE_MAX }, { "approver", WORKFLOW_VALUE_MAX },
-		{ "to_stage", CONF_NAME_MAX - 1 },
+		{ "to_stage", CONF_NAME_MAX - 1 }, { "stage", CONF_NAME_MAX - 1 },
 	};
 	const char *reason = json_string_value(json_object_get(args, "reason"));
 

@@ -332,6 +332,27 @@ test_refused_and_slow(void **state)
 	assert_true(r.d.at_ms - s.bad_from_ms <= 2000);
 }
 
+/* A canary a fifth slower than the control (a colder server): not a
+ * regression worth a rollback, in 100 seeded runs. */
+static void
+test_slightly_slower_not_rolled_back(void **state)
+{
+	struct verdict_conf conf;
+	struct verdict_release r;
+	unsigned int rollbacks = 0;
+
+	(void)state;
+	verdict_conf_default(&conf);
+	for (unsigned int i = 0; i < 100; i++) {
+		struct sim s = clean_sim(2000);
+
+		s.canary.lat_us = 480;
+		rollbacks += run(&r, &conf, &s, 30000, 900 + i) != UINT64_MAX;
+	}
+	print_message("canary 1.2x slower: %u of 100 rolled back\n", rollbacks);
+	assert_int_equal(rollbacks, 0);
+}
+
 /* One request every 5 s: never GO on silence, and the one error it sees
  * does not roll it back. */
 static void
@@ -405,6 +426,7 @@ main(void)
 		cmocka_unit_test(test_clean_never_rolled_back),
 		cmocka_unit_test(test_all_errors_rolled_back_fast),
 		cmocka_unit_test(test_refused_and_slow),
+		cmocka_unit_test(test_slightly_slower_not_rolled_back),
 		cmocka_unit_test(test_low_traffic_holds),
 		cmocka_unit_test(test_bake_and_final_rollback),
 	};
