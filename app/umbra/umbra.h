@@ -84,6 +84,20 @@ void umbra_verdict_fini(struct umbra_app *app);
 /** Append the release verdicts' Prometheus lines to @p f. */
 void umbra_verdict_metrics(struct umbra_app *app, FILE *f);
 
+/**
+ * Before manual_approval of @p service @p version: with verdict.gate, a
+ * GO of that version is needed (NULL, with the reason in @p why);
+ * otherwise the risk estimate to show with the approval (JSON, new
+ * reference), also recorded as a prediction in the history.
+ */
+json_t *umbra_verdict_approval(struct umbra_app *app, const char *service,
+			       const char *version, char *why, size_t len);
+
+/** @p version of @p service was approved: its risk estimate becomes a
+ *  prediction in the history, judged by the next canary's outcome. */
+void umbra_verdict_approved(struct umbra_app *app, const char *service,
+			    const char *version);
+
 /** workflow_ops.may_advance: a rollout step only on GO. */
 bool umbra_verdict_may_advance(void *ctx, const char *service, char *why, size_t len);
 

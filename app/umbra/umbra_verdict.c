@@ -45,9 +45,22 @@ struct verdict_slot {
 	int64_t hist_id;                /* history release id, or -1 */
 };
 
+/*
+ * A service's last judged version: what the gate before production and the
+ * risk estimate read once its canary (in its rollout stage) is over.
+ */
+struct verdict_record {
+	char version[CONF_VERSION_MAX];
+	enum verdict_state state;
+	double risk;              /* 0..1, how far the evidence went toward rollback */
+	char reason[256];
+	int64_t pending_hist;     /* the release an approval predicted, not yet judged */
+};
+
 struct umbra_verdicts {
 	struct event *timer;
 	struct verdict_slot s[CONF_MAX_SERVICES];
+	struct verdict_record last[CONF_MAX_SERVICES];
 	struct history *hist;
 	struct notify *notify;
 	uint64_t decisions, rollbacks;
@@ -152,6 +165,47 @@ decision_json(const char *service, const struct verdict_slot *s)
 	return o;
 }
 
+/*
+ * How far a release's evidence went toward a rollback, 0..1: per observed
+ * metric log(e) / log(threshold) (1: rolled back), the largest; a
+ * suspicious metric counts at least one half.
+ */
+static double
+risk_of(const struct verdict_release *rel)
+{
+	double risk = 0;
+
+	for (int m = 0; m < VERDICT_M_MAX; m++) {
+		const struct verdict_evidence *ev = &rel->d.ev[m];
+		double r;
+
+		if (!rel->conf.m[m].enabled || !ev->observed || !(ev->e_value > 1))
+			continue;
+		r = log(ev->e_value) / log(ev->threshold);
+		if (ev->suspicious && r < 0.5)
+			r = 0.5;
+		if (r > risk)
+			risk = r;
+	}
+	if (rel->d.state == VERDICT_ROLLBACK)
+		risk = 1;
+	return risk > 1 ? 1 : risk;
+}
+
+/* Keep what the gate and the risk estimate need of slot @p s. */
+static void
+record_last(struct umbra_verdicts *v, uint8_t si, const struct verdict_slot *s)
+{
+	struct verdict_record *r = &v->last[si];
+
+	if (strcmp(r->version, s->canary) != 0)
+		r->pending_hist = -1;
+	snprintf(r->version, sizeof(r->version), "%s", s->canary);
+	r->state = s->rel.d.state;
+	r->risk = risk_of(&s->rel);
+	snprintf(r->reason, sizeof(r->reason), "%s", s->rel.d.reason);
+}
+
 static void
 notify_json(struct umbra_verdicts *v, const char *topic, json_t *o)
 {
@@ -177,10 +231,14 @@ slot_start(struct umbra_app *app, struct verdict_slot *s, uint8_t si,
 	verdict_release_init(&s->rel, &svc->verdict.vc, now);
 	totals_of(&app->dp, si, 0, &s->prev[0]);
 	totals_of(&app->dp, si, 1, &s->prev[1]);
-	if (v->hist)
+	if (v->last[si].pending_hist > 0 && strcmp(v->last[si].version, s->canary) == 0) {
+		s->hist_id = v->last[si].pending_hist;   /* predicted at its approval */
+		v->last[si].pending_hist = -1;
+	} else if (v->hist) {
 		s->hist_id = history_release_begin(v->hist, &(struct history_release){
 			.service = svc->name, .version = s->canary, .from_version = s->control,
 			.at = wall_of(now) });
+	}
 	printf("umbra: verdict: judging %s %s against %s\n", svc->name, s->canary, s->control);
 	fflush(stdout);
 }
@@ -288,6 +346,7 @@ slot_observe(struct umbra_app *app, struct verdict_slot *s, uint8_t si, const ch
 	totals_of(&app->dp, si, 0, &t);
 	bucket_of(&t, &s->prev[0], &control);
 	verdict_release_observe(&s->rel, now, &canary, &control);
+	record_last(app->verdicts, si, s);
 	if (s->rel.d.state != s->reported)
 		slot_report(app, s, service, stage, now);
 }
@@ -488,6 +547,66 @@ umbra_verdict_register(struct umbra_app *app)
 	};
 
 	return mgmt_register_table(app->mgmt, cmds, sizeof(cmds) / sizeof(cmds[0]), app);
+}
+
+/* ---- the gate before an approval, and the risk estimate ---- */
+
+json_t *
+umbra_verdict_approval(struct umbra_app *app, const char *service, const char *version,
+		       char *why, size_t len)
+{
+	struct umbra_verdicts *v = app->verdicts;
+	const struct umbra_conf *c = gen_current(&app->dp.pub)->conf;
+	int si = conf_service_index(c, service);
+	const struct verdict_record *r;
+	json_t *risk;
+
+	if (si < 0 || si >= CONF_MAX_SERVICES || version == NULL)
+		return json_object();   /* the workflow refuses it with its own reason */
+	r = &v->last[si];
+	bool judged = strcmp(r->version, version) == 0;
+
+	if (c->services[si].verdict.gate && (!judged || r->state != VERDICT_GO)) {
+		if (!judged)
+			snprintf(why, len, "%s %s has no GO: no verdict judged it (its canary "
+				 "must run in %s first)", service, version,
+				 c->stages[c->services[si].rollout.stage].name);
+		else
+			snprintf(why, len, "%s %s has no GO: its verdict is %s: %s", service,
+				 version, verdict_state_name(r->state), r->reason);
+		return NULL;
+	}
+	if (!judged)
+		return json_pack("{s:n,s:s}", "score", "why", "no verdict judged this version");
+	risk = json_pack("{s:f,s:b,s:s,s:s}", "score", r->risk, "predicted_bad", r->risk >= 0.5,
+			 "verdict", verdict_state_name(r->state), "reason", r->reason);
+	return risk;
+}
+
+void
+umbra_verdict_approved(struct umbra_app *app, const char *service, const char *version)
+{
+	struct umbra_verdicts *v = app->verdicts;
+	const struct umbra_conf *c = gen_current(&app->dp.pub)->conf;
+	int si = conf_service_index(c, service);
+	struct verdict_record *r;
+
+	if (si < 0 || si >= CONF_MAX_SERVICES || v->hist == NULL)
+		return;
+	r = &v->last[si];
+	if (version == NULL || strcmp(r->version, version) != 0)
+		return;
+	/* The prediction is about the next stage's outcome: that release is
+	 * recorded now and judged when its canary ends there. */
+	int64_t id = history_release_begin(v->hist, &(struct history_release){
+		.service = service, .version = version, .at = wall_of(mono_ms()) });
+
+	if (id > 0) {
+		history_add_prediction(v->hist, &(struct history_prediction){
+			.release = id, .risk = r->risk, .predicted_bad = r->risk >= 0.5,
+			.at = wall_of(mono_ms()) });
+		r->pending_hist = id;
+	}
 }
 
 /* ---- /metrics ---- */

@@ -105,10 +105,31 @@ cmd_test_completion(json_t *args, void *ctx, struct mgmt_error *err)
 	return event_cmd(ctx, "test_completion", args, err);
 }
 
+/* An approval passes the verdict's gate first and shows the risk estimate. */
 static json_t *
 cmd_manual_approval(json_t *args, void *ctx, struct mgmt_error *err)
 {
-	return event_cmd(ctx, "manual_approval", args, err);
+	struct umbra_app *app = ctx;
+	json_t *risk, *r;
+
+	if (workflow_args_check(args, err->message, sizeof(err->message)) < 0) {
+		err->code = MGMT_E_ARGS;
+		return NULL;
+	}
+	risk = umbra_verdict_approval(app, json_string_value(json_object_get(args, "service")),
+				      json_string_value(json_object_get(args, "version")),
+				      err->message, sizeof(err->message));
+	if (risk == NULL)
+		return NULL;
+	r = event_cmd(ctx, "manual_approval", args, err);
+	if (r != NULL) {
+		umbra_verdict_approved(app, json_string_value(json_object_get(args, "service")),
+				       json_string_value(json_object_get(args, "version")));
+		if (json_is_object(r) && json_object_size(risk) > 0)
+			json_object_set(r, "risk", risk);
+	}
+	json_decref(risk);
+	return r;
 }
 
 static json_t *

@@ -198,6 +198,7 @@ struct conf_rollout {
 /** How a service's releases are judged (verdict:). */
 struct conf_verdict {
 	bool enabled;                  /**< judge releases (default: yes) */
+	bool gate;                     /**< manual_approval needs the version's GO */
 	uint32_t sample_bp;            /**< share of flows watched, basis points */
 	uint32_t sample_seed;          /**< flow-hash seed of that sample */
 	struct verdict_conf vc;        /**< tests, effects, alpha, bake */

@@ -97,7 +97,8 @@ ld_service_verdict(struct loader *L, yaml_node_t *n, struct conf_verdict *cv)
 {
 	struct field f[] = {
 		{ "enabled" }, { "alpha" }, { "power" }, { "bake" }, { "sample" }, { "seed" },
-		{ "slow_quantile" }, { "metrics" }, { "slow_factor" }, { "slow_floor" }, { NULL },
+		{ "slow_quantile" }, { "metrics" }, { "slow_factor" }, { "slow_floor" },
+		{ "gate" }, { NULL },
 	};
 	struct verdict_conf *vc = &cv->vc;
 	uint64_t bake_ns;
@@ -114,7 +115,8 @@ ld_service_verdict(struct loader *L, yaml_node_t *n, struct conf_verdict *cv)
 						      &vc->slow_quantile) < 0) ||
 	    ((v = f[7].value) && load_metrics(L, v, vc) < 0))
 		return -1;
-	if ((v = f[8].value) && get_number(L, v, "slow_factor", 1, 100, &vc->slow_factor) < 0)
+	if (((v = f[8].value) && get_number(L, v, "slow_factor", 1, 100, &vc->slow_factor) < 0) ||
+	    ((v = f[10].value) && ld_get_bool(L, v, "gate", &cv->gate) < 0))
 		return -1;
 	if ((v = f[9].value)) {
 		uint64_t ns;
