@@ -29,26 +29,11 @@
 #include <cmocka.h>
 
 #include "graph.h"
+#include "ut_rand.h"
 
 #define MIN_MS (60 * 1000ull)
 #define STAGE 1
 #define SVC 3
-
-static uint64_t
-rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	return z ^ (z >> 31);
-}
-
-static double
-uniform(uint64_t *s)
-{
-	return (double)(rnd(s) >> 11) / 9007199254740992.0;
-}
 
 static double
 now_s(void)
