@@ -20,6 +20,7 @@
 
 #include "history.h"
 #include "notify.h"
+#include "shadow.h"
 #include "steer.h"
 #include "umbra.h"
 #include "verdict.h"
@@ -57,10 +58,26 @@ struct verdict_record {
 	int64_t pending_hist;     /* the release an approval predicted, not yet judged */
 };
 
+/* A release's shadow profile under judgement: the shadow's answers
+ * (canary) against production's to the same requests (control). */
+struct shadow_slot {
+	bool used;
+	char name[CONF_NAME_MAX];
+	uint32_t uid;
+	int16_t service;
+	char version[CONF_VERSION_MAX];
+	struct verdict_release rel;
+	struct compare_totals prev;
+	enum verdict_state reported;
+	bool seen;                      /* still listed by shadow_ctl this tick */
+};
+
 struct umbra_verdicts {
 	struct event *timer;
 	struct verdict_slot s[CONF_MAX_SERVICES];
 	struct verdict_record last[CONF_MAX_SERVICES];
+	struct shadow_slot sh[CONF_MAX_SHADOWS];
+	struct verdict_record shadow_last[CONF_MAX_SERVICES];
 	struct history *hist;
 	struct notify *notify;
 	uint64_t decisions, rollbacks;
@@ -107,6 +124,13 @@ clamp32(uint64_t v)
 	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
+/* What a counter grew by; 0 when it went down (a histogram halved). */
+static uint32_t
+grew(uint64_t now, uint64_t before)
+{
+	return now > before ? clamp32(now - before) : 0;
+}
+
 /* This bucket: what the totals grew by since the last look. */
 static void
 bucket_of(const struct cohort_totals *now, struct cohort_totals *prev, struct verdict_counts *b)
@@ -122,15 +146,16 @@ bucket_of(const struct cohort_totals *now, struct cohort_totals *prev, struct ve
 
 /* The evidence of a decision, for operators (socket, HTTP, history, notify). */
 static json_t *
-decision_json(const char *service, const struct verdict_slot *s)
+decision_json(const char *service, const char *canary, const char *control,
+	      const struct verdict_release *rel)
 {
-	const struct verdict_decision *d = &s->rel.d;
+	const struct verdict_decision *d = &rel->d;
 	json_t *metrics = json_object();
 
 	for (int m = 0; m < VERDICT_M_MAX; m++) {
 		const struct verdict_evidence *ev = &d->ev[m];
 
-		if (!s->rel.conf.m[m].enabled || ev->canary_n + ev->control_n == 0)
+		if (!rel->conf.m[m].enabled || ev->canary_n + ev->control_n == 0)
 			continue;
 		json_t *o = json_pack("{s:b,s:b,s:b,s:I,s:I,s:I,s:I,s:f,s:f,s:f,s:f}",
 			"observed", ev->observed, "failed", ev->failed,
@@ -151,9 +176,9 @@ decision_json(const char *service, const struct verdict_slot *s)
 		json_object_set_new(metrics, verdict_metric_names[m], o);
 	}
 	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:f,s:o}", "service", service,
-		"canary", s->canary, "control", s->control,
+		"canary", canary, "control", control,
 		"verdict", verdict_state_name(d->state), "reason", d->reason,
-		"baked_s", (double)(s->rel.last_ms - s->rel.start_ms) / 1e3, "metrics", metrics);
+		"baked_s", (double)(rel->last_ms - rel->start_ms) / 1e3, "metrics", metrics);
 
 	if (d->state == VERDICT_ROLLBACK) {
 		json_object_set_new(o, "mode", json_string(verdict_mode_name(d->mode)));
@@ -311,7 +336,7 @@ slot_report(struct umbra_app *app, struct verdict_slot *s, const char *service,
 {
 	struct umbra_verdicts *v = app->verdicts;
 	const struct verdict_decision *d = &s->rel.d;
-	json_t *o = decision_json(service, s);
+	json_t *o = decision_json(service, s->canary, s->control, &s->rel);
 
 	v->decisions++;
 	printf("umbra: verdict: %s %s: %s: %s\n", service, s->canary,
@@ -351,6 +376,120 @@ slot_observe(struct umbra_app *app, struct verdict_slot *s, uint8_t si, const ch
 		slot_report(app, s, service, stage, now);
 }
 
+/* ---- shadow verdicts ---- */
+
+/* One bucket of a shadow profile: shadow (canary) against production. */
+static void
+shadow_bucket(const struct compare_totals *t, const struct compare_totals *p,
+	      struct verdict_counts *canary, struct verdict_counts *control)
+{
+	uint32_t n = grew(t->compared, p->compared);
+
+	memset(canary, 0, sizeof(*canary));
+	memset(control, 0, sizeof(*control));
+	canary->n[VERDICT_M_HTTP_5XX] = control->n[VERDICT_M_HTTP_5XX] = n;
+	canary->bad[VERDICT_M_HTTP_5XX] = grew(t->errors[COMPARE_SHADOW], p->errors[COMPARE_SHADOW]);
+	control->bad[VERDICT_M_HTTP_5XX] = grew(t->errors[COMPARE_PROD], p->errors[COMPARE_PROD]);
+	/* Production's own silence and resets are what the comparison
+	 * measures against: a difference is the shadow's. */
+	canary->n[VERDICT_M_NO_ANSWER] = control->n[VERDICT_M_NO_ANSWER] = n;
+	canary->bad[VERDICT_M_NO_ANSWER] = grew(t->no_answer, p->no_answer);
+	canary->n[VERDICT_M_RESET] = control->n[VERDICT_M_RESET] = n;
+	canary->bad[VERDICT_M_RESET] = grew(t->reset, p->reset);
+	for (unsigned int i = 0; i < COMPARE_LAT_BUCKETS; i++) {
+		/* The middle of [2^i, 2^(i+1)). */
+		uint64_t mid = compare_lat_value(i) - compare_lat_value(i) / 4;
+		unsigned int b = verdict_lat_bucket(mid > UINT32_MAX ? UINT32_MAX : (uint32_t)mid);
+
+		canary->lat[b] += grew(t->lat[COMPARE_SHADOW][i], p->lat[COMPARE_SHADOW][i]);
+		control->lat[b] += grew(t->lat[COMPARE_PROD][i], p->lat[COMPARE_PROD][i]);
+	}
+}
+
+static struct shadow_slot *
+shadow_slot_of(struct umbra_verdicts *v, const struct shadow_release *r)
+{
+	struct shadow_slot *free_slot = NULL;
+
+	for (int i = 0; i < CONF_MAX_SHADOWS; i++) {
+		struct shadow_slot *sl = &v->sh[i];
+
+		if (sl->used && sl->uid == r->uid && strcmp(sl->name, r->name) == 0)
+			return sl;
+		if (!sl->used && free_slot == NULL)
+			free_slot = sl;
+	}
+	return free_slot;
+}
+
+static void
+shadow_report(struct umbra_app *app, struct shadow_slot *sl, const char *service,
+	      uint64_t now)
+{
+	struct umbra_verdicts *v = app->verdicts;
+	const struct verdict_decision *d = &sl->rel.d;
+	char canary[CONF_VERSION_MAX + CONF_NAME_MAX + 16];
+	json_t *o;
+
+	snprintf(canary, sizeof(canary), "%s (shadow %s)", sl->version, sl->name);
+	o = decision_json(service, canary, "production", &sl->rel);
+	printf("umbra: verdict: %s %s in shadow %s: %s: %s\n", service, sl->version, sl->name,
+	       verdict_state_name(d->state), d->reason);
+	fflush(stdout);
+	notify_json(v, "shadow_decision", o);
+	json_decref(o);
+	sl->reported = d->state;
+	(void)now;
+}
+
+/* Judge every release's shadow profile, once a tick. */
+static void
+shadows_tick(struct umbra_app *app, const struct umbra_conf *c, uint64_t now)
+{
+	struct umbra_verdicts *v = app->verdicts;
+	static struct shadow_release rel[CONF_MAX_SHADOWS];   /* loop only */
+	unsigned int n = shadow_ctl_releases(app->dp.shadows, rel, CONF_MAX_SHADOWS);
+
+	for (int i = 0; i < CONF_MAX_SHADOWS; i++)
+		v->sh[i].seen = false;
+	for (unsigned int k = 0; k < n; k++) {
+		const struct shadow_release *r = &rel[k];
+		struct shadow_slot *sl;
+		struct verdict_counts canary, control;
+
+		if (r->service < 0 || (uint32_t)r->service >= c->n_services ||
+		    (sl = shadow_slot_of(v, r)) == NULL)
+			continue;
+		if (!sl->used) {
+			*sl = (struct shadow_slot){ .used = true, .uid = r->uid,
+						    .service = r->service, .prev = r->totals };
+			snprintf(sl->name, sizeof(sl->name), "%s", r->name);
+			snprintf(sl->version, sizeof(sl->version), "%s", r->version);
+			verdict_release_init(&sl->rel, &c->services[r->service].verdict.vc, now);
+			printf("umbra: verdict: judging %s %s in shadow %s against production\n",
+			       c->services[r->service].name, sl->version, sl->name);
+		}
+		sl->seen = true;
+		if (!r->active)
+			continue;
+		shadow_bucket(&r->totals, &sl->prev, &canary, &control);
+		sl->prev = r->totals;
+		verdict_release_observe(&sl->rel, now, &canary, &control);
+		struct verdict_record *rec = &v->shadow_last[r->service];
+
+		snprintf(rec->version, sizeof(rec->version), "%s", sl->version);
+		rec->state = sl->rel.d.state;
+		rec->risk = risk_of(&sl->rel);
+		snprintf(rec->reason, sizeof(rec->reason), "in shadow %s: %s", sl->name,
+			 sl->rel.d.reason);
+		if (sl->rel.d.state != sl->reported)
+			shadow_report(app, sl, c->services[r->service].name, now);
+	}
+	for (int i = 0; i < CONF_MAX_SHADOWS; i++)
+		if (v->sh[i].used && !v->sh[i].seen)
+			v->sh[i].used = false;   /* the profile is gone */
+}
+
 static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -377,6 +516,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		slot_observe(app, s, (uint8_t)si, svc->name, c->stages[svc->rollout.stage].name,
 			     now);
 	}
+	shadows_tick(app, c, now);
 	if (v->hist && history_flush(v->hist) < 0)
 		fprintf(stderr, "umbra: %s\n", history_error(v->hist));
 }
@@ -435,7 +575,8 @@ cmd_verdict_status(json_t *args, void *ctx, struct mgmt_error *err)
 		if (service && strcmp(service, c->services[si].name) != 0)
 			continue;
 		if (s->active || s->rel.d.state != VERDICT_HOLD || s->canary[0])
-			json_array_append_new(list, decision_json(c->services[si].name, s));
+			json_array_append_new(list, decision_json(c->services[si].name, s->canary,
+								  s->control, &s->rel));
 	}
 	if (service && conf_service_index(c, service) < 0) {
 		json_decref(list);
@@ -443,7 +584,20 @@ cmd_verdict_status(json_t *args, void *ctx, struct mgmt_error *err)
 		snprintf(err->message, sizeof(err->message), "unknown service '%s'", service);
 		return NULL;
 	}
-	return json_pack("{s:o,s:I,s:I}", "releases", list,
+	json_t *shadows = json_array();
+
+	for (int i = 0; i < CONF_MAX_SHADOWS; i++) {
+		const struct shadow_slot *sl = &app->verdicts->sh[i];
+		char canary[CONF_VERSION_MAX + CONF_NAME_MAX + 16];
+
+		if (!sl->used || (uint32_t)sl->service >= c->n_services ||
+		    (service && strcmp(service, c->services[sl->service].name) != 0))
+			continue;
+		snprintf(canary, sizeof(canary), "%s (shadow %s)", sl->version, sl->name);
+		json_array_append_new(shadows, decision_json(c->services[sl->service].name,
+							     canary, "production", &sl->rel));
+	}
+	return json_pack("{s:o,s:o,s:I,s:I}", "releases", list, "shadows", shadows,
 			 "decisions", (json_int_t)app->verdicts->decisions,
 			 "rollbacks", (json_int_t)app->verdicts->rollbacks);
 }
@@ -480,7 +634,7 @@ cmd_verdict_gate(json_t *args, void *ctx, struct mgmt_error *err)
 	case VERDICT_ROLLBACK: gate = "no_go"; break;
 	default: gate = "hold"; break;
 	}
-	json_t *o = decision_json(service, s);
+	json_t *o = decision_json(service, s->canary, s->control, &s->rel);
 
 	json_object_set_new(o, "gate", json_string(gate));
 	return o;
@@ -563,14 +717,15 @@ umbra_verdict_approval(struct umbra_app *app, const char *service, const char *v
 
 	if (si < 0 || si >= CONF_MAX_SERVICES || version == NULL)
 		return json_object();   /* the workflow refuses it with its own reason */
-	r = &v->last[si];
+	/* A release's shadow verdict speaks first; else its canary's. */
+	r = strcmp(v->shadow_last[si].version, version) == 0 ? &v->shadow_last[si] : &v->last[si];
 	bool judged = strcmp(r->version, version) == 0;
 
 	if (c->services[si].verdict.gate && (!judged || r->state != VERDICT_GO)) {
 		if (!judged)
 			snprintf(why, len, "%s %s has no GO: no verdict judged it (its canary "
-				 "must run in %s first)", service, version,
-				 c->stages[c->services[si].rollout.stage].name);
+				 "must run in %s first, or a shadow profile with its version)",
+				 service, version, c->stages[c->services[si].rollout.stage].name);
 		else
 			snprintf(why, len, "%s %s has no GO: its verdict is %s: %s", service,
 				 version, verdict_state_name(r->state), r->reason);

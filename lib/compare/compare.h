@@ -263,6 +263,28 @@ void compare_expire(struct compare_ctx *c, uint64_t now_us);
 /** Forget profile @p profile's counts (a profile deleted or replaced). */
 void compare_reset(struct compare_ctx *c, unsigned int profile);
 
+/** Latency buckets of struct compare_totals (see compare_lat_value()). */
+#define COMPARE_LAT_BUCKETS 56
+
+/** A profile's totals, typed, for those that judge rather than show them. */
+struct compare_totals {
+	uint64_t compared;              /**< exchanges with production's side in */
+	uint64_t mismatches;            /**< differences the control does not explain */
+	uint64_t errors[COMPARE_SIDES]; /**< 5xx / SERVFAIL answers per side */
+	uint64_t no_answer;             /**< the shadow never answered (production did) */
+	uint64_t reset;                 /**< one side reset, the other not */
+	/** Answer latency per side: counts by bucket, coarser than the
+	 *  report's (each a power of two). */
+	uint64_t lat[COMPARE_SIDES][COMPARE_LAT_BUCKETS];
+};
+
+/** Totals of profile @p profile into @p t. */
+void compare_totals(const struct compare_ctx *c, unsigned int profile,
+		    struct compare_totals *t);
+
+/** Upper bound, in microseconds, of latency bucket @p i of struct compare_totals. */
+uint64_t compare_lat_value(unsigned int i);
+
 /**
  * Report of profile @p profile: totals, per endpoint (compared, matches,
  * mismatches by kind, noise, latency p50/p90/p99/max per side and their

@@ -986,6 +986,38 @@ drops_json(const struct cmp_drops *d)
 	return o;
 }
 
+uint64_t
+compare_lat_value(unsigned int i)
+{
+	return i >= 63 ? UINT64_MAX : (2ull << i) - 1;
+}
+
+void
+compare_totals(const struct compare_ctx *c, unsigned int profile, struct compare_totals *t)
+{
+	const struct cmp_stats *st;
+
+	memset(t, 0, sizeof(*t));
+	if (profile >= c->n_profiles)
+		return;
+	st = &c->prof[profile].total;
+	t->compared = st->compared;
+	t->mismatches = st->mismatches;
+	t->no_answer = st->kinds[K_NO_ANSWER];
+	t->reset = st->kinds[K_RESET];
+	for (unsigned int s = 0; s < COMPARE_SIDES; s++) {
+		t->errors[s] = st->errors[s];
+		/* Fine buckets into powers of two: bucket i holds values below 2^(i+1). */
+		for (unsigned int b = 0; b < HIST_BUCKETS; b++) {
+			uint32_t v = hist_bucket_value(b);
+			unsigned int i = v < 2 ? 0 : (unsigned int)(31 - __builtin_clz(v));
+
+			t->lat[s][i < COMPARE_LAT_BUCKETS ? i : COMPARE_LAT_BUCKETS - 1] +=
+				st->latency[s].bucket[b];
+		}
+	}
+}
+
 json_t *
 compare_report_json(const struct compare_ctx *c, unsigned int profile)
 {

@@ -393,6 +393,9 @@ struct conf_shadow {
 	 * service and a 5-tuple match seen from the client. */
 	uint16_t stage;
 	int16_t service;        /**< service index or -1 */
+	/** The version the shadow network runs: the profile's verdict belongs
+	 *  to that release of service ("": none). */
+	char version[CONF_VERSION_MAX];
 	int32_t proto;          /**< IP protocol or CONF_ANY */
 	struct conf_prefix src; /**< client side */
 	struct conf_prefix dst; /**< server side */

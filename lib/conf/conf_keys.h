@@ -37,7 +37,7 @@ struct conf_key {
 extern const struct conf_key *const conf_fault_rule_keys;
 
 /** Keys of a shadow profile (shadows:, shadow/create). */
-#define CONF_SHADOW_PROFILE_KEYS 22
+#define CONF_SHADOW_PROFILE_KEYS 23
 /** The shadow profile's keys, CONF_SHADOW_PROFILE_KEYS of them, then a
  *  NULL name. */
 extern const struct conf_key *const conf_shadow_profile_keys;

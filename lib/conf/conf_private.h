@@ -157,6 +157,10 @@ int ld_shadows(struct loader *L, yaml_node_t *seq);
  *  table from its section's exported key table, so the two cannot disagree. */
 void ld_fields_of_keys(struct field *f, const struct conf_key *keys);
 
+/** A version label: 1..CONF_VERSION_MAX-1 of letters, digits, '.', '_',
+ *  '+', '-', into @p out (CONF_VERSION_MAX bytes). */
+int ld_get_version(struct loader *L, yaml_node_t *n, char *out);
+
 /** A service's verdict: mapping into @p cv (defaults already set). */
 int ld_service_verdict(struct loader *L, yaml_node_t *n, struct conf_verdict *cv);
 /** lib/verdict's defaults, judging releases when @p enabled. */

@@ -61,9 +61,8 @@ seq_len(const yaml_node_t *seq)
 	return (uint32_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
 }
 
-/* A version label: 1..CONF_VERSION_MAX-1 of letters, digits, '.', '_', '+', '-'. */
-static int
-get_version(struct loader *L, yaml_node_t *n, char *out)
+int
+ld_get_version(struct loader *L, yaml_node_t *n, char *out)
 {
 	const char *s;
 
@@ -223,7 +222,7 @@ load_svc_stage(struct loader *L, yaml_node_t *key, yaml_node_t *n, struct conf_s
 	st = &s->stages[stage];
 	st->pos = ld_pos_of(key);
 	if (ld_fields_get(L, n, f, "service stage") < 0 ||
-	    ((v = f[1].value) && get_version(L, v, st->running) < 0))
+	    ((v = f[1].value) && ld_get_version(L, v, st->running) < 0))
 		return -1;
 	if ((v = f[0].value) == NULL)
 		return 0;

@@ -66,6 +66,7 @@ static const struct conf_key shadow_profile_keys[] = {
 	{ "response_timeout", CONF_KEY_STRING, false },
 	{ "max_sessions", CONF_KEY_SCALAR, false },
 	{ "early_segments", CONF_KEY_SCALAR, false },
+	{ "version", CONF_KEY_STRING, false },
 	{ NULL, 0, false },
 };
 _Static_assert(COUNT(shadow_profile_keys) == CONF_SHADOW_PROFILE_KEYS + 1,
@@ -100,6 +101,13 @@ load_target(struct loader *L, yaml_node_t *n, struct field *f, struct conf_shado
 	    ((v = ld_field_value(f, "service")) && ld_get_service_ref(L, v, &s->service) < 0) ||
 	    ld_get_tuple(L, n, f, "shadow profile", &t) < 0)
 		return -1;
+	if ((v = ld_field_value(f, "version"))) {
+		if (s->service < 0)
+			return ld_fail(L, v, "a shadow profile's version names a release: give "
+				       "its service too");
+		if (ld_get_version(L, v, s->version) < 0)
+			return -1;
+	}
 	s->proto = t.proto;
 	s->src = t.src;
 	s->dst = t.dst;

@@ -267,6 +267,23 @@ uint8_t shadow_ctl_slot_of(void *sc, const char *name);
 /** Counters and comparison totals of every profile as Prometheus text. */
 void shadow_ctl_metrics(const struct shadow_ctl *sc, FILE *out);
 
+/** A profile that runs a release's version (conf_shadow.version set). */
+struct shadow_release {
+	char name[CONF_NAME_MAX];       /**< the profile */
+	uint32_t uid;                   /**< changes when the name is reused */
+	int16_t service;
+	char version[CONF_VERSION_MAX];
+	bool active;                    /**< still cloning (not ended) */
+	struct compare_totals totals;   /**< shadow against production so far */
+};
+
+/**
+ * Profiles that belong to a release, with their comparison totals, into
+ * @p out (at most @p max). @return how many.
+ */
+unsigned int shadow_ctl_releases(const struct shadow_ctl *sc, struct shadow_release *out,
+				 unsigned int max);
+
 /** Exchanges the comparator has compared, over all profiles. */
 uint64_t shadow_ctl_compared(const struct shadow_ctl *sc);
 

@@ -498,6 +498,28 @@ shadow_ctl_metrics(const struct shadow_ctl *sc, FILE *out)
 	}
 }
 
+unsigned int
+shadow_ctl_releases(const struct shadow_ctl *sc, struct shadow_release *out, unsigned int max)
+{
+	unsigned int n = 0;
+
+	for (int i = 0; i < CONF_MAX_SHADOWS && n < max; i++) {
+		const struct profile_entry *e = &sc->prof[i];
+
+		if (e->state == PROFILE_FREE || e->s.service < 0 || e->s.version[0] == '\0')
+			continue;
+		struct shadow_release *r = &out[n++];
+
+		snprintf(r->name, sizeof(r->name), "%s", e->s.name);
+		snprintf(r->version, sizeof(r->version), "%s", e->s.version);
+		r->uid = e->uid;
+		r->service = e->s.service;
+		r->active = e->state == PROFILE_ACTIVE;
+		compare_totals(sc->cmp, (unsigned int)i, &r->totals);
+	}
+	return n;
+}
+
 uint64_t
 shadow_ctl_compared(const struct shadow_ctl *sc)
 {
