@@ -864,6 +864,8 @@ static const struct {
 	  "t.yaml:7:41: port 'sh' is a shadow port (role: shadow): only shadows may use it, not a stage's egress; use another port" },
 	{ SPORTS "stages:\n  - { name: production, egress: { port: b }, match: [ { port: sh } ] }\n",
 	  "t.yaml:7:63: port 'sh' is a shadow port (role: shadow): only shadows may use it, not a match rule's port; use another port" },
+	{ SH1 "{ name: x, stage: production, port: sh, version: v2 }\n",
+	  "t.yaml:16:54: a shadow profile's version names a release: give its service too" },
 	{ FSVC "    verdict: { alpha: 0 }\n", 
 	  "t.yaml:13:23: alpha must be above 0 and below 100%, not '0'" },
 	{ FSVC "    verdict: { alpha: 150% }\n", 
