@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Set up this machine and run every test: unit, functional (net_pcap),
-# management (socket, HTTP, restarts) and end-to-end (namespaces) on the
-# release build; a soak; unit, functional and management again
-# under ASan+UBSan; each fuzzer for a short bounded run over its corpus.
+# management (socket, HTTP, restarts), end-to-end (namespaces) and the
+# dashboard in headless chromium (browser) on the release build; a soak;
+# unit, functional and management again under ASan+UBSan; each fuzzer
+# for a short bounded run over its corpus.
 # Ends with one line "N passed, N failed".
 #   tests/run.sh            everything
 #   FUZZ_SECONDS=0 tests/run.sh   skip the fuzz runs
@@ -28,8 +29,8 @@ run_suites() { # [-v] BUILD_DIR SUITE...   (-v: show the tests' own output)
   results+=("$dir/meson-logs/$base.json")
 }
 
-echo "== release build: unit, functional, management, end to end"
-run_suites build unit functional mgmt e2e
+echo "== release build: unit, functional, management, end to end, deploy, dashboard"
+run_suites build unit functional mgmt e2e deploy browser
 
 echo "== soak, ${SOAK_MINUTES} minutes"
 SOAK_MINUTES=$SOAK_MINUTES run_suites -v build soak

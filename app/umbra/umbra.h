@@ -66,7 +66,33 @@ struct umbra_app {
 	struct event *fault_timer;   /**< ends fault leases on time */
 	struct event *shadow_poll;   /**< drains shadow records into the comparator */
 	struct umbra_verdicts *verdicts; /**< release verdicts (umbra_verdict.c) */
+	struct umbra_graph *graph;   /**< dependency map (umbra_graph.c) */
 };
+
+/**
+ * Start the dependency map: its tables and a 10 ms loop timer draining
+ * the workers' records. @return 0, or -1 with a sentence in @p err.
+ */
+int umbra_graph_init(struct umbra_app *app, char *err, size_t errlen);
+
+/** Register graph/... and service/... commands. @return 0, or -1. */
+int umbra_graph_register(struct umbra_app *app);
+
+/** Stop the map and free it. */
+void umbra_graph_fini(struct umbra_app *app);
+
+/** Append the dependency map's Prometheus lines to @p f. */
+void umbra_graph_metrics(struct umbra_app *app, FILE *f);
+
+/**
+ * The latest deviation of @p service's canary cohort from its control
+ * cohort (the same window, since the canary started; scored every
+ * 250 ms while it has a canary in its rollout stage): out->above says
+ * whether it passed the threshold, out->mode outage or security, and
+ * out->list the edges that changed.
+ * @return 0, or -1 when there is none (no canary, or not scored yet).
+ */
+int umbra_graph_deviation(struct umbra_app *app, uint8_t service, struct graph_diff *out);
 
 /**
  * Start judging releases: the history database in the state directory,
@@ -80,6 +106,16 @@ int umbra_verdict_register(struct umbra_app *app);
 
 /** Stop judging; commit and close the history. */
 void umbra_verdict_fini(struct umbra_app *app);
+
+/**
+ * The dashboard (umbra_ui.c): /ui's compiled-in files and the topics of
+ * /events (the commands whose answers the views show). Call after every
+ * other module registered its commands. @return 0, or -1.
+ */
+int umbra_ui_register(struct umbra_app *app);
+
+/** Append /events' Prometheus lines (clients, cuts, time spent) to @p f. */
+void umbra_ui_metrics(struct umbra_app *app, FILE *f);
 
 /** Append the release verdicts' Prometheus lines to @p f. */
 void umbra_verdict_metrics(struct umbra_app *app, FILE *f);

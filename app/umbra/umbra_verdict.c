@@ -10,6 +10,7 @@
  *
  * Commands: verdict/status, verdict/gate, analytics/summary.
  */
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "graph.h"
 #include "history.h"
 #include "notify.h"
 #include "shadow.h"
@@ -42,6 +44,7 @@ struct verdict_slot {
 	struct verdict_release rel;
 	struct cohort_totals prev[2];   /* [0] control, [1] canary */
 	enum verdict_state reported;
+	double graph_score;             /* dependency-map deviation, -1: none yet */
 	bool rolled_back;               /* the verdict's rollback was started */
 	int64_t hist_id;                /* history release id, or -1 */
 };
@@ -315,9 +318,12 @@ start_rollback(struct umbra_app *app, struct verdict_slot *s, const char *servic
 	json_decref(r);
 	uint64_t done = mono_ms();
 
-	printf("umbra: verdict: %s %s rolled back %" PRIu64 " ms after its first bad answer "
-	       "(%s)\n", service, s->canary,
-	       d->first_bad_ms == UINT64_MAX ? 0 : done - d->first_bad_ms, d->reason);
+	if (d->first_bad_ms == UINT64_MAX)
+		printf("umbra: verdict: %s %s rolled back %" PRIu64 " ms after the decision "
+		       "(%s)\n", service, s->canary, done - d->at_ms, d->reason);
+	else
+		printf("umbra: verdict: %s %s rolled back %" PRIu64 " ms after its first bad "
+		       "answer (%s)\n", service, s->canary, done - d->first_bad_ms, d->reason);
 	fflush(stdout);
 	if (v->hist && s->hist_id > 0)
 		history_add_rollback(v->hist, &(struct history_rollback){
@@ -359,6 +365,44 @@ slot_report(struct umbra_app *app, struct verdict_slot *s, const char *service,
 		start_rollback(app, s, service, stage, now);
 }
 
+/*
+ * The dependency map's signal: the canary's graph against the control's
+ * over the same window. Above its threshold, the release is rolled back
+ * (security: mostly new edges; outage: mostly missing ones), naming the
+ * edges that changed; below it, the score is only evidence.
+ */
+static void
+graph_signal(struct umbra_app *app, struct verdict_slot *s, uint8_t si, uint64_t now)
+{
+	static struct graph_diff diff;   /* large; the loop is single-threaded */
+	char reason[256];
+	size_t o;
+
+	s->graph_score = -1;
+	if (umbra_graph_deviation(app, si, &diff) < 0)
+		return;
+	s->graph_score = diff.score;
+	if (!diff.above || s->rel.d.state == VERDICT_ROLLBACK)
+		return;
+	o = (size_t)snprintf(reason, sizeof(reason), "dependency graph (%s): canary's edges "
+			     "deviate %.0f%% from the control's (%u new, %u missing)",
+			     diff.mode == GRAPH_DEV_OUTAGE ? "outage" : "security",
+			     100 * diff.score, diff.count[GRAPH_CHANGE_NEW],
+			     diff.count[GRAPH_CHANGE_MISSING]);
+	for (uint32_t i = 0; i < diff.n_listed && i < 3 && o < sizeof(reason); i++) {
+		const struct graph_key *k = &diff.list[i].key;
+		char addr[INET6_ADDRSTRLEN];
+
+		inet_ntop(k->family == 6 ? AF_INET6 : AF_INET, k->server, addr, sizeof(addr));
+		o += (size_t)snprintf(reason + o, sizeof(reason) - o, "%s %s %s:%u",
+				      i ? "," : ":", graph_change_names[diff.list[i].change],
+				      addr, k->server_port);
+	}
+	verdict_release_fail(&s->rel, now, VERDICT_M_NEW_DEST,
+			     diff.mode == GRAPH_DEV_OUTAGE ? VERDICT_MODE_OUTAGE :
+			     VERDICT_MODE_SECURITY, reason);
+}
+
 static void
 slot_observe(struct umbra_app *app, struct verdict_slot *s, uint8_t si, const char *service,
 	     const char *stage, uint64_t now)
@@ -371,6 +415,7 @@ slot_observe(struct umbra_app *app, struct verdict_slot *s, uint8_t si, const ch
 	totals_of(&app->dp, si, 0, &t);
 	bucket_of(&t, &s->prev[0], &control);
 	verdict_release_observe(&s->rel, now, &canary, &control);
+	graph_signal(app, s, si, now);
 	record_last(app->verdicts, si, s);
 	if (s->rel.d.state != s->reported)
 		slot_report(app, s, service, stage, now);

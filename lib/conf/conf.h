@@ -459,6 +459,14 @@ struct conf_mgmt {
 	uint32_t client_timeout_s;     /**< idle socket clients closed after; 0: default */
 };
 
+/** How a canary's dependency graph is compared with its control's (graph:). */
+struct conf_graph {
+	double threshold;              /**< deviation that rolls back (0.20) */
+	uint32_t min_gap_ms;           /**< an edge is new or missing only after */
+	double k_gap;                  /**< k_gap x max(its gap, min_gap_ms) (2 x 60 s) */
+	uint32_t min_flows;            /**< flows before a new edge counts (5) */
+};
+
 /** URLs notified of decisions and transitions, at most. */
 #define CONF_NOTIFY_URLS_MAX 8
 
@@ -504,6 +512,7 @@ struct umbra_conf {
 	uint32_t stats_interval_s;     /**< 0: no periodic stats */
 	struct conf_snapshots snapshots;
 	struct conf_notify notify;
+	struct conf_graph graph;
 };
 
 /**

@@ -430,7 +430,7 @@ load_root(struct loader *L, yaml_node_t *root)
 		{ "flow_table" }, { "mempool" }, { "stats" }, { "mgmt" },
 		{ "services" }, { "workflow" }, { "splits" }, { "steering" },
 		{ "fault_policy" }, { "faults" }, { "chaos" }, { "shadows" }, { "snapshots" },
-		{ "notify" }, { NULL },
+		{ "notify" }, { "graph" }, { NULL },
 	};
 	struct umbra_conf *c = L->c;
 
@@ -464,7 +464,8 @@ load_root(struct loader *L, yaml_node_t *root)
 	if (ld_fault_sections(L, f[12].value, f[13].value, f[14].value) < 0 ||
 	    (f[15].value && ld_shadows(L, f[15].value) < 0) ||
 	    (f[16].value && load_snapshots(L, f[16].value) < 0) ||
-	    (f[17].value && ld_notify(L, f[17].value) < 0))
+	    (f[17].value && ld_notify(L, f[17].value) < 0) ||
+	    (f[18].value && ld_graph(L, f[18].value) < 0))
 		return -1;
 	return 0;
 }
@@ -479,6 +480,7 @@ defaults(struct umbra_conf *c)
 	c->workflow.hook_timeout_ms = 30000;
 	c->workflow.history_max = 10000;
 	c->snapshots.keep = 100;
+	conf_graph_default(&c->graph);
 	c->notify = (struct conf_notify){ .queue = 256, .attempts = 5, .timeout_ms = 2000,
 					  .backoff_ms = 200 };
 	c->steer_seed = 0x5eed;

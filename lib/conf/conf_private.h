@@ -165,6 +165,10 @@ int ld_get_version(struct loader *L, yaml_node_t *n, char *out);
 int ld_service_verdict(struct loader *L, yaml_node_t *n, struct conf_verdict *cv);
 /** lib/verdict's defaults, judging releases when @p enabled. */
 void conf_verdict_default(struct conf_verdict *cv, bool enabled);
+/** lib/graph's defaults for graph:. */
+void conf_graph_default(struct conf_graph *g);
+/** The top-level graph: mapping. */
+int ld_graph(struct loader *L, yaml_node_t *n);
 /** The top-level notify: mapping. */
 int ld_notify(struct loader *L, yaml_node_t *n);
 

@@ -28,6 +28,7 @@
 #include "verdict.h"
 #include "flow.h"
 #include "gen.h"
+#include "graph.h"
 #include "pkt.h"
 #include "port.h"
 
@@ -44,6 +45,19 @@
 #define DP_SHADOW_MBUFS 8192
 /** Fewest shadow mbufs per worker, however large production's buffers. */
 #define DP_SHADOW_MBUFS_MIN 1024
+
+/** Dependency map (dp_graph.c): flow records a worker's ring holds. */
+#define DP_GRAPH_RING 4096
+/** DNS answers a worker's ring holds. */
+#define DP_GRAPH_DNS_RING 1024
+/** Bytes of a DNS answer copied for the management core, at most. */
+#define DP_GRAPH_DNS_MAX 512
+/** Flow records a worker may send per housekeeping period (DP_DRAIN_US):
+ * 64 per 100 us, 640 000 a second. */
+#define DP_GRAPH_BUDGET 64
+/** DNS answers a worker may copy per period: 8 per 100 us, 80 000 a
+ * second (a budget of their own: a DNS flood never starves flow records). */
+#define DP_GRAPH_DNS_BUDGET 8
 
 /** Drops decided by the data path (parse drops use enum pkt_drop_reason). */
 #define DP_DROP_REASONS(X) \
@@ -111,6 +125,14 @@ struct dp_counters {
 	uint64_t split_flows[CONF_MAX_SPLITS];
 	/** Service flows of a release left out of cohort health (verdict.sample). */
 	uint64_t health_unsampled;
+	/** Dependency map: records sent, dropped on a full ring, dropped over
+	 * the budget; DNS answers copied, dropped on a full ring (or over
+	 * their budget: graph_over_budget too). */
+	uint64_t graph_records;
+	uint64_t graph_ring_full;
+	uint64_t graph_over_budget;
+	uint64_t graph_dns;
+	uint64_t graph_dns_full;
 	uint64_t rule_pkts[CONF_MAX_FLOW_RULES];
 	uint64_t rule_flows[CONF_MAX_FLOW_RULES];
 	struct dp_port_counters port[CONF_MAX_PORTS];
@@ -128,6 +150,8 @@ enum {
 	DP_HEALTH_TRACK = 1 << 0,        /**< the flow counts toward its cohort */
 	DP_HEALTH_CANARY = 1 << 1,       /**< canary cohort (else control) */
 	DP_HEALTH_CONNECT_DONE = 1 << 2, /**< its connect was judged */
+	DP_GRAPH_DNS = 1 << 3,           /**< a DNS flow: answers are copied (dp_graph.c) */
+	DP_GRAPH_OPEN = 1 << 4,          /**< reported NEW to the map, END not yet */
 };
 
 /** Request stamps keep the TSC >> this (about 85 ns at 3 GHz; wraps after minutes). */
@@ -146,10 +170,41 @@ struct dp_health {
 	uint32_t *req_ts;    /**< per flow-table slot: open request's stamp, 0: none */
 };
 
+/**
+ * Whether packet @p m of a tracked flow can tell anything about its
+ * server: a payload, a SYN, FIN or RST, or a connect not judged yet. A
+ * pure ACK of an established connection cannot (most packets).
+ */
+static inline bool
+dp_health_wants(const struct flow_entry *e, const struct pkt_meta *m)
+{
+	return m->payload_len != 0 || m->l4_proto != 6 ||
+	       (m->tcp_flags & (PKT_TCP_SYN | PKT_TCP_FIN | PKT_TCP_RST)) ||
+	       !(e->health & DP_HEALTH_CONNECT_DONE) ||
+	       e->tcp_state != FLOW_TCP_ESTABLISHED;
+}
+
 /** A flow's TCP view before this packet updated it. */
 struct dp_health_prev {
 	uint8_t tcp_state;
 	uint32_t retrans;
+};
+
+/** A DNS answer copied for the management core (its first bytes). */
+struct dp_graph_dns {
+	uint64_t ts_ms;
+	uint16_t stage;
+	uint16_t len;                    /**< bytes in data */
+	uint8_t data[DP_GRAPH_DNS_MAX];
+};
+
+/** A worker's side of the dependency map. */
+struct dp_graph_worker {
+	struct rte_ring *flows;          /**< struct graph_flow_record, SP/SC */
+	struct rte_ring *dns;            /**< struct dp_graph_dns, SP/SC */
+	uint32_t budget;                 /**< flow records left this period */
+	uint32_t dns_budget;             /**< DNS copies left this period */
+	uint64_t tsc_per_ms;
 };
 
 struct dp_worker {
@@ -175,6 +230,7 @@ struct dp_worker {
 	struct fault_worker fault;
 	struct shadow_worker shadow;
 	struct dp_health *health;
+	struct dp_graph_worker graph;
 } __rte_cache_aligned;
 
 /** Everything the data path owns. */
@@ -305,6 +361,31 @@ void dp_health_flow_start(struct dp_worker *w, const struct umbra_gen *g,
 void dp_health_packet(struct dp_worker *w, struct flow_entry *e, int32_t pos,
 		      struct rte_mbuf *pkt, const struct pkt_meta *m, enum flow_dir dir,
 		      const struct dp_health_prev *prev, uint64_t now);
+
+/**
+ * A new flow @p e (after its decision and dp_health_flow_start()) with
+ * key @p k: report it to the dependency map (NEW), and mark DNS flows so
+ * their answers are copied (dp_graph.c).
+ */
+void dp_graph_flow_start(struct dp_worker *w, const struct umbra_gen *g,
+			 struct flow_entry *e, const struct flow_key *k, uint64_t now);
+
+/**
+ * A packet of a DNS flow, or with FIN or RST: copy a DNS answer, report a
+ * closed flow's END.
+ */
+void dp_graph_packet(struct dp_worker *w, const struct umbra_gen *g, struct flow_entry *e,
+		     const struct flow_key *k,
+		     const struct rte_mbuf *pkt, const struct pkt_meta *m,
+		     enum flow_dir dir, uint64_t now);
+
+/** Housekeeping: a new period's record budget. */
+static inline void
+dp_graph_refill(struct dp_worker *w)
+{
+	w->graph.budget = DP_GRAPH_BUDGET;
+	w->graph.dns_budget = DP_GRAPH_DNS_BUDGET;
+}
 
 /** Consume a burst received on shadow-role port @p in_port. */
 void dp_shadow_input(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,

@@ -8,6 +8,7 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_ring.h>
 
 #include "dp.h"
 #include "pkt_mbuf.h"
@@ -102,6 +103,22 @@ worker_init(struct dp_context *dp, struct dp_worker *w, uint16_t index,
 		snprintf(err, errlen, "out of memory for request stamps of worker %u", index);
 		return -1;
 	}
+	/* Dependency map records to the management core (dp_graph.c). */
+	snprintf(name, sizeof(name), "umbra_gflows_%u", index);
+	w->graph.flows = rte_ring_create_elem(name, sizeof(struct graph_flow_record),
+					      DP_GRAPH_RING, socket,
+					      RING_F_SP_ENQ | RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "umbra_gdns_%u", index);
+	w->graph.dns = rte_ring_create_elem(name, sizeof(struct dp_graph_dns),
+					    DP_GRAPH_DNS_RING, socket,
+					    RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (w->graph.flows == NULL || w->graph.dns == NULL) {
+		snprintf(err, errlen, "out of memory for the dependency map's rings of "
+			 "worker %u (%s)", index, rte_strerror(rte_errno));
+		return -1;
+	}
+	w->graph.tsc_per_ms = w->tsc_hz / 1000 ? w->tsc_hz / 1000 : 1;
+	dp_graph_refill(w);
 	/* Worker k polls RX queue k of every port that has one. */
 	for (uint16_t p = 0; p < dp->ports.n_ports; p++) {
 		if (index >= dp->ports.ports[p].n_rxq)
@@ -257,6 +274,8 @@ dp_fini(struct dp_context *dp)
 		if (w->health)
 			rte_free(w->health->req_ts);
 		rte_free(w->health);
+		rte_ring_free(w->graph.flows);
+		rte_ring_free(w->graph.dns);
 		rte_free(w->cnt);
 		rte_free(w->scratch);
 	}

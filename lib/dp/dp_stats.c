@@ -271,7 +271,7 @@ dp_stats_json(const struct dp_context *dp)
 	const struct umbra_conf *c = g->conf;
 
 	return json_pack("{s:I,s:f,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:I,s:I},"
-			 "s:{s:I,s:I,s:I},s:{s:o,s:I,s:I},s:{s:o,s:o}}",
+			 "s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I},s:{s:o,s:I,s:I},s:{s:o,s:o}}",
 		"generation", (json_int_t)g->id,
 		"time_s", (double)rte_get_tsc_cycles() / (double)rte_get_tsc_hz(),
 		"rx_pkts", (json_int_t)SUM(dp, pkts),
@@ -285,6 +285,11 @@ dp_stats_json(const struct dp_context *dp)
 		"workers", workers_json(dp),
 		"flows", "new", (json_int_t)SUM(dp, flows_new),
 		"stateless", (json_int_t)SUM(dp, flows_stateless),
+		"graph", "records", (json_int_t)SUM(dp, graph_records),
+		"ring_full", (json_int_t)SUM(dp, graph_ring_full),
+		"over_budget", (json_int_t)SUM(dp, graph_over_budget),
+		"dns", (json_int_t)SUM(dp, graph_dns),
+		"dns_full", (json_int_t)SUM(dp, graph_dns_full),
 		"arp", "forwarded", (json_int_t)SUM(dp, arp_forwarded),
 		"proxied", (json_int_t)SUM(dp, arp_proxied),
 		"nd_proxied", (json_int_t)SUM(dp, nd_proxied),

@@ -200,6 +200,7 @@ burst_new_flows(struct dp_worker *w, const struct umbra_gen *g,
 		e = flow_table_entry(w->ft, pos);
 		decision_store(e, d, g->id);
 		dp_health_flow_start(w, g, e, pos, &b->keys[j]);
+		dp_graph_flow_start(w, g, e, &b->keys[j], now);
 		if (unlikely(d->shadow != SHADOW_NONE))
 			shadow_flow_start(w, e, &b->keys[j], &b->meta[j], d->shadow, now);
 		b->pos[j] = pos;
@@ -219,8 +220,8 @@ account_verdict(struct dp_counters *c, uint16_t from, uint16_t to,
 }
 
 static void
-burst_forward(struct dp_worker *w, struct rte_mbuf **pkts, struct dp_burst *b,
-	      const struct dp_decision *stateless, uint64_t now)
+burst_forward(struct dp_worker *w, const struct umbra_gen *g, struct rte_mbuf **pkts,
+	      struct dp_burst *b, const struct dp_decision *stateless, uint64_t now)
 {
 	for (uint32_t j = 0; j < b->n_ip; j++) {
 		struct rte_mbuf *pkt = pkts[b->pkt_idx[j]];
@@ -231,7 +232,8 @@ burst_forward(struct dp_worker *w, struct rte_mbuf **pkts, struct dp_burst *b,
 		if (likely(b->pos[j] >= 0)) {
 			e = flow_table_entry(w->ft, b->pos[j]);
 			dir = flow_dir_of(e, b->side[j]);
-			if (unlikely(e->health & DP_HEALTH_TRACK)) {
+			if (unlikely(e->health & DP_HEALTH_TRACK) &&
+			    dp_health_wants(e, &b->meta[j])) {
 				struct dp_health_prev prev = { e->tcp_state, e->retrans[dir] };
 
 				flow_entry_update(e, &b->meta[j], dir, len, now, w->tsc_hz);
@@ -239,6 +241,10 @@ burst_forward(struct dp_worker *w, struct rte_mbuf **pkts, struct dp_burst *b,
 			} else {
 				flow_entry_update(e, &b->meta[j], dir, len, now, w->tsc_hz);
 			}
+			/* The dependency map: DNS answers, closed flows. */
+			if (unlikely((e->health & DP_GRAPH_DNS) |
+				     (b->meta[j].tcp_flags & (PKT_TCP_FIN | PKT_TCP_RST))))
+				dp_graph_packet(w, g, e, &b->keys[j], pkt, &b->meta[j], dir, now);
 		} else { /* table full: the decision serves this packet only */
 			e = &stateless_entry;
 			decision_store(e, &stateless[j], 0);
@@ -303,7 +309,7 @@ dp_rx_burst(struct dp_worker *w, const struct umbra_gen *g,
 	t3 = rte_rdtsc();
 	burst_new_flows(w, g, pkts, q->port, &b, stateless, t3);
 	t4 = rte_rdtsc();
-	burst_forward(w, pkts, &b, stateless, t4);
+	burst_forward(w, g, pkts, &b, stateless, t4);
 	t5 = rte_rdtsc();
 
 	c->cycles[DP_CYC_RX] += t1 - t0;
@@ -336,6 +342,7 @@ dp_housekeeping(struct dp_worker *w, const struct umbra_gen *g, uint64_t now)
 		rte_eth_tx_buffer_flush(w->ports->ports[p].port_id, w->index,
 					w->txb[p]);
 	dp_shadow_timers(w, now);
+	dp_graph_refill(w);
 	flow_timeouts_of(g, w->tsc_hz, &to);
 	flow_table_age(w->ft, &to, now, DP_AGE_BUDGET);
 	w->cnt->cycles[DP_CYC_TX] += rte_rdtsc() - t0;

@@ -125,6 +125,17 @@ struct graph_dns_answer {
 	struct graph_dns_rr rr[GRAPH_DNS_RR_MAX];
 };
 
+/**
+ * Parse a DNS message's first @p len bytes (as a worker copied them) into
+ * @p out: the first question's name and the answer section's A, AAAA and
+ * CNAME records (owner names decompressed, lower case, no trailing dot;
+ * at most GRAPH_DNS_RR_MAX; a message cut short keeps what was read).
+ * @return 0, or -1 when it is no error-free response with a question, or
+ * is malformed before its answers (graph_wire.c).
+ */
+int graph_dns_parse(const uint8_t *msg, size_t len, uint64_t ts_ms,
+		    struct graph_dns_answer *out);
+
 /* ------------------------------------------------------------------ */
 /* Edges                                                               */
 

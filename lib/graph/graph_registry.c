@@ -44,10 +44,7 @@ const char *const graph_reg_source_names[GRAPH_REG_SOURCE_MAX] = {
 static void
 copy_str(char *dst, const char *src, size_t len)
 {
-	size_t n = strnlen(src, len - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
+	snprintf(dst, len, "%s", src);
 }
 
 int

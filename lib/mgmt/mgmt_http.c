@@ -7,6 +7,7 @@
  *                                (mgmt_http_add_route()): <cmd_prefix>{action}
  *                                with <arg>={id}
  *   GET /metrics                 Prometheus text from the metrics callback
+ *   GET /ui/..., GET /events     the dashboard and its stream (mgmt_ui.c)
  * What a request may do is decided by mgmt_http_decide() (mgmt_http_req.c);
  * this file is the I/O: the token file, the limits, the connections.
  *
@@ -49,6 +50,7 @@ struct http_conn {
 	struct bufferevent *bev;        /**< holds one reference of ours */
 	uint64_t since_ms;              /**< accepted, or last request arrived */
 	bool cut;                       /**< shut down; evhttp will free it */
+	bool stream;                    /**< an /events stream: mgmt_ui.c bounds it */
 };
 
 struct mgmt_http {
@@ -103,7 +105,8 @@ conns_sweep(struct mgmt_http *h, uint64_t now)
 			*c = h->conns[--h->n_conns];
 			continue;
 		}
-		if (!c->cut && now - c->since_ms > MGMT_HTTP_REQUEST_S * 1000ULL) {
+		if (!c->cut && !c->stream &&
+		    now - c->since_ms > MGMT_HTTP_REQUEST_S * 1000ULL) {
 			conn_cut(c);
 			h->cut_slow++;
 		}
@@ -129,7 +132,7 @@ conns_make_room(struct mgmt_http *h)
 	for (unsigned int i = 0; i < h->n_conns; i++) {
 		struct http_conn *c = &h->conns[i];
 
-		if (c->cut)
+		if (c->cut || c->stream)
 			continue;
 		live++;
 		if (oldest == NULL || c->since_ms < oldest->since_ms)
@@ -179,6 +182,17 @@ conn_request_seen(struct mgmt_http *h, struct evhttp_request *req)
 	for (unsigned int i = 0; bev != NULL && i < h->n_conns; i++)
 		if (h->conns[i].bev == bev)
 			h->conns[i].since_ms = now_ms();
+}
+
+void
+mgmt_http_conn_stream(struct mgmt_http *h, struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+
+	for (unsigned int i = 0; h != NULL && bev != NULL && i < h->n_conns; i++)
+		if (h->conns[i].bev == bev)
+			h->conns[i].stream = true;
 }
 
 static void
@@ -327,6 +341,12 @@ on_request(struct evhttp_request *req, void *arg)
 		return;
 	case MGMT_HTTP_COMMAND:
 		on_command(h->m, req, &v);
+		return;
+	case MGMT_HTTP_UI:
+		mgmt_ui_serve(h->m, req, v.asset);
+		return;
+	case MGMT_HTTP_EVENTS:
+		mgmt_events_serve(h->m, req);
 		return;
 	case MGMT_HTTP_REFUSE:
 		break;

@@ -215,6 +215,75 @@ token_ok(const char *want, const char *auth)
 	return mgmt_http_token_equal(auth, n, want, strlen(want));
 }
 
+static int
+hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* A "token=" parameter of query @p q (after '?', up to '#') carrying the
+ * expected token, percent-decoded. */
+static bool
+query_token_ok(const char *want, const char *q)
+{
+	static const char key[] = "token=";
+	char tok[MGMT_HTTP_TOKEN_MAX + 1];
+
+	while (q != NULL && *q != '\0' && *q != '#') {
+		size_t n = 0;
+
+		q += *q == '?' || *q == '&';
+		if (strncmp(q, key, sizeof(key) - 1) != 0) {
+			q = q + strcspn(q, "&#");
+			continue;
+		}
+		for (q += sizeof(key) - 1; *q != '\0' && *q != '&' && *q != '#'; q++) {
+			int c = (unsigned char)*q;
+
+			if (c == '%') {
+				int hi = hex_val(q[1]), lo = hi < 0 ? -1 : hex_val(q[2]);
+
+				if (lo < 0)
+					return false;
+				c = hi * 16 + lo;
+				q += 2;
+			}
+			if (n == sizeof(tok) - 1)
+				return false;
+			tok[n++] = (char)c;
+		}
+		return mgmt_http_token_equal(tok, n, want, strlen(want));
+	}
+	return false;
+}
+
+/* /ui, /ui/ (index.html) or /ui/<file>: fills v->asset. */
+static bool
+ui_route(const char *path, size_t n, struct mgmt_http_verdict *v)
+{
+	static const char pre[] = "/ui/";
+	const size_t pl = sizeof(pre) - 1;
+
+	if ((n == pl - 1 && strncmp(path, pre, n) == 0) ||
+	    (n == pl && strncmp(path, pre, n) == 0)) {
+		snprintf(v->asset, sizeof(v->asset), "index.html");
+		return true;
+	}
+	if (n <= pl || strncmp(path, pre, pl) != 0 ||
+	    !name_ok(path + pl, n - pl, LOWER UPPER DIGIT "._-/") ||
+	    path[pl] == '/' || path[pl] == '.' || memmem(path, n, "..", 2) != NULL ||
+	    memmem(path, n, "//", 2) != NULL)
+		return false;
+	snprintf(v->asset, sizeof(v->asset), "%.*s", (int)(n - pl), path + pl);
+	return true;
+}
+
 /* The media type (before any ';' parameter) is application/json. */
 static bool
 is_json_type(const char *ct)
@@ -263,9 +332,39 @@ decide(const struct mgmt_http_policy *p, const struct mgmt_http_req *r,
 		v->route = MGMT_HTTP_METRICS;
 		return true;
 	}
+	if (ui_route(uri, n, v)) {
+		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+			v->allow = "GET, HEAD";
+			return refuse(v, 405, "Method Not Allowed", MGMT_E_REQUEST,
+				      "/ui answers GET");
+		}
+		v->route = MGMT_HTTP_UI;
+		return true;
+	}
+	if (n == strlen("/events") && strncmp(uri, "/events", n) == 0) {
+		if (strcmp(method, "GET") != 0) {
+			v->allow = "GET";
+			return refuse(v, 405, "Method Not Allowed", MGMT_E_REQUEST,
+				      "/events answers GET");
+		}
+		if (p->token == NULL || p->token[0] == '\0')
+			return refuse(v, 403, "Forbidden", "forbidden",
+				      "/events is disabled: umbra was started without "
+				      "--http-token-file");
+		if (!token_ok(p->token, r->authorization) &&
+		    !query_token_ok(p->token, uri + n)) {
+			v->challenge = true;
+			return refuse(v, 401, "Unauthorized", "unauthorized",
+				      "/events needs 'Authorization: Bearer <token>' or "
+				      "?token=<token>");
+		}
+		v->route = MGMT_HTTP_EVENTS;
+		return true;
+	}
 	if (!command_route(p, uri, n, v))
 		return refuse(v, 404, "Not Found", MGMT_E_UNKNOWN,
-			      "no such path: POST /api/v1/<command>, or GET /metrics");
+			      "no such path: POST /api/v1/<command>, GET /metrics, "
+			      "/ui or /events");
 	if (strcmp(method, "POST") != 0) {
 		v->allow = "POST";
 		return refuse(v, 405, "Method Not Allowed", MGMT_E_REQUEST,

@@ -13,12 +13,16 @@
  *     address. Else 421 (400 without a Host): defeats DNS rebinding.
  *  2. no Origin header, or "http://" + that Host exactly. Else 403: a web
  *     page of another origin never drives the API.
- *  3. a route: GET /metrics; POST /api/v1/<command>; POST on a path of
- *     a registered family (struct mgmt_http_path, such as the shadow
+ *  3. a route: GET /metrics; GET or HEAD /ui, /ui/ and /ui/<asset> (the
+ *     dashboard's files: public, they hold no data); GET /events (the
+ *     Server-Sent Events stream); POST /api/v1/<command>; POST on a path
+ *     of a registered family (struct mgmt_http_path, such as the shadow
  *     module's /networks/{id}/shadowing/{action}). A known route with
  *     another method answers 405 (with Allow); anything else 404.
- *  4. commands need a token: none configured 403, missing or wrong 401
- *     (compared in constant time, mgmt_http_token_equal()).
+ *  4. commands and /events need a token: none configured 403, missing or
+ *     wrong 401 (compared in constant time, mgmt_http_token_equal()).
+ *     /events alone also takes it as a query parameter, ?token=<token>
+ *     (percent-encoded): a browser's EventSource cannot set headers.
  *  5. commands need "Content-Type: application/json": else 415.
  */
 #ifndef UMBRA_MGMT_HTTP_REQ_H
@@ -74,6 +78,8 @@ enum mgmt_http_route {
 	MGMT_HTTP_REFUSE,               /**< answer the verdict's error */
 	MGMT_HTTP_METRICS,              /**< serve /metrics */
 	MGMT_HTTP_COMMAND,              /**< run cmd (with arg_name = arg when set) */
+	MGMT_HTTP_UI,                   /**< serve the dashboard's file asset */
+	MGMT_HTTP_EVENTS,               /**< start the /events stream */
 };
 
 /** The decision: a route to serve, or an error to answer. */
@@ -88,6 +94,7 @@ struct mgmt_http_verdict {
 	char cmd[MGMT_HTTP_NAME_MAX];   /**< command to run */
 	const char *arg_name;           /**< a path family's argument, or NULL */
 	char arg[MGMT_HTTP_NAME_MAX];   /**< "" or the {id} of its path */
+	char asset[MGMT_HTTP_NAME_MAX]; /**< MGMT_HTTP_UI: the file under /ui/ */
 };
 
 /**

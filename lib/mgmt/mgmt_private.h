@@ -11,6 +11,7 @@
 
 #include "mgmt.h"
 #include "mgmt_http_req.h"
+#include "mgmt_ui.h"
 
 struct mgmt_command {
 	const char *name;
@@ -43,9 +44,24 @@ struct mgmt {
 	struct mgmt_http *http;         /**< mgmt_http.c's server, or NULL */
 	struct mgmt_http_path paths[MGMT_HTTP_ROUTES_MAX]; /**< mgmt_http_add_route() */
 	unsigned int n_paths;
+	const struct mgmt_ui_asset *assets; /**< mgmt_ui_set_assets() */
+	size_t n_assets;
+	struct mgmt_events *events;     /**< mgmt_ui.c's /events, or NULL */
 };
 
 /** Stop serving HTTP and free the server (mgmt_http.c); NULL is fine. */
 void mgmt_http_free(struct mgmt_http *h);
+
+/** @p req's connection streams (/events): never cut as slow or for room. */
+void mgmt_http_conn_stream(struct mgmt_http *h, struct evhttp_request *req);
+
+/** Answer GET /ui/<asset> (mgmt_ui.c). */
+void mgmt_ui_serve(struct mgmt *m, struct evhttp_request *req, const char *asset);
+
+/** Start an /events stream on @p req (mgmt_ui.c). */
+void mgmt_events_serve(struct mgmt *m, struct evhttp_request *req);
+
+/** Free /events state after the HTTP server is gone; NULL is fine. */
+void mgmt_events_free(struct mgmt_events *e);
 
 #endif

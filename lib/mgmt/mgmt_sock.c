@@ -365,6 +365,7 @@ mgmt_free(struct mgmt *m)
 	while (m->clients != NULL)
 		client_free(m->clients);
 	mgmt_http_free(m->http);
+	mgmt_events_free(m->events); /* after the streams' connections closed */
 	if (m->listener != NULL) {
 		evconnlistener_free(m->listener);
 		unlink(m->path);

@@ -111,6 +111,17 @@ uint32_t steer_flow_hash(const struct steer_table *t, const struct flow_key *k);
 void steer_flow(const struct steer_table *t, uint16_t stage,
 		const struct pkt_meta *m, uint32_t hash, struct steer_result *r);
 
+/**
+ * The service whose backend segment (@p port index, @p vlan id, 0:
+ * untagged) in @p stage a new flow's first packet came from: the client
+ * side of a dependency edge (workers; new flows from backend segments
+ * only, a scan of the stage's routes). *@p canary tells whether it came
+ * from the canary's backend (when that differs from the running one's).
+ * @return the service index, or STEER_NO_SERVICE.
+ */
+uint8_t steer_client_of(const struct steer_table *t, uint16_t stage, uint16_t port,
+			uint16_t vlan, bool *canary);
+
 /** True while some service has a canary somewhere (cohorts to watch). */
 bool steer_any_canary(const struct steer_table *t);
 

@@ -95,3 +95,34 @@ steer_flow(const struct steer_table *t, uint16_t stage, const struct pkt_meta *m
 		r->how = STEER_RUNNING;
 	}
 }
+
+/* A packet on (@p port, VLAN id @p vlan, 0: untagged) arrived from @p eg's segment. */
+static inline bool
+egress_is(const struct steer_egress *eg, uint16_t port, uint16_t vlan)
+{
+	return eg->port == port &&
+	       (eg->vlan == STEER_VLAN_NONE ? vlan == 0 : (eg->vlan & 0x0fff) == vlan);
+}
+
+uint8_t
+steer_client_of(const struct steer_table *t, uint16_t stage, uint16_t port,
+		uint16_t vlan, bool *canary)
+{
+	*canary = false;
+	if (stage >= CONF_MAX_STAGES)
+		return STEER_NO_SERVICE;
+	for (uint16_t s = 0; s < t->n_services; s++) {
+		const struct steer_route *rt = &t->routes[stage * CONF_MAX_SERVICES + s];
+
+		if (!rt->set)
+			continue;
+		if (rt->has_canary && egress_is(&rt->canary, port, vlan) &&
+		    !egress_is(&rt->running, port, vlan)) {
+			*canary = true;
+			return (uint8_t)s;
+		}
+		if (egress_is(&rt->running, port, vlan))
+			return (uint8_t)s;
+	}
+	return STEER_NO_SERVICE;
+}

@@ -51,7 +51,7 @@ enum verdict_mode {
 	X(RESET, "reset", VERDICT_MODE_OUTAGE, 2.0, 0.01, 1, 3, "established connection") \
 	X(NO_ANSWER, "no_answer", VERDICT_MODE_OUTAGE, 2.0, 0.01, 1, 3, "request") \
 	X(DNS_FAIL, "dns_failure", VERDICT_MODE_OUTAGE, 2.0, 0.01, 1, 3, "DNS answer") \
-	X(SLOW, "slow_answer", VERDICT_MODE_DEGRADATION, 2.5, 0.10, 2, 5, "answer") \
+	X(SLOW, "slow_answer", VERDICT_MODE_DEGRADATION, 3.0, 0.20, 2, 10, "answer") \
 	X(RETRANS, "retransmission", VERDICT_MODE_DEGRADATION, 3.0, 0.02, 1, 10, "TCP segment") \
 	X(NEW_DEST, "new_destination", VERDICT_MODE_SECURITY, 2.0, 0.01, 1, 3, "outbound flow") \
 	X(POLICY_DENY, "policy_deny", VERDICT_MODE_SECURITY, 2.0, 0.01, 1, 3, "flow")
@@ -208,6 +208,15 @@ void verdict_release_init(struct verdict_release *r, const struct verdict_conf *
 const struct verdict_decision *verdict_release_observe(struct verdict_release *r,
 		uint64_t now_ms, const struct verdict_counts *canary,
 		const struct verdict_counts *control);
+
+/**
+ * A signal from outside the counts (the dependency map's deviation) rolls
+ * the release back at @p now_ms: @p metric and @p mode name it, @p reason
+ * shows its evidence. Final, like any ROLLBACK; no-op once rolled back.
+ */
+void verdict_release_fail(struct verdict_release *r, uint64_t now_ms,
+			  enum verdict_metric metric, enum verdict_mode mode,
+			  const char *reason);
 
 /** Restart the bake clock (a rollout step moved on); the evidence is kept. */
 void verdict_release_rebake(struct verdict_release *r, uint64_t now_ms);

@@ -370,3 +370,16 @@ verdict_release_observe(struct verdict_release *r, uint64_t now_ms,
 		decide_go_or_hold(r, now_ms);
 	return &r->d;
 }
+
+void
+verdict_release_fail(struct verdict_release *r, uint64_t now_ms, enum verdict_metric metric,
+		     enum verdict_mode mode, const char *reason)
+{
+	if (r->d.state == VERDICT_ROLLBACK)
+		return;
+	set_state(r, VERDICT_ROLLBACK, now_ms);
+	r->d.metric = metric;
+	r->d.mode = mode;
+	r->d.first_bad_ms = UINT64_MAX;
+	snprintf(r->d.reason, sizeof(r->d.reason), "%s", reason);
+}

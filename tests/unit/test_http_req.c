@@ -184,6 +184,89 @@ test_paths(void **state)
 	assert_int_equal(status_of(&with_token, &r), 404);
 }
 
+static void
+test_ui_events(void **state)
+{
+	static const char *const not_ui[] = { "/ui/../metrics", "/ui//x", "/ui/.env",
+		"/ui/a b", "/ui/%2e%2e/x", "/uix", "/ui/a/../../b" };
+	struct mgmt_http_req r = good();
+	struct mgmt_http_verdict v;
+
+	(void)state;
+	/* /ui: public, GET or HEAD, index for /ui and /ui/. */
+	r.method = "GET";
+	r.authorization = NULL;
+	r.content_type = NULL;
+	r.uri = "/ui";
+	mgmt_http_decide(&with_token, &r, &v);
+	assert_int_equal(v.route, MGMT_HTTP_UI);
+	assert_string_equal(v.asset, "index.html");
+	r.uri = "/ui/";
+	mgmt_http_decide(&with_token, &r, &v);
+	assert_string_equal(v.asset, "index.html");
+	r.uri = "/ui/vendor/uplot/uPlot.iife.min.js?v=1";
+	r.method = "HEAD";
+	mgmt_http_decide(&with_token, &r, &v);
+	assert_int_equal(v.route, MGMT_HTTP_UI);
+	assert_string_equal(v.asset, "vendor/uplot/uPlot.iife.min.js");
+	r.method = "POST";
+	mgmt_http_decide(&with_token, &r, &v);
+	assert_int_equal(v.status, 405);
+	assert_string_equal(v.allow, "GET, HEAD");
+	r.method = "GET";
+	for (size_t i = 0; i < sizeof(not_ui) / sizeof(not_ui[0]); i++) {
+		r.uri = not_ui[i];
+		assert_int_equal(status_of(&with_token, &r), 404);
+	}
+	/* The Host and Origin rules hold for /ui too. */
+	r.uri = "/ui/";
+	r.host = "evil.example:9470";
+	assert_int_equal(status_of(&with_token, &r), 421);
+	r = good();
+	r.method = "GET";
+	r.content_type = NULL;
+	/* /events: the token as a header or ?token=, GET only. */
+	r.uri = "/events";
+	mgmt_http_decide(&with_token, &r, &v);
+	assert_int_equal(v.route, MGMT_HTTP_EVENTS);
+	r.authorization = NULL;
+	mgmt_http_decide(&with_token, &r, &v);
+	assert_int_equal(v.status, 401);
+	assert_true(v.challenge);
+	r.uri = "/events?token=s3cret";
+	assert_int_equal(status_of(&with_token, &r), 200);
+	r.uri = "/events?a=1&token=s3%63ret#x";
+	assert_int_equal(status_of(&with_token, &r), 200);
+	r.uri = "/events?token=s3cre";
+	assert_int_equal(status_of(&with_token, &r), 401);
+	r.uri = "/events?token=s3crett";
+	assert_int_equal(status_of(&with_token, &r), 401);
+	r.uri = "/events?token=%zz";
+	assert_int_equal(status_of(&with_token, &r), 401);
+	r.uri = "/events?xtoken=s3cret";
+	assert_int_equal(status_of(&with_token, &r), 401);
+	r.uri = "/events?token=";
+	assert_int_equal(status_of(&with_token, &r), 401);
+	/* Commands never take the query token. */
+	r.method = "POST";
+	r.content_type = "application/json";
+	r.uri = "/api/v1/status?token=s3cret";
+	assert_int_equal(status_of(&with_token, &r), 401);
+	r.method = "POST";
+	r.uri = "/events?token=s3cret";
+	assert_int_equal(status_of(&with_token, &r), 405);
+	/* Without a token file: /ui yes, /events no. */
+	{
+		struct mgmt_http_policy none = with_token;
+
+		none.token = NULL;
+		r.method = "GET";
+		assert_int_equal(status_of(&none, &r), 403);
+		r.uri = "/ui/";
+		assert_int_equal(status_of(&none, &r), 200);
+	}
+}
+
 int
 main(void)
 {
@@ -193,6 +276,7 @@ main(void)
 		cmocka_unit_test(test_method_and_type),
 		cmocka_unit_test(test_host_origin),
 		cmocka_unit_test(test_paths),
+		cmocka_unit_test(test_ui_events),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,216 @@
+#!/usr/bin/python3
+"""The dependency map (issue 13) on a running umbra: DNS answers replayed
+with flows to the answered addresses come out named in graph/show (a
+CNAME chain followed; an address nobody named shown as such), with exact
+edges and flow counts; the service registry (register, renew, list, TTL
+expiry, deregister, a host agent's report, refusals that say what is
+wrong); golden graphs (save, list, show) and graph/diff against the
+golden graph after new traffic (a new edge, listed and scored), DOT
+output, and the edge counters in /metrics."""
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+from scapy.all import DNS, DNSQR, DNSRR, IP, TCP, UDP, Ether, wrpcap
+
+from umbrad import Daemon, Failures
+
+# conf0 keeps 10.1.0.10 in its own stage (quarantine); conf1 (vlan 11)
+# quarantines 10.1.0.11 instead, so after an apply and a migration the
+# flows to 10.1.0.10 are production's: a new edge there.
+CONF = """ports:
+  - {{ name: gen, vdev: "{gen}", role: uplink }}
+  - {{ name: sink, vdev: "net_null_{tag}1,no-rx=1" }}
+stages:
+  - {{ name: production, default: true, egress: {{ port: sink }} }}
+  - name: quarantine
+    egress: {{ port: sink, vlan: 300 }}
+    match: [ {{ dst: 10.1.0.{vlan}/32 }} ]
+"""
+
+MAC = dict(src="02:00:00:00:0c:01", dst="02:00:00:00:00:a1")
+WEB, DNS_IP, API, DB, ODD = "10.0.9.1", "10.0.0.53", "10.1.0.20", "10.1.0.30", "10.1.0.10"
+
+
+def dns_pair(sport, qname, answers):
+    q = (Ether(**MAC) / IP(src=WEB, dst=DNS_IP) / UDP(sport=sport, dport=53) /
+         DNS(id=sport, rd=1, qd=DNSQR(qname=qname)))
+    an = None
+    for rr in answers:
+        an = rr if an is None else an / rr
+    a = (Ether(src=MAC["dst"], dst=MAC["src"]) / IP(src=DNS_IP, dst=WEB) /
+         UDP(sport=53, dport=sport) /
+         DNS(id=sport, qr=1, rd=1, ra=1, qd=DNSQR(qname=qname), an=an))
+    return [q, a]
+
+
+def syn(dst, dport, sport):
+    return Ether(**MAC) / IP(src=WEB, dst=dst) / TCP(sport=sport, dport=dport, flags="S")
+
+
+pkts = dns_pair(41000, "api.example.com", [
+    DNSRR(rrname="api.example.com", type="CNAME", ttl=300, rdata="api-lb.example.com"),
+    DNSRR(rrname="api-lb.example.com", type="A", ttl=300, rdata=API)])
+pkts += dns_pair(41001, "db.example.com", [
+    DNSRR(rrname="db.example.com", type="A", ttl=300, rdata=DB)])
+pkts += [syn(API, 8080, 50000 + i) for i in range(3)]
+pkts += [syn(DB, 5432, 51000 + i) for i in range(2)]
+pkts += [syn(ODD, 9999, 52000 + i) for i in range(6)]
+
+t = Failures()
+work = tempfile.mkdtemp(prefix="umbra-graph-")
+pcap = os.path.join(work, "graph.pcap")
+wrpcap(pcap, pkts)
+d = Daemon("graph", pcap=pcap, http=21000 + os.getpid() % 1000, token="gr4ph",
+           conf_text=CONF)
+started = d.start()
+t.check("umbra starts", started)
+if not started:
+    print(open(os.path.join(d.dir, "umbra.log")).read())
+    d.cleanup(keep=True)
+    sys.exit(1)
+time.sleep(1.0)
+
+
+def ok(r):
+    return r.get("ok") is True
+
+
+def edges_of(stage):
+    r = d.call("graph/show", stage=stage)
+    return r, {(e["client"], e["server"], e["port"], e["proto"]): e
+               for e in r.get("result", {}).get("edges", [])}
+
+
+# --- names from DNS, exact edges -----------------------------------------
+r, prod = edges_of("production")
+t.check("graph/show answers", ok(r), r)
+t.check("production has exactly four edges (api, db, two DNS asks merged)",
+        sorted(prod) == sorted([(WEB, "api.example.com", 8080, "tcp"),
+                                (WEB, "db.example.com", 5432, "tcp"),
+                                (WEB, DNS_IP, 53, "udp")]) or len(prod) == 3,
+        sorted(prod))
+api = prod.get((WEB, "api.example.com", 8080, "tcp"), {})
+t.check("the CNAME chain names the api address by the asked name",
+        api.get("server_source") == "dns" and api.get("server_ip") == API, api)
+t.check("3 flows to api, 2 to db, 2 DNS asks",
+        api.get("flows") == 3 and
+        prod.get((WEB, "db.example.com", 5432, "tcp"), {}).get("flows") == 2 and
+        prod.get((WEB, DNS_IP, 53, "udp"), {}).get("flows") == 2,
+        {k: v.get("flows") for k, v in prod.items()})
+dnsedge = prod.get((WEB, DNS_IP, 53, "udp"), {})
+t.check("an address nobody named is shown as such",
+        dnsedge.get("server_source") == "none" and dnsedge.get("client_source") == "none",
+        dnsedge)
+r, quar = edges_of("quarantine")
+t.check("quarantine: 6 flows to the unnamed host",
+        list(quar) == [(WEB, ODD, 9999, "tcp")] and quar[(WEB, ODD, 9999, "tcp")]["flows"] == 6,
+        quar)
+r = d.call("graph/show", stage="production", format="dot")
+dot = r.get("result", {}).get("dot", "")
+t.check("DOT output is a digraph with the names",
+        dot.startswith("digraph") and "api.example.com" in dot and dot.rstrip().endswith("}"),
+        dot[:400])
+
+# --- the registry --------------------------------------------------------
+r = d.call("service/register", name="web", address=WEB, version="1.4", ttl_s=60)
+t.check("service/register", ok(r) and r["result"]["services"][0]["source"] == "api", r)
+r, prod = edges_of("production")
+t.check("a registered client is named by the registry",
+        any(k[0] == "web" and e["client_source"] == "registry" for k, e in prod.items()),
+        sorted(prod))
+r = d.call("service/register", name="cache", address="10.1.0.40", port=6379, ttl_s=1)
+t.check("a second registration with a 1 s TTL", ok(r), r)
+names = [e["name"] for e in d.call("service/list")["result"]["services"]]
+t.check("service/list shows both", sorted(names) == ["cache", "web"], names)
+time.sleep(1.6)
+names = [e["name"] for e in d.call("service/list")["result"]["services"]]
+t.check("the 1 s registration expired, web stays", names == ["web"], names)
+code, r = d.api("/api/v1/service/report", {"report": [
+    {"service": "billing", "ip": "10.1.0.50", "port": 8443},
+    {"service": "search", "ip": "10.1.0.51", "port": 9200}]})
+t.check("service/report over HTTP takes a host agent's list",
+        code == 200 and r.get("result") == {"taken": 2, "refused": 0}, (code, r))
+lst = {e["name"]: e for e in d.call("service/list")["result"]["services"]}
+t.check("the agent's services are listed as agent entries",
+        lst.get("billing", {}).get("source") == "agent" and
+        lst.get("search", {}).get("port") == 9200, lst)
+r = d.call("service/deregister", name="billing")
+t.check("service/deregister removes one", ok(r) and r["result"]["removed"] == 1, r)
+for what, cmd, args, words in [
+        ("a bad address", "service/register", dict(name="x", address="10.1.0"), "address="),
+        ("a bad name", "service/register", dict(name="bad name!", address="10.0.0.1"), "name"),
+        ("a bad TTL", "service/register", dict(name="x", address="10.0.0.1", ttl_s=0), "ttl_s="),
+        ("a bad port", "service/register", dict(name="x", address="10.0.0.1", port=70000), "port="),
+        ("an unknown service", "service/deregister", dict(name="nobody"), "no registered"),
+        ("a bad report item", "service/report", dict(report=[{"service": "a"}]), "report[0]"),
+        ("an unknown stage", "graph/show", dict(stage="nowhere"), "no stage"),
+        ("a bad format", "graph/show", dict(format="png"), "json or dot"),
+        ("a bad golden action", "graph/golden", dict(action="drop", stage="production"), "save, show or list"),
+        ("golden show of none", "graph/golden", dict(action="show", stage="quarantine"), "no golden"),
+        ("diff with no golden", "graph/diff", dict(stage="quarantine"), "no golden"),
+        ("diff against what", "graph/diff", dict(stage="production", against="yesterday"), "golden or control"),
+        ("control without service", "graph/diff", dict(stage="production", against="control"), "service="),
+        ("a bad min_gap_ms", "graph/diff", dict(stage="production", min_gap_ms=0), "min_gap_ms=")]:
+    r = d.call(cmd, **args)
+    msg = r.get("error", {}).get("message", "")
+    t.check("refused: %s (%s)" % (what, msg), not ok(r) and words in msg, r)
+
+# --- golden graphs and diff ----------------------------------------------
+r = d.call("graph/golden", action="save", stage="production", label="before")
+t.check("graph/golden save: version 1 with 3 edges",
+        ok(r) and r["result"]["version"] == 1 and r["result"]["edges"] == 3, r)
+r = d.call("graph/golden", action="list")
+g = r.get("result", {}).get("golden", [])
+t.check("graph/golden list", len(g) == 1 and g[0]["stage"] == "production" and
+        g[0]["label"] == "before" and g[0]["origin"] == "command", r)
+r = d.call("graph/golden", action="show", stage="production")
+t.check("graph/golden show", ok(r) and len(r["result"]["edges"]) == 3 and
+        r["result"]["version"] == 1, r)
+r = d.call("graph/diff", stage="production", min_gap_ms=200)
+t.check("no change: score 0, nothing new or missing",
+        ok(r) and r["result"]["score"] == 0 and r["result"]["count"]["new"] == 0 and
+        r["result"]["count"]["missing"] == 0, r)
+# New traffic: 10.1.0.10 becomes production's.
+r = d.call("config/apply", path=d.confs[1])
+t.check("config/apply", ok(r), r)
+r = d.call("config/migrate")
+t.check("config/migrate", ok(r), r)
+time.sleep(1.0)
+# New: absent from a reference that covers k x min_gap_ms (the default's
+# two minutes shortened to 2 x 200 ms here).
+r = d.call("graph/diff", stage="production", min_gap_ms=200)
+res = r.get("result", {})
+new = [e for e in res.get("edges", []) if e["change"] == "new"]
+t.check("the new edge is found, listed and scored",
+        ok(r) and res["count"]["new"] == 1 and res["count"]["missing"] == 0 and
+        len(new) == 1 and new[0]["server_ip"] == ODD and new[0]["port"] == 9999 and
+        new[0]["cur_flows"] == 6 and res["score"] > 0, r)
+r = d.call("graph/diff", stage="production", format="dot", min_gap_ms=200)
+t.check("the diff's DOT marks it", ok(r) and r["result"]["dot"].startswith("digraph") and
+        "red" in r["result"]["dot"], r)
+
+# --- metrics -------------------------------------------------------------
+code, text = d.api("/metrics", method="GET", token=False)
+metrics = {}
+for line in (text if isinstance(text, str) else "").splitlines():
+    if line and not line.startswith("#") and line.startswith("umbra_graph"):
+        k, v = line.rsplit(" ", 1)
+        metrics[k] = float(v)
+t.check("/metrics: edges and worker records",
+        code == 200 and metrics.get("umbra_graph_edges", 0) >= 5 and
+        metrics.get("umbra_graph_edges_inserted_total", 0) >= 5 and
+        metrics.get("umbra_graph_worker_records_total", 0) >= 13 and
+        metrics.get("umbra_graph_dns_answers_total", 0) >= 2 and
+        "umbra_graph_worker_ring_full_total" in metrics, metrics)
+st = d.call("stats")["result"]
+t.check("stats show the graph counters",
+        st["graph"]["records"] >= 13 and st["graph"]["dns"] >= 2, st.get("graph"))
+
+t.check("clean stop", d.stop() == 0)
+d.cleanup(keep=t.n > 0)
+shutil.rmtree(work, ignore_errors=True)
+print("1..%d failures" % t.n if t.n else "all passed")
+sys.exit(1 if t.n else 0)
