@@ -107,10 +107,21 @@ check_verdict(const struct mgmt_http_policy *p, const struct mgmt_http_req *r,
 	if (r->origin != NULL)
 		CHECK(strncasecmp(r->origin, "http://", 7) == 0 &&
 		      strcasecmp(r->origin + 7, r->host) == 0);
-	if (v->route == MGMT_HTTP_METRICS)
+	if (v->route == MGMT_HTTP_METRICS) {
 		CHECK(strcmp(r->method, "GET") == 0 && strncmp(r->uri, "/metrics", 8) == 0);
-	else
+	} else if (v->route == MGMT_HTTP_UI) {
+		/* Public files: read-only methods, a name with no way out of /ui. */
+		CHECK(strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0);
+		CHECK(strncmp(r->uri, "/ui", 3) == 0);
+		CHECK(strstr(v->asset, "..") == NULL && v->asset[0] != '/');
+	} else if (v->route == MGMT_HTTP_EVENTS) {
+		/* The stream needs the token, in the header or the query. */
+		CHECK(strcmp(r->method, "GET") == 0 && strncmp(r->uri, "/events", 7) == 0);
+		CHECK(p->token[0] != '\0');
+	} else {
+		CHECK(v->route == MGMT_HTTP_COMMAND);
 		check_command(p, r, v);
+	}
 }
 
 static void
