@@ -82,7 +82,11 @@ poweroff -f
 
 
 def guest(sock, initrd):
-    accel = "kvm" if os.access("/dev/kvm", os.R_OK | os.W_OK) else "tcg"
+    # KVM only with hardware virtualisation: a /dev/kvm without vmx/svm
+    # flags (nested, emulated) hung the guest here.
+    flags = open("/proc/cpuinfo").read()
+    hw = " vmx" in flags or " svm" in flags
+    accel = "kvm" if hw and os.access("/dev/kvm", os.R_OK | os.W_OK) else "tcg"
     # vectors=0: no MSI-X. QEMU 7.2 under TCG crashes in
     # msix_set_vector_notifiers (vhost_net_start) otherwise.
     cmd = ["qemu-system-x86_64", "-machine", "q35,accel=" + accel, "-m", "256",
@@ -94,7 +98,10 @@ def guest(sock, initrd):
            "-netdev", "vhost-user,id=n0,chardev=c0,queues=1",
            "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56,vectors=0"]
     t0 = time.time()
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired as e:
+        r = subprocess.CompletedProcess(cmd, 124, str(e.stdout or ""), "QEMU timed out")
     return r, time.time() - t0, accel
 
 
