@@ -9,7 +9,7 @@ BUILD=${1:-build}
 PKGS="build-essential meson ninja-build pkg-config clang
   libdpdk-dev dpdk dpdk-dev libyaml-dev libjansson-dev libevent-dev
   libcmocka-dev libpcap-dev libsqlite3-dev python3-scapy python3-pyelftools
-  iproute2 ethtool curl tcpdump"
+  iproute2 ethtool curl tcpdump etcd-server etcd-client"
 
 missing=()
 for p in $PKGS; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up this machine and run every test: unit, functional (net_pcap),
 # management (socket, HTTP, restarts), end-to-end (namespaces) and the
-# dashboard in headless chromium (browser) on the release build; a soak;
+# dashboard in headless chromium (browser) and a fleet through etcd (fleet)
+# on the release build; a soak;
 # unit, functional and management again under ASan+UBSan; each fuzzer
 # for a short bounded run over its corpus.
 # Ends with one line "N passed, N failed".
@@ -30,7 +31,7 @@ run_suites() { # [-v] BUILD_DIR SUITE...   (-v: show the tests' own output)
 }
 
 echo "== release build: unit, functional, management, end to end, deploy, dashboard"
-run_suites build unit functional mgmt e2e deploy browser
+run_suites build unit functional mgmt e2e deploy browser fleet
 
 echo "== soak, ${SOAK_MINUTES} minutes"
 SOAK_MINUTES=$SOAK_MINUTES run_suites -v build soak

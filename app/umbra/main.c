@@ -287,6 +287,7 @@ metrics_text(void *ctx)
 	umbra_verdict_metrics(app, f);
 	umbra_graph_metrics(app, f);
 	umbra_ui_metrics(app, f);
+	umbra_fleet_metrics(app, f);
 	fault_ctl_metrics(app->dp.faults, f);
 	shadow_ctl_metrics(app->dp.shadows, f);
 	fclose(f);
@@ -339,13 +340,15 @@ mgmt_run(struct umbra_app *app, unsigned int interval, char *err, size_t errlen)
 	    umbra_workflow_register(app) < 0 || umbra_fault_register(app) < 0 ||
 	    umbra_fault_init(app) < 0 || umbra_shadow_register(app) < 0 ||
 	    umbra_shadow_init(app) < 0 || umbra_verdict_register(app) < 0 ||
-	    umbra_graph_register(app) < 0 || umbra_ui_register(app) < 0) {
+	    umbra_graph_register(app) < 0 || umbra_fleet_register(app) < 0 ||
+	    umbra_ui_register(app) < 0) {
 		snprintf(err, errlen, "cannot set up the management commands");
 		return -1;
 	}
 	if (umbra_verdict_init(app, err, errlen) < 0 ||
 	    umbra_graph_init(app, err, errlen) < 0 ||
-	    umbra_workflow_init(app, err, errlen) < 0)
+	    umbra_workflow_init(app, err, errlen) < 0 ||
+	    umbra_fleet_init(app, err, errlen) < 0)
 		return -1;
 	if (strcmp(app->opts.socket, "none") != 0) {
 		gid_t gid = (gid_t)-1;
@@ -392,6 +395,7 @@ mgmt_run(struct umbra_app *app, unsigned int interval, char *err, size_t errlen)
 	app->shadow_poll = NULL;
 	workflow_free(app->workflow);
 	app->workflow = NULL;
+	umbra_fleet_fini(app);
 	umbra_verdict_fini(app);
 	umbra_graph_fini(app);
 	return 0;

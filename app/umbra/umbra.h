@@ -67,7 +67,33 @@ struct umbra_app {
 	struct event *shadow_poll;   /**< drains shadow records into the comparator */
 	struct umbra_verdicts *verdicts; /**< release verdicts (umbra_verdict.c) */
 	struct umbra_graph *graph;   /**< dependency map (umbra_graph.c) */
+	struct umbra_fleet *fleet;   /**< fleet membership (umbra_fleet.c); NULL: standalone */
 };
+
+/**
+ * Join the fleet of the -c file's fleet: section (standalone without one):
+ * the member key, the desired configuration and decisions through etcd,
+ * on the management loop. @return 0, or -1 with a sentence in @p err.
+ */
+int umbra_fleet_init(struct umbra_app *app, char *err, size_t errlen);
+
+/** Register fleet/... commands. @return 0, or -1. */
+int umbra_fleet_register(struct umbra_app *app);
+
+/** Leave the fleet (the member key goes with its lease) and free it. */
+void umbra_fleet_fini(struct umbra_app *app);
+
+/** Append the fleet's Prometheus lines to @p f (none when standalone). */
+void umbra_fleet_metrics(struct umbra_app *app, FILE *f);
+
+/**
+ * A rollback of @p service @p version (in @p stage, or NULL) was decided
+ * here for @p reason: publish it so that every member rolls it back too
+ * (kept until etcd answers when it does not now). No-op when standalone.
+ */
+void umbra_fleet_publish_rollback(struct umbra_app *app, const char *service,
+				  const char *version, const char *stage,
+				  const char *reason);
 
 /**
  * Start the dependency map: its tables and a 10 ms loop timer draining

@@ -9,7 +9,7 @@
  * window (graph_watch) for the release verdicts
  * (umbra_graph_deviation()).
  *
- * Commands: graph/show, graph/diff, graph/golden, service/register,
+ * Commands: graph/record, graph/show, graph/diff, graph/golden, service/register,
  * service/deregister, service/list, service/report (also POST
  * /api/v1/<command>). Metrics: umbra_graph_metrics().
  */
@@ -479,6 +479,26 @@ cmd_graph_show(json_t *args, void *ctx, struct mgmt_error *err)
 	return o;
 }
 
+/* graph/record enabled=true|false: the workers report new flows, or not. */
+static json_t *
+cmd_graph_record(json_t *args, void *ctx, struct mgmt_error *err)
+{
+	struct umbra_app *app = ctx;
+	json_t *en = json_object_get(args, "enabled");
+
+	if (en != NULL) {
+		if (!json_is_boolean(en)) {
+			mgmt_fail(err, NULL, "enabled= is true or false");
+			return NULL;
+		}
+		for (uint16_t i = 0; i < app->dp.n_workers; i++)
+			__atomic_store_n(&app->dp.workers[i].graph.paused,
+					 (uint8_t)!json_is_true(en), __ATOMIC_RELAXED);
+	}
+	return json_pack("{s:b}", "enabled", app->dp.n_workers == 0 ||
+			 !__atomic_load_n(&app->dp.workers[0].graph.paused, __ATOMIC_RELAXED));
+}
+
 static json_t *
 diff_json(struct umbra_graph *gr, const struct umbra_conf *c, const struct graph_diff *d)
 {
@@ -897,7 +917,14 @@ umbra_graph_register(struct umbra_app *app)
 		{ "report", MGMT_ARG_ARRAY, true },
 		{ NULL, 0, false },
 	};
+	static const struct mgmt_arg record_args[] = {
+		{ "enabled", MGMT_ARG_BOOLEAN, false },
+		{ NULL, 0, false },
+	};
 	static const struct mgmt_command_def cmds[] = {
+		{ "graph/record", "whether workers report new flows to the map "
+		  "(enabled=true|false; flows already reported still send their END)",
+		  record_args, cmd_graph_record },
 		{ "graph/show", "the dependency map: edges with names (stage=, service=, "
 		  "format=json|dot)", show_args, cmd_graph_show },
 		{ "graph/diff", "a stage's graph against its golden graph, or a service's "

@@ -247,6 +247,8 @@ start_rollback(struct umbra_app *app, struct verdict_slot *s, const char *servic
 			 stage);
 	r = workflow_event(app->workflow, "rollback", args, err, sizeof(err));
 	json_decref(args);
+	/* Every member of a fleet rolls it back too (no-op when standalone). */
+	umbra_fleet_publish_rollback(app, service, s->canary, stage, reason);
 	s->rolled_back = true;
 	v->rollbacks++;
 	if (r == NULL) {

@@ -56,6 +56,7 @@ enum {
 	COMPARE_F_NO_ANSWER = 1 << 1, /**< the side never answered (timeout, closed) */
 	COMPARE_F_TRUNCATED = 1 << 2, /**< the answer was cut short (close mid-body) */
 	COMPARE_F_UNPARSED = 1 << 3,  /**< not valid HTTP/DNS: compared as bytes */
+	COMPARE_F_BYTES = 1 << 7,     /**< a struct compare_chunk, not a record */
 };
 
 /**
@@ -82,6 +83,82 @@ struct compare_record {
 };
 _Static_assert(sizeof(struct compare_record) <= 144, "records stay small");
 
+/* ------------------------------------------------------------------ */
+/* Evidence: the first bytes of answers, for a sample of flows.          */
+
+/** Bytes of an answer kept as evidence (its first ones, as received). */
+#define COMPARE_HEAD_MAX 256
+/**
+ * One flow in this many carries evidence: those whose flow_id is 1 modulo
+ * it (flow ids count up from 1 per worker, the worker in the top bits, so
+ * each worker's first flow is one). Every exchange and side of such a flow sends the
+ * first COMPARE_HEAD_MAX bytes of its answer as COMPARE_HEAD_CHUNKS
+ * chunks on the record ring, right before its record; other flows cost
+ * nothing more.
+ */
+#define COMPARE_EVIDENCE_EVERY 4
+
+/** Bytes a chunk carries. */
+#define COMPARE_CHUNK_BYTES 108
+
+/** Chunks of one answer's head at most. */
+#define COMPARE_HEAD_CHUNKS \
+	((COMPARE_HEAD_MAX + COMPARE_CHUNK_BYTES - 1) / COMPARE_CHUNK_BYTES)
+
+/**
+ * A piece of an answer's head, sent on the record ring in a record's
+ * place (flags has COMPARE_F_BYTES at the same offset as a record's).
+ */
+struct compare_chunk {
+	uint64_t flow_id;
+	uint32_t exchange;
+	uint8_t side;           /**< enum compare_side */
+	uint8_t part;           /**< 0, 1, ...: where in the head (x COMPARE_CHUNK_BYTES) */
+	uint8_t profile;
+	uint8_t flags;          /**< COMPARE_F_BYTES */
+	uint16_t len;           /**< bytes of data used */
+	uint16_t total;         /**< the head's length, all chunks */
+	uint8_t data[COMPARE_CHUNK_BYTES];
+};
+_Static_assert(sizeof(struct compare_chunk) == sizeof(struct compare_record),
+	       "a chunk takes a record's place");
+_Static_assert(__builtin_offsetof(struct compare_chunk, flags) ==
+	       __builtin_offsetof(struct compare_record, flags), "flags line up");
+_Static_assert(__builtin_offsetof(struct compare_chunk, profile) ==
+	       __builtin_offsetof(struct compare_record, profile), "profile lines up");
+
+/** The head of the answer a side is receiving (worker, per session and side). */
+struct compare_head {
+	uint32_t seen;          /**< bytes of the answer fed so far */
+	uint16_t len;           /**< of them kept in data */
+	uint8_t data[COMPARE_HEAD_MAX];
+};
+
+/** Whether flow @p flow_id carries evidence. */
+static inline bool
+compare_evidence_sampled(uint64_t flow_id)
+{
+	return flow_id % COMPARE_EVIDENCE_EVERY == 1;
+}
+
+/**
+ * Bytes of the answer being received by flow @p flow_id (nothing when the
+ * flow carries no evidence): the first COMPARE_HEAD_MAX are kept.
+ */
+void compare_head_add(struct compare_head *h, uint64_t flow_id,
+		      const uint8_t *data, uint32_t len);
+
+/**
+ * An answer ended @p rest_len bytes before the end of what was last fed
+ * (those, at @p rest, start the next answer): its head as chunks into
+ * @p out (zero when none was kept), then the head restarts with @p rest.
+ * @return chunks written, at most COMPARE_HEAD_CHUNKS.
+ */
+unsigned int compare_head_take(struct compare_head *h, uint64_t flow_id,
+			       uint32_t exchange, uint8_t side, uint8_t profile,
+			       const uint8_t *rest, uint32_t rest_len,
+			       struct compare_chunk out[COMPARE_HEAD_CHUNKS]);
+
 /** Headers a profile ignores (lower case names, "date", "set-cookie"). */
 struct compare_ignore {
 	uint8_t n;
@@ -101,6 +178,8 @@ struct compare_msg {
 	uint64_t body_digest;
 	char method[8];         /**< request: method */
 	char path[COMPARE_PATH_MAX]; /**< request: path */
+	uint32_t end;           /**< compare_http_feed(): bytes of the piece fed
+				     up to the message's end */
 };
 
 /**
@@ -238,6 +317,8 @@ struct compare_limits {
 	uint32_t pending_max;   /**< exchanges waiting for their other side */
 	uint32_t endpoints_max; /**< endpoints per profile */
 	uint32_t samples_max;   /**< mismatch samples per profile */
+	uint32_t heads_max;     /**< answer heads (evidence) kept until their
+				     exchange is compared; 0: none */
 	uint64_t timeout_us;    /**< a side missing this long: "no answer" */
 };
 

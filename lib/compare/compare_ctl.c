@@ -18,6 +18,15 @@
  * the key ("GET /api/x", a DNS name, "port 53"). Endpoints are only added;
  * compare_reset clears them all at once.
  *
+ * Evidence: chunks of answer heads (struct compare_chunk, from the flows
+ * that carry evidence) are assembled into a ring of heads_max slots, found
+ * by a third index on (flow_id, exchange, side); the oldest is reused when
+ * the ring is full. A mismatch sample copies the heads of its production
+ * and shadow answers while they are still there. The chunks of one head
+ * arrive together (the worker enqueues them at once, and the record rings
+ * are drained one after the other), so a head is filled from its part 0
+ * on, and parts that do not follow are ignored.
+ *
  * Latency: one log-linear histogram per side (HDR-style): values below 32
  * us are exact, above that each power of two has 32 buckets, so a bucket is
  * at most 1/32 of its values wide and its midpoint is within 1.6 % of any
@@ -256,11 +265,28 @@ struct cmp_endpoint {
 	struct cmp_stats st;
 };
 
+/* The sides whose answers a sample shows. */
+#define SAMPLE_SIDES 2
+
 struct cmp_sample {
 	struct compare_record prod;
 	struct compare_record shadow;
 	uint8_t kinds;
 	uint8_t noise;
+	uint8_t has_head;               /* bits: production, shadow */
+	uint16_t head_len[SAMPLE_SIDES];
+	uint8_t head[SAMPLE_SIDES][COMPARE_HEAD_MAX];
+};
+
+/* An answer's head, assembled from its chunks. */
+struct cmp_head {
+	uint64_t flow_id;
+	uint32_t exchange;
+	uint32_t hash;
+	uint8_t side;
+	uint8_t used;
+	uint16_t len;
+	uint8_t data[COMPARE_HEAD_MAX];
 };
 
 struct cmp_profile {
@@ -295,6 +321,10 @@ struct compare_ctx {
 	struct ix pend_ix;
 	uint32_t free_head;
 	uint32_t oldest, newest;        /* age list ends */
+	struct cmp_head *head;          /* [heads_max], a ring */
+	struct ix head_ix;
+	uint32_t head_next;             /* the slot the next head takes */
+	uint32_t head_fill;             /* the slot being filled, or NIL */
 };
 
 /* Stands for a side that never sent a record. */
@@ -449,13 +479,81 @@ endpoint_get(struct cmp_profile *p, uint32_t endpoints_max,
 }
 
 /* ------------------------------------------------------------------ */
+/* Evidence.                                                            */
+
+static inline uint32_t pending_hash(uint64_t flow_id, uint32_t exchange);
+
+static inline uint32_t
+head_hash(uint64_t flow_id, uint32_t exchange, uint8_t side)
+{
+	return pending_hash(flow_id, exchange) ^ (side * 0x9e3779b9u);
+}
+
+static const struct cmp_head *
+head_find(const struct compare_ctx *c, uint64_t flow_id, uint32_t exchange,
+	  uint8_t side)
+{
+	const struct ix *ix = &c->head_ix;
+	uint32_t h, pos;
+
+	if (c->lim.heads_max == 0)
+		return NULL;
+	h = head_hash(flow_id, exchange, side);
+	for (pos = h & ix->mask; ix->slot[pos].ref != 0; pos = (pos + 1) & ix->mask) {
+		const struct cmp_head *e = &c->head[ix->slot[pos].ref - 1];
+
+		if (ix->slot[pos].hash == h && e->flow_id == flow_id &&
+		    e->exchange == exchange && e->side == side)
+			return e;
+	}
+	return NULL;
+}
+
+/* One chunk: part 0 takes the next slot, later parts extend it in order. */
+static void
+head_chunk(struct compare_ctx *c, const struct compare_chunk *ch)
+{
+	struct cmp_head *e;
+	uint32_t i;
+
+	if (c->lim.heads_max == 0 || ch->len > COMPARE_CHUNK_BYTES ||
+	    (uint32_t)ch->part * COMPARE_CHUNK_BYTES + ch->len > COMPARE_HEAD_MAX)
+		return;
+	if (ch->part == 0) {
+		i = c->head_next;
+		e = &c->head[i];
+		if (e->used)
+			ix_remove(&c->head_ix, e->hash, i + 1);
+		e->flow_id = ch->flow_id;
+		e->exchange = ch->exchange;
+		e->side = ch->side;
+		e->hash = head_hash(ch->flow_id, ch->exchange, ch->side);
+		e->used = 1;
+		e->len = 0;
+		ix_insert(&c->head_ix, e->hash, i + 1);
+		c->head_next = i + 1 == c->lim.heads_max ? 0 : i + 1;
+		c->head_fill = i;
+	} else {
+		if (c->head_fill == NIL)
+			return;
+		e = &c->head[c->head_fill];
+		if (e->flow_id != ch->flow_id || e->exchange != ch->exchange ||
+		    e->side != ch->side || e->len != ch->part * COMPARE_CHUNK_BYTES)
+			return;
+	}
+	memcpy(e->data + e->len, ch->data, ch->len);
+	e->len = (uint16_t)(e->len + ch->len);
+}
+
+/* ------------------------------------------------------------------ */
 /* Samples.                                                             */
 
 static void
-sample_keep(struct cmp_profile *p, uint32_t samples_max,
-	    const struct compare_record *const side[], unsigned int kinds,
-	    unsigned int noise)
+sample_keep(const struct compare_ctx *c, struct cmp_profile *p,
+	    const struct cmp_pending *e, const struct compare_record *const side[],
+	    unsigned int kinds, unsigned int noise)
 {
+	uint32_t samples_max = c->lim.samples_max;
 	struct cmp_sample *s;
 
 	if (samples_max == 0)
@@ -465,6 +563,17 @@ sample_keep(struct cmp_profile *p, uint32_t samples_max,
 	s->shadow = *side[COMPARE_SHADOW];
 	s->kinds = kinds;
 	s->noise = noise;
+	s->has_head = 0;
+	for (unsigned int k = 0; k < SAMPLE_SIDES; k++) {
+		const struct cmp_head *h = head_find(c, e->flow_id, e->exchange, (uint8_t)k);
+
+		s->head_len[k] = 0;
+		if (h != NULL) {
+			s->has_head |= 1u << k;
+			s->head_len[k] = h->len;
+			memcpy(s->head[k], h->data, h->len);
+		}
+	}
 	if (++p->sample_next == samples_max)
 		p->sample_next = 0;
 	if (p->n_samples < samples_max)
@@ -606,7 +715,7 @@ exchange_complete(struct compare_ctx *c, const struct cmp_pending *e)
 	stats_count(&p->total, side, e->with_control, kinds, noise);
 	stats_count(&ep->st, side, e->with_control, kinds, noise);
 	if (kinds & ~noise)
-		sample_keep(p, c->lim.samples_max, side, kinds & ~noise, noise);
+		sample_keep(c, p, e, side, kinds & ~noise, noise);
 }
 
 static inline uint8_t
@@ -656,6 +765,12 @@ pending_init(struct compare_ctx *c)
 	c->free_head = 0;
 	c->oldest = NIL;
 	c->newest = NIL;
+	c->head_fill = NIL;
+	if (c->lim.heads_max > 0) {
+		c->head = calloc(c->lim.heads_max, sizeof(*c->head));
+		if (c->head == NULL || ix_init(&c->head_ix, c->lim.heads_max) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -668,7 +783,8 @@ compare_create(const struct compare_limits *lim, unsigned int n_profiles)
 	/* Profiles are a uint8_t in records; indexes stay within 32 bits. */
 	if (lim == NULL || n_profiles == 0 || n_profiles > 256 ||
 	    lim->pending_max == 0 || lim->pending_max > (1u << 30) ||
-	    lim->endpoints_max > (1u << 30) || lim->samples_max > (1u << 30))
+	    lim->endpoints_max > (1u << 30) || lim->samples_max > (1u << 30) ||
+	    lim->heads_max > (1u << 24))
 		return NULL;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
@@ -702,6 +818,8 @@ compare_free(struct compare_ctx *c)
 	free(c->prof);
 	free(c->pend);
 	free(c->pend_ix.slot);
+	free(c->head);
+	free(c->head_ix.slot);
 	free(c);
 }
 
@@ -716,6 +834,13 @@ compare_add(struct compare_ctx *c, const struct compare_record *r,
 	uint32_t h, i;
 	uint8_t bit;
 
+	if (r->flags & COMPARE_F_BYTES) {
+		struct compare_chunk ch;
+
+		memcpy(&ch, r, sizeof(ch));
+		head_chunk(c, &ch);
+		return;
+	}
 	/* A control the profile doesn't expect would wait for nothing. */
 	if (r->profile >= c->n_profiles || r->side >= COMPARE_SIDES ||
 	    (r->side == COMPARE_CONTROL && !with_control))
@@ -944,6 +1069,51 @@ sample_side_json(const struct compare_record *r)
 			 "body_digest", hex_json(r->body_digest));
 }
 
+/* Bytes as lower-case hex. */
+static json_t *
+hex_bytes_json(const uint8_t *b, size_t n)
+{
+	static const char digit[] = "0123456789abcdef";
+	char out[2 * COMPARE_HEAD_MAX];
+	size_t i;
+
+	for (i = 0; i < n && i < COMPARE_HEAD_MAX; i++) {
+		out[2 * i] = digit[b[i] >> 4];
+		out[2 * i + 1] = digit[b[i] & 15];
+	}
+	return json_stringn(out, 2 * i);
+}
+
+/*
+ * The evidence of a sample: each side's head ("head", hex; "head_len") and
+ * the offset of the first byte that differs between them ("first_difference":
+ * the shorter one's length when one is the other's beginning; null when
+ * they are equal or a side has none).
+ */
+static void
+sample_heads_json(const struct cmp_sample *s, json_t *o)
+{
+	json_t *side[SAMPLE_SIDES] = { json_object_get(o, "production"),
+				       json_object_get(o, "shadow") };
+	uint32_t n, i;
+
+	for (unsigned int k = 0; k < SAMPLE_SIDES; k++)
+		if (s->has_head & (1u << k)) {
+			json_object_set_new(side[k], "head",
+					    hex_bytes_json(s->head[k], s->head_len[k]));
+			json_object_set_new(side[k], "head_len",
+					    json_integer(s->head_len[k]));
+		}
+	if (s->has_head != 3)
+		return;
+	n = s->head_len[0] < s->head_len[1] ? s->head_len[0] : s->head_len[1];
+	for (i = 0; i < n && s->head[0][i] == s->head[1][i]; i++)
+		;
+	json_object_set_new(o, "first_difference",
+			    i == n && s->head_len[0] == s->head_len[1] ?
+			    json_null() : json_integer(i));
+}
+
 static json_t *
 sample_json(const struct cmp_sample *s)
 {
@@ -958,6 +1128,7 @@ sample_json(const struct cmp_sample *s)
 
 	if (s->noise != 0)
 		json_object_set_new(o, "noise_kinds", kind_list_json(s->noise));
+	sample_heads_json(s, o);
 	return o;
 }
 

@@ -811,9 +811,14 @@ compare_http_feed(struct compare_http *p, const uint8_t *data, size_t len,
 			p->raw_size += k;
 		}
 		off += k;
-		if (p->done != DONE_NONE)
-			n_out += message_end(p, max > n_out ? out + n_out : NULL,
-					     max - n_out);
+		if (p->done != DONE_NONE) {
+			unsigned int k = message_end(p, max > n_out ? out + n_out : NULL,
+						     max - n_out);
+
+			if (k > 0)
+				out[n_out].end = (uint32_t)off;
+			n_out += k;
+		}
 	}
 	return n_out;
 }

@@ -480,6 +480,23 @@ struct conf_notify {
 	uint32_t backoff_ms;           /**< first retry delay, doubled each time */
 };
 
+/** etcd endpoints of a fleet, at most. */
+#define CONF_FLEET_ENDPOINTS_MAX 8
+
+/**
+ * Membership of a fleet (fleet:): the etcd cluster that holds the desired
+ * configuration, the members and the decisions. Read from the -c file at
+ * start only; absent: standalone (enabled false).
+ */
+struct conf_fleet {
+	bool enabled;
+	char etcd[CONF_FLEET_ENDPOINTS_MAX][128]; /**< http://IP:PORT each */
+	uint32_t n_etcd;
+	char id[64];                   /**< this appliance's name in the fleet */
+	char prefix[128];              /**< /umbra/CLUSTER: every key under it */
+	uint32_t lease_ttl_s;          /**< member key's lease (5 s) */
+};
+
 struct umbra_conf {
 	char file[256];                /**< name used in messages */
 	struct conf_port ports[CONF_MAX_PORTS];
@@ -513,6 +530,7 @@ struct umbra_conf {
 	struct conf_snapshots snapshots;
 	struct conf_notify notify;
 	struct conf_graph graph;
+	struct conf_fleet fleet;
 };
 
 /**

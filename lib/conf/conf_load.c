@@ -430,7 +430,7 @@ load_root(struct loader *L, yaml_node_t *root)
 		{ "flow_table" }, { "mempool" }, { "stats" }, { "mgmt" },
 		{ "services" }, { "workflow" }, { "splits" }, { "steering" },
 		{ "fault_policy" }, { "faults" }, { "chaos" }, { "shadows" }, { "snapshots" },
-		{ "notify" }, { "graph" }, { NULL },
+		{ "notify" }, { "graph" }, { "fleet" }, { NULL },
 	};
 	struct umbra_conf *c = L->c;
 
@@ -465,7 +465,8 @@ load_root(struct loader *L, yaml_node_t *root)
 	    (f[15].value && ld_shadows(L, f[15].value) < 0) ||
 	    (f[16].value && load_snapshots(L, f[16].value) < 0) ||
 	    (f[17].value && ld_notify(L, f[17].value) < 0) ||
-	    (f[18].value && ld_graph(L, f[18].value) < 0))
+	    (f[18].value && ld_graph(L, f[18].value) < 0) ||
+	    (f[19].value && ld_fleet(L, f[19].value) < 0))
 		return -1;
 	return 0;
 }

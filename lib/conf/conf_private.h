@@ -171,5 +171,7 @@ void conf_graph_default(struct conf_graph *g);
 int ld_graph(struct loader *L, yaml_node_t *n);
 /** The top-level notify: mapping. */
 int ld_notify(struct loader *L, yaml_node_t *n);
+/** The top-level fleet: mapping (conf_fleet.c). */
+int ld_fleet(struct loader *L, yaml_node_t *n);
 
 #endif

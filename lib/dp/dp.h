@@ -205,6 +205,9 @@ struct dp_graph_worker {
 	uint32_t budget;                 /**< flow records left this period */
 	uint32_t dns_budget;             /**< DNS copies left this period */
 	uint64_t tsc_per_ms;
+	/** graph/record enabled=false: new flows are not reported nor marked
+	 *  for DNS copies (written by the management core, read relaxed). */
+	uint8_t paused;
 };
 
 struct dp_worker {
@@ -378,6 +381,14 @@ void dp_graph_packet(struct dp_worker *w, const struct umbra_gen *g, struct flow
 		     const struct flow_key *k,
 		     const struct rte_mbuf *pkt, const struct pkt_meta *m,
 		     enum flow_dir dir, uint64_t now);
+
+/**
+ * The flow table's removal callback (flow_removed_fn, @p ctx the worker):
+ * a flow reported NEW that ages out (idle, closed, migrated) without an
+ * END yet sends one, stamped with its last packet (dp_graph.c).
+ */
+void dp_graph_flow_removed(void *ctx, int32_t pos, struct flow_entry *e,
+			   const struct flow_key *k, enum flow_removal why);
 
 /** Housekeeping: a new period's record budget. */
 static inline void

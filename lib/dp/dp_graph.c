@@ -10,9 +10,12 @@
  * DNS answer, never on other data packets. A worker sends at most
  * DP_GRAPH_BUDGET flow records and DP_GRAPH_DNS_BUDGET DNS copies per
  * housekeeping period; past them, and on a full ring, records are dropped
- * and counted. Flows that end by idling out
- * (UDP, and TCP flows never closed) send no END: their edge's sightings
- * still come from NEW records.
+ * and counted. Flows that end by idling out (UDP, and TCP flows never
+ * closed) or by migration send their END when the flow table's aging
+ * removes them (dp_graph_flow_removed(), the table's removal callback),
+ * from the same budget, stamped with their last packet's time; only
+ * flows reported NEW (DP_GRAPH_OPEN) do, so the callback costs one test
+ * per removal otherwise.
  *
  * The client of an edge is the flow's originator: a service when the
  * flow came from one of its backend segments (steer_client_of(), with
@@ -85,6 +88,8 @@ dp_graph_flow_start(struct dp_worker *w, const struct umbra_gen *g,
 {
 	struct graph_flow_record r;
 
+	if (unlikely(__atomic_load_n(&w->graph.paused, __ATOMIC_RELAXED)))
+		return;
 	if (e->proto == 17 && (e->orig_side == 0 ? k->port_b : k->port_a) == 53)
 		e->health |= DP_GRAPH_DNS;
 	if (!budget_take(w, &w->graph.budget))
@@ -102,14 +107,20 @@ dp_graph_flow_start(struct dp_worker *w, const struct umbra_gen *g,
 	record_send(w, &r);
 }
 
-/* A closed TCP flow: its bytes, handshake latency, reset or refusal. */
+/*
+ * A flow's END: its bytes, handshake latency, reset or refusal. A TCP
+ * flow removed by aging without a SYN-ACK (after a SYN) timed out: an
+ * error.
+ */
 static void
 flow_end(struct dp_worker *w, const struct umbra_gen *g, struct flow_entry *e,
-	 const struct flow_key *k, uint64_t now)
+	 const struct flow_key *k, uint64_t now, bool aged)
 {
 	struct graph_flow_record r;
 	bool rst = ((e->flags_seen[0] | e->flags_seen[1]) & PKT_TCP_RST) != 0;
 	bool answered = (e->flags_seen[FLOW_DIR_REPLY] & PKT_TCP_SYN) != 0;
+	bool timed_out = aged && e->proto == 6 && !rst && !answered &&
+			 (e->flags_seen[FLOW_DIR_ORIG] & PKT_TCP_SYN);
 
 	e->health &= (uint8_t)~DP_GRAPH_OPEN;
 	if (!budget_take(w, &w->graph.budget))
@@ -123,9 +134,26 @@ flow_end(struct dp_worker *w, const struct umbra_gen *g, struct flow_entry *e,
 	r.bytes = e->bytes[0] + e->bytes[1];
 	r.rtt_us = e->rtt_us;
 	r.reset = rst && answered;
-	r.error = rst && !answered;   /* refused: a reset before any SYN-ACK */
+	/* refused: a reset before any SYN-ACK */
+	r.error = (rst && !answered) || timed_out;
 	r.ts_ms = now / w->graph.tsc_per_ms;
 	record_send(w, &r);
+}
+
+void
+dp_graph_flow_removed(void *ctx, int32_t pos, struct flow_entry *e,
+		      const struct flow_key *k, enum flow_removal why)
+{
+	struct dp_worker *w = ctx;
+
+	RTE_SET_USED(pos);
+	RTE_SET_USED(why);
+	if (likely(!(e->health & DP_GRAPH_OPEN)))
+		return;
+	/* Aging runs in the housekeeping, inside the loop's read section:
+	 * the current generation is safe to read. Stamped with the last
+	 * packet, not the removal: the edge was last seen then. */
+	flow_end(w, gen_current(w->pub), e, k, e->last_tsc, true);
 }
 
 void
@@ -135,7 +163,7 @@ dp_graph_packet(struct dp_worker *w, const struct umbra_gen *g, struct flow_entr
 		enum flow_dir dir, uint64_t now)
 {
 	if ((e->health & DP_GRAPH_OPEN) && e->tcp_state == FLOW_TCP_CLOSED)
-		flow_end(w, g, e, k, now);
+		flow_end(w, g, e, k, now, false);
 	if ((e->health & DP_GRAPH_DNS) && dir == FLOW_DIR_REPLY && m->sport == 53 &&
 	    m->payload_len >= 12 && (m->flags & PKT_F_L4)) {
 		struct dp_graph_dns d;

@@ -358,6 +358,8 @@ dp_worker_main(void *arg)
 
 	rte_rcu_qsbr_thread_register(qsbr, w->index);
 	rte_rcu_qsbr_thread_online(qsbr, w->index);
+	/* Flows that age out send their END to the dependency map. */
+	flow_table_set_removed(w->ft, dp_graph_flow_removed, w);
 	while (!*w->quit) {
 		const struct umbra_gen *g = gen_current(w->pub);
 		uint64_t now;

@@ -216,9 +216,32 @@ void flow_entry_update(struct flow_entry *e, const struct pkt_meta *m,
 		       enum flow_dir dir, uint32_t pkt_len, uint64_t now,
 		       uint64_t tsc_hz);
 
+/** Why flow_table_age() removed a flow. */
+enum flow_removal {
+	FLOW_REMOVED_IDLE = 0,  /**< idle longer than its timeout */
+	FLOW_REMOVED_CLOSED,    /**< a closed TCP flow past tcp_closed */
+	FLOW_REMOVED_MIGRATED,  /**< decided by a generation below min_gen */
+};
+
+/**
+ * Called by flow_table_age() for each flow it removes, before the slot is
+ * freed: @p e and @p k are still the flow's (the callee may change @p e;
+ * the slot is zeroed when reused). Runs on the table's owner, inside its
+ * aging slice: it must not block, allocate or take locks.
+ */
+typedef void (*flow_removed_fn)(void *ctx, int32_t pos, struct flow_entry *e,
+				const struct flow_key *k, enum flow_removal why);
+
+/**
+ * Set (or clear, @p fn NULL) the removal callback of @p ft. Without one,
+ * removals cost nothing more.
+ */
+void flow_table_set_removed(struct flow_table *ft, flow_removed_fn fn, void *ctx);
+
 /**
  * Expire idle and closed flows, visiting at most @p budget entries from
  * where the previous call stopped (so aging costs a bounded slice of time).
+ * Each removal calls the table's removal callback, if set.
  * @return number of flows removed.
  */
 uint32_t flow_table_age(struct flow_table *ft, const struct flow_timeouts *to,

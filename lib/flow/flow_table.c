@@ -38,6 +38,8 @@ struct flow_table {
 	uint32_t capacity;      /**< entry slots: every position rte_hash can give */
 	uint32_t age_cursor;    /**< where the next aging pass starts */
 	uint64_t memory;        /**< bytes taken from the heaps at creation */
+	flow_removed_fn removed;  /**< removal callback, NULL: none */
+	void *removed_ctx;
 	struct flow_table_stats stats;
 };
 
@@ -305,10 +307,20 @@ flow_timeout(const struct flow_entry *e, const struct flow_timeouts *to)
 	return e->proto == 17 ? to->udp_idle : to->other_idle;
 }
 
+void
+flow_table_set_removed(struct flow_table *ft, flow_removed_fn fn, void *ctx)
+{
+	ft->removed = fn;
+	ft->removed_ctx = ctx;
+}
+
 static void
 flow_remove(struct flow_table *ft, uint32_t pos, bool migrated)
 {
 	struct flow_entry *e = &ft->entries[pos];
+	enum flow_removal why = migrated ? FLOW_REMOVED_MIGRATED :
+				e->tcp_state == FLOW_TCP_CLOSED ? FLOW_REMOVED_CLOSED :
+				FLOW_REMOVED_IDLE;
 	void *key;
 
 	/* Delete by a copy: the key lives in the slot being freed. */
@@ -316,11 +328,13 @@ flow_remove(struct flow_table *ft, uint32_t pos, bool migrated)
 		struct flow_key copy;
 
 		memcpy(&copy, key, sizeof(copy));
+		if (ft->removed != NULL)
+			ft->removed(ft->removed_ctx, (int32_t)pos, e, &copy, why);
 		rte_hash_del_key(ft->hash, &copy);
 	}
-	if (migrated)
+	if (why == FLOW_REMOVED_MIGRATED)
 		ft->stats.migrated++;
-	else if (e->tcp_state == FLOW_TCP_CLOSED)
+	else if (why == FLOW_REMOVED_CLOSED)
 		ft->stats.expired_closed++;
 	else
 		ft->stats.expired_idle++;

@@ -196,6 +196,7 @@ shadow_ctl_create(struct gen_table_pub *pub, struct shadow_worker *const *w,
 {
 	struct compare_limits lim = {
 		.pending_max = 65536, .endpoints_max = 256, .samples_max = 32,
+		.heads_max = 4096,
 		.timeout_us = 2000000,
 	};
 	struct shadow_ctl *sc = calloc(1, sizeof(*sc));
@@ -461,6 +462,53 @@ report_total(json_t *report, const char *key)
 	return json_integer_value(json_object_get(report, key));
 }
 
+/*
+ * Answer latency per profile and side as a Prometheus histogram: the
+ * comparator's power-of-two buckets (bucket i: below 2^(i+1) us),
+ * cumulative; runs of empty buckets are left out (implied), +Inf and
+ * _count always written.
+ */
+static void
+shadow_latency_metrics(const struct shadow_ctl *sc, FILE *out)
+{
+	static const char *const side_name[COMPARE_SIDES] = {
+		[COMPARE_PROD] = "production", [COMPARE_SHADOW] = "shadow",
+		[COMPARE_CONTROL] = "control",
+	};
+	struct compare_totals t;
+
+	fprintf(out, "# HELP umbra_shadow_latency_seconds Answer latency of the exchanges "
+		"compared, per profile and side.\n"
+		"# TYPE umbra_shadow_latency_seconds histogram\n");
+	for (int i = 0; i < CONF_MAX_SHADOWS; i++) {
+		const struct profile_entry *e = &sc->prof[i];
+
+		if (e->state == PROFILE_FREE)
+			continue;
+		compare_totals(sc->cmp, (unsigned int)i, &t);
+		for (unsigned int s = 0; s < COMPARE_SIDES; s++) {
+			uint64_t cum = 0;
+
+			if (s == COMPARE_CONTROL && !e->s.has_control)
+				continue;
+			for (unsigned int b = 0; b + 1 < COMPARE_LAT_BUCKETS; b++) {
+				cum += t.lat[s][b];
+				if (b > 0 && t.lat[s][b] == 0 && t.lat[s][b - 1] == 0 &&
+				    t.lat[s][b + 1] == 0)
+					continue;
+				fprintf(out, "umbra_shadow_latency_seconds_bucket{profile=\"%s\","
+					"side=\"%s\",le=\"%g\"} %" PRIu64 "\n", e->s.name,
+					side_name[s], (double)(compare_lat_value(b) + 1) / 1e6, cum);
+			}
+			cum += t.lat[s][COMPARE_LAT_BUCKETS - 1];
+			fprintf(out, "umbra_shadow_latency_seconds_bucket{profile=\"%s\",side=\"%s\","
+				"le=\"+Inf\"} %" PRIu64 "\n", e->s.name, side_name[s], cum);
+			fprintf(out, "umbra_shadow_latency_seconds_count{profile=\"%s\",side=\"%s\"} "
+				"%" PRIu64 "\n", e->s.name, side_name[s], cum);
+		}
+	}
+}
+
 void
 shadow_ctl_metrics(const struct shadow_ctl *sc, FILE *out)
 {
@@ -496,6 +544,7 @@ shadow_ctl_metrics(const struct shadow_ctl *sc, FILE *out)
 				(long long)report_total(r, totals[k]));
 		json_decref(r);
 	}
+	shadow_latency_metrics(sc, out);
 }
 
 unsigned int

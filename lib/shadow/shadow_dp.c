@@ -48,6 +48,7 @@ struct answer_stream {
 	uint8_t synced;         /* TCP: next_seq is known and no gap was seen */
 	uint8_t closed;
 	uint8_t reset;
+	struct compare_head head; /* evidence: the answer's first bytes (lib/compare) */
 };
 
 struct target {
@@ -255,6 +256,20 @@ record_emit(struct shadow_worker *sw, const struct shadow_session *s,
 		c->records_dropped++;
 }
 
+/* Evidence: answer x's head, ended @p rest_len bytes before what was fed. */
+static void
+head_emit(struct shadow_worker *sw, const struct shadow_session *s,
+	  struct answer_stream *a, uint8_t side, uint32_t x, const uint8_t *rest,
+	  uint32_t rest_len)
+{
+	struct compare_chunk ch[COMPARE_HEAD_CHUNKS];
+	unsigned int n = compare_head_take(&a->head, s->flow_id, x, side, s->slot,
+					   rest, rest_len, ch);
+
+	if (n > 0)  /* all or none, right before the record; lost when full */
+		rte_ring_sp_enqueue_bulk_elem(sw->records, ch, sizeof(ch[0]), n, NULL);
+}
+
 /* The method and path of request @p x, when still known. */
 static void
 names_of_request(const struct shadow_session *s, uint32_t x, struct compare_msg *msg)
@@ -279,11 +294,13 @@ answers_feed(struct shadow_worker *sw, struct shadow_session *s,
 		return;
 	if (a->start == 0)
 		a->start = now;
+	compare_head_add(&a->head, s->flow_id, data, len);
 	n = compare_http_feed(&a->parser, data, len, ign, msg, 8);
 	for (unsigned int i = 0; i < n; i++) {
 		uint32_t x = a->n++;
 
 		names_of_request(s, x, &msg[i]);
+		head_emit(sw, s, a, side, x, data + msg[i].end, len - msg[i].end);
 		record_emit(sw, s, side, x, &msg[i], a->start,
 			    x < s->n_req ? s->req_tsc[x % SHADOW_REQ_RING] : 0, 0);
 		a->start = i + 1 < n ? now : 0;
@@ -304,6 +321,7 @@ answers_close(struct shadow_worker *sw, struct shadow_session *s,
 		uint32_t x = a->n++;
 
 		names_of_request(s, x, &msg);
+		head_emit(sw, s, a, side, x, NULL, 0);
 		record_emit(sw, s, side, x, &msg, a->start,
 			    x < s->n_req ? s->req_tsc[x % SHADOW_REQ_RING] : 0, 0);
 	}
@@ -724,6 +742,8 @@ answer_udp(struct shadow_worker *sw, struct shadow_session *s,
 		msg.digest = compare_digest(0, data, m->payload_len);
 		msg.body_digest = msg.digest;
 	}
+	compare_head_add(&a->head, s->flow_id, data, m->payload_len);
+	head_emit(sw, s, a, side, exchange, NULL, 0);
 	record_emit(sw, s, side, exchange, &msg, now,
 		    s->req_tsc[(s->n_req - 1) % SHADOW_REQ_RING], 0);
 }

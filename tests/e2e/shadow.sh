@@ -162,6 +162,16 @@ check "GET /diff: every exchange is a body mismatch" \
        "$(endpoint 'GET /diff' "['mismatch_kinds']['body']")" = 5
 check "shadow latency is measured" \
   test "$(js "r['profiles'][0]['comparison']['latency_us']['shadow']['max'] > 0" <"$E2E_DIR/status1.json")" = True
+# Evidence: the first flow (of every COMPARE_EVIDENCE_EVERY) carries the
+# answers' first bytes; its /diff sample shows both, and where they differ.
+check "a /diff mismatch sample shows both answers' bytes and the first difference" \
+  test "$(js "[s for s in r['profiles'][0]['comparison']['samples'] if 'head' in s['production'] \
+    and b'answer of v1' in bytes.fromhex(s['production']['head']) \
+    and b'answer of v2' in bytes.fromhex(s['shadow']['head']) \
+    and bytes.fromhex(s['production']['head'])[:s['first_difference']] == \
+        bytes.fromhex(s['shadow']['head'])[:s['first_difference']] \
+    and bytes.fromhex(s['production']['head'])[s['first_difference']] != \
+        bytes.fromhex(s['shadow']['head'])[s['first_difference']]] != []" <"$E2E_DIR/status1.json")" = True
 check "the shadow sessions closed cleanly" \
   test "$(js "r['profiles'][0]['counters']['tcp_sessions_ended'].get('closed', 0) >= 7" <"$E2E_DIR/status1.json")" = True
 

@@ -1004,6 +1004,172 @@ test_bad_records(void **state)
 	compare_free(c);
 }
 
+/* ---- evidence: answer heads -------------------------------------- */
+
+/* Feed the chunks a worker would enqueue for answer @p x of @p side. */
+static void
+add_chunks(struct compare_ctx *c, const struct compare_chunk *ch, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		struct compare_record r;
+
+		memcpy(&r, &ch[i], sizeof(r));
+		compare_add(c, &r, false, 0);
+	}
+}
+
+/* A worker's answer stream: @p data fed in pieces of @p piece bytes, one
+ * answer of @p len bytes, ended where it ends (what follows: the next's). */
+static unsigned int
+head_of(uint64_t flow, uint32_t x, uint8_t side, const uint8_t *data, uint32_t len,
+	uint32_t piece, struct compare_chunk out[COMPARE_HEAD_CHUNKS])
+{
+	struct compare_head h;
+	uint32_t off;
+
+	memset(&h, 0, sizeof(h));
+	for (off = 0; off + piece < len; off += piece)
+		compare_head_add(&h, flow, data + off, piece);
+	/* The last piece runs 5 bytes into the next answer. */
+	compare_head_add(&h, flow, data + off, len - off + 5);
+	return compare_head_take(&h, flow, x, side, 0, data + len, 5, out);
+}
+
+static const char *
+hexs(const uint8_t *b, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", b[i]);
+	out[2 * n] = '\0';
+	return out;
+}
+
+static void
+test_evidence(void **state)
+{
+	struct compare_limits lim = lim_default;
+	struct compare_chunk ch[COMPARE_HEAD_CHUNKS];
+	uint8_t prod[400], shadow[400];
+	char hex[2 * COMPARE_HEAD_MAX + 1];
+	struct compare_record p, s;
+	struct compare_ctx *c;
+	unsigned int n;
+	json_t *rep, *x;
+
+	(void)state;
+	lim.heads_max = 2;
+	c = ctx(&lim, 1);
+	for (int i = 0; i < 400; i++)
+		prod[i] = shadow[i] = (uint8_t)('a' + i % 26);
+	memcpy(prod, "HTTP/1.1 200 OK\r\n", 17);
+	memcpy(shadow, "HTTP/1.1 500 OK\r\n", 17);
+
+	/* Flow 1 carries evidence: 300-byte answers, heads of 256 in 3 chunks. */
+	assert_true(compare_evidence_sampled(1));
+	assert_false(compare_evidence_sampled(2));
+	n = head_of(1, 0, COMPARE_PROD, prod, 300, 100, ch);
+	assert_int_equal(n, COMPARE_HEAD_CHUNKS);
+	assert_int_equal(ch[0].total, COMPARE_HEAD_MAX);
+	add_chunks(c, ch, n);
+	n = head_of(1, 0, COMPARE_SHADOW, shadow, 300, 1000, ch);
+	add_chunks(c, ch, n);
+	p = rec(1, 0, COMPARE_PROD);
+	s = p;
+	s.status = 500;
+	add_pair(c, &p, &s);
+	rep = report(c);
+	assert_int_equal(count(c, "pending"), 0);
+	x = json_array_get(jget(rep, "samples"), 0);
+	assert_int_equal(jint(x, "production.head_len"), COMPARE_HEAD_MAX);
+	assert_string_equal(json_string_value(jget(x, "production.head")),
+			    hexs(prod, COMPARE_HEAD_MAX, hex));
+	assert_string_equal(json_string_value(jget(x, "shadow.head")),
+			    hexs(shadow, COMPARE_HEAD_MAX, hex));
+	assert_int_equal(jint(x, "first_difference"), 9);
+	json_decref(rep);
+
+	/* A short answer: kept whole, up to its end (not the next one's bytes);
+	 * one the other's beginning differs where the shorter ends. */
+	n = head_of(5, 0, COMPARE_PROD, prod, 40, 7, ch);
+	assert_int_equal(n, 1);
+	assert_int_equal(ch[0].len, 40);
+	add_chunks(c, ch, n);
+	add_chunks(c, ch, head_of(5, 0, COMPARE_SHADOW, prod, 30, 7, ch));
+	p = rec(5, 0, COMPARE_PROD);
+	s = p;
+	s.size = 30;
+	add_pair(c, &p, &s);
+	rep = report(c);
+	x = json_array_get(jget(rep, "samples"), 0);
+	assert_int_equal(jint(x, "production.head_len"), 40);
+	assert_int_equal(jint(x, "shadow.head_len"), 30);
+	assert_int_equal(jint(x, "first_difference"), 30);
+	json_decref(rep);
+
+	/* Equal heads (the difference lies beyond them): no first difference. */
+	add_chunks(c, ch, head_of(9, 0, COMPARE_PROD, prod, 300, 300, ch));
+	add_chunks(c, ch, head_of(9, 0, COMPARE_SHADOW, prod, 300, 300, ch));
+	p = rec(9, 0, COMPARE_PROD);
+	s = p;
+	s.body_digest = 9;
+	add_pair(c, &p, &s);
+	rep = report(c);
+	x = json_array_get(jget(rep, "samples"), 0);
+	assert_true(json_is_null(jget(x, "first_difference")));
+	json_decref(rep);
+
+	/* A flow without evidence sends no chunks: its sample has no heads. */
+	assert_int_equal(head_of(2, 0, COMPARE_PROD, prod, 300, 100, ch), 0);
+	p = rec(2, 0, COMPARE_PROD);
+	s = p;
+	s.status = 500;
+	add_pair(c, &p, &s);
+	rep = report(c);
+	x = json_array_get(jget(rep, "samples"), 0);
+	assert_null(json_object_get(jget(x, "production"), "head"));
+	assert_null(json_object_get(x, "first_difference"));
+	json_decref(rep);
+
+	/* heads_max 2: the heads of flow 13 are gone once four more came. */
+	add_chunks(c, ch, head_of(13, 0, COMPARE_PROD, prod, 50, 50, ch));
+	add_chunks(c, ch, head_of(13, 0, COMPARE_SHADOW, shadow, 50, 50, ch));
+	add_chunks(c, ch, head_of(17, 0, COMPARE_PROD, prod, 50, 50, ch));
+	add_chunks(c, ch, head_of(17, 0, COMPARE_SHADOW, shadow, 50, 50, ch));
+	p = rec(13, 0, COMPARE_PROD);
+	s = p;
+	s.status = 500;
+	add_pair(c, &p, &s);
+	rep = report(c);
+	x = json_array_get(jget(rep, "samples"), 0);
+	assert_null(json_object_get(jget(x, "production"), "head"));
+	json_decref(rep);
+	p = rec(17, 0, COMPARE_PROD);
+	s = p;
+	s.status = 500;
+	add_pair(c, &p, &s);
+	rep = report(c);
+	x = json_array_get(jget(rep, "samples"), 0);
+	assert_int_equal(jint(x, "shadow.head_len"), 50);
+	json_decref(rep);
+
+	/* A part that does not follow the one before is ignored (part 2 before
+	 * part 1: the head ends after part 1). */
+	n = head_of(21, 0, COMPARE_PROD, prod, 300, 300, ch);
+	add_chunks(c, ch, 1);
+	add_chunks(c, &ch[2], 1);
+	add_chunks(c, &ch[1], 1);
+	add_chunks(c, ch, head_of(21, 0, COMPARE_SHADOW, shadow, 300, 300, ch));
+	p = rec(21, 0, COMPARE_PROD);
+	s = p;
+	s.status = 500;
+	add_pair(c, &p, &s);
+	rep = report(c);
+	x = json_array_get(jget(rep, "samples"), 0);
+	assert_int_equal(jint(x, "production.head_len"), 2 * COMPARE_CHUNK_BYTES);
+	json_decref(rep);
+	compare_free(c);
+}
+
 int
 main(void)
 {
@@ -1029,6 +1195,7 @@ main(void)
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_report_shape),
 		cmocka_unit_test(test_bad_records),
+		cmocka_unit_test(test_evidence),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

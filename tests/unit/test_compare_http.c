@@ -541,6 +541,66 @@ test_response_pipelined(void **state)
 	assert_int_equal(r.m[3].status, 500);
 }
 
+/* Where each message ends in the piece fed (compare_msg.end), and the heads
+ * (evidence) cut there: each answer's own bytes, pipelined or split. */
+static void
+test_message_end_and_heads(void **state)
+{
+	static const char *const part[] = {
+		"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc",
+		"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nnope\r\n0\r\n\r\n",
+		"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n",
+	};
+	char all[512] = "";
+	struct compare_http p;
+	struct compare_msg m[8];
+	struct compare_head h;
+	struct compare_chunk ch[COMPARE_HEAD_CHUNKS];
+	uint32_t end = 0, len, split;
+	unsigned int n, i, k;
+
+	(void)state;
+	for (i = 0; i < 3; i++)
+		strcat(all, part[i]);
+	len = (uint32_t)strlen(all);
+	/* One piece: ends at each message's last byte. */
+	compare_http_init(&p, true);
+	n = compare_http_feed(&p, (const uint8_t *)all, len, NULL, m, 8);
+	assert_int_equal(n, 3);
+	for (i = 0; i < 3; i++) {
+		end += (uint32_t)strlen(part[i]);
+		assert_int_equal(m[i].end, end);
+	}
+	/* Split anywhere, as a worker does: each head is exactly its answer. */
+	for (split = 1; split < len; split += 7) {
+		compare_http_init(&p, true);
+		memset(&h, 0, sizeof(h));
+		k = 0;
+		for (uint32_t off = 0; off < len; off += split) {
+			uint32_t piece = len - off < split ? len - off : split;
+			const uint8_t *d = (const uint8_t *)all + off;
+
+			compare_head_add(&h, 1, d, piece);
+			n = compare_http_feed(&p, d, piece, NULL, m, 8);
+			for (i = 0; i < n; i++, k++) {
+				assert_int_equal(compare_head_take(&h, 1, k, COMPARE_PROD, 0,
+								   d + m[i].end, piece - m[i].end,
+								   ch), 1);
+				assert_int_equal(ch[0].len, strlen(part[k]));
+				assert_memory_equal(ch[0].data, part[k], ch[0].len);
+				assert_int_equal(ch[0].exchange, k);
+				assert_true(ch[0].flags & COMPARE_F_BYTES);
+			}
+		}
+		assert_int_equal(k, 3);
+	}
+	/* A flow that carries no evidence keeps nothing. */
+	memset(&h, 0, sizeof(h));
+	compare_head_add(&h, 2, (const uint8_t *)all, len);
+	assert_int_equal(h.len, 0);
+	assert_int_equal(compare_head_take(&h, 2, 0, COMPARE_PROD, 0, NULL, 0, ch), 0);
+}
+
 static void
 test_te_and_length(void **state)
 {
@@ -1377,6 +1437,7 @@ main(void)
 		cmocka_unit_test(test_response_100_continue),
 		cmocka_unit_test(test_response_101),
 		cmocka_unit_test(test_response_pipelined),
+		cmocka_unit_test(test_message_end_and_heads),
 		cmocka_unit_test(test_te_and_length),
 		cmocka_unit_test(test_ignored_headers),
 		cmocka_unit_test(test_header_order_and_status_count),

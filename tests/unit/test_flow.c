@@ -762,6 +762,103 @@ test_aging_budget(void **state)
 	flow_table_free(ft);
 }
 
+/* What the removal callback saw. */
+struct removed_log {
+	uint32_t n;
+	int32_t pos[8];
+	enum flow_removal why[8];
+	struct flow_key key[8];
+	uint64_t bytes[8];
+	bool still_listed[8];   /* the key was still in the table during the call */
+	struct flow_table *ft;
+};
+
+static void
+on_removed(void *ctx, int32_t pos, struct flow_entry *e, const struct flow_key *k,
+	   enum flow_removal why)
+{
+	struct removed_log *l = ctx;
+
+	assert_true(l->n < 8);
+	assert_true(e->in_use);
+	l->pos[l->n] = pos;
+	l->why[l->n] = why;
+	l->key[l->n] = *k;
+	l->bytes[l->n] = e->bytes[0] + e->bytes[1];
+	l->still_listed[l->n] = lookup(l->ft, k) == pos;
+	e->health = 0x5a;       /* the callee may write the entry */
+	l->n++;
+}
+
+/* The removal callback: each removed flow once, with its key, entry and
+ * reason, before its slot is freed; none for flows that stay; nothing
+ * after it is cleared. */
+static void
+test_removed_callback(void **state)
+{
+	struct flow_timeouts to = { .tcp_closed = 100, .tcp_idle = 10000,
+				    .udp_idle = 1000, .other_idle = 500 };
+	struct flow_table *ft = table(1024);
+	uint32_t cap = flow_table_capacity(ft);
+	struct removed_log log = { .ft = ft };
+	struct pkt_meta mu = pkt4(3, 0x0b000001, 17, 1, 2);
+	int32_t closed, tcp, udp, old;
+	struct flow_key ku;
+
+	(void)state;
+	flow_key_from_meta(&mu, &ku);
+	closed = add_flow(ft, 1, 6, 0);
+	tcp = add_flow(ft, 2, 6, 0);
+	udp = add_meta(ft, &mu, 0);
+	old = add_flow(ft, 4, 17, 0);
+	flow_table_entry(ft, closed)->tcp_state = FLOW_TCP_CLOSED;
+	flow_table_entry(ft, udp)->bytes[0] = 300;
+	flow_table_entry(ft, udp)->bytes[1] = 40;
+	flow_table_entry(ft, udp)->gen = 7;
+	flow_table_entry(ft, tcp)->gen = 7;
+	flow_table_entry(ft, closed)->gen = 7;
+	flow_table_entry(ft, old)->gen = 6;
+	flow_table_set_removed(ft, on_removed, &log);
+
+	/* Nothing expires: no call. */
+	assert_int_equal(flow_table_age(ft, &to, 50, cap), 0);
+	assert_int_equal(log.n, 0);
+	/* min_gen 7: the flow of generation 6 is migrated; the closed one
+	 * expires after tcp_closed. */
+	to.min_gen = 7;
+	assert_int_equal(flow_table_age(ft, &to, 200, cap), 2);
+	assert_int_equal(log.n, 2);
+	for (uint32_t i = 0; i < 2; i++) {
+		assert_true(log.still_listed[i]);
+		if (log.pos[i] == old)
+			assert_int_equal(log.why[i], FLOW_REMOVED_MIGRATED);
+		else if (log.pos[i] == closed)
+			assert_int_equal(log.why[i], FLOW_REMOVED_CLOSED);
+		else
+			fail_msg("unexpected removal at %d", log.pos[i]);
+	}
+	assert_int_equal(flow_table_stats(ft)->migrated, 1);
+	assert_int_equal(flow_table_stats(ft)->expired_closed, 1);
+	/* The idle UDP flow: its key and bytes, then it is gone. */
+	assert_int_equal(flow_table_age(ft, &to, 2000, cap), 1);
+	assert_int_equal(log.n, 3);
+	assert_int_equal(log.pos[2], udp);
+	assert_int_equal(log.why[2], FLOW_REMOVED_IDLE);
+	assert_memory_equal(&log.key[2], &ku, sizeof(ku));
+	assert_int_equal(log.bytes[2], 340);
+	assert_true(log.still_listed[2]);
+	assert_true(lookup(ft, &ku) < 0);
+	assert_false(flow_table_entry(ft, udp)->in_use);
+	/* The TCP flow still lives; cleared, its removal calls nothing. */
+	assert_true(flow_table_entry(ft, tcp)->in_use);
+	flow_table_set_removed(ft, NULL, NULL);
+	assert_int_equal(flow_table_age(ft, &to, 20000, cap), 1);
+	assert_int_equal(log.n, 3);
+	assert_int_equal(flow_table_stats(ft)->expired_idle, 2);
+	assert_int_equal(flow_table_stats(ft)->active, 0);
+	flow_table_free(ft);
+}
+
 /* ---------------------------------------------------------------- scale */
 
 static void
@@ -872,6 +969,7 @@ main(void)
 		cmocka_unit_test(test_table_full),
 		cmocka_unit_test(test_aging),
 		cmocka_unit_test(test_aging_budget),
+		cmocka_unit_test(test_removed_callback),
 		cmocka_unit_test(test_one_million_flows),
 		cmocka_unit_test(test_create_errors),
 	};

@@ -4,7 +4,9 @@
  * no EAL.
  *
  * Exact properties of each part (edge counters and eviction, DNS TTLs,
- * CNAME chains, stale names and their cap, the registry's lifetimes,
+ * CNAME chains, stale names and their cap, DNS wire parsing (A, AAAA,
+ * CNAME chains, compression, truncated and hostile messages, each parsed
+ * against a guard page), the registry's lifetimes,
  * snapshots, golden versions, the periodic-edge rule, DOT), then seeded
  * simulations of a service whose canary and control draw their flows
  * from one distribution (Poisson arrivals, Zipf-weighted servers, a
@@ -25,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -327,6 +331,442 @@ dns_new(uint32_t max_addrs)
 
 	graph_dns_conf_default(&c, max_addrs);
 	return graph_dns_create(&c);
+}
+
+/* ------------------------------------------------------------------ */
+/* DNS wire format (graph_wire.c)                                      */
+
+/* A DNS message under construction. */
+struct wmsg {
+	uint8_t b[1024];
+	size_t n;
+};
+
+static void
+w8(struct wmsg *m, uint8_t v)
+{
+	assert_true(m->n < sizeof(m->b));
+	m->b[m->n++] = v;
+}
+
+static void
+w16(struct wmsg *m, uint16_t v)
+{
+	w8(m, (uint8_t)(v >> 8));
+	w8(m, (uint8_t)v);
+}
+
+static void
+w32(struct wmsg *m, uint32_t v)
+{
+	w16(m, (uint16_t)(v >> 16));
+	w16(m, (uint16_t)v);
+}
+
+/* Header: id 0x1234, @p flags (0x8180: a response, recursion, rcode 0). */
+static void
+whdr(struct wmsg *m, uint16_t flags, uint16_t qd, uint16_t an)
+{
+	m->n = 0;
+	w16(m, 0x1234);
+	w16(m, flags);
+	w16(m, qd);
+	w16(m, an);
+	w16(m, 0);
+	w16(m, 0);
+}
+
+/* Labels of dotted @p name; a terminating root unless @p ptr, then a
+ * compression pointer to offset @p ptr. @return where the name starts. */
+static size_t
+wname(struct wmsg *m, const char *name, int ptr)
+{
+	size_t at = m->n;
+
+	while (*name) {
+		const char *dot = strchr(name, '.');
+		size_t l = dot ? (size_t)(dot - name) : strlen(name);
+
+		w8(m, (uint8_t)l);
+		for (size_t i = 0; i < l; i++)
+			w8(m, (uint8_t)name[i]);
+		name += l + (dot ? 1 : 0);
+	}
+	if (ptr >= 0)
+		w16(m, (uint16_t)(0xc000 | ptr));
+	else
+		w8(m, 0);
+	return at;
+}
+
+static void
+wquestion(struct wmsg *m, const char *qname, uint16_t qtype)
+{
+	wname(m, qname, -1);
+	w16(m, qtype);
+	w16(m, 1);
+}
+
+/* A record's fixed part after its owner name; rdata follows. */
+static void
+wrr(struct wmsg *m, uint16_t type, uint32_t ttl, uint16_t rdlen)
+{
+	w16(m, type);
+	w16(m, 1);
+	w32(m, ttl);
+	w16(m, rdlen);
+}
+
+/* Parse @p len bytes of @p m placed so that they end where a page with
+ * no access begins: any read past the end kills the test. */
+static int
+parse_guarded(const uint8_t *msg, size_t len, struct graph_dns_answer *out)
+{
+	static uint8_t *pages;
+	static size_t pg;
+	int rc;
+
+	if (pages == NULL) {
+		pg = (size_t)sysconf(_SC_PAGESIZE);
+		pages = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		assert_true(pages != MAP_FAILED);
+		assert_int_equal(mprotect(pages + pg, pg, PROT_NONE), 0);
+	}
+	assert_true(len <= pg);
+	memcpy(pages + pg - len, msg, len);
+	rc = graph_dns_parse(pages + pg - len, len, 42, out);
+	/* Whatever came out is bounded text. */
+	assert_true(strnlen(out->qname, GRAPH_DNS_NAME_MAX) < GRAPH_DNS_NAME_MAX);
+	assert_true(out->n_rr <= GRAPH_DNS_RR_MAX);
+	for (uint16_t i = 0; i < out->n_rr; i++) {
+		assert_true(strnlen(out->rr[i].owner, GRAPH_DNS_NAME_MAX) < GRAPH_DNS_NAME_MAX);
+		if (out->rr[i].type == GRAPH_RR_CNAME)
+			assert_true(strnlen(out->rr[i].target, GRAPH_DNS_NAME_MAX) <
+				    GRAPH_DNS_NAME_MAX);
+	}
+	return rc;
+}
+
+static int
+parse_msg(const struct wmsg *m, struct graph_dns_answer *out)
+{
+	return parse_guarded(m->b, m->n, out);
+}
+
+/* A and AAAA answers, owners compressed to the question, names lowered. */
+static void
+test_wire_a_aaaa(void **state)
+{
+	static const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
+	struct graph_dns_answer a;
+	struct wmsg m;
+	uint8_t want[16];
+	size_t ttl_at;
+
+	(void)state;
+	whdr(&m, 0x8180, 1, 3);
+	wquestion(&m, "API.Example.COM", 1);
+	wname(&m, "", 12);
+	wrr(&m, GRAPH_RR_A, 300, 4);
+	w32(&m, IP(10, 0, 0, 2));
+	wname(&m, "", 12);
+	ttl_at = m.n + 4;
+	wrr(&m, GRAPH_RR_AAAA, 60, 16);
+	for (int i = 0; i < 16; i++)
+		w8(&m, v6[i]);
+	/* An MX record: skipped, not counted. */
+	wname(&m, "", 12);
+	wrr(&m, 15, 60, 4);
+	w16(&m, 10);
+	w16(&m, 0xc00c);
+	assert_int_equal(parse_msg(&m, &a), 0);
+	assert_string_equal(a.qname, "api.example.com");
+	assert_int_equal(a.ts_ms, 42);
+	assert_int_equal(a.n_rr, 2);
+	assert_int_equal(a.rr[0].type, GRAPH_RR_A);
+	assert_string_equal(a.rr[0].owner, "api.example.com");
+	assert_int_equal(a.rr[0].ttl_s, 300);
+	ip4(want, IP(10, 0, 0, 2));
+	assert_memory_equal(a.rr[0].addr, want, 16);
+	assert_int_equal(a.rr[1].type, GRAPH_RR_AAAA);
+	assert_int_equal(a.rr[1].ttl_s, 60);
+	assert_memory_equal(a.rr[1].addr, v6, 16);
+	/* A TTL with the top bit set is read whole (the cache clamps it). */
+	m.b[ttl_at] = 0x80;
+	assert_int_equal(parse_msg(&m, &a), 0);
+	assert_true(a.rr[1].ttl_s >= 0x80000000u);
+}
+
+/* A CNAME chain whose targets are partly compressed, into the cache. */
+static void
+test_wire_cname_chain(void **state)
+{
+	struct graph_dns_answer a;
+	struct graph_dns *d = dns_new(64);
+	const char *name;
+	struct wmsg m;
+	size_t rd, web, lb;
+
+	(void)state;
+	whdr(&m, 0x8180, 1, 4);
+	wquestion(&m, "www.example.com", 1);              /* "example.com" at 16 */
+	/* www.example.com CNAME web.example.com ("web" + pointer to 16) */
+	wname(&m, "", 12);
+	wrr(&m, GRAPH_RR_CNAME, 600, 6);
+	rd = m.n;
+	web = wname(&m, "web", 16);
+	assert_int_equal(m.n - rd, 6);
+	/* web.example.com (a pointer into the last rdata) CNAME lb.example.net */
+	wname(&m, "", (int)web);
+	wrr(&m, GRAPH_RR_CNAME, 30, 16);
+	lb = wname(&m, "lb.example.net", -1);
+	/* An NS record on the way: skipped. */
+	wname(&m, "", 16);
+	wrr(&m, 2, 60, 2);
+	w16(&m, (uint16_t)(0xc000 | lb));
+	wname(&m, "", (int)lb);
+	wrr(&m, GRAPH_RR_A, 120, 4);
+	w32(&m, IP(10, 1, 1, 1));
+	assert_int_equal(parse_msg(&m, &a), 0);
+	assert_string_equal(a.qname, "www.example.com");
+	assert_int_equal(a.n_rr, 3);
+	assert_int_equal(a.rr[0].type, GRAPH_RR_CNAME);
+	assert_string_equal(a.rr[0].owner, "www.example.com");
+	assert_string_equal(a.rr[0].target, "web.example.com");
+	assert_string_equal(a.rr[1].owner, "web.example.com");
+	assert_string_equal(a.rr[1].target, "lb.example.net");
+	assert_int_equal(a.rr[2].type, GRAPH_RR_A);
+	assert_string_equal(a.rr[2].owner, "lb.example.net");
+	/* The address maps to the asked name, until the chain's smallest TTL. */
+	a.ts_ms = 1000;
+	assert_int_equal(graph_dns_add_answer(d, &a), 1);
+	assert_int_equal(lookup(d, IP(10, 1, 1, 1), 2000, GRAPH_DNS_NEW_FLOW, &name),
+			 GRAPH_NAME_DNS);
+	assert_string_equal(name, "www.example.com");
+	assert_int_equal(lookup(d, IP(10, 1, 1, 1), 1000 + 31000, GRAPH_DNS_NEW_FLOW, &name),
+			 GRAPH_NAME_NONE);
+	graph_dns_free(d);
+}
+
+/* Not an answer: refused, nothing read past the message. */
+static void
+test_wire_refused(void **state)
+{
+	struct graph_dns_answer a;
+	struct wmsg m;
+
+	(void)state;
+	/* Shorter than a header. */
+	whdr(&m, 0x8180, 1, 0);
+	assert_int_equal(parse_guarded(m.b, 11, &a), -1);
+	assert_int_equal(parse_guarded(m.b, 0, &a), -1);
+	/* A query (QR clear), an error answer (NXDOMAIN), no question. */
+	whdr(&m, 0x0100, 1, 0);
+	wquestion(&m, "a.example", 1);
+	assert_int_equal(parse_msg(&m, &a), -1);
+	whdr(&m, 0x8183, 1, 0);
+	wquestion(&m, "a.example", 1);
+	assert_int_equal(parse_msg(&m, &a), -1);
+	whdr(&m, 0x8180, 0, 1);
+	wname(&m, "a.example", -1);
+	wrr(&m, GRAPH_RR_A, 1, 4);
+	w32(&m, 1);
+	assert_int_equal(parse_msg(&m, &a), -1);
+	/* Counts no message of this size can hold. */
+	whdr(&m, 0x8180, 1, 65535);
+	wquestion(&m, "a.example", 1);
+	assert_int_equal(parse_msg(&m, &a), -1);
+	whdr(&m, 0x8180, 65535, 0);
+	wquestion(&m, "a.example", 1);
+	assert_int_equal(parse_msg(&m, &a), -1);
+	/* A second question that is not there. */
+	whdr(&m, 0x8180, 2, 0);
+	wquestion(&m, "a.example", 1);
+	assert_int_equal(parse_msg(&m, &a), -1);
+	/* The question's type and class cut off. */
+	whdr(&m, 0x8180, 1, 0);
+	wquestion(&m, "a.example", 1);
+	assert_int_equal(parse_guarded(m.b, m.n - 1, &a), -1);
+	/* Labels with the reserved 01/10 top bits. */
+	whdr(&m, 0x8180, 1, 0);
+	w8(&m, 0x41);
+	w8(&m, 'a');
+	w8(&m, 0);
+	w32(&m, 0x00010001);
+	assert_int_equal(parse_msg(&m, &a), -1);
+	/* A name longer than 253 characters. */
+	whdr(&m, 0x8180, 1, 0);
+	for (int i = 0; i < 5; i++) {
+		w8(&m, 60);
+		for (int j = 0; j < 60; j++)
+			w8(&m, 'x');
+	}
+	w8(&m, 0);
+	w32(&m, 0x00010001);
+	assert_int_equal(parse_msg(&m, &a), -1);
+}
+
+/* Hostile compression and lengths: bounded, refused or cut, never read
+ * beyond the end. */
+static void
+test_wire_hostile(void **state)
+{
+	struct graph_dns_answer a;
+	struct wmsg m;
+	size_t p1;
+
+	(void)state;
+	/* The question is a pointer to itself. */
+	whdr(&m, 0x8180, 1, 0);
+	w16(&m, 0xc00c);
+	w32(&m, 0x00010001);
+	assert_int_equal(parse_msg(&m, &a), -1);
+	/* Two pointers to each other. */
+	whdr(&m, 0x8180, 1, 0);
+	w16(&m, 0xc00e);
+	w16(&m, 0xc00c);
+	w32(&m, 0x00010001);
+	assert_int_equal(parse_msg(&m, &a), -1);
+	/* A label, then a pointer back to it: a loop that grows the name. */
+	whdr(&m, 0x8180, 1, 0);
+	w8(&m, 1);
+	w8(&m, 'a');
+	w16(&m, 0xc00c);
+	w32(&m, 0x00010001);
+	assert_int_equal(parse_msg(&m, &a), -1);
+	/* A pointer past the end, a pointer cut in half. */
+	whdr(&m, 0x8180, 1, 0);
+	w16(&m, 0xc3ff);
+	w32(&m, 0x00010001);
+	assert_int_equal(parse_msg(&m, &a), -1);
+	whdr(&m, 0x8180, 1, 0);
+	w8(&m, 0xc0);
+	assert_int_equal(parse_msg(&m, &a), -1);
+	/* A label longer than what is left. */
+	whdr(&m, 0x8180, 1, 0);
+	w8(&m, 63);
+	w8(&m, 'a');
+	assert_int_equal(parse_msg(&m, &a), -1);
+
+	/* Answers: good ones before a bad one are kept. */
+	whdr(&m, 0x8180, 1, 4);
+	wquestion(&m, "db.example", 1);
+	wname(&m, "", 12);
+	wrr(&m, GRAPH_RR_A, 60, 4);
+	w32(&m, IP(10, 0, 0, 3));
+	/* An owner that loops. */
+	p1 = m.n;
+	w16(&m, (uint16_t)(0xc000 | p1));
+	wrr(&m, GRAPH_RR_A, 60, 4);
+	w32(&m, IP(10, 0, 0, 4));
+	assert_int_equal(parse_msg(&m, &a), 0);
+	assert_string_equal(a.qname, "db.example");
+	assert_int_equal(a.n_rr, 1);
+	/* An rdata length beyond the data. */
+	m.n = p1;
+	wname(&m, "", 12);
+	wrr(&m, GRAPH_RR_A, 60, 400);
+	w32(&m, IP(10, 0, 0, 4));
+	assert_int_equal(parse_msg(&m, &a), 0);
+	assert_int_equal(a.n_rr, 1);
+	/* A CNAME whose target runs past its rdata: not taken. */
+	m.n = p1;
+	wname(&m, "", 12);
+	wrr(&m, GRAPH_RR_CNAME, 60, 3);
+	wname(&m, "abcdef", -1);
+	assert_int_equal(parse_msg(&m, &a), 0);
+	assert_int_equal(a.n_rr, 1);
+	/* A CNAME target pointing forward, beyond its rdata: not taken. */
+	m.n = p1;
+	wname(&m, "", 12);
+	wrr(&m, GRAPH_RR_CNAME, 60, 2);
+	w16(&m, (uint16_t)(0xc000 | (m.n + 2)));
+	wname(&m, "abc", -1);
+	assert_int_equal(parse_msg(&m, &a), 0);
+	assert_int_equal(a.n_rr, 1);
+	/* An A record with the wrong length: skipped. */
+	m.n = p1;
+	wname(&m, "", 12);
+	wrr(&m, GRAPH_RR_A, 60, 3);
+	w8(&m, 1);
+	w16(&m, 2);
+	assert_int_equal(parse_msg(&m, &a), 0);
+	assert_int_equal(a.n_rr, 1);
+	/* Four answers announced, one there: the one is kept. */
+	m.n = p1;
+	assert_int_equal(parse_msg(&m, &a), 0);
+	assert_int_equal(a.n_rr, 1);
+
+	/* More records than the answer holds: the first GRAPH_DNS_RR_MAX. */
+	whdr(&m, 0x8180, 1, 40);
+	wquestion(&m, "many.example", 1);
+	for (uint32_t i = 0; i < 40; i++) {
+		wname(&m, "", 12);
+		wrr(&m, GRAPH_RR_A, 60, 4);
+		w32(&m, IP(10, 2, 0, i));
+	}
+	assert_int_equal(parse_msg(&m, &a), 0);
+	assert_int_equal(a.n_rr, GRAPH_DNS_RR_MAX);
+	assert_int_equal(a.rr[GRAPH_DNS_RR_MAX - 1].addr[3], GRAPH_DNS_RR_MAX - 1);
+}
+
+/* Every prefix of a good answer (a worker's copy cut anywhere) and random
+ * corruptions of it: each parse stays inside the bytes it is given, and a
+ * longer prefix never yields fewer records. */
+static void
+test_wire_truncated_and_fuzzed(void **state)
+{
+	struct graph_dns_answer a, full;
+	struct wmsg m;
+	uint16_t prev = 0;
+	uint64_t seed = 13;
+	unsigned int ok = 0;
+
+	(void)state;
+	whdr(&m, 0x8180, 1, 4);
+	wquestion(&m, "www.example.com", 1);
+	wname(&m, "", 12);
+	wrr(&m, GRAPH_RR_CNAME, 600, 6);
+	wname(&m, "web", 16);
+	wname(&m, "web", 16);
+	wrr(&m, GRAPH_RR_A, 60, 4);
+	w32(&m, IP(10, 0, 0, 7));
+	wname(&m, "web", 16);
+	wrr(&m, GRAPH_RR_AAAA, 60, 16);
+	for (int i = 0; i < 16; i++)
+		w8(&m, (uint8_t)i);
+	wname(&m, "", 12);
+	wrr(&m, GRAPH_RR_A, 60, 4);
+	w32(&m, IP(10, 0, 0, 8));
+	assert_int_equal(parse_msg(&m, &full), 0);
+	assert_int_equal(full.n_rr, 4);
+	for (size_t len = 0; len <= m.n; len++) {
+		int rc = parse_guarded(m.b, len, &a);
+
+		if (rc < 0) {
+			assert_int_equal(prev, 0);
+			continue;
+		}
+		assert_string_equal(a.qname, "www.example.com");
+		assert_true(a.n_rr >= prev);
+		for (uint16_t i = 0; i < a.n_rr; i++) {
+			assert_int_equal(a.rr[i].type, full.rr[i].type);
+			assert_string_equal(a.rr[i].owner, full.rr[i].owner);
+		}
+		prev = a.n_rr;
+	}
+	assert_int_equal(prev, 4);
+	for (int i = 0; i < 20000; i++) {
+		struct wmsg f = m;
+		unsigned int flips = 1 + (unsigned int)(rnd(&seed) % 4);
+
+		for (unsigned int j = 0; j < flips; j++)
+			f.b[rnd(&seed) % f.n] = (uint8_t)rnd(&seed);
+		f.n = 12 + (size_t)(rnd(&seed) % (m.n - 11));
+		ok += parse_msg(&f, &a) == 0;
+	}
+	print_message("fuzzed answers parsed: %u of 20000 (the rest refused)\n", ok);
 }
 
 static void
@@ -1306,6 +1746,11 @@ main(void)
 		cmocka_unit_test(test_edge_stats),
 		cmocka_unit_test(test_edge_keys),
 		cmocka_unit_test(test_edge_million),
+		cmocka_unit_test(test_wire_a_aaaa),
+		cmocka_unit_test(test_wire_cname_chain),
+		cmocka_unit_test(test_wire_refused),
+		cmocka_unit_test(test_wire_hostile),
+		cmocka_unit_test(test_wire_truncated_and_fuzzed),
 		cmocka_unit_test(test_dns_ttl),
 		cmocka_unit_test(test_dns_cname_chain),
 		cmocka_unit_test(test_dns_stale_in_use),

@@ -219,3 +219,45 @@ export function latency(p) {
     : v >= 1000 ? (v / 1000).toFixed(1) + ' ms' : Math.round(v) + ' µs';
   return `p50 ${us(p.p50)} · p99 ${us(p.p99)}`;
 }
+
+/** Bytes from a hex string ("48545450"); null for anything else. */
+export function hexBytes(hex) {
+  if (typeof hex !== 'string' || hex.length % 2 !== 0 || /[^0-9a-fA-F]/.test(hex)) return null;
+  const out = new Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(2 * i, 2), 16);
+  return out;
+}
+
+/** Offset of the first byte where a and b differ (the shorter's length
+ *  when one begins the other); null when equal or either is missing. */
+export function firstDifference(a, b) {
+  if (!a || !b) return null;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return a.length === b.length ? null : n;
+}
+
+/**
+ * A hex dump of `bytes` set against `other` (the other side's answer):
+ * lines of `width` bytes, each {offset, cells: [{hex, ch, diff, first}]},
+ * where diff marks a byte that differs from (or is missing in) the other,
+ * and first the first difference.
+ */
+export function byteDiff(bytes, other, width = 16) {
+  const first = firstDifference(bytes, other);
+  const lines = [];
+  for (let off = 0; off < (bytes?.length ?? 0); off += width) {
+    const cells = [];
+    for (let i = off; i < Math.min(off + width, bytes.length); i++) {
+      const b = bytes[i];
+      cells.push({
+        hex: b.toString(16).padStart(2, '0'),
+        ch: b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.',
+        diff: !other || i >= other.length || other[i] !== b,
+        first: i === first,
+      });
+    }
+    lines.push({ offset: off, cells });
+  }
+  return { first, lines };
+}

@@ -2,7 +2,7 @@
 // node tests them too). Every value from the daemon goes through esc().
 import {
   esc, num, bytes, rate, duration, share, pct, leaseLeft, topDrops, evidenceRows,
-  shadowReport, kinds, latency,
+  shadowReport, kinds, latency, hexBytes, firstDifference, byteDiff,
 } from './format.js';
 
 const table = (head, rows, empty = 'none') => rows.length === 0
@@ -128,8 +128,46 @@ export function shadows(status) {
         ${esc(latency(r.latency_us?.shadow))}</p>
       ${table(['endpoint', 'compared', 'matches', 'mismatches', 'kinds', 'noisy',
         'latency prod', 'latency shadow'], eps, 'no endpoint yet')}
+      ${samples(r.samples)}
     </section>`;
   }).join('\n');
+}
+
+/** One side's bytes as a hex dump, the bytes that differ from the other's marked. */
+function dump(title, bytes, other) {
+  const d = byteDiff(bytes, other);
+  const lines = d.lines.map((l) => {
+    const cell = (c, text) => `<span class="${c.first ? 'b-first' : c.diff ? 'b-diff' : ''}"` +
+      `>${esc(text)}</span>`;
+    return `<div><span class="b-off">${l.offset.toString(16).padStart(4, '0')}</span> ` +
+      `${l.cells.map((c) => cell(c, c.hex)).join(' ')}${'   '.repeat(16 - l.cells.length)}  ` +
+      `<span class="b-asc">${l.cells.map((c) => cell(c, c.ch)).join('')}</span></div>`;
+  });
+  return `<div class="bytes"><b>${esc(title)} (${num(bytes.length)} bytes)</b>` +
+    `<pre>${lines.join('')}</pre></div>`;
+}
+
+/** Mismatch samples (newest first): what differed and, when kept, both answers' first bytes. */
+export function samples(list, max = 5) {
+  if (!list?.length) return '<p class="empty">no mismatch samples</p>';
+  return `<h4>Mismatch samples <small>(newest first, ${num(Math.min(max, list.length))} of
+    ${num(list.length)})</small></h4>` + list.slice(0, max).map((s) => {
+    const prod = hexBytes(s.production?.head), shadow = hexBytes(s.shadow?.head);
+    const side = (x) => `${esc(x?.status ?? '–')}, ${num(x?.size)} B, ${num(x?.latency_us)} µs` +
+      `${x?.flags?.length ? ' (' + esc(x.flags.join(', ')) + ')' : ''}`;
+    const first = firstDifference(prod, shadow);
+    const head = `<p class="sample-head"><b>${esc(s.method ?? '')} ${esc(s.path ?? '')}</b>
+      flow ${esc(s.flow_id)} #${esc(s.exchange)}: ${esc((s.kinds ?? []).join(', '))};
+      production ${side(s.production)}, shadow ${side(s.shadow)}</p>`;
+    if (!prod || !shadow)
+      return `<div class="sample">${head}<p class="note">bytes not kept for this exchange
+        (a sample of flows carries them)</p></div>`;
+    return `<div class="sample">${head}<p class="first-diff">${first === null
+      ? 'the first bytes are equal (the difference lies beyond them)'
+      : `first difference at byte ${num(first)}`}</p>
+      <div class="dumps">${dump('production', prod, shadow)}${dump('shadow', shadow, prod)}</div>
+    </div>`;
+  }).join('');
 }
 
 /** Faults and chaos: active rules with the time left, scenarios to start/stop. */

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Worker half: the first bytes of answers (evidence), for the flows that
+ * carry it. Fixed size, no allocation: a copy of at most COMPARE_HEAD_MAX
+ * bytes per answer, and a few chunks on the record ring per exchange.
+ */
+#include <string.h>
+
+#include "compare.h"
+
+void
+compare_head_add(struct compare_head *h, uint64_t flow_id, const uint8_t *data,
+		 uint32_t len)
+{
+	uint32_t room;
+
+	if (!compare_evidence_sampled(flow_id) || len == 0)
+		return;
+	room = COMPARE_HEAD_MAX - h->len;
+	if (room > len)
+		room = len;
+	memcpy(h->data + h->len, data, room);
+	h->len = (uint16_t)(h->len + room);
+	h->seen = len > UINT32_MAX - h->seen ? UINT32_MAX : h->seen + len;
+}
+
+unsigned int
+compare_head_take(struct compare_head *h, uint64_t flow_id, uint32_t exchange,
+		  uint8_t side, uint8_t profile, const uint8_t *rest,
+		  uint32_t rest_len, struct compare_chunk out[COMPARE_HEAD_CHUNKS])
+{
+	uint32_t keep, n = 0, off;
+
+	if (!compare_evidence_sampled(flow_id))
+		return 0;
+	/* The last rest_len bytes fed belong to the next answer. */
+	keep = h->seen > rest_len ? h->seen - rest_len : 0;
+	if (keep > h->len)
+		keep = h->len;
+	for (off = 0; off < keep; off += COMPARE_CHUNK_BYTES) {
+		struct compare_chunk *c = &out[n];
+		uint32_t k = keep - off < COMPARE_CHUNK_BYTES ? keep - off : COMPARE_CHUNK_BYTES;
+
+		c->flow_id = flow_id;
+		c->exchange = exchange;
+		c->side = side;
+		c->part = (uint8_t)n++;
+		c->profile = profile;
+		c->flags = COMPARE_F_BYTES;
+		c->len = (uint16_t)k;
+		c->total = (uint16_t)keep;
+		memcpy(c->data, h->data + off, k);
+	}
+	h->len = 0;
+	h->seen = 0;
+	compare_head_add(h, flow_id, rest, rest_len);
+	return n;
+}
