@@ -43,6 +43,19 @@ try {
   page.on('dialog', (d) => d.accept()); // the confirmations
   const shot = (name) => page.screenshot({ path: join(out, `${name}.png`), fullPage: true });
   const text = (sel) => page.$eval(sel, (e) => e.textContent).catch(() => '');
+  // Views re-render on every /events update: a button found a moment ago
+  // may have been replaced. Click whatever matches now, again if it went.
+  const click = async (sel) => {
+    for (let i = 0; ; i++) {
+      try {
+        await page.click(sel);
+        return;
+      } catch (e) {
+        if (i >= 4 || !/detached|not clickable|No node found/.test(e.message)) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  };
   const show = async (view, sel) => {
     phase = view;
     await page.evaluate((v) => { location.hash = v; }, view);
@@ -120,7 +133,7 @@ try {
     added.status === 200 && (await page.$(`button[data-act="fault-clear"]`)) !== null &&
     (await page.$$eval('#view .lease', (els) => els.map((e) => e.textContent)))
       .some((l) => /^(1m 00s|\d+s)$/.test(l)));
-  await page.click('button[data-act="chaos-start"]');
+  await click('button[data-act="chaos-start"]');
   await page.waitForSelector('button[data-act="chaos-stop"]', { timeout: 5000 }).catch(() => {});
   check('chaos start from the UI (confirmed), then listed as running',
     (await text('#view')).includes('running'));
@@ -144,7 +157,7 @@ try {
   phase = 'rollback-wrong-token';
   expectErrors = true;
   await page.evaluate(() => { window.umbra.token = 'not-the-token'; });
-  await page.click('button[data-act="rollback"]');
+  await click('button[data-act="rollback"]');
   await page.waitForFunction(() => /refused \(401\)/.test(document.getElementById('msg').textContent),
     { timeout: 5000 }).catch(() => {});
   check('rollback from the UI with a wrong token is refused (401)',
@@ -153,7 +166,7 @@ try {
   await new Promise((r) => setTimeout(r, 300));
   expectErrors = false;
   phase = 'rollback';
-  await page.click('button[data-act="rollback"]');
+  await click('button[data-act="rollback"]');
   await page.waitForFunction(() => /event\/rollback: done/.test(document.getElementById('msg').textContent),
     { timeout: 5000 }).catch(() => {});
   check('rollback from the UI with the token is done', /done/.test(await text('#msg')),
