@@ -91,8 +91,13 @@ check_http(bool resp, uint8_t opts, const uint8_t *d, size_t n,
 	run_stream(resp, opts, d, n, pieces, &cut);
 	CHECK(whole.n == cut.n && whole.dropped == cut.dropped);
 	for (unsigned int i = 0; i < whole.n; i++) {
-		check_msg(&whole.m[i], resp);
-		CHECK(memcmp(&whole.m[i], &cut.m[i], sizeof(whole.m[i])) == 0);
+		/* Where a message ends is an offset in the piece it ended in:
+		 * it differs by design between a whole and a cut stream. */
+		struct compare_msg a = whole.m[i], b = cut.m[i];
+
+		check_msg(&a, resp);
+		a.end = b.end = 0;
+		CHECK(memcmp(&a, &b, sizeof(a)) == 0);
 	}
 }
 
