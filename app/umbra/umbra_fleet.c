@@ -106,15 +106,6 @@ struct umbra_fleet {
 };
 
 static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t
 wall_ms(void)
 {
 	struct timespec ts;
@@ -149,7 +140,7 @@ answer_ok(struct umbra_fleet *f, const struct etcd_resp *r, const char *error,
 		session_fail(f, why);
 		return false;
 	}
-	f->last_ok_ms = mono_ms();
+	f->last_ok_ms = mgmt_now_ms();
 	return true;
 }
 
@@ -225,7 +216,7 @@ config_seen(struct umbra_fleet *f, const struct etcd_kv *kv)
 	if (kv->deleted || kv->mod_revision <= f->config_rev)
 		return;   /* a deleted configuration leaves the running one */
 	f->config_rev = kv->mod_revision;
-	f->config_seen_ms = mono_ms();
+	f->config_seen_ms = mgmt_now_ms();
 	/* Already running it (a restart, a resync): nothing to apply. */
 	if (sn != NULL && sn->len == kv->len && memcmp(sn->yaml, kv->value, kv->len) == 0) {
 		f->applied_rev = kv->mod_revision;
@@ -251,7 +242,7 @@ config_seen(struct umbra_fleet *f, const struct etcd_kv *kv)
 		f->applied_rev = kv->mod_revision;
 		f->applied_gen = id;
 		f->applied_at_ms = wall_ms();
-		f->apply_ms = (double)(mono_ms() - f->config_seen_ms);
+		f->apply_ms = (double)(mgmt_now_ms() - f->config_seen_ms);
 		f->refused_rev = 0;
 		f->refused[0] = '\0';
 		printf("umbra: fleet: desired configuration revision %" PRId64 " applied as "
@@ -360,7 +351,7 @@ on_watch_event(const struct etcd_resp *r, void *arg)
 {
 	struct umbra_fleet *f = arg;
 
-	f->last_ok_ms = mono_ms();
+	f->last_ok_ms = mgmt_now_ms();
 	if (r->error[0] || r->canceled || r->compact_revision) {
 		char why[400];
 
@@ -414,7 +405,7 @@ on_range(const struct etcd_resp *r, const char *error, void *arg, uint64_t tag)
 	if (!f->up && f->ever_synced) {
 		printf("umbra: fleet: etcd back at %s after %" PRIu64 " ms; resynced at "
 		       "revision %" PRId64 "\n", etcd_client_endpoint(f->cli),
-		       mono_ms() - f->lost_at_ms, r->revision);
+		       mgmt_now_ms() - f->lost_at_ms, r->revision);
 		fflush(stdout);
 	}
 	f->synced = f->ever_synced = f->up = true;
@@ -512,7 +503,7 @@ session_fail(struct umbra_fleet *f, const char *why)
 	/* Unreachable once every endpoint failed in a row. */
 	if (f->up && f->failures >= f->cf.n_etcd) {
 		f->up = false;
-		f->lost_at_ms = mono_ms();
+		f->lost_at_ms = mgmt_now_ms();
 		fprintf(stderr, "umbra: fleet: etcd lost (%s); forwarding goes on with "
 			"generation %" PRIu64 "\n", why, gen_current(&f->app->dp.pub)->id);
 	}
@@ -656,7 +647,7 @@ cmd_fleet_status(json_t *args, void *ctx, struct mgmt_error *err)
 	struct umbra_app *app = ctx;
 	struct umbra_fleet *f = app->fleet;
 	json_t *o, *members;
-	uint64_t now = mono_ms();
+	uint64_t now = mgmt_now_ms();
 
 	(void)args;
 	(void)err;

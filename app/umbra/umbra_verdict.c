@@ -25,15 +25,6 @@
 
 #define VERDICT_TICK_MS 100
 
-uint64_t
-vd_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Monotonic ms to wall-clock seconds. */
 double
 vd_wall_of(uint64_t ms)
@@ -41,7 +32,7 @@ vd_wall_of(uint64_t ms)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9 - ((double)vd_mono_ms() - (double)ms) / 1e3;
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9 - ((double)mgmt_now_ms() - (double)ms) / 1e3;
 }
 
 void
@@ -257,7 +248,7 @@ start_rollback(struct umbra_app *app, struct verdict_slot *s, const char *servic
 		return;
 	}
 	json_decref(r);
-	uint64_t done = vd_mono_ms();
+	uint64_t done = mgmt_now_ms();
 
 	if (d->first_bad_ms == UINT64_MAX)
 		printf("umbra: verdict: %s %s rolled back %" PRIu64 " ms after the decision "
@@ -369,7 +360,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	struct umbra_verdicts *v = app->verdicts;
 	const struct umbra_gen *g = gen_current(&app->dp.pub);
 	const struct umbra_conf *c = g->conf;
-	uint64_t now = vd_mono_ms();
+	uint64_t now = mgmt_now_ms();
 
 	(void)fd;
 	(void)what;
@@ -467,12 +458,12 @@ umbra_verdict_approved(struct umbra_app *app, const char *service, const char *v
 	/* The prediction is about the next stage's outcome: that release is
 	 * recorded now and judged when its canary ends there. */
 	int64_t id = history_release_begin(v->hist, &(struct history_release){
-		.service = service, .version = version, .at = vd_wall_of(vd_mono_ms()) });
+		.service = service, .version = version, .at = vd_wall_of(mgmt_now_ms()) });
 
 	if (id > 0) {
 		history_add_prediction(v->hist, &(struct history_prediction){
 			.release = id, .risk = r->risk, .predicted_bad = r->risk >= 0.5,
-			.at = vd_wall_of(vd_mono_ms()) });
+			.at = vd_wall_of(mgmt_now_ms()) });
 		r->pending_hist = id;
 	}
 }

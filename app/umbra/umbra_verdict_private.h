@@ -74,8 +74,6 @@ struct umbra_verdicts {
 	uint64_t decisions, rollbacks;
 };
 
-/** Milliseconds of the monotonic clock. */
-uint64_t vd_mono_ms(void);
 /** Monotonic @p ms as wall-clock seconds. */
 double vd_wall_of(uint64_t ms);
 /** Health counters of @p service's @p cohort (0 control, 1 canary), summed over workers. */

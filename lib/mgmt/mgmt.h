@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <sys/types.h>
 
 #include <event2/event.h>
@@ -80,6 +81,16 @@ struct mgmt_error {
  * filling @p err.
  */
 typedef json_t *(*mgmt_handler)(json_t *args, void *ctx, struct mgmt_error *err);
+
+/** Milliseconds of the monotonic clock: one time base for the loop's timers. */
+static inline uint64_t
+mgmt_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 struct mgmt;
 

@@ -69,15 +69,6 @@ struct mgmt_http {
 	uint64_t cut_slow, cut_full;    /**< connections cut, by reason */
 };
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void
 conn_cut(struct http_conn *c)
 {
@@ -119,7 +110,7 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	conns_sweep(arg, now_ms());
+	conns_sweep(arg, mgmt_now_ms());
 }
 
 /* At the cap, cut the live connection that has waited longest for a request. */
@@ -149,7 +140,7 @@ static struct bufferevent *
 on_new_conn(struct event_base *base, void *arg)
 {
 	struct mgmt_http *h = arg;
-	uint64_t now = now_ms();
+	uint64_t now = mgmt_now_ms();
 	struct bufferevent *bev;
 
 	conns_sweep(h, now);
@@ -181,7 +172,7 @@ conn_request_seen(struct mgmt_http *h, struct evhttp_request *req)
 
 	for (unsigned int i = 0; bev != NULL && i < h->n_conns; i++)
 		if (h->conns[i].bev == bev)
-			h->conns[i].since_ms = now_ms();
+			h->conns[i].since_ms = mgmt_now_ms();
 }
 
 void

@@ -76,15 +76,6 @@ struct mgmt_events {
 };
 
 static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t
 mono_ns(void)
 {
 	struct timespec ts;
@@ -276,7 +267,7 @@ broadcast(struct mgmt_events *e, struct evbuffer *out)
 	evbuffer_remove(out, b->data, len);
 	for (struct ev_client *c = e->clients; c != NULL; c = c->next)
 		client_send(c, b, b->data, len);
-	e->last_send_ms = mono_ms();
+	e->last_send_ms = mgmt_now_ms();
 	blob_unref(NULL, 0, b);
 }
 
@@ -284,7 +275,7 @@ broadcast(struct mgmt_events *e, struct evbuffer *out)
 static void
 refresh(struct mgmt_events *e, bool all)
 {
-	uint64_t t0 = mono_ns(), now = mono_ms();
+	uint64_t t0 = mono_ns(), now = mgmt_now_ms();
 	struct evbuffer *out = evbuffer_new();
 
 	if (out == NULL)
@@ -435,7 +426,7 @@ mgmt_events_serve(struct mgmt *m, struct evhttp_request *req)
 		return;
 	}
 	/* The latest state, at most a period old, before the snapshot. */
-	if (!e->refreshed || mono_ms() - e->last_refresh_ms >= MGMT_EVENTS_PERIOD_MS)
+	if (!e->refreshed || mgmt_now_ms() - e->last_refresh_ms >= MGMT_EVENTS_PERIOD_MS)
 		refresh(e, !e->refreshed || e->clients == NULL);
 	seen = last_seen(e, evhttp_find_header(evhttp_request_get_input_headers(req),
 					       "Last-Event-ID"));
