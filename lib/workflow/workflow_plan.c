@@ -743,6 +743,23 @@ wf_plan_done(const struct umbra_conf *conf, json_t *releases, json_t *history,
 		supersede(list, to, r);
 }
 
+void
+wf_releases_trim(json_t *releases, size_t max)
+{
+	const char *service;
+	json_t *list;
+
+	json_object_foreach(releases, service, list) {
+		/* The oldest ended releases go first; live ones always stay. */
+		for (size_t i = 0; json_array_size(list) > max && i < json_array_size(list);) {
+			if (release_live(json_array_get(list, i)))
+				i++;
+			else
+				json_array_remove(list, i);
+		}
+	}
+}
+
 /* A value that may reach a hook (environment, history): a safe charset and
  * no leading '-' (a script passing it on must not read it as an option). */
 static bool

@@ -59,6 +59,13 @@ void wf_plan_clear(struct wf_plan *plan);
  * Once transition @p t is done: move releases (@p releases is updated in
  * place) and mark what a rollback undid (@p history updated in place).
  */
+/**
+ * Keep at most @p max releases per service in @p releases: the oldest
+ * ended ones are dropped (their transitions stay in the history while it
+ * keeps them); live ones always stay.
+ */
+void wf_releases_trim(json_t *releases, size_t max);
+
 void wf_plan_done(const struct umbra_conf *conf, json_t *releases,
 		  json_t *history, const json_t *t, const json_t *state);
 

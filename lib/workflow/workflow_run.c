@@ -451,6 +451,8 @@ history_trim(struct workflow *wf, const struct umbra_conf *c)
 	while (json_array_size(wf->history) > max &&
 	       strcmp(str_of(json_array_get(wf->history, 0), "status"), WF_RUNNING) != 0)
 		json_array_remove(wf->history, 0);
+	/* A release is at least one transition: never more releases than that. */
+	wf_releases_trim(wf->releases, max);
 }
 
 /* Take a plan and start running it. */

@@ -61,6 +61,9 @@ services:
       production: {{ backends: [blue, green], running: v1 }}
       staging: {{ running: v1 }}
     rollout: {{ steps: [10, 50, 100], hold_s: 1 }}
+# The workflow history is kept in memory up to workflow.history transitions
+# (about 7 KB each): capped low so the soak sees its plateau, not its fill.
+workflow: {{ history: 100 }}
 chaos:
   - name: slow-staging
     description: "staging slow for a moment"
