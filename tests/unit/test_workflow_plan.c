@@ -291,6 +291,35 @@ test_rolling_out_blocks(void **st)
 		"\"approver\": \"a\"}", "web v2 is still rolling out in production");
 }
 
+/* Releases are trimmed to a cap: the oldest ended ones first, live ones
+ * never (the list grew by one per commit, forever). */
+static void
+test_releases_trim(void **state)
+{
+	json_t *releases = json_object(), *list = json_array();
+
+	(void)state;
+	for (int i = 0; i < 10; i++) {
+		char v[8];
+
+		snprintf(v, sizeof(v), "v%d", i);
+		json_array_append_new(list, json_pack("{s:s,s:s}", "version", v, "status",
+						      i == 1 ? WF_ACTIVE : WF_ROLLED_BACK));
+	}
+	json_object_set_new(releases, "web", list);
+	wf_releases_trim(releases, 4);
+	assert_int_equal(json_array_size(list), 4);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0),
+							      "version")), "v1");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 1),
+							      "version")), "v7");
+	wf_releases_trim(releases, 1);
+	assert_int_equal(json_array_size(list), 1);   /* the live one stays */
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0),
+							      "version")), "v1");
+	json_decref(releases);
+}
+
 int
 main(void)
 {
@@ -299,6 +328,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_failed_tests, fresh, done),
 		cmocka_unit_test_setup_teardown(test_refusals, fresh, done),
 		cmocka_unit_test_setup_teardown(test_rolling_out_blocks, fresh, done),
+		cmocka_unit_test(test_releases_trim),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
