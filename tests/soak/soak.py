@@ -85,6 +85,17 @@ def proc_fds(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
+def settled_fds(pid, seconds=3.0):
+    """Descriptors once transient ones (a client the loop has not yet seen
+    hang up, a hook's pipes) are gone: the least seen over a few seconds."""
+    least = proc_fds(pid)
+    end = time.time() + seconds
+    while time.time() < end:
+        time.sleep(0.2)
+        least = min(least, proc_fds(pid))
+    return least
+
+
 class Abuser:
     """Socket clients that misbehave in every way a broken tool can."""
 
@@ -238,7 +249,7 @@ def main():
         if base is None and time.time() >= warm:
             ab.close()
             drv.quiet()
-            base = (proc_rss_kb(d.proc.pid), mbufs_in_use(d), proc_fds(d.proc.pid))
+            base = (proc_rss_kb(d.proc.pid), mbufs_in_use(d), settled_fds(d.proc.pid))
         elif base is not None:
             rss_max = max(rss_max, proc_rss_kb(d.proc.pid))
             fd_max = max(fd_max, proc_fds(d.proc.pid))
@@ -250,7 +261,7 @@ def main():
         rss_growth = 100.0 * (proc_rss_kb(d.proc.pid) - base[0]) / base[0]
         # One burst per port queue may sit in a driver between looks.
         mbuf_leak = max(0, mbufs_in_use(d) - base[1] - 64)
-        fd_growth = proc_fds(d.proc.pid) - base[2]
+        fd_growth = settled_fds(d.proc.pid) - base[2]
     rc = d.stop() if alive else d.proc.returncode
     if alive and rc != 0:
         problems.append("umbra stopped with status %d" % rc)
