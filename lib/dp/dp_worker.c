@@ -232,15 +232,15 @@ burst_forward(struct dp_worker *w, const struct umbra_gen *g, struct rte_mbuf **
 		if (likely(b->pos[j] >= 0)) {
 			e = flow_table_entry(w->ft, b->pos[j]);
 			dir = flow_dir_of(e, b->side[j]);
-			if (unlikely(e->health & DP_HEALTH_TRACK) &&
-			    dp_health_wants(e, &b->meta[j])) {
-				struct dp_health_prev prev = { e->tcp_state, e->retrans[dir] };
+			/* Cohort health reads the flow's TCP view from before this
+			 * packet (both fields sit on the line the update writes). */
+			bool health = unlikely(e->health & DP_HEALTH_TRACK) &&
+				      dp_health_wants(e, &b->meta[j]);
+			struct dp_health_prev prev = { e->tcp_state, e->retrans[dir] };
 
-				flow_entry_update(e, &b->meta[j], dir, len, now, w->tsc_hz);
+			flow_entry_update(e, &b->meta[j], dir, len, now, w->tsc_hz);
+			if (health)
 				dp_health_packet(w, e, b->pos[j], pkt, &b->meta[j], dir, &prev, now);
-			} else {
-				flow_entry_update(e, &b->meta[j], dir, len, now, w->tsc_hz);
-			}
 			/* The dependency map: DNS answers, closed flows. */
 			if (unlikely((e->health & DP_GRAPH_DNS) |
 				     (b->meta[j].tcp_flags & (PKT_TCP_FIN | PKT_TCP_RST))))
