@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The dependency map on the management core (lib/graph): a loop timer
- * drains the workers' flow and DNS rings (lib/dp dp_graph.c) into the
+ * drains the workers' flow and DNS rings (lib/dp dp_worker_graph.c) into the
  * edge table and the DNS name cache, keeps the service names and the
  * registry's configuration entries in step with the current generation,
  * and, while a service has a canary in its rollout stage, scores the

@@ -2,7 +2,7 @@
 /*
  * Release verdicts on the management loop: every 100 ms, for each service
  * with a canary in its rollout stage, the workers' cohort counters
- * (lib/dp dp_health.c) are summed and diffed into one bucket per cohort
+ * (lib/dp dp_worker_health.c) are summed and diffed into one bucket per cohort
  * and judged (lib/verdict). A change of verdict is logged, recorded in the
  * history database and notified; ROLLBACK runs the service's rollback
  * (the workflow's rollback signature: undo hooks, verification) at once;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /**
  * @file
- * The data path: worker lcores and the counters they keep.
+ * The data path: worker lcores, the counters they keep, and the
+ * management core's view of them.
  *
  * Each worker polls RX queue k of every port and runs each burst to
  * completion: parse > flow lookup > (new flows) classify + policy > account >
@@ -9,8 +10,11 @@
  * reports an RCU quiescent state between loops, writes only its own flow
  * table and counters, and never blocks, allocates, locks or logs per packet.
  *
- * Worker half: dp_worker.c, dp_arp.c, dp_tx.c. Management half
- * (setup, counters to JSON, summaries): dp_ctl.c, dp_stats.c.
+ * This header is the public side: set-up, start and stop, the counters
+ * and the rings the management core reads. Worker half: dp_worker.c and
+ * the dp_worker_*.c steps it calls (their shared declarations are in
+ * dp_worker_private.h). Management half: dp_setup.c (ports, queues,
+ * workers), dp_stats.c (counters summed, exported).
  */
 #ifndef UMBRA_DP_H
 #define UMBRA_DP_H
@@ -41,12 +45,12 @@
 /** Shadowed flows at once per worker. */
 #define DP_SHADOW_SESSIONS 4096
 /** Mbufs of the default size per worker for shadow copies (held, kept for
- * retransmission, in flight); fewer when buffers are larger (dp_ctl.c). */
+ * retransmission, in flight); fewer when buffers are larger (dp_setup.c). */
 #define DP_SHADOW_MBUFS 8192
 /** Fewest shadow mbufs per worker, however large production's buffers. */
 #define DP_SHADOW_MBUFS_MIN 1024
 
-/** Dependency map (dp_graph.c): flow records a worker's ring holds. */
+/** Dependency map (dp_worker_graph.c): flow records a worker's ring holds. */
 #define DP_GRAPH_RING 4096
 /** DNS answers a worker's ring holds. */
 #define DP_GRAPH_DNS_RING 1024
@@ -150,7 +154,7 @@ enum {
 	DP_HEALTH_TRACK = 1 << 0,        /**< the flow counts toward its cohort */
 	DP_HEALTH_CANARY = 1 << 1,       /**< canary cohort (else control) */
 	DP_HEALTH_CONNECT_DONE = 1 << 2, /**< its connect was judged */
-	DP_GRAPH_DNS = 1 << 3,           /**< a DNS flow: answers are copied (dp_graph.c) */
+	DP_GRAPH_DNS = 1 << 3,           /**< a DNS flow: answers are copied (dp_worker_graph.c) */
 	DP_GRAPH_OPEN = 1 << 4,          /**< reported NEW to the map, END not yet */
 };
 
@@ -168,26 +172,6 @@ struct dp_health_cohort {
 struct dp_health {
 	struct dp_health_cohort c[CONF_MAX_SERVICES][2];
 	uint32_t *req_ts;    /**< per flow-table slot: open request's stamp, 0: none */
-};
-
-/**
- * Whether packet @p m of a tracked flow can tell anything about its
- * server: a payload, a SYN, FIN or RST, or a connect not judged yet. A
- * pure ACK of an established connection cannot (most packets).
- */
-static inline bool
-dp_health_wants(const struct flow_entry *e, const struct pkt_meta *m)
-{
-	return m->payload_len != 0 || m->l4_proto != 6 ||
-	       (m->tcp_flags & (PKT_TCP_SYN | PKT_TCP_FIN | PKT_TCP_RST)) ||
-	       !(e->health & DP_HEALTH_CONNECT_DONE) ||
-	       e->tcp_state != FLOW_TCP_ESTABLISHED;
-}
-
-/** A flow's TCP view before this packet updated it. */
-struct dp_health_prev {
-	uint8_t tcp_state;
-	uint32_t retrans;
 };
 
 /** A DNS answer copied for the management core (its first bytes). */
@@ -293,131 +277,5 @@ char *dp_metrics_text(const struct dp_context *dp);
 
 /** Human summary for operators: per stage, rule, drop reason, top flows. */
 void dp_stats_summary(FILE *out, const struct dp_context *dp, unsigned int top);
-
-/* Internal to the worker half, shared by dp_worker.c, dp_arp.c, dp_tx.c. */
-
-/**
- * Action of the first direction of a new flow or of an ARP/ND frame that
- * leaves through @p eg (&g->stages[to].egress, or a steered backend's);
- * @p mac receives the next hop when act->rewrite_mac is set. What arrives
- * on @p eg itself, or on a backend segment of stage S with @p eg being S's
- * own egress, is the stage's own traffic: it leaves through the uplink.
- */
-void dp_orig_action(const struct umbra_gen *g, const struct steer_egress *eg,
-		    uint16_t in_port, uint16_t in_vlan, struct flow_action *act,
-		    uint8_t mac[6]);
-
-/**
- * Rewrite VLAN (and MACs, to @p mac, when act->rewrite_mac) per @p act.
- * @return 0, or -1 after dropping and counting the packet.
- */
-int dp_rewrite(struct dp_worker *w, struct rte_mbuf *pkt,
-	       const struct pkt_meta *m, const struct flow_action *act,
-	       const uint8_t *mac);
-
-/** Count and buffer a rewritten packet for TX on port index @p port. */
-void dp_tx_queue(struct dp_worker *w, uint16_t port, struct rte_mbuf *pkt);
-
-/** dp_rewrite() then dp_tx_queue(). */
-void dp_send(struct dp_worker *w, struct rte_mbuf *pkt,
-	     const struct pkt_meta *m, const struct flow_action *act,
-	     const uint8_t *mac);
-
-/**
- * Forward a packet of flow @p e through the fault rules of this loop:
- * answers, drops, copies, corruption, delays (dp_fault.c).
- */
-void dp_fault_forward(struct dp_worker *w, struct rte_mbuf *pkt,
-		      const struct pkt_meta *m, struct flow_entry *e,
-		      enum flow_dir dir, const struct flow_key *k, uint64_t now);
-
-/**
- * Send, copy, delay or drop @p pkt (leaving by @p act) as fault result
- * @p r says; its answers are the caller's.
- */
-void dp_fault_deliver(struct dp_worker *w, struct rte_mbuf *pkt,
-		      const struct pkt_meta *m, const struct flow_action *act,
-		      const uint8_t *mac, const struct fault_result *r);
-
-/** Send the delayed packets that are due at @p now. */
-void dp_fault_release(struct dp_worker *w, uint64_t now);
-
-/**
- * The shadow step of a packet of a shadowed flow (copies to the targets,
- * streams to compare), and input from shadow-role ports (dp_shadow.c).
- */
-void dp_shadow_forward(struct dp_worker *w, const struct rte_mbuf *pkt,
-		       const struct pkt_meta *m, struct flow_entry *e,
-		       enum flow_dir dir, const struct flow_key *k, uint64_t now);
-
-/**
- * A new flow @p e at slot @p pos was steered: if it belongs to a cohort of
- * a service under release (and to its sample), mark it so its packets count.
- */
-void dp_health_flow_start(struct dp_worker *w, const struct umbra_gen *g,
-			  struct flow_entry *e, int32_t pos, const struct flow_key *k);
-
-/**
- * Count what packet @p pkt of a tracked flow (@p prev: its TCP view
- * before the update) tells about its server.
- */
-void dp_health_packet(struct dp_worker *w, struct flow_entry *e, int32_t pos,
-		      struct rte_mbuf *pkt, const struct pkt_meta *m, enum flow_dir dir,
-		      const struct dp_health_prev *prev, uint64_t now);
-
-/**
- * A new flow @p e (after its decision and dp_health_flow_start()) with
- * key @p k: report it to the dependency map (NEW), and mark DNS flows so
- * their answers are copied (dp_graph.c).
- */
-void dp_graph_flow_start(struct dp_worker *w, const struct umbra_gen *g,
-			 struct flow_entry *e, const struct flow_key *k, uint64_t now);
-
-/**
- * A packet of a DNS flow, or with FIN or RST: copy a DNS answer, report a
- * closed flow's END.
- */
-void dp_graph_packet(struct dp_worker *w, const struct umbra_gen *g, struct flow_entry *e,
-		     const struct flow_key *k,
-		     const struct rte_mbuf *pkt, const struct pkt_meta *m,
-		     enum flow_dir dir, uint64_t now);
-
-/**
- * The flow table's removal callback (flow_removed_fn, @p ctx the worker):
- * a flow reported NEW that ages out (idle, closed, migrated) without an
- * END yet sends one, stamped with its last packet (dp_graph.c).
- */
-void dp_graph_flow_removed(void *ctx, int32_t pos, struct flow_entry *e,
-			   const struct flow_key *k, enum flow_removal why);
-
-/** Housekeeping: a new period's record budget. */
-static inline void
-dp_graph_refill(struct dp_worker *w)
-{
-	w->graph.budget = DP_GRAPH_BUDGET;
-	w->graph.dns_budget = DP_GRAPH_DNS_BUDGET;
-}
-
-/** Consume a burst received on shadow-role port @p in_port. */
-void dp_shadow_input(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
-		     uint16_t in_port, uint64_t now);
-
-/** The shadow sessions' timers (from the housekeeping). */
-void dp_shadow_timers(struct dp_worker *w, uint64_t now);
-
-/** True for an ARP request or an ND solicitation. */
-bool dp_arp_is_request(const struct pkt_meta *m);
-
-/** Answer an ARP request or ND solicitation with the ingress port's MAC. */
-void dp_arp_proxy_answer(struct dp_worker *w, struct rte_mbuf *pkt,
-			 const struct pkt_meta *m, uint16_t in_port);
-
-/**
- * Handle an ARP or ND frame: proxy-answer or forward it; on a backend
- * segment, answer requests and drop the rest (backend_resolution).
- */
-void dp_arp_input(struct dp_worker *w, const struct umbra_gen *g,
-		  struct rte_mbuf *pkt, const struct pkt_meta *m,
-		  uint16_t in_port);
 
 #endif

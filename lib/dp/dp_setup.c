@@ -10,7 +10,7 @@
 #include <rte_malloc.h>
 #include <rte_ring.h>
 
-#include "dp.h"
+#include "dp_worker_private.h" /* sets workers up */
 #include "pkt_mbuf.h"
 
 static int
@@ -103,7 +103,7 @@ worker_init(struct dp_context *dp, struct dp_worker *w, uint16_t index,
 		snprintf(err, errlen, "out of memory for request stamps of worker %u", index);
 		return -1;
 	}
-	/* Dependency map records to the management core (dp_graph.c). */
+	/* Dependency map records to the management core (dp_worker_graph.c). */
 	snprintf(name, sizeof(name), "umbra_gflows_%u", index);
 	w->graph.flows = rte_ring_create_elem(name, sizeof(struct graph_flow_record),
 					      DP_GRAPH_RING, socket,

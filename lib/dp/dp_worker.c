@@ -14,7 +14,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "classify.h"
-#include "dp.h"
+#include "dp_worker_private.h"
 #include "pkt_mbuf.h"
 
 /** What a new flow was given; stored in its entry, or used once if stateless. */

@@ -29,7 +29,7 @@
 #include <rte_mbuf.h>
 
 #include "classify.h"
-#include "dp.h"
+#include "dp_worker_private.h"
 
 /* Turn an ARP request into the reply umbra gives for its target. */
 static void

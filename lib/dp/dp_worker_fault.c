@@ -8,7 +8,7 @@
  */
 #include <rte_mbuf.h>
 
-#include "dp.h"
+#include "dp_worker_private.h"
 
 /** Bursts of due packets released per loop at most. */
 #define DP_FAULT_RELEASE_BURSTS 8

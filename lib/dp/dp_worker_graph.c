@@ -27,7 +27,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
-#include "dp.h"
+#include "dp_worker_private.h"
 
 /* The originator's address, the server's address and port. */
 static void

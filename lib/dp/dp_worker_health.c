@@ -23,7 +23,7 @@
 #include <rte_branch_prediction.h>
 #include <rte_mbuf.h>
 
-#include "dp.h"
+#include "dp_worker_private.h"
 
 /* How many payload bytes are looked at. */
 #define PEEK 12

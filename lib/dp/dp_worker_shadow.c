@@ -10,7 +10,7 @@
  */
 #include <rte_mbuf.h>
 
-#include "dp.h"
+#include "dp_worker_private.h"
 #include "pkt_mbuf.h"
 
 /* Toward a shadow network: through the faults aimed at it, if any. */

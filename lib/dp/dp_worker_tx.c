@@ -7,7 +7,7 @@
 #include <rte_mbuf.h>
 
 #include "classify.h"
-#include "dp.h"
+#include "dp_worker_private.h"
 
 void
 dp_orig_action(const struct umbra_gen *g, const struct steer_egress *eg,

@@ -23,7 +23,7 @@
  * its head is looked at) and a timer wheel for jittered or stacked delays.
  * The queue is bounded; overflow is dropped and counted.
  *
- * Worker half: fault_dp.c (apply), fault_delay.c (delay queue),
+ * Worker half: fault_decide.c (apply), fault_delay.c (delay queue),
  * fault_craft.c (RST, ICMP, DNS answers; corruption), fault_rand.c
  * (generators, distributions). Management half: fault_ctl.c.
  */
@@ -321,7 +321,7 @@ unsigned int fault_hist_bucket(uint64_t ns);
 uint64_t fault_hist_bucket_floor(unsigned int b);
 
 /* ------------------------------------------------------------------ */
-/* Worker half (fault_dp.c).                                            */
+/* Worker half (fault_decide.c).                                            */
 
 /** What the data path knows about a packet when faults look at it. */
 struct fault_pkt {

@@ -100,7 +100,7 @@ struct flow_entry {
 	uint8_t tcp_state;      /**< enum flow_tcp_state */
 	uint8_t proto;          /**< IP protocol, for aging without the key */
 	uint8_t in_use;
-	uint8_t health;         /**< cohort health bits (lib/dp dp_health.c) */
+	uint8_t health;         /**< cohort health bits (lib/dp dp_worker_health.c) */
 	/** Delay faults that keep order: latest deadline given per direction
 	 * (TSC >> FAULT_ORDER_SHIFT, wrapping), kept by lib/fault. */
 	uint32_t fault_order[2];

@@ -20,7 +20,7 @@
  * dropped and counted, and production packets are sent as if nothing
  * happened. Everything arriving on a shadow-role port is consumed.
  *
- * Worker half: shadow_dp.c (selection, cloning, sessions, shadow-port
+ * Worker half: shadow_session.c (selection, cloning, sessions, shadow-port
  * input and proxy ARP/ND, records), shadow_tcp.c (the TCP session state
  * machine, pure). Management half: shadow_ctl.c.
  */
