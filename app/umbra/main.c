@@ -30,6 +30,7 @@
 #include "conf.h"
 #include "dp.h"
 #include "gen.h"
+#include "port_flow.h"
 #include "umbra.h"
 
 #define EXIT_CONFIG 2
@@ -177,9 +178,9 @@ parse_args(int argc, char **argv, struct app_opts *o)
 }
 
 static void
-stats_print(FILE *out, const struct dp_context *dp)
+stats_print(FILE *out, struct umbra_app *app)
 {
-	json_t *st = dp_stats_json(dp);
+	json_t *st = umbra_stats_json(app);
 
 	json_dumpf(st, out, JSON_COMPACT);
 	fputc('\n', out);
@@ -215,14 +216,14 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		event_base_loopbreak(app->base);
 	}
 	if (t->interval_s && now >= t->next_stats) {
-		stats_print(stdout, &app->dp);
+		stats_print(stdout, app);
 		t->next_stats = now + (uint64_t)t->interval_s * hz;
 	}
 	pthread_mutex_lock(&app->reclaim_lock);
 	gen_reclaim(&app->dp.pub);
 	pthread_mutex_unlock(&app->reclaim_lock);
 	/* Also frees replaced fault tables; leases have their own timer. */
-	fault_ctl_expire(app->dp.faults, rte_rdtsc());
+	fault_ctl_expire(app->faults, rte_rdtsc());
 	umbra_telemetry_publish(app, false);
 }
 
@@ -288,8 +289,9 @@ metrics_text(void *ctx)
 	umbra_graph_metrics(app, f);
 	umbra_ui_metrics(app, f);
 	umbra_fleet_metrics(app, f);
-	fault_ctl_metrics(app->dp.faults, f);
-	shadow_ctl_metrics(app->dp.shadows, f);
+	fault_ctl_metrics(app->faults, f);
+	shadow_ctl_metrics(app->shadows, f);
+	port_flow_metrics(f);
 	fclose(f);
 	free(dp_text);
 	return text;
@@ -338,8 +340,7 @@ mgmt_run(struct umbra_app *app, unsigned int interval, char *err, size_t errlen)
 	app->mgmt = mgmt_create(app->base, UMBRA_VERSION);
 	if (app->mgmt == NULL || umbra_cmds_register(app) < 0 ||
 	    umbra_workflow_register(app) < 0 || umbra_fault_register(app) < 0 ||
-	    umbra_fault_init(app) < 0 || umbra_shadow_register(app) < 0 ||
-	    umbra_shadow_init(app) < 0 || umbra_verdict_register(app) < 0 ||
+	    umbra_shadow_register(app) < 0 || umbra_verdict_register(app) < 0 ||
 	    umbra_graph_register(app) < 0 || umbra_fleet_register(app) < 0 ||
 	    umbra_ui_register(app) < 0) {
 		snprintf(err, errlen, "cannot set up the management commands");
@@ -389,10 +390,6 @@ mgmt_run(struct umbra_app *app, unsigned int interval, char *err, size_t errlen)
 	event_free(ev_int);
 	event_free(ev_term);
 	event_free(ev_hup);
-	event_free(app->fault_timer);
-	app->fault_timer = NULL;
-	event_free(app->shadow_poll);
-	app->shadow_poll = NULL;
 	workflow_free(app->workflow);
 	app->workflow = NULL;
 	umbra_fleet_fini(app);
@@ -401,16 +398,17 @@ mgmt_run(struct umbra_app *app, unsigned int interval, char *err, size_t errlen)
 	return 0;
 }
 
+/* The final counters: every concern's, joined here where they leave. */
 static int
-write_final_stats(const struct dp_context *dp, const struct app_opts *o)
+write_final_stats(struct umbra_app *app, const struct app_opts *o)
 {
-	json_t *st = dp_stats_json(dp);
+	json_t *st = umbra_stats_json(app);
 	int rc = 0;
 
-	json_object_set_new(st, "top_flows", dp_top_flows_json(dp, o->top_flows));
+	json_object_set_new(st, "top_flows", dp_top_flows_json(&app->dp, o->top_flows));
 	/* Records the workers left on their rings are compared first. */
-	shadow_ctl_poll(dp->shadows, rte_rdtsc());
-	json_object_set_new(st, "shadows", shadow_ctl_status_json(dp->shadows, NULL, NULL));
+	shadow_ctl_poll(app->shadows, rte_rdtsc());
+	json_object_set_new(st, "shadows", shadow_ctl_status_json(app->shadows, NULL, NULL));
 	if (o->stats_json == NULL) {
 		json_dumpf(st, stdout, JSON_COMPACT);
 		fputc('\n', stdout);
@@ -499,6 +497,45 @@ startup_yaml(struct umbra_app *app, size_t *len, uint64_t *id,
 	return yaml;
 }
 
+/*
+ * Ports and workers for @p g's configuration, the event loop, the
+ * listeners of the apply road in their slots, then @p g as the first
+ * apply (ctl_start): shadows, faults, port rules follow it like any later
+ * generation. Ownership of @p g passes here, even on failure.
+ * @return 0, or -1 with a sentence in @p err.
+ */
+static int
+start(struct umbra_app *app, struct umbra_gen *g, const char *yaml, size_t len,
+      const char *source, char *err, size_t errlen)
+{
+	const struct ctl_change first = {
+		.yaml = yaml, .len = len, .name = conf_name, .state = g->state,
+		.source = source,
+	};
+
+	err[0] = '\0';
+	if (dp_init(&app->dp, g->conf, err, errlen) < 0) {
+		gen_free(g);
+		return -1;
+	}
+	app->base = event_base_new();
+	if (app->base == NULL) {
+		snprintf(err, errlen, "cannot create the event loop");
+		gen_free(g);
+		return -1;
+	}
+	pthread_mutex_init(&app->reclaim_lock, NULL);
+	ctl_init(&app->ctl, &app->dp.pub, &app->snapshots, &app->reclaim_lock);
+	if (umbra_shadow_init(app, err, errlen) < 0 ||
+	    umbra_fault_init(app, err, errlen) < 0 || umbra_apply_listen(app) < 0) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "cannot set up the apply road");
+		gen_free(g);
+		return -1;
+	}
+	return ctl_start(&app->ctl, g, &first, err, errlen) ? 0 : -1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -583,36 +620,25 @@ main(int argc, char **argv)
 					      g->conf->stats_interval_s;
 	app.started = time(NULL);
 	snprintf(source, sizeof(source), "file:%s", o->conf_file);
-	/* A fresh start records generation 1; a resumed one is already kept. */
-	if (app.snapshots.current == 0 && gen_store_add(&app.snapshots, 1, 0, source, yaml,
-					   yaml_len, g->state) < 0) {
-		fprintf(stderr, "umbra: cannot persist generation 1 in %s\n", o->state_dir);
-		gen_free(g);
-		rc = 1;
-		goto out;
-	}
-	if (dp_init(&app.dp, g, err, sizeof(err)) < 0) {
+	if (start(&app, g, yaml, yaml_len, source, err, sizeof(err)) < 0) {
 		fprintf(stderr, "umbra: %s\n", err);
 		rc = 1;
 		goto out;
 	}
-	/* A damaged snapshot left on disk keeps its number. */
-	if (app.dp.pub.next_id <= app.snapshots.damaged_max)
-		app.dp.pub.next_id = app.snapshots.damaged_max + 1;
-	app.base = event_base_new();
-	pthread_mutex_init(&app.reclaim_lock, NULL);
 	umbra_telemetry_init(&app);
 	dp_start(&app.dp);
-	if (app.base == NULL || mgmt_run(&app, interval, err, sizeof(err)) < 0) {
-		fprintf(stderr, "umbra: %s\n", app.base ? err : "cannot create the event loop");
+	if (mgmt_run(&app, interval, err, sizeof(err)) < 0) {
+		fprintf(stderr, "umbra: %s\n", err);
 		rc = 1;
 	}
 	dp_stop(&app.dp);
-	if (write_final_stats(&app.dp, o) < 0)
+	if (write_final_stats(&app, o) < 0)
 		rc = 1;
 	if (o->summary)
 		dp_stats_summary(stdout, &app.dp, o->top_flows);
 out:
+	umbra_fault_fini(&app);
+	umbra_shadow_fini(&app);
 	mgmt_free(app.mgmt);
 	if (app.base != NULL)
 		event_base_free(app.base);

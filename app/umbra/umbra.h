@@ -10,6 +10,7 @@
 
 #include <event2/event.h>
 
+#include "ctl.h"
 #include "dp.h"
 #include "gen_store.h"
 #include "mgmt.h"
@@ -53,7 +54,10 @@ struct apply_latency {
 
 struct umbra_app {
 	struct app_opts opts;
-	struct dp_context dp;
+	struct dp_context dp;        /**< what the workers use */
+	struct ctl ctl;              /**< the apply road (lib/ctl) and its listeners */
+	struct fault_ctl *faults;    /**< fault rules (umbra_fault.c) */
+	struct shadow_ctl *shadows;  /**< shadow profiles (umbra_shadow.c) */
 	struct gen_store snapshots;
 	struct event_base *base;
 	struct mgmt *mgmt;
@@ -96,6 +100,26 @@ void umbra_fleet_publish_rollback(struct umbra_app *app, const char *service,
 				  const char *reason);
 
 /**
+ * A workflow event (code_commit, test_completion, manual_approval,
+ * rollback) sent to this member of a fleet: put in etcd for the leader,
+ * which runs it and publishes the transition every member follows.
+ * @return {forwarded, key, leader}, or NULL with the reason in @p err
+ * (etcd unreachable: nothing changed).
+ */
+json_t *umbra_fleet_event(struct umbra_app *app, const char *event, json_t *args,
+			  struct mgmt_error *err);
+
+/**
+ * workflow_ops.may_advance in a fleet: the leader steps on its verdict's
+ * GO and publishes the step; the others step when the leader did.
+ * Standalone: umbra_verdict_may_advance().
+ */
+bool umbra_fleet_may_advance(void *ctx, const char *service, char *why, size_t len);
+
+/** The fleet section of status (etcd, leader, generation), or NULL standalone. */
+json_t *umbra_fleet_summary(struct umbra_app *app);
+
+/**
  * Start the dependency map: its tables and a 10 ms loop timer draining
  * the workers' records. @return 0, or -1 with a sentence in @p err.
  */
@@ -133,6 +157,16 @@ int umbra_verdict_register(struct umbra_app *app);
 /** Stop judging; commit and close the history. */
 void umbra_verdict_fini(struct umbra_app *app);
 
+struct history;
+/** The history database (NULL without a state directory), for the golden graphs. */
+struct history *umbra_verdict_history(struct umbra_app *app);
+
+/**
+ * Whether @p service's canary under judgement (in its rollout stage) is at
+ * GO; its version into @p version. @return true at GO.
+ */
+bool umbra_verdict_at_go(struct umbra_app *app, uint8_t service, char *version, size_t len);
+
 /**
  * The dashboard (umbra_ui.c): /ui's compiled-in files and the topics of
  * /events (the commands whose answers the views show). Call after every
@@ -166,26 +200,33 @@ bool umbra_verdict_may_advance(void *ctx, const char *service, char *why, size_t
 /** POST @p json under @p topic to the notify: URLs (no-op without any). */
 void umbra_verdict_notify(struct umbra_app *app, const char *topic, const char *json);
 
-/** Create the lease timer of fault rules. @return 0, or -1. */
-int umbra_fault_init(struct umbra_app *app);
+/**
+ * Fault rules: their manager on the workers' fault tables, the lease
+ * timer, the coupling to shadow profiles (faults aimed at a profile follow
+ * its slot and its end; after umbra_shadow_init) and the CTL_FAULTS
+ * listener. @return 0, or -1 with a sentence in @p err.
+ */
+int umbra_fault_init(struct umbra_app *app, char *err, size_t errlen);
+
+/** Free the fault manager and its timer (workers stopped). */
+void umbra_fault_fini(struct umbra_app *app);
 
 /** Register fault/... and chaos/... commands. @return 0, or -1. */
 int umbra_fault_register(struct umbra_app *app);
 
 /**
- * A new generation with configuration @p c was published: the fault rules
- * follow it (see fault_ctl_set_conf) and the lease timer is re-armed.
+ * Shadow profiles: their manager on the workers' shadow halves, a loop
+ * timer draining their records into the comparator, and the CTL_SHADOWS
+ * listener. @return 0, or -1 with a sentence in @p err.
  */
-void umbra_fault_conf_changed(struct umbra_app *app, const struct umbra_conf *c);
+int umbra_shadow_init(struct umbra_app *app, char *err, size_t errlen);
 
-/** Start draining shadow records (a loop timer). @return 0, or -1. */
-int umbra_shadow_init(struct umbra_app *app);
+/** Free the shadow manager and its timer (workers stopped). */
+void umbra_shadow_fini(struct umbra_app *app);
 
 /** Register shadow/... commands. @return 0, or -1. */
 int umbra_shadow_register(struct umbra_app *app);
 
-/** A new generation: the configuration's shadow profiles follow it. */
-void umbra_shadow_conf_changed(struct umbra_app *app, const struct umbra_conf *c);
 
 /** Register /umbra/... telemetry commands and enable dpdk-dumpcap capture. */
 void umbra_telemetry_init(struct umbra_app *app);
@@ -198,18 +239,25 @@ void umbra_telemetry_init(struct umbra_app *app);
 void umbra_telemetry_publish(struct umbra_app *app, bool force);
 
 /**
- * Time the generation just published, from @p t0 (TSC when the command
- * arrived) until the last worker first ran it (see apply_latency).
+ * Time the generation just published (at TSC @p t_pub), from @p t0 (TSC
+ * when the command arrived) until the last worker first ran it (see
+ * apply_latency).
  */
-void umbra_apply_probe_start(struct umbra_app *app, uint64_t t0);
+void umbra_apply_probe_start(struct umbra_app *app, uint64_t t0, uint64_t t_pub);
 
 /**
- * Load YAML @p yaml (named @p name in messages), check it fits the running
- * ports, compile it with steering @p state (JSON text; NULL: the file's
- * initial state) and publish it as the next generation, recorded as a
- * snapshot from @p source (@p from: the generation a rollback re-publishes).
- * With @p migrate, established flows are decided again too (see
- * umbra_gen.migrate_before). A rejected configuration changes nothing.
+ * The daemon's own listeners on the apply road: CTL_PORT_FLOWS (ports
+ * opened at start must stay; their rte_flow rules follow each generation)
+ * and CTL_APP (apply latency, snapshot retention). @return 0, or -1.
+ */
+int umbra_apply_listen(struct umbra_app *app);
+
+/**
+ * ctl_apply() on app->ctl, for callers holding the change's parts: YAML
+ * @p yaml (named @p name in messages), steering @p state (JSON text; NULL:
+ * the file's), recorded from @p source (@p from: the generation a rollback
+ * re-publishes; @p migrate: established flows are decided again too).
+ * A rejected configuration changes nothing.
  * @return the new generation number, or 0 with a message in @p err.
  */
 uint64_t umbra_apply(struct umbra_app *app, const char *yaml, size_t len,
@@ -231,6 +279,12 @@ int umbra_workflow_register(struct umbra_app *app);
 
 /** Append the workflow's Prometheus lines to @p f. */
 void umbra_workflow_metrics(struct umbra_app *app, FILE *f);
+
+/**
+ * Counters for the socket, HTTP and telemetry: dp_stats_json() with the
+ * fault rules joined (faults.rules). Caller owns the result.
+ */
+json_t *umbra_stats_json(struct umbra_app *app);
 
 /** Register the daemon's commands on app->mgmt. */
 int umbra_cmds_register(struct umbra_app *app);

@@ -12,6 +12,7 @@
 #include <rte_cycles.h>
 #include <rte_rcu_qsbr.h>
 
+#include "port_flow.h"
 #include "umbra.h"
 
 char *
@@ -22,12 +23,13 @@ umbra_read_file(const char *path, size_t *len, char *err, size_t errlen)
 
 /* Ports are opened once at start: a new generation must keep them. */
 static int
-ports_unchanged(const struct umbra_conf *now, const struct umbra_conf *next,
-		char *err, size_t errlen)
+ports_unchanged(void *ctx, const struct umbra_conf *now,
+		const struct umbra_conf *next, char *err, size_t errlen)
 {
 	bool same = now->n_ports == next->n_ports &&
 		    now->flow_table.size == next->flow_table.size;
 
+	(void)ctx;
 	for (uint16_t i = 0; same && i < now->n_ports; i++)
 		same = strcmp(now->ports[i].name, next->ports[i].name) == 0 &&
 		       strcmp(now->ports[i].dev, next->ports[i].dev) == 0 &&
@@ -38,44 +40,60 @@ ports_unchanged(const struct umbra_conf *now, const struct umbra_conf *next,
 	return same ? 0 : -1;
 }
 
+/* The ports' rte_flow rules follow the generation just published. */
+static int
+port_flows_applied(void *ctx, const struct ctl_applied *a, char *err, size_t errlen)
+{
+	struct umbra_app *app = ctx;
+
+	(void)err;
+	(void)errlen;
+	port_flow_sync(&app->dp.ports, a->gen->conf, a->gen->id);
+	return 0;
+}
+
+/* Bookkeeping of every later apply: its latency, snapshot retention. */
+static int
+app_applied(void *ctx, const struct ctl_applied *a, char *err, size_t errlen)
+{
+	struct umbra_app *app = ctx;
+
+	(void)err;
+	(void)errlen;
+	if (a->first)
+		return 0;
+	umbra_apply_probe_start(app, a->t0, a->t_pub);
+	umbra_snapshots_prune(app);
+	return 0;
+}
+
+int
+umbra_apply_listen(struct umbra_app *app)
+{
+	const struct ctl_listener ports = {
+		.name = "ports", .check = ports_unchanged,
+		.applied = port_flows_applied, .ctx = app,
+	};
+	const struct ctl_listener self = {
+		.name = "umbra", .applied = app_applied, .ctx = app,
+	};
+
+	if (ctl_listen(&app->ctl, CTL_PORT_FLOWS, &ports) < 0)
+		return -1;
+	return ctl_listen(&app->ctl, CTL_APP, &self);
+}
+
 uint64_t
 umbra_apply(struct umbra_app *app, const char *yaml, size_t len, const char *name,
 	    const char *state, const char *source, uint64_t from, bool migrate,
 	    char *err, size_t errlen)
 {
-	uint64_t t0 = rte_rdtsc(); /* the command arrived */
-	struct umbra_conf *conf = conf_load_string(yaml, len, name, err, errlen);
-	struct umbra_gen *g;
+	const struct ctl_change c = {
+		.yaml = yaml, .len = len, .name = name, .state = state,
+		.source = source, .from = from, .migrate = migrate,
+	};
 
-	if (conf == NULL)
-		return 0;
-	if (ports_unchanged(gen_current(&app->dp.pub)->conf, conf, err, errlen) < 0) {
-		conf_free(conf);
-		return 0;
-	}
-	g = gen_build(conf, state, 0, err, errlen);
-	if (g == NULL)
-		return 0;
-	/* Persisted before published: a restart finds what workers ran. */
-	if (gen_store_add(&app->snapshots, app->dp.pub.next_id, from, source,
-			  yaml, len, g->state) < 0) {
-		snprintf(err, errlen, "cannot persist generation %llu in %s: %s",
-			 (unsigned long long)app->dp.pub.next_id, app->snapshots.dir,
-			 strerror(errno));
-		gen_free(g);
-		return 0;
-	}
-	g->migrate_before = migrate ? app->dp.pub.next_id :
-			    gen_current(&app->dp.pub)->migrate_before;
-	/* publish may free a replaced generation when its defer queue is full */
-	pthread_mutex_lock(&app->reclaim_lock);
-	gen_publish(&app->dp.pub, g);
-	pthread_mutex_unlock(&app->reclaim_lock);
-	umbra_shadow_conf_changed(app, g->conf);
-	umbra_fault_conf_changed(app, g->conf);
-	umbra_apply_probe_start(app, t0);
-	umbra_snapshots_prune(app);
-	return g->id;
+	return ctl_apply(&app->ctl, &c, err, errlen);
 }
 
 void
@@ -129,7 +147,7 @@ apply_probe(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-umbra_apply_probe_start(struct umbra_app *app, uint64_t t0)
+umbra_apply_probe_start(struct umbra_app *app, uint64_t t0, uint64_t t_pub)
 {
 	struct apply_latency *a = &app->apply;
 
@@ -138,7 +156,7 @@ umbra_apply_probe_start(struct umbra_app *app, uint64_t t0)
 	if (a->probe == NULL)
 		return;
 	a->t0 = t0;
-	a->t_pub = rte_rdtsc();
+	a->t_pub = t_pub;
 	a->token = rte_rcu_qsbr_start(app->dp.pub.qsbr);
 	a->pending = 1; /* a newer apply supersedes an older one still pending */
 	event_active(a->probe, EV_TIMEOUT, 0);
@@ -187,7 +205,7 @@ cmd_status(json_t *args, void *ctx, struct mgmt_error *err)
 
 	(void)args;
 	(void)err;
-	return json_pack("{s:I,s:i,s:i,s:i,s:I,s:s,s:i,s:o}",
+	return json_pack("{s:I,s:i,s:i,s:i,s:I,s:s,s:i,s:o,s:o*}",
 			 "generation", (json_int_t)g->id,
 			 "workers", app->dp.n_workers,
 			 "ports", app->dp.ports.n_ports,
@@ -195,17 +213,32 @@ cmd_status(json_t *args, void *ctx, struct mgmt_error *err)
 			 "uptime_s", (json_int_t)(time(NULL) - app->started),
 			 "version", UMBRA_VERSION,
 			 "pid", (int)getpid(),
-			 "apply_latency", apply_latency_json(&app->apply));
+			 "apply_latency", apply_latency_json(&app->apply),
+			 "fleet", umbra_fleet_summary(app));
+}
+
+json_t *
+umbra_stats_json(struct umbra_app *app)
+{
+	json_t *st = dp_stats_json(&app->dp);
+
+	if (st != NULL) {
+		json_object_set_new(json_object_get(st, "faults"), "rules",
+				    fault_ctl_rules_json(app->faults));
+		json_object_set_new(st, "port_rules", port_flow_stats_json());
+	}
+	return st;
 }
 
 static json_t *
 cmd_stats(json_t *args, void *ctx, struct mgmt_error *err)
 {
 	struct umbra_app *app = ctx;
+	json_t *st = umbra_stats_json(app);
 
 	(void)args;
 	(void)err;
-	return dp_stats_json(&app->dp);
+	return st;
 }
 
 static json_t *
@@ -215,26 +248,20 @@ cmd_flows(json_t *args, void *ctx, struct mgmt_error *err)
 	json_t *top = json_object_get(args, "top");
 	const char *stage = json_string_value(json_object_get(args, "stage"));
 	json_int_t n = top ? json_integer_value(top) : 10;
-	json_t *all, *out;
-	size_t i;
-	json_t *f;
+	struct dp_flow flows[DP_TOP_FLOWS_MAX];
+	int32_t at = -1;
 
-	if (n < 1 || n > 64) {
+	if (n < 1 || n > DP_TOP_FLOWS_MAX) {
 		mgmt_fail(err, MGMT_E_ARGS, "flows: top must be 1..64");
 		return NULL;
 	}
-	/* Take the biggest flows over all stages, then keep the stage's. */
-	all = dp_top_flows_json(&app->dp, stage ? 64 : (unsigned int)n);
-	if (stage == NULL)
-		return all;
-	out = json_array();
-	json_array_foreach(all, i, f) {
-		if ((json_int_t)json_array_size(out) < n &&
-		    strcmp(json_string_value(json_object_get(f, "stage")), stage) == 0)
-			json_array_append(out, f);
+	if (stage != NULL) {
+		at = conf_stage_index(gen_current(&app->dp.pub)->conf, stage);
+		if (at < 0)     /* no such stage: none of its flows */
+			return json_array();
 	}
-	json_decref(all);
-	return out;
+	return dp_flows_json(&app->dp, flows,
+			     dp_top_flows(&app->dp, (unsigned int)n, at, flows));
 }
 
 /*

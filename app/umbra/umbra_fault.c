@@ -14,7 +14,7 @@
 static void
 fault_timer_arm(struct umbra_app *app)
 {
-	uint64_t now = rte_rdtsc(), next = fault_ctl_expire(app->dp.faults, now);
+	uint64_t now = rte_rdtsc(), next = fault_ctl_expire(app->faults, now);
 	uint64_t us;
 	struct timeval tv;
 
@@ -36,28 +36,64 @@ on_fault_timer(evutil_socket_t fd, short what, void *arg)
 	fault_timer_arm(arg);
 }
 
-int
-umbra_fault_init(struct umbra_app *app)
+/* CTL_FAULTS: the rules follow each generation; the lease timer is re-armed. */
+static int
+faults_applied(void *ctx, const struct ctl_applied *a, char *err, size_t errlen)
 {
+	struct umbra_app *app = ctx;
+	int rc = fault_ctl_set_conf(app->faults, a->gen->conf, err, errlen);
+
+	fault_timer_arm(app);
+	return rc;
+}
+
+static void
+faults_refresh(void *fc)
+{
+	fault_ctl_refresh(fc);
+}
+
+int
+umbra_fault_init(struct umbra_app *app, char *err, size_t errlen)
+{
+	const struct ctl_listener l = {
+		.name = "faults", .applied = faults_applied, .ctx = app,
+	};
+	struct fault_rule_counters *cnt[RTE_MAX_LCORE];
+	uint16_t n = dp_fault_counters(&app->dp, cnt);
+
+	/* Its tables go through the generations' RCU (dp.fpub). */
+	app->faults = fault_ctl_create(&app->dp.fpub, cnt, n, rte_get_tsc_hz(),
+				       err, errlen);
+	if (app->faults == NULL)
+		return -1;
+	/* Faults aimed at a shadow profile follow it: its slot, its end. */
+	fault_ctl_set_shadow_resolver(app->faults, shadow_ctl_slot_of, app->shadows);
+	shadow_ctl_on_change(app->shadows, faults_refresh, app->faults);
 	app->fault_timer = evtimer_new(app->base, on_fault_timer, app);
-	return app->fault_timer ? 0 : -1;
+	if (app->fault_timer == NULL || ctl_listen(&app->ctl, CTL_FAULTS, &l) < 0) {
+		snprintf(err, errlen, "cannot set up fault rules");
+		return -1;
+	}
+	return 0;
 }
 
 void
-umbra_fault_conf_changed(struct umbra_app *app, const struct umbra_conf *c)
+umbra_fault_fini(struct umbra_app *app)
 {
-	char err[256];
-
-	if (fault_ctl_set_conf(app->dp.faults, c, err, sizeof(err)) < 0)
-		fprintf(stderr, "umbra: faults: %s\n", err);
 	if (app->fault_timer != NULL)
-		fault_timer_arm(app);
+		event_free(app->fault_timer);
+	app->fault_timer = NULL;
+	if (app->shadows != NULL)
+		shadow_ctl_on_change(app->shadows, NULL, NULL);
+	fault_ctl_free(app->faults);
+	app->faults = NULL;
 }
 
 static json_t *
 faults_json(struct umbra_app *app)
 {
-	return json_pack("{s:o, s:I}", "rules", fault_ctl_rules_json(app->dp.faults),
+	return json_pack("{s:o, s:I}", "rules", fault_ctl_rules_json(app->faults),
 			 "inflight", (json_int_t)dp_delayed_total(&app->dp));
 }
 
@@ -72,7 +108,7 @@ cmd_fault_add(json_t *args, void *ctx, struct mgmt_error *err)
 		mgmt_fail(err, NULL, "out of memory");
 		return NULL;
 	}
-	id = fault_ctl_add(app->dp.faults, text, err->message, sizeof(err->message));
+	id = fault_ctl_add(app->faults, text, err->message, sizeof(err->message));
 	free(text);
 	if (id == 0)
 		return NULL;
@@ -96,9 +132,9 @@ cmd_fault_clear(json_t *args, void *ctx, struct mgmt_error *err)
 	uint32_t n;
 
 	if (json_is_true(json_object_get(args, "all"))) {
-		n = fault_ctl_clear_all(app->dp.faults);
+		n = fault_ctl_clear_all(app->faults);
 	} else if (id != NULL) {
-		if (fault_ctl_remove(app->dp.faults, (uint32_t)json_integer_value(id)) < 0) {
+		if (fault_ctl_remove(app->faults, (uint32_t)json_integer_value(id)) < 0) {
 			mgmt_fail(err, NULL, "no run-time fault %lld (fault list shows "
 				  "them; rules of the configuration go with config apply)",
 				  (long long)json_integer_value(id));
@@ -125,12 +161,12 @@ cmd_chaos_start(json_t *args, void *ctx, struct mgmt_error *err)
 			  "as 30s or 5m", d);
 		return NULL;
 	}
-	if (fault_ctl_scenario_start(app->dp.faults,
+	if (fault_ctl_scenario_start(app->faults,
 				     json_string_value(json_object_get(args, "name")),
 				     ns, err->message, sizeof(err->message)) < 0)
 		return NULL;
 	fault_timer_arm(app);
-	return fault_ctl_scenarios_json(app->dp.faults);
+	return fault_ctl_scenarios_json(app->faults);
 }
 
 static json_t *
@@ -139,12 +175,12 @@ cmd_chaos_stop(json_t *args, void *ctx, struct mgmt_error *err)
 	struct umbra_app *app = ctx;
 	const char *name = json_string_value(json_object_get(args, "name"));
 
-	if (fault_ctl_scenario_stop(app->dp.faults, name) < 0) {
+	if (fault_ctl_scenario_stop(app->faults, name) < 0) {
 		mgmt_fail(err, NULL, "scenario '%s' is not running", name);
 		return NULL;
 	}
 	fault_timer_arm(app);
-	return fault_ctl_scenarios_json(app->dp.faults);
+	return fault_ctl_scenarios_json(app->faults);
 }
 
 static json_t *
@@ -154,7 +190,7 @@ cmd_chaos_list(json_t *args, void *ctx, struct mgmt_error *err)
 
 	(void)args;
 	(void)err;
-	return fault_ctl_scenarios_json(app->dp.faults);
+	return fault_ctl_scenarios_json(app->faults);
 }
 
 /* fault/add: a faults: item (lib/conf's key table) with a lease. */
@@ -199,19 +235,16 @@ inject_profile(struct umbra_app *app, json_t *args, char *out, size_t len,
 {
 	const char *network = json_string_value(json_object_get(args, "network"));
 	const char *want = json_string_value(json_object_get(args, "profile"));
-	json_t *list = shadow_ctl_list_json(app->dp.shadows, network), *p;
-	size_t i, n = 0;
+	struct shadow_profile_info p[CONF_MAX_SHADOWS];
+	unsigned int all = shadow_ctl_profiles(app->shadows, network, p, RTE_DIM(p));
+	size_t n = 0;
 
-	json_array_foreach(list, i, p) {
-		const char *name = json_string_value(json_object_get(p, "name"));
-
-		if (strcmp(json_string_value(json_object_get(p, "state")), "active") != 0 ||
-		    (want != NULL && strcmp(name, want) != 0))
+	for (unsigned int i = 0; i < all; i++) {
+		if (!p[i].active || (want != NULL && strcmp(p[i].name, want) != 0))
 			continue;
-		snprintf(out, len, "%s", name);
+		snprintf(out, len, "%s", p[i].name);
 		n++;
 	}
-	json_decref(list);
 	if (n == 1)
 		return 0;
 	if (n == 0)

@@ -99,7 +99,7 @@ umbra_telemetry_publish(struct umbra_app *app, bool force)
 	if (!force && now - tel_snap_tsc < hz / 1000 * TEL_REFRESH_MS &&
 	    (read == 0 || now - read > hz * TEL_WATCHED_S))
 		return;
-	st = dp_stats_json(&app->dp);
+	st = umbra_stats_json(app);
 	pthread_mutex_lock(&tel_lock);
 	old = tel_snap;
 	tel_snap = st;

@@ -32,6 +32,7 @@ static const struct {
 	{ "shadow/status", NULL, 1 },
 	{ "analytics/summary", NULL, 5 },
 	{ "graph/show", NULL, 2 },
+	{ "fleet/status", NULL, 1 },
 };
 
 int

@@ -407,6 +407,26 @@ umbra_verdict_may_advance(void *ctx, const char *service, char *why, size_t len)
 	return may_advance(ctx, service, why, len);
 }
 
+struct history *
+umbra_verdict_history(struct umbra_app *app)
+{
+	return app->verdicts ? app->verdicts->hist : NULL;
+}
+
+bool
+umbra_verdict_at_go(struct umbra_app *app, uint8_t service, char *version, size_t len)
+{
+	const struct verdict_slot *s;
+
+	if (app->verdicts == NULL || service >= CONF_MAX_SERVICES)
+		return false;
+	s = &app->verdicts->s[service];
+	if (!s->active || s->rel.d.state != VERDICT_GO)
+		return false;
+	snprintf(version, len, "%s", s->canary);
+	return true;
+}
+
 /* ---- the gate before an approval, and the risk estimate ---- */
 
 json_t *

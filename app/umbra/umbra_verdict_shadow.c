@@ -81,7 +81,7 @@ vd_shadows_tick(struct umbra_app *app, const struct umbra_conf *c, uint64_t now)
 {
 	struct umbra_verdicts *v = app->verdicts;
 	static struct shadow_release rel[CONF_MAX_SHADOWS];   /* loop only */
-	unsigned int n = shadow_ctl_releases(app->dp.shadows, rel, CONF_MAX_SHADOWS);
+	unsigned int n = shadow_ctl_releases(app->shadows, rel, CONF_MAX_SHADOWS);
 
 	for (int i = 0; i < CONF_MAX_SHADOWS; i++)
 		v->sh[i].seen = false;

@@ -69,7 +69,7 @@ umbra_workflow_init(struct umbra_app *app, char *err, size_t errlen)
 	static const struct workflow_ops ops = {
 		.conf = wf_conf, .state = wf_state, .state_of = wf_state_of,
 		.publish = wf_publish, .check = wf_check,
-		.may_advance = umbra_verdict_may_advance,
+		.may_advance = umbra_fleet_may_advance,
 	};
 
 	app->workflow = workflow_create(app->base, app->opts.state_dir, &ops, app,
@@ -89,6 +89,8 @@ event_cmd(struct umbra_app *app, const char *event, json_t *args,
 		err->code = MGMT_E_ARGS;
 		return NULL;
 	}
+	if (app->fleet != NULL)   /* the fleet's leader runs it, every member follows */
+		return umbra_fleet_event(app, event, args, err);
 	return workflow_event(app->workflow, event, args, err->message,
 			      sizeof(err->message));
 }

@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -403,6 +404,117 @@ gate_main(struct conn *c, int argc, char **argv, int json_out)
 	return rc;
 }
 
+/* Standard base64 @p in into @p out (room for 3/4 of its length); -1 if not base64. */
+static long
+base64_decode(const char *in, uint8_t *out)
+{
+	uint32_t v = 0;
+	long n = 0;
+	int bits = 0;
+
+	for (; *in != '\0' && *in != '='; in++) {
+		const char *d = strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				       "0123456789+/", *in);
+
+		if (d == NULL)
+			return -1;
+		v = v << 6 | (uint32_t)(d - "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					   "0123456789+/");
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = (uint8_t)(v >> bits);
+		}
+	}
+	return n;
+}
+
+/* The file @p b64 decodes to, written to @p path ("-": stdout). */
+static int
+write_decoded(const char *b64, const char *path, long *size)
+{
+	uint8_t *buf = malloc(strlen(b64) / 4 * 3 + 3);
+	FILE *f;
+	int rc = -1;
+
+	if (buf == NULL || (*size = base64_decode(b64, buf)) < 0) {
+		free(buf);
+		return -1;
+	}
+	f = strcmp(path, "-") == 0 ? stdout : fopen(path, "wb");
+	if (f != NULL && fwrite(buf, 1, (size_t)*size, f) == (size_t)*size)
+		rc = 0;
+	if (f != NULL && f != stdout && fclose(f) != 0)
+		rc = -1;
+	free(buf);
+	return rc;
+}
+
+/*
+ * umbractl shadow capture PROFILE [-o FILE]: the profile's mismatched
+ * exchanges as a pcapng file (default PROFILE.pcapng; "-": stdout).
+ */
+static int
+capture_main(struct conn *c, int argc, char **argv, int json_out)
+{
+	const char *profile = NULL, *out = NULL;
+	char def[300];
+	json_t *args, *reply, *res;
+	long size;
+
+	for (int i = 0; i < argc; i++) {
+		if ((strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) &&
+		    i + 1 < argc)
+			out = argv[++i];
+		else if (strncmp(argv[i], "profile=", 8) == 0 && profile == NULL)
+			profile = argv[i] + 8;
+		else if (argv[i][0] != '-' && profile == NULL)
+			profile = argv[i];
+		else
+			profile = "";
+	}
+	if (profile == NULL || profile[0] == '\0') {
+		fprintf(stderr, "usage: umbractl shadow capture PROFILE [-o FILE.pcapng]\n");
+		return EXIT_USAGE;
+	}
+	if (out == NULL) {
+		snprintf(def, sizeof(def), "%s.pcapng", profile);
+		out = def;
+	}
+	args = json_pack("{s:s}", "profile", profile);
+	reply = conn_call(c, "shadow/capture", args);
+	json_decref(args);
+	res = json_object_get(reply, "result");
+	if (res == NULL) {
+		fprintf(stderr, "umbractl: %s\n", reply ? json_string_value(json_object_get(
+			json_object_get(reply, "error"), "message")) : "no answer");
+		json_decref(reply);
+		return EXIT_FAILED;
+	}
+	if (write_decoded(json_string_value(json_object_get(res, "pcapng_base64")) ?: "!",
+			  out, &size) < 0) {
+		fprintf(stderr, "umbractl: cannot write %s: %s\n", out, strerror(errno));
+		json_decref(reply);
+		return EXIT_FAILED;
+	}
+	json_object_del(res, "pcapng_base64");
+	json_object_set_new(res, "file", json_string(out));
+	if (json_out) {
+		json_dumpf(res, strcmp(out, "-") ? stdout : stderr, JSON_INDENT(2));
+		fputc('\n', strcmp(out, "-") ? stdout : stderr);
+	} else {
+		fprintf(strcmp(out, "-") ? stdout : stderr,
+			"%s: %lld mismatched exchanges (%lld dropped for room, %lld without "
+			"evidence), %lld packets, %ld bytes of pcapng -> %s\n", profile,
+			json_integer_value(json_object_get(res, "exchanges")),
+			json_integer_value(json_object_get(res, "dropped")),
+			json_integer_value(json_object_get(res, "without_evidence")),
+			json_integer_value(json_object_get(res, "packets")), size, out);
+	}
+	json_decref(reply);
+	return 0;
+}
+
 static void
 usage(FILE *f)
 {
@@ -413,7 +525,9 @@ usage(FILE *f)
 		"examples: umbractl status; umbractl config apply new.yaml;\n"
 		"          umbractl flows top=5 stage=production; umbractl list-commands\n"
 		"gate:     umbractl gate SERVICE VERSION [--wait SECONDS]: exit 0 GO,\n"
-		"          1 ROLLBACK or no-go, 3 still HOLD\n");
+		"          1 ROLLBACK or no-go, 3 still HOLD\n"
+		"capture:  umbractl shadow capture PROFILE [-o FILE.pcapng]: the shadow\n"
+		"          profile's mismatched exchanges, for Wireshark\n");
 }
 
 int
@@ -457,6 +571,14 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[optind], "gate") == 0) {
 		rc = gate_main(&c, argc - optind - 1, argv + optind + 1, json_out);
+		json_decref(resp);
+		close(c.fd);
+		free(c.buf);
+		return rc;
+	}
+	if (strcmp(argv[optind], "shadow") == 0 && optind + 1 < argc &&
+	    strcmp(argv[optind + 1], "capture") == 0) {
+		rc = capture_main(&c, argc - optind - 2, argv + optind + 2, json_out);
 		json_decref(resp);
 		close(c.fd);
 		free(c.buf);

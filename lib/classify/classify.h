@@ -61,7 +61,11 @@ struct json_t; /* jansson's json_t */
  * version, canary and rollout step the workflow places there runs on
  * one), `shadows:` and their control replicas, and, with @p state, the
  * backends a steering state runs versions and canaries on. A road of
- * stage S counts for every stage an allow rule lets into S too. The one check
+ * stage S counts for every stage an allow rule lets into S too. DevMesh
+ * items (stages[].devmesh): an extension (the dev stage's flows of a
+ * service it lacks become production's) needs no policy against it and
+ * an allow rule in `flows:` that lets all of them through; a mirror no
+ * policy from production to the dev stage. The one check
  * of every configuration and generation: at load (--check,
  * config/validate), before any generation is built (apply, rollback,
  * migrate, workflow transitions) and for workflow plans before their hooks.

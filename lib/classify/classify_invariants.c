@@ -414,11 +414,150 @@ check_state(const struct umbra_conf *c, const json_t *state, char *err, size_t e
 	return 0;
 }
 
+/* ---- DevMesh (stages[].devmesh) ---- */
+
+/* The first policy from @p from to @p to that road @p r's traffic meets. */
+static const struct conf_policy *
+policy_met(const struct umbra_conf *c, uint16_t from, uint16_t to, const struct road *r)
+{
+	for (uint32_t i = 0; i < c->n_policies; i++) {
+		const struct conf_policy *p = &c->policies[i];
+		struct l4 want = { p->proto, p->dport };
+
+		if (p->from == from && p->to == to && road_carries(c, r, want))
+			return p;
+	}
+	return NULL;
+}
+
+/* Rule @p r can match a flow of service match @p m. */
+static bool
+rule_meets(const struct conf_flow_rule *r, const struct conf_svc_match *m)
+{
+	return (r->proto == CONF_ANY || m->proto == CONF_ANY || r->proto == m->proto) &&
+	       ranges_overlap(r->dport, m->dport);
+}
+
+/* Rule @p r matches every flow of @p m (any client port, its whole ports). */
+static bool
+rule_covers(const struct conf_flow_rule *r, const struct conf_svc_match *m)
+{
+	return (r->proto == CONF_ANY || r->proto == m->proto) &&
+	       r->sport.lo == 0 && r->sport.hi == 65535 &&
+	       r->dport.lo <= m->dport.lo && r->dport.hi >= m->dport.hi;
+}
+
+/*
+ * An extension's flows become production's, so the first flows: rule from
+ * the dev stage to production that meets them decides each one: it must
+ * be an allow rule that lets all of them through.
+ */
+static int
+extension_rule(const struct umbra_conf *c, const struct conf_devmesh *x, uint32_t si,
+	       char *err, size_t errlen)
+{
+	const struct conf_service *svc = &c->services[si];
+	const char *dev = c->stages[x->stage].name, *prod = c->stages[x->production].name;
+	char pbuf[32], what[192];
+
+	for (uint8_t k = 0; k < svc->n_matches; k++) {
+		const struct conf_svc_match *m = &svc->matches[k];
+		const struct conf_flow_rule *r = NULL;
+
+		for (uint32_t j = 0; j < c->n_flow_rules && r == NULL; j++)
+			if (c->flow_rules[j].from == x->stage && c->flow_rules[j].to == x->production &&
+			    rule_meets(&c->flow_rules[j], m))
+				r = &c->flow_rules[j];
+		if (r != NULL && r->allow && rule_covers(r, m))
+			continue;
+		snprintf(what, sizeof(what), "devmesh extension of stage '%s' hands its flows "
+			 "of service '%s' (%s, dport %u-%u) to stage %s", dev, svc->name,
+			 proto_name(m->proto, pbuf, sizeof(pbuf)), m->dport.lo, m->dport.hi, prod);
+		if (r == NULL)
+			conf_error_at(c, x->pos, err, errlen, "%s, but no allow rule in flows: "
+				      "lets %s reach %s there (add one: { from: %s, to: %s, "
+				      "proto: ..., dport: ... })", what, dev, prod, dev, prod);
+		else
+			conf_error_at(c, x->pos, err, errlen, "%s, but flow rule '%s' (%s:%u:%u) "
+				      "%s them first", what, r->name, c->file, r->pos.line,
+				      r->pos.col, r->allow ? "lets through only part of" :
+				      "denies");
+		return -1;
+	}
+	return 0;
+}
+
+/* Extension @p x of service @p si: no policy forbids it, a rule allows it. */
+static int
+check_extension(const struct umbra_conf *c, const struct conf_devmesh *x, uint32_t si,
+		char *err, size_t errlen)
+{
+	const struct conf_policy *p;
+	struct road r;
+
+	road_init(&r, x->stage, &c->stages[x->production].egress, (int16_t)si, &x->pos);
+	r.names_stage = true;
+	snprintf(r.head, sizeof(r.head), "devmesh extension of stage '%s' hands its flows of "
+		 "service '%s' to stage %s", c->stages[x->stage].name, c->services[si].name,
+		 c->stages[x->production].name);
+	p = policy_met(c, x->stage, x->production, &r);
+	if (p != NULL)
+		return road_refuse(c, &r, x->production, p, NULL, err, errlen);
+	return extension_rule(c, x, si, err, errlen);
+}
+
+/* A mirror copies production's flows into the dev stage's replica. */
+static int
+check_mirror(const struct umbra_conf *c, const struct conf_devmesh *x, char *err,
+	     size_t errlen)
+{
+	const struct conf_shadow *s = &c->shadows[x->shadow];
+	const struct l4 sel = { s->proto, s->dport };
+	const struct conf_policy *p;
+	struct road r;
+
+	road_init(&r, x->production, &s->egress, x->service, &x->pos);
+	r.sel = sel;
+	r.names_stage = true;
+	snprintf(r.head, sizeof(r.head), "devmesh mirror of stage '%s' copies %s's flows of "
+		 "service '%s' to the stage's replica", c->stages[x->stage].name,
+		 c->stages[x->production].name, c->services[x->service].name);
+	p = policy_met(c, x->production, x->stage, &r);
+	return p != NULL ? road_refuse(c, &r, x->stage, p, NULL, err, errlen) : 0;
+}
+
+/* Every service item @p x extends: the one it names, else each its stage
+ * does not run and no other item names. */
+static int
+check_devmesh(const struct umbra_conf *c, char *err, size_t errlen)
+{
+	for (uint32_t i = 0; i < c->n_devmesh; i++) {
+		const struct conf_devmesh *x = &c->devmesh[i];
+
+		if (x->mode == CONF_DEVMESH_MIRROR) {
+			if (check_mirror(c, x, err, errlen) < 0)
+				return -1;
+			continue;
+		}
+		for (uint32_t si = 0; si < c->n_services; si++) {
+			if (x->service >= 0 ? si != (uint32_t)x->service :
+			    conf_service_runs_in(&c->services[si], x->stage) ||
+			    conf_devmesh_extension(c, x->stage, (uint16_t)si) != x)
+				continue;
+			if (check_extension(c, x, si, err, errlen) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
 int
 classify_check_invariants(const struct umbra_conf *c, const struct json_t *state,
 			  char *err, size_t errlen)
 {
 	if (check_flow_rules(c, err, errlen) < 0)
+		return -1;
+	if (check_devmesh(c, err, errlen) < 0)
 		return -1;
 	if (c->n_policies == 0)
 		return 0;

@@ -127,6 +127,38 @@ _Static_assert(__builtin_offsetof(struct compare_chunk, flags) ==
 _Static_assert(__builtin_offsetof(struct compare_chunk, profile) ==
 	       __builtin_offsetof(struct compare_record, profile), "profile lines up");
 
+/**
+ * Chunks with these sides carry what a capture needs besides the answers
+ * (compare_chunk.side; never a record's): the request's head, and the
+ * exchange's addresses (a struct compare_addr in the data).
+ */
+#define COMPARE_CHUNK_REQUEST 3
+#define COMPARE_CHUNK_ADDR 4
+/** Kinds of chunk a head can be assembled from (answers, request, addresses). */
+#define COMPARE_CHUNK_KINDS 5
+
+/** Where an exchange took place (a COMPARE_CHUNK_ADDR chunk's data). */
+struct compare_addr {
+	uint8_t family;         /**< 4 or 6 */
+	uint8_t l4_proto;       /**< 6 TCP, 17 UDP */
+	uint16_t client_port;   /**< host order */
+	uint16_t server_port;
+	uint16_t in_port;       /**< DPDK port the client's packets came in on */
+	uint16_t target_port[COMPARE_SIDES - 1]; /**< shadow's, control's port
+						      (the shadow network reuses
+						      the server's address) */
+	uint8_t client[16];     /**< IPv4 in the first 4 bytes */
+	uint8_t server[16];
+};
+_Static_assert(sizeof(struct compare_addr) <= 108, "an address fits a chunk");
+
+/**
+ * The addresses of exchange @p exchange of flow @p flow_id as one chunk
+ * in @p out, when the flow carries evidence. @return 1, or 0 (nothing).
+ */
+unsigned int compare_addr_chunk(uint64_t flow_id, uint32_t exchange, uint8_t profile,
+				const struct compare_addr *a, struct compare_chunk *out);
+
 /** The head of the answer a side is receiving (worker, per session and side). */
 struct compare_head {
 	uint32_t seen;          /**< bytes of the answer fed so far */
@@ -319,6 +351,10 @@ struct compare_limits {
 	uint32_t samples_max;   /**< mismatch samples per profile */
 	uint32_t heads_max;     /**< answer heads (evidence) kept until their
 				     exchange is compared; 0: none */
+	uint32_t capture_max;   /**< mismatched exchanges a profile's capture
+				     keeps (with evidence); 0: no capture */
+	uint32_t capture_bytes; /**< bytes (requests, answers, addresses) it
+				     keeps at most; the oldest go first */
 	uint64_t timeout_us;    /**< a side missing this long: "no answer" */
 };
 
@@ -365,6 +401,47 @@ void compare_totals(const struct compare_ctx *c, unsigned int profile,
 
 /** Upper bound, in microseconds, of latency bucket @p i of struct compare_totals. */
 uint64_t compare_lat_value(unsigned int i);
+
+/** A mismatched exchange in a profile's capture (pointers into the comparator). */
+struct compare_capture {
+	uint64_t flow_id;
+	uint32_t exchange;
+	uint8_t proto;          /**< enum compare_proto */
+	uint8_t kinds;          /**< what differed: bits, as listed by compare_kind_name() */
+	uint64_t at_us;         /**< when the comparator first saw the exchange
+				     (the caller's clock of compare_add()) */
+	struct compare_addr addr;
+	const uint8_t *request; /**< the request's first bytes */
+	uint16_t request_len;
+	struct compare_record side[2]; /**< production's, the shadow's record */
+	const uint8_t *answer[2];      /**< their answers' first bytes */
+	uint16_t answer_len[2];
+};
+
+/** What a profile's capture holds and lost. */
+struct compare_capture_info {
+	uint32_t exchanges;     /**< kept now */
+	uint32_t bytes;         /**< of capture_bytes */
+	uint64_t kept;          /**< mismatches captured since the profile began */
+	uint64_t dropped;       /**< of them dropped, oldest first, for room */
+	uint64_t without_evidence; /**< mismatches of flows that carry no
+				        evidence (or whose bytes were lost) */
+};
+
+/** Capture counts of profile @p profile. */
+void compare_capture_info(const struct compare_ctx *c, unsigned int profile,
+			  struct compare_capture_info *out);
+
+/**
+ * Exchange @p i (0: the oldest) of profile @p profile's capture into
+ * @p out; its pointers stay valid until the next compare_add(),
+ * compare_expire() or compare_reset(). @return 0, or -1 past the end.
+ */
+int compare_capture_get(const struct compare_ctx *c, unsigned int profile,
+			uint32_t i, struct compare_capture *out);
+
+/** Name of mismatch kind bit @p k ("status", "headers", ...), NULL past the last. */
+const char *compare_kind_name(unsigned int k);
 
 /**
  * Report of profile @p profile: totals, per endpoint (compared, matches,

@@ -25,7 +25,15 @@
  * and shadow answers while they are still there. The chunks of one head
  * arrive together (the worker enqueues them at once, and the record rings
  * are drained one after the other), so a head is filled from its part 0
- * on, and parts that do not follow are ignored.
+ * on, and parts that do not follow are ignored. Besides answers, a head
+ * may be a request's first bytes or the exchange's addresses
+ * (COMPARE_CHUNK_REQUEST, COMPARE_CHUNK_ADDR), for captures.
+ *
+ * Capture: per profile, the mismatched exchanges whose addresses arrived
+ * (with their request and answers' heads) in a ring of capture_max
+ * entries whose bytes lie in a ring of capture_bytes; an exchange that
+ * finds no room pushes the oldest out (counted). Made into pcapng by
+ * lib/shadow/shadow_capture.c.
  *
  * Latency: one log-linear histogram per side (HDR-style): values below 32
  * us are exact, above that each power of two has 32 buckets, so a bucket is
@@ -289,8 +297,31 @@ struct cmp_head {
 	uint8_t data[COMPARE_HEAD_MAX];
 };
 
+/* A captured exchange: its bytes (request, production, shadow, in that
+ * order) lie at off in the profile's byte ring. */
+struct cmp_cap {
+	uint64_t flow_id;
+	uint64_t at_us;
+	uint32_t exchange;
+	uint32_t off;
+	uint16_t len[1 + SAMPLE_SIDES];
+	uint8_t proto;
+	uint8_t kinds;
+	struct compare_addr addr;
+	struct compare_record side[SAMPLE_SIDES];
+};
+
+struct cmp_capture {
+	struct cmp_cap *e;              /* [capture_max], a ring */
+	uint8_t *bytes;                 /* [capture_bytes] */
+	uint32_t first, n;              /* the oldest entry, entries */
+	uint32_t used;                  /* bytes of the entries kept */
+	uint64_t kept, dropped, without_evidence;
+};
+
 struct cmp_profile {
 	struct cmp_stats total;
+	struct cmp_capture cap;
 	struct cmp_endpoint *ep;        /* [endpoints_max + 1]: last is "(other)" */
 	struct ix ep_ix;
 	uint32_t n_ep;
@@ -516,7 +547,8 @@ head_chunk(struct compare_ctx *c, const struct compare_chunk *ch)
 	struct cmp_head *e;
 	uint32_t i;
 
-	if (c->lim.heads_max == 0 || ch->len > COMPARE_CHUNK_BYTES ||
+	if (c->lim.heads_max == 0 || ch->side >= COMPARE_CHUNK_KINDS ||
+	    ch->len > COMPARE_CHUNK_BYTES ||
 	    (uint32_t)ch->part * COMPARE_CHUNK_BYTES + ch->len > COMPARE_HEAD_MAX)
 		return;
 	if (ch->part == 0) {
@@ -578,6 +610,156 @@ sample_keep(const struct compare_ctx *c, struct cmp_profile *p,
 		p->sample_next = 0;
 	if (p->n_samples < samples_max)
 		p->n_samples++;
+}
+
+/* ------------------------------------------------------------------ */
+/* Capture.                                                             */
+
+static void
+capture_drop_oldest(struct cmp_capture *k, uint32_t max)
+{
+	const struct cmp_cap *o = &k->e[k->first];
+
+	k->used -= o->len[0] + o->len[1] + o->len[2];
+	k->first = k->first + 1 == max ? 0 : k->first + 1;
+	k->n--;
+	k->dropped++;
+}
+
+/*
+ * Where @p need contiguous bytes go in the byte ring, the oldest entries
+ * dropped until they fit: after the newest entry's bytes, or from the
+ * start when the end has no room (entries' bytes are in entry order).
+ */
+static uint32_t
+capture_room(struct cmp_capture *k, const struct compare_limits *lim, uint32_t need)
+{
+	for (;;) {
+		const struct cmp_cap *old, *last;
+		uint32_t end;
+
+		if (k->n == lim->capture_max) {
+			capture_drop_oldest(k, lim->capture_max);
+			continue;
+		}
+		if (k->n == 0)
+			return 0;
+		old = &k->e[k->first];
+		last = &k->e[(k->first + k->n - 1) % lim->capture_max];
+		end = last->off + last->len[0] + last->len[1] + last->len[2];
+		if (last->off >= old->off) {    /* not wrapped: room after, or at the start */
+			if (lim->capture_bytes - end >= need)
+				return end;
+			if (old->off >= need)
+				return 0;
+		} else if (old->off - end >= need) {
+			return end;
+		}
+		capture_drop_oldest(k, lim->capture_max);
+	}
+}
+
+/* A mismatch into the profile's capture, when its addresses are known. */
+static void
+capture_keep(const struct compare_ctx *c, struct cmp_profile *p,
+	     const struct cmp_pending *e, const struct compare_record *const side[],
+	     unsigned int kinds)
+{
+	static const uint8_t part[1 + SAMPLE_SIDES] = {
+		COMPARE_CHUNK_REQUEST, COMPARE_PROD, COMPARE_SHADOW,
+	};
+	const struct cmp_head *h[1 + SAMPLE_SIDES];
+	const struct cmp_head *addr;
+	struct cmp_capture *k = &p->cap;
+	uint32_t need = 0, at, i;
+	struct cmp_cap *x;
+
+	if (c->lim.capture_max == 0)
+		return;
+	addr = head_find(c, e->flow_id, e->exchange, COMPARE_CHUNK_ADDR);
+	if (addr == NULL || addr->len != sizeof(struct compare_addr)) {
+		k->without_evidence++;
+		return;
+	}
+	for (i = 0; i < 1 + SAMPLE_SIDES; i++) {
+		h[i] = head_find(c, e->flow_id, e->exchange, part[i]);
+		need += h[i] != NULL ? h[i]->len : 0;
+	}
+	at = capture_room(k, &c->lim, need);
+	x = &k->e[(k->first + k->n) % c->lim.capture_max];
+	memset(x, 0, sizeof(*x));
+	x->flow_id = e->flow_id;
+	x->exchange = e->exchange;
+	x->at_us = e->first_us;
+	x->proto = side[COMPARE_PROD]->proto;
+	x->kinds = (uint8_t)kinds;
+	x->off = at;
+	memcpy(&x->addr, addr->data, sizeof(x->addr));
+	for (i = 0; i < SAMPLE_SIDES; i++)
+		x->side[i] = *side[i];
+	for (i = 0; i < 1 + SAMPLE_SIDES; i++) {
+		if (h[i] == NULL)
+			continue;
+		memcpy(k->bytes + at, h[i]->data, h[i]->len);
+		x->len[i] = h[i]->len;
+		at += h[i]->len;
+	}
+	k->used += need;
+	k->n++;
+	k->kept++;
+}
+
+void
+compare_capture_info(const struct compare_ctx *c, unsigned int profile,
+		     struct compare_capture_info *out)
+{
+	const struct cmp_capture *k;
+
+	memset(out, 0, sizeof(*out));
+	if (c == NULL || profile >= c->n_profiles)
+		return;
+	k = &c->prof[profile].cap;
+	out->exchanges = k->n;
+	out->bytes = k->used;
+	out->kept = k->kept;
+	out->dropped = k->dropped;
+	out->without_evidence = k->without_evidence;
+}
+
+int
+compare_capture_get(const struct compare_ctx *c, unsigned int profile, uint32_t i,
+		    struct compare_capture *out)
+{
+	const struct cmp_capture *k;
+	const struct cmp_cap *x;
+	const uint8_t *b;
+
+	if (c == NULL || profile >= c->n_profiles || i >= c->prof[profile].cap.n)
+		return -1;
+	k = &c->prof[profile].cap;
+	x = &k->e[(k->first + i) % c->lim.capture_max];
+	b = k->bytes + x->off;
+	memset(out, 0, sizeof(*out));
+	out->flow_id = x->flow_id;
+	out->exchange = x->exchange;
+	out->proto = x->proto;
+	out->kinds = x->kinds;
+	out->at_us = x->at_us;
+	out->addr = x->addr;
+	out->request = b;
+	out->request_len = x->len[0];
+	for (unsigned int s = 0; s < SAMPLE_SIDES; s++) {
+		out->side[s] = x->side[s];
+		out->answer[s] = b + x->len[0] + (s ? x->len[1] : 0);
+		out->answer_len[s] = x->len[1 + s];
+	}
+	return 0;
+}
+
+const char *
+compare_kind_name(unsigned int k)
+{
+	return k < K_N ? kind_name[k] : NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -714,8 +896,10 @@ exchange_complete(struct compare_ctx *c, const struct cmp_pending *e)
 	ep = endpoint_get(p, c->lim.endpoints_max, side[COMPARE_PROD]);
 	stats_count(&p->total, side, e->with_control, kinds, noise);
 	stats_count(&ep->st, side, e->with_control, kinds, noise);
-	if (kinds & ~noise)
+	if (kinds & ~noise) {
 		sample_keep(c, p, e, side, kinds & ~noise, noise);
+		capture_keep(c, p, e, side, kinds & ~noise);
+	}
 }
 
 static inline uint8_t
@@ -738,6 +922,8 @@ profile_clear(struct cmp_profile *p, const struct compare_limits *lim)
 	p->sample_next = 0;
 	p->n_samples = 0;
 	memset(&p->drop, 0, sizeof(p->drop));
+	p->cap.first = p->cap.n = p->cap.used = 0;
+	p->cap.kept = p->cap.dropped = p->cap.without_evidence = 0;
 }
 
 static int
@@ -747,6 +933,12 @@ profile_init(struct cmp_profile *p, const struct compare_limits *lim)
 	p->sample = calloc(lim->samples_max ? lim->samples_max : 1, sizeof(*p->sample));
 	if (p->ep == NULL || p->sample == NULL || ix_init(&p->ep_ix, lim->endpoints_max) < 0)
 		return -1;
+	if (lim->capture_max > 0) {
+		p->cap.e = calloc(lim->capture_max, sizeof(*p->cap.e));
+		p->cap.bytes = malloc(lim->capture_bytes);
+		if (p->cap.e == NULL || p->cap.bytes == NULL)
+			return -1;
+	}
 	profile_clear(p, lim);
 	return 0;
 }
@@ -784,7 +976,10 @@ compare_create(const struct compare_limits *lim, unsigned int n_profiles)
 	if (lim == NULL || n_profiles == 0 || n_profiles > 256 ||
 	    lim->pending_max == 0 || lim->pending_max > (1u << 30) ||
 	    lim->endpoints_max > (1u << 30) || lim->samples_max > (1u << 30) ||
-	    lim->heads_max > (1u << 24))
+	    lim->heads_max > (1u << 24) || lim->capture_max > (1u << 20) ||
+	    lim->capture_bytes > (1u << 30) ||
+	    /* a capture holds at least one exchange's bytes */
+	    (lim->capture_max > 0 && lim->capture_bytes < (1 + SAMPLE_SIDES) * COMPARE_HEAD_MAX))
 		return NULL;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
@@ -814,6 +1009,8 @@ compare_free(struct compare_ctx *c)
 		free(c->prof[i].ep);
 		free(c->prof[i].ep_ix.slot);
 		free(c->prof[i].sample);
+		free(c->prof[i].cap.e);
+		free(c->prof[i].cap.bytes);
 	}
 	free(c->prof);
 	free(c->pend);
@@ -1203,5 +1400,9 @@ compare_report_json(const struct compare_ctx *c, unsigned int profile)
 	json_object_set_new(o, "samples", samples_json(p, c->lim.samples_max));
 	json_object_set_new(o, "pending", json_integer((json_int_t)p->pending));
 	json_object_set_new(o, "dropped", drops_json(&p->drop));
+	json_object_set_new(o, "capture", json_pack("{s:i, s:i, s:I, s:I, s:I}",
+		"exchanges", (int)p->cap.n, "bytes", (int)p->cap.used,
+		"captured", (json_int_t)p->cap.kept, "dropped", (json_int_t)p->cap.dropped,
+		"without_evidence", (json_int_t)p->cap.without_evidence));
 	return o;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Worker half: the first bytes of answers (evidence), for the flows that
- * carry it. Fixed size, no allocation: a copy of at most COMPARE_HEAD_MAX
+ * Worker half: the first bytes of answers and requests (evidence), and
+ * the exchange's addresses, for the flows that carry it. Fixed size, no allocation: a copy of at most COMPARE_HEAD_MAX
  * bytes per answer, and a few chunks on the record ring per exchange.
  */
 #include <string.h>
@@ -55,4 +55,22 @@ compare_head_take(struct compare_head *h, uint64_t flow_id, uint32_t exchange,
 	h->seen = 0;
 	compare_head_add(h, flow_id, rest, rest_len);
 	return n;
+}
+
+unsigned int
+compare_addr_chunk(uint64_t flow_id, uint32_t exchange, uint8_t profile,
+		   const struct compare_addr *a, struct compare_chunk *out)
+{
+	if (!compare_evidence_sampled(flow_id))
+		return 0;
+	memset(out, 0, sizeof(*out));
+	out->flow_id = flow_id;
+	out->exchange = exchange;
+	out->side = COMPARE_CHUNK_ADDR;
+	out->profile = profile;
+	out->flags = COMPARE_F_BYTES;
+	out->len = sizeof(*a);
+	out->total = sizeof(*a);
+	memcpy(out->data, a, sizeof(*a));
+	return 1;
 }

@@ -39,6 +39,7 @@
 #define CONF_MAX_SHADOWS 16       /**< shadow profiles (YAML and run time together) */
 #define CONF_SHADOW_IGNORE_MAX 16 /**< ignored headers per shadow profile */
 #define CONF_SHADOW_HDR_MAX 48    /**< bytes of an ignored header name, with its NUL */
+#define CONF_MAX_DEVMESH 64       /**< DevMesh items of all stages together */
 /** Largest file conf_read_file() reads (configurations, token files). */
 #define CONF_FILE_MAX (16u << 20)
 /** Any VLAN / protocol / port in a match (value of the int fields). */
@@ -413,8 +414,33 @@ struct conf_shadow {
 	uint64_t response_timeout_ns; /**< a side silent this long: no answer (2 s) */
 	uint32_t max_sessions;  /**< shadowed flows at once per worker (4096) */
 	uint8_t early_segments; /**< client segments held per flow until the shadow's handshake (8) */
+	bool shed;              /**< new flows are not shadowed while the worker is overloaded (true) */
 	uint8_t n_ignore;
 	char ignore_headers[CONF_SHADOW_IGNORE_MAX][CONF_SHADOW_HDR_MAX]; /**< lower case */
+	struct conf_pos pos;
+};
+
+/** DevMesh modes of a development stage (stages[].devmesh[].mode). */
+enum conf_devmesh_mode {
+	CONF_DEVMESH_EXTENSION = 0, /**< services the stage lacks: production's instance */
+	CONF_DEVMESH_MIRROR,        /**< production's flows copied to the stage's replica */
+};
+
+/**
+ * One DevMesh item of a development stage (stages[].devmesh). An
+ * extension hands the stage's new flows for a service it does not run to
+ * @c production's instance (their to-stage becomes @c production, so an
+ * allow rule in flows: must let them through); a mirror copies
+ * @c production's flows of @c service to the stage's replica through a
+ * generated shadow profile.
+ */
+struct conf_devmesh {
+	uint16_t stage;         /**< the development stage */
+	uint16_t production;    /**< the stage it extends to, or mirrors from */
+	int16_t service;        /**< service index; -1: every service @c stage
+				     does not run (extension only) */
+	uint8_t mode;           /**< enum conf_devmesh_mode */
+	int16_t shadow;         /**< mirror: its profile's index in shadows; else -1 */
 	struct conf_pos pos;
 };
 
@@ -465,6 +491,10 @@ struct conf_graph {
 	uint32_t min_gap_ms;           /**< an edge is new or missing only after */
 	double k_gap;                  /**< k_gap x max(its gap, min_gap_ms) (2 x 60 s) */
 	uint32_t min_flows;            /**< flows before a new edge counts (5) */
+	uint32_t golden_bake_ms;       /**< GO held this long: golden graph saved (60 s; 0 never) */
+	uint32_t max_edges;            /**< edge table, read at start (65536) */
+	uint32_t max_names;            /**< DNS name cache addresses, read at start (16384) */
+	uint32_t max_registry;         /**< service registry entries, read at start (4096) */
 };
 
 /** URLs notified of decisions and transitions, at most. */
@@ -480,6 +510,10 @@ struct conf_notify {
 	uint32_t backoff_ms;           /**< first retry delay, doubled each time */
 };
 
+/** Top-level keys a fleet member may keep from its own file (fleet: local:). */
+#define CONF_FLEET_LOCAL_KEYS 5
+extern const char *const conf_fleet_local_keys[CONF_FLEET_LOCAL_KEYS];
+
 /** etcd endpoints of a fleet, at most. */
 #define CONF_FLEET_ENDPOINTS_MAX 8
 
@@ -494,7 +528,9 @@ struct conf_fleet {
 	uint32_t n_etcd;
 	char id[64];                   /**< this appliance's name in the fleet */
 	char prefix[128];              /**< /umbra/CLUSTER: every key under it */
-	uint32_t lease_ttl_s;          /**< member key's lease (5 s) */
+	uint32_t lease_ttl_s;          /**< member key's lease (3 s) */
+	uint32_t local;                /**< keys kept from this box (fleet: local:), bits
+					    of conf_fleet_local_keys */
 };
 
 struct umbra_conf {
@@ -523,6 +559,8 @@ struct umbra_conf {
 	struct conf_fault_policy fault_policy;
 	struct conf_shadow *shadows;
 	uint32_t n_shadows;
+	struct conf_devmesh *devmesh;  /**< stages[].devmesh items, in file order */
+	uint32_t n_devmesh;
 	struct conf_flow_table flow_table;
 	struct conf_mempool mempool;
 	struct conf_mgmt mgmt;
@@ -624,6 +662,20 @@ int conf_shadow_index(const struct umbra_conf *c, const char *name);
 int conf_shadow_parse(const struct umbra_conf *c, const char *text, size_t len,
 		      const char *name, struct conf_shadow *out, char *err,
 		      size_t errlen);
+
+/**
+ * True when the configuration runs @p svc in @p stage (services[].stages
+ * names a running version or backends there): the stage serves it locally.
+ */
+bool conf_service_runs_in(const struct conf_service *svc, uint16_t stage);
+
+/**
+ * The DevMesh extension of @p stage that covers @p service (one naming it,
+ * else one for every service), or NULL. Whether the stage runs the service
+ * is the caller's question (the steering state can add it to a stage).
+ */
+const struct conf_devmesh *conf_devmesh_extension(const struct umbra_conf *c,
+						  uint16_t stage, uint16_t service);
 
 /** Stable name of a fault kind ("delay", "icmp_unreachable"). */
 const char *conf_fault_kind_name(uint8_t kind);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * fleet: in YAML: the etcd endpoints, this appliance's id, the key prefix
- * of its cluster and the lease of its member key.
+ * of its cluster, the lease of its member key and the top-level keys it
+ * keeps from its own file when it applies the fleet's configuration.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -69,18 +70,50 @@ endpoint_ok(const char *url)
 	       port <= 65535;
 }
 
+/* Box-level keys: its ports, memory and management differ by box. */
+const char *const conf_fleet_local_keys[CONF_FLEET_LOCAL_KEYS] = {
+	"ports", "mempool", "flow_table", "mgmt", "stats",
+};
+
+/* local: [KEY, ...], each one of conf_fleet_local_keys. */
+static int
+ld_fleet_local(struct loader *L, yaml_node_t *seq, uint32_t *mask)
+{
+	if (ld_expect(L, seq, YAML_SEQUENCE_NODE, "local") < 0)
+		return -1;
+	for (yaml_node_item_t *i = seq->data.sequence.items.start;
+	     i < seq->data.sequence.items.top; i++) {
+		yaml_node_t *u = yaml_document_get_node(L->doc, *i);
+		char key[32];
+		unsigned int k;
+
+		if (ld_get_bounded(L, u, "fleet local key", key, sizeof(key)) < 0)
+			return -1;
+		for (k = 0; k < CONF_FLEET_LOCAL_KEYS; k++)
+			if (strcmp(key, conf_fleet_local_keys[k]) == 0)
+				break;
+		if (k == CONF_FLEET_LOCAL_KEYS)
+			return ld_fail(L, u, "fleet local key must be one of ports, mempool, "
+				       "flow_table, mgmt, stats (what differs by box), not '%s'",
+				       key);
+		*mask |= 1u << k;
+	}
+	return 0;
+}
+
 int
 ld_fleet(struct loader *L, yaml_node_t *n)
 {
 	struct field f[] = {
 		{ "etcd", true }, { "id", true }, { "prefix", true }, { "lease_ttl" },
-		{ NULL },
+		{ "local" }, { NULL },
 	};
 	struct conf_fleet *fl = &L->c->fleet;
 	yaml_node_t *seq, *v;
 	uint64_t ns;
 
-	*fl = (struct conf_fleet){ .lease_ttl_s = 5 };
+	/* 3 s: a dead leader's key goes within 3 s, a new one leads within 5 */
+	*fl = (struct conf_fleet){ .lease_ttl_s = 3 };
 	if (ld_fields_get(L, n, f, "fleet") < 0 ||
 	    ld_get_bounded(L, f[1].value, "id", fl->id, sizeof(fl->id)) < 0 ||
 	    ld_get_bounded(L, f[2].value, "prefix", fl->prefix, sizeof(fl->prefix)) < 0)
@@ -99,6 +132,8 @@ ld_fleet(struct loader *L, yaml_node_t *n)
 			return ld_fail(L, v, "fleet lease_ttl must be 2s to 10m");
 		fl->lease_ttl_s = (uint32_t)(ns / 1000000000ull);
 	}
+	if (f[4].value && ld_fleet_local(L, f[4].value, &fl->local) < 0)
+		return -1;
 	seq = f[0].value;
 	if (ld_expect(L, seq, YAML_SEQUENCE_NODE, "etcd") < 0)
 		return -1;

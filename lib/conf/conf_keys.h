@@ -37,9 +37,15 @@ struct conf_key {
 extern const struct conf_key *const conf_fault_rule_keys;
 
 /** Keys of a shadow profile (shadows:, shadow/create). */
-#define CONF_SHADOW_PROFILE_KEYS 23
+#define CONF_SHADOW_PROFILE_KEYS 24
 /** The shadow profile's keys, CONF_SHADOW_PROFILE_KEYS of them, then a
  *  NULL name. */
 extern const struct conf_key *const conf_shadow_profile_keys;
+
+/** Keys of a DevMesh item (stages[].devmesh); a mirror also takes a shadow
+ *  profile's keys but stage (its profile is generated; name is optional). */
+#define CONF_DEVMESH_KEYS 3
+/** The DevMesh item's keys, CONF_DEVMESH_KEYS of them, then a NULL name. */
+extern const struct conf_key *const conf_devmesh_keys;
 
 #endif

@@ -163,7 +163,7 @@ load_stage(struct loader *L, yaml_node_t *n, uint16_t index, bool *is_default)
 {
 	struct field f[] = {
 		{ "name", true }, { "default" }, { "egress", true }, { "proxy_arp" },
-		{ "match" }, { "production" }, { NULL },
+		{ "match" }, { "production" }, { "devmesh" }, { NULL },
 	};
 	struct conf_stage *s = &L->c->stages[index];
 	yaml_node_t *v;
@@ -460,9 +460,11 @@ load_root(struct loader *L, yaml_node_t *root)
 	    (f[11].value && ld_steering(L, f[11].value) < 0) ||
 	    ld_release_defaults(L, root) < 0)
 		return -1;
-	/* Faults and shadows last: they name stages and services. */
+	/* Faults, shadows and DevMesh items (a mirror adds a shadow) last:
+	 * they name stages and services. */
 	if (ld_fault_sections(L, f[12].value, f[13].value, f[14].value) < 0 ||
 	    (f[15].value && ld_shadows(L, f[15].value) < 0) ||
+	    ld_devmesh(L, f[1].value) < 0 ||
 	    (f[16].value && load_snapshots(L, f[16].value) < 0) ||
 	    (f[17].value && ld_notify(L, f[17].value) < 0) ||
 	    (f[18].value && ld_graph(L, f[18].value) < 0) ||
@@ -570,5 +572,6 @@ conf_free(struct umbra_conf *c)
 	free(c->faults);
 	free(c->scenarios);
 	free(c->shadows);
+	free(c->devmesh);
 	free(c);
 }

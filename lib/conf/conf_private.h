@@ -151,6 +151,17 @@ int ld_fault_sections(struct loader *L, yaml_node_t *policy, yaml_node_t *faults
 /* Shadow profiles (conf_shadow.c), loaded by load_root last: they name
  * stages, services and ports. */
 int ld_shadows(struct loader *L, yaml_node_t *seq);
+/** A shadow profile's defaults (fraction 10 %, compare auto, ...) at @p n. */
+void ld_shadow_defaults(struct conf_shadow *s, yaml_node_t *n);
+/** Everything of a shadow profile but its name and stage (already in
+ *  @p s), from fields @p f of mapping @p n read with the profile's keys. */
+int ld_shadow_body(struct loader *L, yaml_node_t *n, struct field *f,
+		   struct conf_shadow *s);
+
+/* DevMesh items of the stages (conf_devmesh.c), loaded after shadows: they
+ * name services, and a mirror adds a shadow profile. @p stages is the
+ * stages: sequence, read again for its items' devmesh: keys. */
+int ld_devmesh(struct loader *L, yaml_node_t *stages);
 
 /** Fill @p f with the keys of @p keys (NULL-ended) and end it with a
  *  NULL key: @p f has room for every key and the end. A loader's field

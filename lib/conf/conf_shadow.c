@@ -67,14 +67,15 @@ static const struct conf_key shadow_profile_keys[] = {
 	{ "max_sessions", CONF_KEY_SCALAR, false },
 	{ "early_segments", CONF_KEY_SCALAR, false },
 	{ "version", CONF_KEY_STRING, false },
+	{ "shed", CONF_KEY_SCALAR, false },
 	{ NULL, 0, false },
 };
 _Static_assert(COUNT(shadow_profile_keys) == CONF_SHADOW_PROFILE_KEYS + 1,
 	       "CONF_SHADOW_PROFILE_KEYS counts the profile's keys");
 const struct conf_key *const conf_shadow_profile_keys = shadow_profile_keys;
 
-static void
-shadow_defaults(struct conf_shadow *s, yaml_node_t *n)
+void
+ld_shadow_defaults(struct conf_shadow *s, yaml_node_t *n)
 {
 	*s = (struct conf_shadow){
 		.service = -1, .proto = CONF_ANY, .sport = { 0, 65535 },
@@ -82,7 +83,7 @@ shadow_defaults(struct conf_shadow *s, yaml_node_t *n)
 		.burst = BURST_DEFAULT, .compare = CONF_COMPARE_AUTO,
 		.response_timeout_ns = TIMEOUT_DEFAULT_NS,
 		.max_sessions = SESSIONS_DEFAULT, .early_segments = EARLY_DEFAULT,
-		.pos = ld_pos_of(n),
+		.shed = true, .pos = ld_pos_of(n),
 	};
 	for (size_t i = 0; i < COUNT(default_ignore); i++)
 		snprintf(s->ignore_headers[i], CONF_SHADOW_HDR_MAX, "%s", default_ignore[i]);
@@ -97,8 +98,7 @@ load_target(struct loader *L, yaml_node_t *n, struct field *f, struct conf_shado
 	struct ld_tuple t;
 	yaml_node_t *v;
 
-	if (ld_get_stage_ref(L, ld_field_value(f, "stage"), "stage", &s->stage) < 0 ||
-	    ((v = ld_field_value(f, "service")) && ld_get_service_ref(L, v, &s->service) < 0) ||
+	if (((v = ld_field_value(f, "service")) && ld_get_service_ref(L, v, &s->service) < 0) ||
 	    ld_get_tuple(L, n, f, "shadow profile", &t) < 0)
 		return -1;
 	if ((v = ld_field_value(f, "version"))) {
@@ -263,10 +263,24 @@ load_limits(struct loader *L, struct field *f, struct conf_shadow *s)
 			return -1;
 		s->early_segments = (uint8_t)early;
 	}
+	if ((v = ld_field_value(f, "shed")) != NULL &&
+	    ld_get_bool(L, v, "shed", &s->shed) < 0)
+		return -1;
 	return 0;
 }
 
 /* ---- one profile ---- */
+
+int
+ld_shadow_body(struct loader *L, yaml_node_t *n, struct field *f, struct conf_shadow *s)
+{
+	if (load_target(L, n, f, s) < 0 || load_compare(L, f, s) < 0 ||
+	    load_selection(L, f, s) < 0 || ld_shadow_egress_fields(L, f, &s->egress) < 0 ||
+	    load_control(L, ld_field_value(f, "control"), s) < 0 ||
+	    load_ignore(L, ld_field_value(f, "ignore_headers"), s) < 0)
+		return -1;
+	return load_limits(L, f, s);
+}
 
 static int
 load_profile(struct loader *L, yaml_node_t *n, struct conf_shadow *s)
@@ -274,15 +288,12 @@ load_profile(struct loader *L, yaml_node_t *n, struct conf_shadow *s)
 	struct field f[CONF_SHADOW_PROFILE_KEYS + 1];
 
 	ld_fields_of_keys(f, conf_shadow_profile_keys);
-	shadow_defaults(s, n);
+	ld_shadow_defaults(s, n);
 	if (ld_fields_get(L, n, f, "shadow profile") < 0 ||
 	    ld_get_name(L, ld_field_value(f, "name"), "shadow name", s->name) < 0 ||
-	    load_target(L, n, f, s) < 0 || load_compare(L, f, s) < 0 ||
-	    load_selection(L, f, s) < 0 || ld_shadow_egress_fields(L, f, &s->egress) < 0 ||
-	    load_control(L, ld_field_value(f, "control"), s) < 0 ||
-	    load_ignore(L, ld_field_value(f, "ignore_headers"), s) < 0)
+	    ld_get_stage_ref(L, ld_field_value(f, "stage"), "stage", &s->stage) < 0)
 		return -1;
-	return load_limits(L, f, s);
+	return ld_shadow_body(L, n, f, s);
 }
 
 static int

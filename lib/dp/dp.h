@@ -220,27 +220,38 @@ struct dp_worker {
 	struct dp_graph_worker graph;
 } __rte_cache_aligned;
 
-/** Everything the data path owns. */
+/** Everything the data path owns: what workers use, nothing else. */
 struct dp_context {
 	struct dp_worker *workers;
 	uint16_t n_workers;
 	struct port_set ports;
 	struct gen_publisher pub;
-	struct gen_table_pub fpub;     /**< fault tables */
-	struct fault_ctl *faults;       /**< fault rules (management half) */
-	struct gen_table_pub spub;     /**< shadow profile tables */
-	struct shadow_ctl *shadows;     /**< shadow profiles (management half) */
+	struct gen_table_pub fpub;     /**< fault tables (fault_ctl publishes) */
+	struct gen_table_pub spub;     /**< shadow profile tables (shadow_ctl publishes) */
 	struct rte_mempool *shadow_pool; /**< shadow copies: never production's mbufs */
 	volatile bool quit;
 };
 
 /**
- * Start ports and set up one worker per non-main lcore for generation
- * @p g (published as the first generation).
+ * Start ports and set up one worker per non-main lcore for configuration
+ * @p c, with an empty publisher: the first generation comes through the
+ * apply road (ctl_start) before dp_start().
  * @return 0, or -1 with one sentence saying what to do in @p err.
  */
-int dp_init(struct dp_context *dp, struct umbra_gen *g, char *err,
+int dp_init(struct dp_context *dp, const struct umbra_conf *c, char *err,
 	    size_t errlen);
+
+/**
+ * Each worker's fault rule counters into @p out (n_workers entries), for
+ * fault_ctl_create(). @return n_workers.
+ */
+uint16_t dp_fault_counters(struct dp_context *dp, struct fault_rule_counters **out);
+
+/**
+ * Each worker's shadow half into @p out (n_workers entries), for
+ * shadow_ctl_create(). @return n_workers.
+ */
+uint16_t dp_shadow_workers(struct dp_context *dp, struct shadow_worker **out);
 
 /** Launch the workers on their lcores. */
 void dp_start(struct dp_context *dp);
@@ -261,15 +272,44 @@ uint64_t dp_rx_total(const struct dp_context *dp);
 uint64_t dp_delayed_total(const struct dp_context *dp);
 
 /**
+ * Every worker's counters summed into @p out (typed; the management
+ * core's one query of them). Counters are single-writer 64-bit words, so
+ * a read while workers run is consistent per counter.
+ */
+void dp_counters_sum(const struct dp_context *dp, struct dp_counters *out);
+
+/**
  * All counters summed over workers, with the names of the current
- * generation's ports, stages and rules. Caller owns the result.
+ * generation's ports, stages and rules (for the socket, HTTP and
+ * telemetry). Caller owns the result.
  */
 json_t *dp_stats_json(const struct dp_context *dp);
 
+/** Most flows one top-N query returns. */
+#define DP_TOP_FLOWS_MAX 64
+
+/** One flow as a top-N query copied it out of its worker's table. */
+struct dp_flow {
+	struct flow_key key;    /**< canonical (side a, side b) */
+	struct flow_entry e;    /**< a copy: counters, stage, verdict, TCP state */
+};
+
 /**
- * The @p n biggest flows by bytes over all workers' tables, as JSON.
- * Only while workers are stopped (tables are single-owner).
+ * The @p n (at most DP_TOP_FLOWS_MAX) biggest flows by bytes over all
+ * workers' tables, biggest first, of stage index @p stage (-1: any).
+ * Safe while workers run: a racy read of copied fields (see dp_stats.c),
+ * never a pointer into a live table.
+ * @return flows written to @p out.
  */
+unsigned int dp_top_flows(const struct dp_context *dp, unsigned int n,
+			  int32_t stage, struct dp_flow *out);
+
+/** @p n flows of dp_top_flows() as JSON, with the current generation's
+ *  stage names. Caller owns the result. */
+json_t *dp_flows_json(const struct dp_context *dp, const struct dp_flow *f,
+		      unsigned int n);
+
+/** dp_top_flows() of any stage, as JSON (safe while workers run). */
 json_t *dp_top_flows_json(const struct dp_context *dp, unsigned int n);
 
 /** The counters as Prometheus text (malloc'd; NULL when out of memory). */

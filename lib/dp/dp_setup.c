@@ -132,51 +132,35 @@ worker_init(struct dp_context *dp, struct dp_worker *w, uint16_t index,
 	return worker_tx_buffers(w, socket, err, errlen);
 }
 
-static void
-faults_refresh(void *fc)
-{
-	fault_ctl_refresh(fc);
-}
-
-/* Shadow profiles, published through the generations' RCU too. */
+/*
+ * The fault and shadow tables workers read, published through the
+ * generations' RCU; their managers (fault_ctl, shadow_ctl) belong to the
+ * management loop and publish into these.
+ */
 static int
-shadows_init(struct dp_context *dp, const struct umbra_conf *c, char *err,
-	     size_t errlen)
+tables_init(struct dp_context *dp, char *err, size_t errlen)
 {
-	struct shadow_worker *sw[RTE_MAX_LCORE];
-
-	for (uint16_t i = 0; i < dp->n_workers; i++)
-		sw[i] = &dp->workers[i].shadow;
-	if (gen_table_pub_init(&dp->spub, dp->pub.qsbr, "umbra_shadow_dq",
-			       rte_free, err, errlen) < 0)
-		return -1;
-	dp->shadows = shadow_ctl_create(&dp->spub, sw, dp->n_workers,
-					rte_get_tsc_hz(), err, errlen);
-	if (dp->shadows == NULL)
-		return -1;
-	fault_ctl_set_shadow_resolver(dp->faults, shadow_ctl_slot_of, dp->shadows);
-	/* Faults aimed at a profile follow it (its slot, its end). */
-	shadow_ctl_on_change(dp->shadows, faults_refresh, dp->faults);
-	return shadow_ctl_set_conf(dp->shadows, c, err, errlen);
-}
-
-/* The fault rule manager publishes through the generations' RCU. */
-static int
-faults_init(struct dp_context *dp, const struct umbra_conf *c, char *err,
-	    size_t errlen)
-{
-	struct fault_rule_counters *cnt[RTE_MAX_LCORE];
-
-	for (uint16_t i = 0; i < dp->n_workers; i++)
-		cnt[i] = dp->workers[i].fault.cnt;
 	if (gen_table_pub_init(&dp->fpub, dp->pub.qsbr, "umbra_fault_dq",
 			       rte_free, err, errlen) < 0)
 		return -1;
-	dp->faults = fault_ctl_create(&dp->fpub, cnt, dp->n_workers,
-				      rte_get_tsc_hz(), err, errlen);
-	if (dp->faults == NULL)
-		return -1;
-	return fault_ctl_set_conf(dp->faults, c, err, errlen);
+	return gen_table_pub_init(&dp->spub, dp->pub.qsbr, "umbra_shadow_dq",
+				  rte_free, err, errlen);
+}
+
+uint16_t
+dp_fault_counters(struct dp_context *dp, struct fault_rule_counters **out)
+{
+	for (uint16_t i = 0; i < dp->n_workers; i++)
+		out[i] = dp->workers[i].fault.cnt;
+	return dp->n_workers;
+}
+
+uint16_t
+dp_shadow_workers(struct dp_context *dp, struct shadow_worker **out)
+{
+	for (uint16_t i = 0; i < dp->n_workers; i++)
+		out[i] = &dp->workers[i].shadow;
+	return dp->n_workers;
 }
 
 /*
@@ -206,9 +190,8 @@ shadow_pool_create(struct dp_context *dp, char *err, size_t errlen)
 }
 
 int
-dp_init(struct dp_context *dp, struct umbra_gen *g, char *err, size_t errlen)
+dp_init(struct dp_context *dp, const struct umbra_conf *c, char *err, size_t errlen)
 {
-	const struct umbra_conf *c = g->conf;
 	unsigned int lcore;
 	uint16_t i = 0;
 
@@ -218,14 +201,10 @@ dp_init(struct dp_context *dp, struct umbra_gen *g, char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "umbra needs at least two lcores, one for management and "
 			 "one per worker: pass e.g. -l 0-1 to EAL");
-		gen_free(g);
 		return -1;
 	}
-	if (gen_publisher_init(&dp->pub, dp->n_workers, err, errlen) < 0) {
-		gen_free(g);
+	if (gen_publisher_init(&dp->pub, dp->n_workers, err, errlen) < 0)
 		return -1;
-	}
-	gen_publish(&dp->pub, g);
 	if (port_set_start(&dp->ports, c, dp->n_workers, err, errlen) < 0)
 		return -1;
 	dp->workers = rte_zmalloc("dp_workers", dp->n_workers * sizeof(*dp->workers),
@@ -241,9 +220,7 @@ dp_init(struct dp_context *dp, struct umbra_gen *g, char *err, size_t errlen)
 			return -1;
 		i++;
 	}
-	if (faults_init(dp, c, err, errlen) < 0)
-		return -1;
-	return shadows_init(dp, c, err, errlen);
+	return tables_init(dp, err, errlen);
 }
 
 void
@@ -279,11 +256,7 @@ dp_fini(struct dp_context *dp)
 		rte_free(w->cnt);
 		rte_free(w->scratch);
 	}
-	fault_ctl_free(dp->faults);
-	dp->faults = NULL;
 	gen_table_pub_fini(&dp->fpub);
-	shadow_ctl_free(dp->shadows);
-	dp->shadows = NULL;
 	gen_table_pub_fini(&dp->spub);
 	for (uint16_t i = 0; dp->workers != NULL && i < dp->n_workers; i++)
 		shadow_worker_fini(&dp->workers[i].shadow);

@@ -24,21 +24,24 @@ static const char *const cycle_names[] = {
 #undef NAME
 };
 
-/* Sum the uint64_t at byte offset @p off of every worker's counters. */
-static uint64_t
-sum_at(const struct dp_context *dp, size_t off)
+void
+dp_counters_sum(const struct dp_context *dp, struct dp_counters *out)
 {
-	uint64_t n = 0;
+	uint64_t *sum = (uint64_t *)out;
 
-	for (uint16_t i = 0; i < dp->n_workers; i++)
-		n += *(const uint64_t *)((const char *)dp->workers[i].cnt + off);
-	return n;
+	/* Every field is a uint64_t (dp.h): add them word by word. */
+	memset(out, 0, sizeof(*out));
+	for (uint16_t i = 0; i < dp->n_workers; i++) {
+		const uint64_t *c = (const uint64_t *)dp->workers[i].cnt;
+
+		for (size_t k = 0; k < sizeof(*out) / sizeof(uint64_t); k++)
+			sum[k] += c[k];
+	}
 }
 
-#define SUM(dp, field) sum_at((dp), offsetof(struct dp_counters, field))
-
 static json_t *
-ports_json(const struct dp_context *dp, const struct umbra_conf *c)
+ports_json(const struct dp_context *dp, const struct dp_counters *t,
+            const struct umbra_conf *c)
 {
 	json_t *o = json_object();
 
@@ -58,32 +61,32 @@ ports_json(const struct dp_context *dp, const struct umbra_conf *c)
 		json_object_set_new(o, c->ports[p].name, json_pack(
 			"{s:s,s:I,s:I,s:I,s:I,s:I,s:o}",
 			"mac", mac,
-			"rx_pkts", (json_int_t)SUM(dp, port[p].rx_pkts),
-			"rx_bytes", (json_int_t)SUM(dp, port[p].rx_bytes),
-			"tx_pkts", (json_int_t)(SUM(dp, port[p].tx_pkts) -
-						SUM(dp, port[p].tx_dropped)),
-			"tx_bytes", (json_int_t)SUM(dp, port[p].tx_bytes),
-			"tx_dropped", (json_int_t)SUM(dp, port[p].tx_dropped),
+			"rx_pkts", (json_int_t)t->port[p].rx_pkts,
+			"rx_bytes", (json_int_t)t->port[p].rx_bytes,
+			"tx_pkts", (json_int_t)(t->port[p].tx_pkts -
+						t->port[p].tx_dropped),
+			"tx_bytes", (json_int_t)t->port[p].tx_bytes,
+			"tx_dropped", (json_int_t)t->port[p].tx_dropped,
 			"rx_queues", queues));
 	}
 	return o;
 }
 
 static json_t *
-stages_json(const struct dp_context *dp, const struct umbra_conf *c)
+stages_json(const struct dp_counters *t, const struct umbra_conf *c)
 {
 	json_t *o = json_object();
 
 	for (uint16_t s = 0; s < c->n_stages; s++)
 		json_object_set_new(o, c->stages[s].name, json_pack("{s:I,s:I,s:I}",
-			"pkts", (json_int_t)SUM(dp, stage_pkts[s]),
-			"bytes", (json_int_t)SUM(dp, stage_bytes[s]),
-			"flows", (json_int_t)SUM(dp, stage_flows[s])));
+			"pkts", (json_int_t)t->stage_pkts[s],
+			"bytes", (json_int_t)t->stage_bytes[s],
+			"flows", (json_int_t)t->stage_flows[s]));
 	return o;
 }
 
 static json_t *
-rules_json(const struct dp_context *dp, const struct umbra_conf *c)
+rules_json(const struct dp_counters *t, const struct umbra_conf *c)
 {
 	json_t *o = json_object();
 
@@ -94,8 +97,8 @@ rules_json(const struct dp_context *dp, const struct umbra_conf *c)
 			"from", c->stages[fr->from].name,
 			"to", c->stages[fr->to].name,
 			"action", fr->allow ? "allow" : "deny",
-			"pkts", (json_int_t)SUM(dp, rule_pkts[r]),
-			"flows", (json_int_t)SUM(dp, rule_flows[r])));
+			"pkts", (json_int_t)t->rule_pkts[r],
+			"flows", (json_int_t)t->rule_flows[r]));
 	}
 	return o;
 }
@@ -122,47 +125,48 @@ cohort_json(const struct dp_context *dp, uint32_t service, int cohort)
 
 /* New flows per service, by how they were steered; cohort health. */
 static json_t *
-services_json(const struct dp_context *dp, const struct umbra_conf *c)
+services_json(const struct dp_context *dp, const struct dp_counters *t,
+               const struct umbra_conf *c)
 {
 	json_t *o = json_object();
 
 	for (uint32_t i = 0; i < c->n_services; i++)
 		json_object_set_new(o, c->services[i].name, json_pack(
 			"{s:I,s:I,s:I,s:I,s:{s:o,s:o}}",
-			"stage_flows", (json_int_t)SUM(dp, service_flows[i][STEER_STAGE]),
-			"running_flows", (json_int_t)SUM(dp, service_flows[i][STEER_RUNNING]),
-			"canary_flows", (json_int_t)SUM(dp, service_flows[i][STEER_CANARY]),
-			"split_flows", (json_int_t)SUM(dp, service_flows[i][STEER_SPLIT]),
+			"stage_flows", (json_int_t)t->service_flows[i][STEER_STAGE],
+			"running_flows", (json_int_t)t->service_flows[i][STEER_RUNNING],
+			"canary_flows", (json_int_t)t->service_flows[i][STEER_CANARY],
+			"split_flows", (json_int_t)t->service_flows[i][STEER_SPLIT],
 			"health", "control", cohort_json(dp, i, 0),
 			"canary", cohort_json(dp, i, 1)));
 	return o;
 }
 
 static json_t *
-splits_json(const struct dp_context *dp, const struct umbra_conf *c)
+splits_json(const struct dp_counters *t, const struct umbra_conf *c)
 {
 	json_t *o = json_object();
 
 	for (uint32_t i = 0; i < c->n_splits; i++)
 		json_object_set_new(o, c->splits[i].name, json_pack("{s:I}", "flows",
-			(json_int_t)SUM(dp, split_flows[i])));
+			(json_int_t)t->split_flows[i]));
 	return o;
 }
 
 static json_t *
-default_deny_json(const struct dp_context *dp, const struct umbra_conf *c)
+default_deny_json(const struct dp_counters *t, const struct umbra_conf *c)
 {
 	json_t *o = json_object();
 	char key[2 * CONF_NAME_MAX + 4];
 
 	for (uint16_t f = 0; f < c->n_stages; f++) {
-		for (uint16_t t = 0; t < c->n_stages; t++) {
-			uint64_t n = SUM(dp, default_deny[f][t]);
+		for (uint16_t to = 0; to < c->n_stages; to++) {
+			uint64_t n = t->default_deny[f][to];
 
 			if (n == 0)
 				continue;
 			snprintf(key, sizeof(key), "%s->%s", c->stages[f].name,
-				 c->stages[t].name);
+				 c->stages[to].name);
 			json_object_set_new(o, key, json_integer((json_int_t)n));
 		}
 	}
@@ -170,16 +174,16 @@ default_deny_json(const struct dp_context *dp, const struct umbra_conf *c)
 }
 
 static json_t *
-drops_json(const struct dp_context *dp)
+drops_json(const struct dp_counters *t)
 {
 	json_t *o = json_object();
 
 	for (int r = 1; r < PKT_DROP_MAX; r++)
 		json_object_set_new(o, parse_drop_names[r],
-				    json_integer((json_int_t)SUM(dp, parse_drop[r])));
+				    json_integer((json_int_t)t->parse_drop[r]));
 	for (int r = 0; r < DP_DROP_MAX; r++)
 		json_object_set_new(o, dp_drop_names[r],
-				    json_integer((json_int_t)SUM(dp, dp_drop[r])));
+				    json_integer((json_int_t)t->dp_drop[r]));
 	return o;
 }
 
@@ -269,59 +273,109 @@ dp_stats_json(const struct dp_context *dp)
 {
 	const struct umbra_gen *g = gen_current(&dp->pub);
 	const struct umbra_conf *c = g->conf;
+	struct dp_counters sum;
+	const struct dp_counters *t = &sum;
 
+	dp_counters_sum(dp, &sum);
 	return json_pack("{s:I,s:f,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:I,s:I},"
-			 "s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I},s:{s:o,s:I,s:I},s:{s:o,s:o}}",
+			 "s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I},s:{s:I,s:I},s:{s:o,s:o}}",
 		"generation", (json_int_t)g->id,
 		"time_s", (double)rte_get_tsc_cycles() / (double)rte_get_tsc_hz(),
-		"rx_pkts", (json_int_t)SUM(dp, pkts),
-		"ports", ports_json(dp, c),
-		"stages", stages_json(dp, c),
-		"rules", rules_json(dp, c),
-		"services", services_json(dp, c),
-		"splits", splits_json(dp, c),
-		"default_deny", default_deny_json(dp, c),
-		"drops", drops_json(dp),
+		"rx_pkts", (json_int_t)t->pkts,
+		"ports", ports_json(dp, t, c),
+		"stages", stages_json(t, c),
+		"rules", rules_json(t, c),
+		"services", services_json(dp, t, c),
+		"splits", splits_json(t, c),
+		"default_deny", default_deny_json(t, c),
+		"drops", drops_json(t),
 		"workers", workers_json(dp),
-		"flows", "new", (json_int_t)SUM(dp, flows_new),
-		"stateless", (json_int_t)SUM(dp, flows_stateless),
-		"graph", "records", (json_int_t)SUM(dp, graph_records),
-		"ring_full", (json_int_t)SUM(dp, graph_ring_full),
-		"over_budget", (json_int_t)SUM(dp, graph_over_budget),
-		"dns", (json_int_t)SUM(dp, graph_dns),
-		"dns_full", (json_int_t)SUM(dp, graph_dns_full),
-		"arp", "forwarded", (json_int_t)SUM(dp, arp_forwarded),
-		"proxied", (json_int_t)SUM(dp, arp_proxied),
-		"nd_proxied", (json_int_t)SUM(dp, nd_proxied),
-		"faults", "rules", fault_ctl_rules_json(dp->faults),
-		"inflight", (json_int_t)dp_delayed_total(dp),
+		"flows", "new", (json_int_t)t->flows_new,
+		"stateless", (json_int_t)t->flows_stateless,
+		"graph", "records", (json_int_t)t->graph_records,
+		"ring_full", (json_int_t)t->graph_ring_full,
+		"over_budget", (json_int_t)t->graph_over_budget,
+		"dns", (json_int_t)t->graph_dns,
+		"dns_full", (json_int_t)t->graph_dns_full,
+		"arp", "forwarded", (json_int_t)t->arp_forwarded,
+		"proxied", (json_int_t)t->arp_proxied,
+		"nd_proxied", (json_int_t)t->nd_proxied,
+		"faults", "inflight", (json_int_t)dp_delayed_total(dp),
 		"inflight_max", (json_int_t)inflight_max(dp),
 		"mempools", "packets", pool_json(dp->ports.pool),
 		"shadow", pool_json(dp->shadow_pool));
 }
 
-/* A flow picked for the top-N report. */
-struct top_flow {
-	const struct flow_entry *e;
-	const struct flow_key *k;
-	uint64_t bytes;
-};
-
-static void
-top_insert(struct top_flow *top, unsigned int n, unsigned int *len,
-	   const struct flow_entry *e, const struct flow_key *k)
+/*
+ * Top flows: a racy but safe read of copied fields, while workers run.
+ * Tables are single-owner, but their memory (entries and the hash's key
+ * store) lives until dp_fini(), after the workers stopped, and holds no
+ * pointers: reading it can never fault. Each entry is copied, then its
+ * key, then the entry again; a slot reused in between (its first_tsc,
+ * stamped when the flow was added, changed) is skipped, so a key is never
+ * paired with another flow's counters. Counters may be a few packets
+ * apart from each other, as any live read. A snapshot taken by the worker
+ * itself would put a scan of its whole table into its loop (the hot path);
+ * this costs workers nothing.
+ */
+static bool
+flow_copy(struct flow_table *ft, uint32_t pos, struct dp_flow *out)
 {
-	uint64_t bytes = e->bytes[0] + e->bytes[1];
+	const volatile struct flow_entry *e = flow_table_entry(ft, (int32_t)pos);
+	const struct flow_key *k;
+	uint64_t first;
+
+	if (!e->in_use)
+		return false;
+	memcpy(&out->e, (const void *)e, sizeof(out->e));
+	k = flow_table_key(ft, (int32_t)pos);
+	if (k == NULL)
+		return false;
+	memcpy(&out->key, k, sizeof(out->key));
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	first = e->first_tsc;
+	return e->in_use && out->e.in_use && first == out->e.first_tsc;
+}
+
+static uint64_t
+flow_bytes(const struct dp_flow *f)
+{
+	return f->e.bytes[0] + f->e.bytes[1];
+}
+
+/* Keep @p f among the @p n biggest of out[0..*len), sorted by bytes. */
+static void
+top_insert(struct dp_flow *out, unsigned int n, unsigned int *len,
+	   const struct dp_flow *f)
+{
+	uint64_t bytes = flow_bytes(f);
 	unsigned int i;
 
-	if (*len == n && top[n - 1].bytes >= bytes)
+	if (*len == n && flow_bytes(&out[n - 1]) >= bytes)
 		return;
 	i = *len < n ? (*len)++ : n - 1;
-	while (i > 0 && top[i - 1].bytes < bytes) {
-		top[i] = top[i - 1];
+	while (i > 0 && flow_bytes(&out[i - 1]) < bytes) {
+		out[i] = out[i - 1];
 		i--;
 	}
-	top[i] = (struct top_flow){ e, k, bytes };
+	out[i] = *f;
+}
+
+unsigned int
+dp_top_flows(const struct dp_context *dp, unsigned int n, int32_t stage,
+	     struct dp_flow *out)
+{
+	unsigned int len = 0;
+	struct dp_flow f;
+
+	for (uint16_t i = 0; i < dp->n_workers && n > 0; i++) {
+		struct flow_table *ft = dp->workers[i].ft;
+
+		for (uint32_t pos = 0; pos < flow_table_capacity(ft); pos++)
+			if (flow_copy(ft, pos, &f) && (stage < 0 || f.e.stage == stage))
+				top_insert(out, n, &len, &f);
+	}
+	return len;
 }
 
 static void
@@ -339,39 +393,29 @@ static const char *const tcp_state_names[] = {
 	"none", "syn_sent", "synack_seen", "established", "fin_wait", "closed",
 };
 
+static const char *
+stage_name(const struct umbra_conf *c, uint16_t s)
+{
+	return s < c->n_stages ? c->stages[s].name : "?";
+}
+
 json_t *
-dp_top_flows_json(const struct dp_context *dp, unsigned int n)
+dp_flows_json(const struct dp_context *dp, const struct dp_flow *f, unsigned int n)
 {
 	const struct umbra_conf *c = gen_current(&dp->pub)->conf;
-	struct top_flow top[64];
-	unsigned int len = 0;
 	json_t *a = json_array();
 
-	n = n > 64 ? 64 : n;
-	for (uint16_t i = 0; i < dp->n_workers && n > 0; i++) {
-		struct flow_table *ft = dp->workers[i].ft;
-
-		for (uint32_t pos = 0; pos < flow_table_capacity(ft); pos++) {
-			const struct flow_entry *e = flow_table_entry(ft, (int32_t)pos);
-
-			if (e->in_use)
-				top_insert(top, n, &len, e, flow_table_key(ft, (int32_t)pos));
-		}
-	}
-	for (unsigned int i = 0; i < len; i++) {
-		const struct flow_entry *e = top[i].e;
+	for (unsigned int i = 0; i < n; i++) {
+		const struct flow_entry *e = &f[i].e;
 		char cli[64], srv[64];
 
-		if (top[i].k == NULL)
-			continue;
-		endpoint(top[i].k, e->orig_side, cli, sizeof(cli));
-		endpoint(top[i].k, !e->orig_side, srv, sizeof(srv));
+		endpoint(&f[i].key, e->orig_side, cli, sizeof(cli));
+		endpoint(&f[i].key, !e->orig_side, srv, sizeof(srv));
 		json_array_append_new(a, json_pack(
 			"{s:s,s:s,s:i,s:s,s:s,s:s,s:[I,I],s:[I,I],s:[I,I],s:I,s:s}",
-			"client", cli, "server", srv, "proto", top[i].k->proto,
-			"stage", e->stage < c->n_stages ? c->stages[e->stage].name : "?",
-			"from_stage", e->from_stage < c->n_stages ?
-				c->stages[e->from_stage].name : "?",
+			"client", cli, "server", srv, "proto", f[i].key.proto,
+			"stage", stage_name(c, e->stage),
+			"from_stage", stage_name(c, e->from_stage),
 			"verdict", e->verdict == FLOW_DENY ? "deny" : "forward",
 			"pkts", (json_int_t)e->pkts[0], (json_int_t)e->pkts[1],
 			"bytes", (json_int_t)e->bytes[0], (json_int_t)e->bytes[1],
@@ -383,55 +427,82 @@ dp_top_flows_json(const struct dp_context *dp, unsigned int n)
 	return a;
 }
 
-static void
-summary_counts(FILE *out, const char *title, json_t *obj, const char *field)
+json_t *
+dp_top_flows_json(const struct dp_context *dp, unsigned int n)
 {
-	const char *name;
-	json_t *v;
+	struct dp_flow top[DP_TOP_FLOWS_MAX];
 
-	fprintf(out, "%s\n", title);
-	json_object_foreach(obj, name, v) {
-		json_int_t n = field ? json_integer_value(json_object_get(v, field)) :
-				       json_integer_value(v);
+	n = n > DP_TOP_FLOWS_MAX ? DP_TOP_FLOWS_MAX : n;
+	return dp_flows_json(dp, top, dp_top_flows(dp, n, -1, top));
+}
 
-		if (n != 0 || field != NULL)
-			fprintf(out, "  %-28s %12lld\n", name, (long long)n);
-	}
+/* ---- the human summary and Prometheus text, from typed sums ------ */
+
+static const char *
+drop_name(int r, bool parse)
+{
+	return parse ? parse_drop_names[r] : dp_drop_names[r];
 }
 
 void
 dp_stats_summary(FILE *out, const struct dp_context *dp, unsigned int top)
 {
-	json_t *st = dp_stats_json(dp);
-	json_t *flows = dp_top_flows_json(dp, top);
-	const char *name;
-	size_t i;
-	json_t *v;
+	const struct umbra_gen *g = gen_current(&dp->pub);
+	const struct umbra_conf *c = g->conf;
+	struct dp_flow flows[DP_TOP_FLOWS_MAX];
+	struct dp_counters t;
+	unsigned int nf;
 
-	fprintf(out, "umbra summary (generation %lld): %lld packets received\n",
-		(long long)json_integer_value(json_object_get(st, "generation")),
-		(long long)json_integer_value(json_object_get(st, "rx_pkts")));
+	dp_counters_sum(dp, &t);
+	nf = dp_top_flows(dp, top > DP_TOP_FLOWS_MAX ? DP_TOP_FLOWS_MAX : top, -1, flows);
+	fprintf(out, "umbra summary (generation %llu): %llu packets received\n",
+		(unsigned long long)g->id, (unsigned long long)t.pkts);
 	fprintf(out, "Ports%24s %12s %12s\n", "rx", "tx", "tx_dropped");
-	json_object_foreach(json_object_get(st, "ports"), name, v)
-		fprintf(out, "  %-20s %12lld %12lld %12lld\n", name,
-			(long long)json_integer_value(json_object_get(v, "rx_pkts")),
-			(long long)json_integer_value(json_object_get(v, "tx_pkts")),
-			(long long)json_integer_value(json_object_get(v, "tx_dropped")));
-	summary_counts(out, "Packets per stage", json_object_get(st, "stages"), "pkts");
-	summary_counts(out, "Packets per inter-stage rule", json_object_get(st, "rules"), "pkts");
-	summary_counts(out, "Denied by default (from->to)", json_object_get(st, "default_deny"), NULL);
-	summary_counts(out, "Drops by reason (non-zero)", json_object_get(st, "drops"), NULL);
+	for (uint16_t p = 0; p < dp->ports.n_ports; p++)
+		fprintf(out, "  %-20s %12llu %12llu %12llu\n", c->ports[p].name,
+			(unsigned long long)t.port[p].rx_pkts,
+			(unsigned long long)(t.port[p].tx_pkts - t.port[p].tx_dropped),
+			(unsigned long long)t.port[p].tx_dropped);
+	fprintf(out, "Packets per stage\n");
+	for (uint16_t s = 0; s < c->n_stages; s++)
+		fprintf(out, "  %-28s %12llu\n", c->stages[s].name,
+			(unsigned long long)t.stage_pkts[s]);
+	fprintf(out, "Packets per inter-stage rule\n");
+	for (uint32_t r = 0; r < c->n_flow_rules && r < CONF_MAX_FLOW_RULES; r++)
+		fprintf(out, "  %-28s %12llu\n", c->flow_rules[r].name,
+			(unsigned long long)t.rule_pkts[r]);
+	fprintf(out, "Denied by default (from->to)\n");
+	for (uint16_t f = 0; f < c->n_stages; f++)
+		for (uint16_t to = 0; to < c->n_stages; to++) {
+			char key[2 * CONF_NAME_MAX + 4];
+
+			if (t.default_deny[f][to] == 0)
+				continue;
+			snprintf(key, sizeof(key), "%s->%s", c->stages[f].name,
+				 c->stages[to].name);
+			fprintf(out, "  %-28s %12llu\n", key,
+				(unsigned long long)t.default_deny[f][to]);
+		}
+	fprintf(out, "Drops by reason (non-zero)\n");
+	for (int r = 1; r < PKT_DROP_MAX; r++)
+		if (t.parse_drop[r])
+			fprintf(out, "  %-28s %12llu\n", drop_name(r, true),
+				(unsigned long long)t.parse_drop[r]);
+	for (int r = 0; r < DP_DROP_MAX; r++)
+		if (t.dp_drop[r])
+			fprintf(out, "  %-28s %12llu\n", drop_name(r, false),
+				(unsigned long long)t.dp_drop[r]);
 	fprintf(out, "Top flows by bytes\n");
-	json_array_foreach(flows, i, v)
-		fprintf(out, "  %-24s -> %-24s %-12s %-7s %8lld B\n",
-			json_string_value(json_object_get(v, "client")),
-			json_string_value(json_object_get(v, "server")),
-			json_string_value(json_object_get(v, "stage")),
-			json_string_value(json_object_get(v, "verdict")),
-			(long long)(json_integer_value(json_array_get(json_object_get(v, "bytes"), 0)) +
-				    json_integer_value(json_array_get(json_object_get(v, "bytes"), 1))));
-	json_decref(flows);
-	json_decref(st);
+	for (unsigned int i = 0; i < nf; i++) {
+		char cli[64], srv[64];
+
+		endpoint(&flows[i].key, flows[i].e.orig_side, cli, sizeof(cli));
+		endpoint(&flows[i].key, !flows[i].e.orig_side, srv, sizeof(srv));
+		fprintf(out, "  %-24s -> %-24s %-12s %-7s %8llu B\n", cli, srv,
+			stage_name(c, flows[i].e.stage),
+			flows[i].e.verdict == FLOW_DENY ? "deny" : "forward",
+			(unsigned long long)flow_bytes(&flows[i]));
+	}
 }
 
 /* One Prometheus family: HELP and TYPE lines. */
@@ -441,94 +512,132 @@ prom_family(FILE *f, const char *name, const char *type, const char *help)
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* Every member of @p obj as one sample labelled @p label="<key>". */
 static void
-prom_by_key(FILE *f, json_t *obj, const char *family, const char *label,
-	    const char *field, const char *help)
+prom_ports(FILE *f, const struct dp_context *dp, const struct dp_counters *t,
+	   const struct umbra_conf *c)
 {
-	const char *key;
-	json_t *v;
+#define PORT_FAMILY(field, family, expr) \
+	prom_family(f, family, "counter", "Per-port counter."); \
+	for (uint16_t p = 0; p < dp->ports.n_ports; p++) \
+		fprintf(f, family "{port=\"%s\"} %llu\n", c->ports[p].name, \
+			(unsigned long long)(expr));
+	PORT_FAMILY(rx_pkts, "umbra_port_rx_packets_total", t->port[p].rx_pkts)
+	PORT_FAMILY(rx_bytes, "umbra_port_rx_bytes_total", t->port[p].rx_bytes)
+	PORT_FAMILY(tx_pkts, "umbra_port_tx_packets_total",
+		    t->port[p].tx_pkts - t->port[p].tx_dropped)
+	PORT_FAMILY(tx_bytes, "umbra_port_tx_bytes_total", t->port[p].tx_bytes)
+	PORT_FAMILY(tx_dropped, "umbra_port_tx_dropped_total", t->port[p].tx_dropped)
+#undef PORT_FAMILY
+	prom_family(f, "umbra_queue_rx_packets_total", "counter", "Packets per RX queue.");
+	for (uint16_t p = 0; p < dp->ports.n_ports; p++)
+		for (uint16_t i = 0; i < dp->n_workers && i < dp->ports.ports[p].n_rxq; i++)
+			fprintf(f, "umbra_queue_rx_packets_total{port=\"%s\",queue=\"%u\"} %llu\n",
+				c->ports[p].name, i,
+				(unsigned long long)dp->workers[i].cnt->port[p].rx_pkts);
+}
 
-	prom_family(f, family, "counter", help);
-	json_object_foreach(obj, key, v)
-		fprintf(f, "%s{%s=\"%s\"} %lld\n", family, label, key,
-			(long long)json_integer_value(field ? json_object_get(v, field) : v));
+static void
+prom_stages(FILE *f, const struct dp_counters *t, const struct umbra_conf *c)
+{
+#define STAGE_FAMILY(family, help, field) \
+	prom_family(f, family, "counter", help); \
+	for (uint16_t s = 0; s < c->n_stages; s++) \
+		fprintf(f, family "{stage=\"%s\"} %llu\n", c->stages[s].name, \
+			(unsigned long long)t->field[s]);
+	STAGE_FAMILY("umbra_stage_packets_total", "Packets classified into each stage.",
+		     stage_pkts)
+	STAGE_FAMILY("umbra_stage_bytes_total", "Bytes classified into each stage.",
+		     stage_bytes)
+	STAGE_FAMILY("umbra_stage_flows_total", "Flows classified into each stage.",
+		     stage_flows)
+#undef STAGE_FAMILY
+	prom_family(f, "umbra_rule_packets_total", "counter",
+		    "Packets matching each inter-stage rule.");
+	for (uint32_t r = 0; r < c->n_flow_rules && r < CONF_MAX_FLOW_RULES; r++)
+		fprintf(f, "umbra_rule_packets_total{rule=\"%s\"} %llu\n",
+			c->flow_rules[r].name, (unsigned long long)t->rule_pkts[r]);
+}
+
+static void
+prom_services(FILE *f, const struct dp_counters *t, const struct umbra_conf *c)
+{
+	static const struct { int how; const char *name; } hows[] = {
+		{ STEER_STAGE, "stage" }, { STEER_RUNNING, "running" },
+		{ STEER_CANARY, "canary" }, { STEER_SPLIT, "split" },
+	};
+
+	prom_family(f, "umbra_service_flows_total", "counter",
+		    "New flows of each service, by how they were steered.");
+	for (uint32_t i = 0; i < c->n_services; i++)
+		for (size_t h = 0; h < RTE_DIM(hows); h++)
+			fprintf(f, "umbra_service_flows_total{service=\"%s\",steer=\"%s\"} "
+				"%llu\n", c->services[i].name, hows[h].name,
+				(unsigned long long)t->service_flows[i][hows[h].how]);
+	prom_family(f, "umbra_split_flows_total", "counter",
+		    "New flows sent elsewhere by each network split.");
+	for (uint32_t i = 0; i < c->n_splits; i++)
+		fprintf(f, "umbra_split_flows_total{split=\"%s\"} %llu\n",
+			c->splits[i].name, (unsigned long long)t->split_flows[i]);
+}
+
+static void
+prom_drops(FILE *f, const struct dp_counters *t, const struct umbra_conf *c)
+{
+	prom_family(f, "umbra_default_deny_packets_total", "counter",
+		    "Packets denied with no rule, by from->to stage.");
+	for (uint16_t s = 0; s < c->n_stages; s++)
+		for (uint16_t to = 0; to < c->n_stages; to++)
+			if (t->default_deny[s][to])
+				fprintf(f, "umbra_default_deny_packets_total{pair=\"%s->%s\"} "
+					"%llu\n", c->stages[s].name, c->stages[to].name,
+					(unsigned long long)t->default_deny[s][to]);
+	prom_family(f, "umbra_drops_total", "counter", "Packets dropped, by reason.");
+	for (int r = 1; r < PKT_DROP_MAX; r++)
+		fprintf(f, "umbra_drops_total{reason=\"%s\"} %llu\n", drop_name(r, true),
+			(unsigned long long)t->parse_drop[r]);
+	for (int r = 0; r < DP_DROP_MAX; r++)
+		fprintf(f, "umbra_drops_total{reason=\"%s\"} %llu\n", drop_name(r, false),
+			(unsigned long long)t->dp_drop[r]);
+}
+
+static void
+prom_workers(FILE *f, const struct dp_context *dp)
+{
+	prom_family(f, "umbra_worker_packets_total", "counter", "Packets per worker.");
+	for (uint16_t i = 0; i < dp->n_workers; i++)
+		fprintf(f, "umbra_worker_packets_total{worker=\"%u\"} %llu\n", i,
+			(unsigned long long)dp->workers[i].cnt->pkts);
+	prom_family(f, "umbra_worker_cycles_total", "counter", "TSC cycles per pipeline stage.");
+	for (uint16_t i = 0; i < dp->n_workers; i++)
+		for (int s = 0; s < DP_CYC_MAX; s++)
+			fprintf(f, "umbra_worker_cycles_total{worker=\"%u\",stage=\"%s\"} %llu\n",
+				i, cycle_names[s],
+				(unsigned long long)dp->workers[i].cnt->cycles[s]);
+	prom_family(f, "umbra_worker_flows_active", "gauge", "Flows in each worker's table.");
+	for (uint16_t i = 0; i < dp->n_workers; i++)
+		fprintf(f, "umbra_worker_flows_active{worker=\"%u\"} %llu\n", i,
+			(unsigned long long)flow_table_stats(dp->workers[i].ft)->active);
 }
 
 char *
 dp_metrics_text(const struct dp_context *dp)
 {
-	json_t *st = dp_stats_json(dp);
-	json_t *ports = json_object_get(st, "ports"), *v, *w;
-	static const char *const port_fields[][2] = {
-		{ "rx_pkts", "umbra_port_rx_packets_total" },
-		{ "rx_bytes", "umbra_port_rx_bytes_total" },
-		{ "tx_pkts", "umbra_port_tx_packets_total" },
-		{ "tx_bytes", "umbra_port_tx_bytes_total" },
-		{ "tx_dropped", "umbra_port_tx_dropped_total" },
-	};
-	const char *key;
+	const struct umbra_gen *g = gen_current(&dp->pub);
+	struct dp_counters t;
 	char *text = NULL;
-	size_t len = 0, i;
+	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 
-	if (f == NULL) {
-		json_decref(st);
+	if (f == NULL)
 		return NULL;
-	}
+	dp_counters_sum(dp, &t);
 	prom_family(f, "umbra_generation", "gauge", "Configuration generation workers run.");
-	fprintf(f, "umbra_generation %lld\n",
-		(long long)json_integer_value(json_object_get(st, "generation")));
-	for (i = 0; i < RTE_DIM(port_fields); i++)
-		prom_by_key(f, ports, port_fields[i][1], "port", port_fields[i][0],
-			    "Per-port counter.");
-	prom_family(f, "umbra_queue_rx_packets_total", "counter", "Packets per RX queue.");
-	json_object_foreach(ports, key, v) {
-		json_array_foreach(json_object_get(v, "rx_queues"), i, w)
-			fprintf(f, "umbra_queue_rx_packets_total{port=\"%s\",queue=\"%lld\"} %lld\n",
-				key, (long long)json_integer_value(json_object_get(w, "queue")),
-				(long long)json_integer_value(json_object_get(w, "rx_pkts")));
-	}
-	prom_by_key(f, json_object_get(st, "stages"), "umbra_stage_packets_total", "stage",
-		    "pkts", "Packets classified into each stage.");
-	prom_by_key(f, json_object_get(st, "stages"), "umbra_stage_bytes_total", "stage",
-		    "bytes", "Bytes classified into each stage.");
-	prom_by_key(f, json_object_get(st, "stages"), "umbra_stage_flows_total", "stage",
-		    "flows", "Flows classified into each stage.");
-	prom_by_key(f, json_object_get(st, "rules"), "umbra_rule_packets_total", "rule",
-		    "pkts", "Packets matching each inter-stage rule.");
-	prom_family(f, "umbra_service_flows_total", "counter",
-		    "New flows of each service, by how they were steered.");
-	json_object_foreach(json_object_get(st, "services"), key, v) {
-		const char *how;
-
-		json_object_foreach(v, how, w)
-			fprintf(f, "umbra_service_flows_total{service=\"%s\",steer=\"%.*s\"} %lld\n",
-				key, (int)(strlen(how) - 6), how, (long long)json_integer_value(w));
-	}
-	prom_by_key(f, json_object_get(st, "splits"), "umbra_split_flows_total", "split",
-		    "flows", "New flows sent elsewhere by each network split.");
-	prom_by_key(f, json_object_get(st, "default_deny"), "umbra_default_deny_packets_total",
-		    "pair", NULL, "Packets denied with no rule, by from->to stage.");
-	prom_by_key(f, json_object_get(st, "drops"), "umbra_drops_total", "reason", NULL,
-		    "Packets dropped, by reason.");
-	prom_family(f, "umbra_worker_packets_total", "counter", "Packets per worker.");
-	json_array_foreach(json_object_get(st, "workers"), i, w)
-		fprintf(f, "umbra_worker_packets_total{worker=\"%zu\"} %lld\n", i,
-			(long long)json_integer_value(json_object_get(w, "pkts")));
-	prom_family(f, "umbra_worker_cycles_total", "counter", "TSC cycles per pipeline stage.");
-	json_array_foreach(json_object_get(st, "workers"), i, w) {
-		json_object_foreach(json_object_get(w, "cycles"), key, v)
-			if (strcmp(key, "total") != 0)
-				fprintf(f, "umbra_worker_cycles_total{worker=\"%zu\",stage=\"%s\"} %lld\n",
-					i, key, (long long)json_integer_value(v));
-	}
-	prom_family(f, "umbra_worker_flows_active", "gauge", "Flows in each worker's table.");
-	json_array_foreach(json_object_get(st, "workers"), i, w)
-		fprintf(f, "umbra_worker_flows_active{worker=\"%zu\"} %lld\n", i,
-			(long long)json_integer_value(json_object_get(
-				json_object_get(w, "flow_table"), "active")));
+	fprintf(f, "umbra_generation %llu\n", (unsigned long long)g->id);
+	prom_ports(f, dp, &t, g->conf);
+	prom_stages(f, &t, g->conf);
+	prom_services(f, &t, g->conf);
+	prom_drops(f, &t, g->conf);
+	prom_workers(f, dp);
 	fclose(f);
-	json_decref(st);
 	return text;
 }

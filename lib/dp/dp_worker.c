@@ -34,6 +34,7 @@ struct dp_burst {
 	struct pkt_meta meta[DP_BURST];
 	struct flow_key keys[DP_BURST];
 	const struct flow_key *key_ptr[DP_BURST];
+	uint32_t sig[DP_BURST];  /* flow_key_sig() of keys[], for the lookup */
 	int32_t pos[DP_BURST];
 	uint8_t side[DP_BURST];
 	uint8_t pkt_idx[DP_BURST];
@@ -71,6 +72,12 @@ dp_decide(const struct dp_worker *w, const struct umbra_gen *g,
 	const struct steer_egress *eg = dp_steer(g, m, k, to, &d->steer);
 	bool allow = true;
 
+	/* DevMesh extension: the stage lacks the service, production serves
+	 * it, so the flow is production's, from the stage it came from. */
+	if (unlikely(d->steer.extended_to != 0)) {
+		from = from == CLASSIFY_NO_STAGE ? to : from;
+		to = d->steer.extended_to - 1;
+	}
 	d->to = to;
 	d->from = from == CLASSIFY_NO_STAGE ? to : from;
 	d->rule = FLOW_RULE_NONE;
@@ -118,12 +125,18 @@ decision_store(struct flow_entry *e, const struct dp_decision *d, uint64_t gen)
 	memcpy(e->mac, d->mac, sizeof(e->mac));
 }
 
-/* Parse every packet; ARP/ND go their own way, IP packets get a flow key. */
-static void
+/*
+ * Parse every packet; ARP/ND go their own way, IP packets get a flow key
+ * and its hash, computed here while the key is still in registers.
+ * @return the bytes received (every packet, parsed or not).
+ */
+static uint64_t
 burst_parse(struct dp_worker *w, const struct umbra_gen *g,
 	    struct rte_mbuf **pkts, uint16_t n, uint16_t in_port,
 	    struct dp_burst *b)
 {
+	uint64_t bytes = 0;
+
 	b->n_ip = 0;
 	for (uint16_t i = 0; i < n; i++) {
 		struct pkt_meta *m = &b->meta[b->n_ip];
@@ -131,6 +144,7 @@ burst_parse(struct dp_worker *w, const struct umbra_gen *g,
 
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		bytes += rte_pktmbuf_pkt_len(pkts[i]);
 		r = pkt_parse_mbuf(pkts[i], w->scratch, m);
 		if (unlikely(r != PKT_DROP_OK)) {
 			w->cnt->parse_drop[r]++;
@@ -142,14 +156,19 @@ burst_parse(struct dp_worker *w, const struct umbra_gen *g,
 			continue;
 		}
 		b->side[b->n_ip] = (uint8_t)flow_key_from_meta(m, &b->keys[b->n_ip]);
+		b->sig[b->n_ip] = flow_key_sig(&b->keys[b->n_ip]);
 		b->key_ptr[b->n_ip] = &b->keys[b->n_ip];
 		b->pkt_idx[b->n_ip] = (uint8_t)i;
 		b->n_ip++;
 	}
+	return bytes;
 }
 
-/* New flows: classify the misses in one ACL call, apply policy, add. */
-static void
+/*
+ * New flows: classify the misses in one ACL call, apply policy, add.
+ * @return the number of misses (0: nothing was done).
+ */
+static uint32_t
 burst_new_flows(struct dp_worker *w, const struct umbra_gen *g,
 		struct rte_mbuf **pkts, uint16_t in_port, struct dp_burst *b,
 		struct dp_decision *stateless, uint64_t now)
@@ -168,7 +187,7 @@ burst_new_flows(struct dp_worker *w, const struct umbra_gen *g,
 		miss[n_miss++] = (uint8_t)j;
 	}
 	if (n_miss == 0)
-		return;
+		return 0;
 	classify_stages(g->cls, ckp, n_miss, stages);
 	for (uint32_t k = 0; k < n_miss; k++) {
 		uint32_t j = miss[k];
@@ -205,6 +224,7 @@ burst_new_flows(struct dp_worker *w, const struct umbra_gen *g,
 			shadow_flow_start(w, e, &b->keys[j], &b->meta[j], d->shadow, now);
 		b->pos[j] = pos;
 	}
+	return n_miss;
 }
 
 static void
@@ -233,10 +253,14 @@ burst_forward(struct dp_worker *w, const struct umbra_gen *g, struct rte_mbuf **
 			e = flow_table_entry(w->ft, b->pos[j]);
 			dir = flow_dir_of(e, b->side[j]);
 			/* Cohort health reads the flow's TCP view from before this
-			 * packet (both fields sit on the line the update writes). */
+			 * packet (both fields sit on the line the update writes);
+			 * only tracked flows read that line for it. */
 			bool health = unlikely(e->health & DP_HEALTH_TRACK) &&
 				      dp_health_wants(e, &b->meta[j]);
-			struct dp_health_prev prev = { e->tcp_state, e->retrans[dir] };
+			struct dp_health_prev prev = { 0, 0 };
+
+			if (health)
+				prev = (struct dp_health_prev){ e->tcp_state, e->retrans[dir] };
 
 			flow_entry_update(e, &b->meta[j], dir, len, now, w->tsc_hz);
 			if (health)
@@ -269,54 +293,64 @@ burst_forward(struct dp_worker *w, const struct umbra_gen *g, struct rte_mbuf **
 	}
 }
 
-static void
+/*
+ * One RX burst through the pipeline. Stage cycles come from the TSC read
+ * between stages; the first stage starts at @p *tsc, the caller's last
+ * read (so RX includes the loop's own overhead), and *tsc becomes the last
+ * read here. An empty poll reads nothing. @return the packets received.
+ */
+static uint16_t
 dp_rx_burst(struct dp_worker *w, const struct umbra_gen *g,
-	    const struct dp_rxq *q)
+	    const struct dp_rxq *q, uint64_t *tsc)
 {
 	struct rte_mbuf *pkts[DP_BURST];
 	struct dp_decision stateless[DP_BURST];
 	struct dp_burst b;
 	struct dp_counters *c = w->cnt;
-	uint64_t t0, t1, t2, t3, t4, t5;
+	uint64_t t0 = *tsc, t1, t2, t3, t4, t5;
 	uint16_t n;
 
-	t0 = rte_rdtsc();
 	n = rte_eth_rx_burst(q->port_id, q->queue, pkts, DP_BURST);
+	shadow_worker_rx(&w->shadow, n, DP_BURST);      /* overload: shadows shed */
 	if (n == 0)
-		return;
+		return 0;
 	t1 = rte_rdtsc();
 	c->bursts++;
 	c->pkts += n;
 	c->port[q->port].rx_pkts += n;
-	for (uint16_t i = 0; i < n; i++)
-		c->port[q->port].rx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
 	if (unlikely(w->ports->ports[q->port].shadow)) {
+		for (uint16_t i = 0; i < n; i++)
+			c->port[q->port].rx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
 		dp_shadow_input(w, pkts, n, q->port, t1);
-		return;
+		*tsc = rte_rdtsc();
+		c->cycles[DP_CYC_RX] += *tsc - t0;
+		return n;
 	}
 
-	burst_parse(w, g, pkts, n, q->port, &b);
+	c->port[q->port].rx_bytes += burst_parse(w, g, pkts, n, q->port, &b);
 	t2 = rte_rdtsc();
-	flow_table_lookup_bulk(w->ft, b.key_ptr, b.n_ip, b.pos);
+	flow_table_lookup_bulk_sig(w->ft, b.key_ptr, b.sig, b.n_ip, b.pos);
 	for (uint32_t j = 0; j < b.n_ip; j++)
 		if (b.pos[j] >= 0)
-			flow_table_prefetch(w->ft, b.pos[j]);
+			flow_table_prefetch(w->ft, b.pos[j], b.meta[j].l4_proto == 6);
 	/* While a release is judged, its flows' request stamps too. */
 	if (unlikely(steer_any_canary(g->steer)))
 		for (uint32_t j = 0; j < b.n_ip; j++)
 			if (b.pos[j] >= 0)
 				rte_prefetch0(&w->health->req_ts[b.pos[j]]);
 	t3 = rte_rdtsc();
-	burst_new_flows(w, g, pkts, q->port, &b, stateless, t3);
-	t4 = rte_rdtsc();
+	/* Bursts of known flows only (most) read no TSC for this stage. */
+	t4 = burst_new_flows(w, g, pkts, q->port, &b, stateless, t3) ? rte_rdtsc() : t3;
 	burst_forward(w, g, pkts, &b, stateless, t4);
 	t5 = rte_rdtsc();
+	*tsc = t5;
 
 	c->cycles[DP_CYC_RX] += t1 - t0;
 	c->cycles[DP_CYC_PARSE] += t2 - t1;
 	c->cycles[DP_CYC_LOOKUP] += t3 - t2;
 	c->cycles[DP_CYC_CLASSIFY] += t4 - t3;
 	c->cycles[DP_CYC_FORWARD] += t5 - t4;
+	return n;
 }
 
 static void
@@ -331,12 +365,15 @@ flow_timeouts_of(const struct umbra_gen *g, uint64_t hz, struct flow_timeouts *t
 	t->min_gen = (uint32_t)g->migrate_before;
 }
 
-/* Every DP_DRAIN_US: push out partly filled TX buffers and age some flows. */
-static void
+/*
+ * Every DP_DRAIN_US: push out partly filled TX buffers and age some flows.
+ * @return the TSC when it finished.
+ */
+static uint64_t
 dp_housekeeping(struct dp_worker *w, const struct umbra_gen *g, uint64_t now)
 {
 	struct flow_timeouts to;
-	uint64_t t0 = rte_rdtsc();
+	uint64_t t0 = rte_rdtsc(), t1;
 
 	for (uint16_t p = 0; p < w->ports->n_ports; p++)
 		rte_eth_tx_buffer_flush(w->ports->ports[p].port_id, w->index,
@@ -345,7 +382,9 @@ dp_housekeeping(struct dp_worker *w, const struct umbra_gen *g, uint64_t now)
 	dp_graph_refill(w);
 	flow_timeouts_of(g, w->tsc_hz, &to);
 	flow_table_age(w->ft, &to, now, DP_AGE_BUDGET);
-	w->cnt->cycles[DP_CYC_TX] += rte_rdtsc() - t0;
+	t1 = rte_rdtsc();
+	w->cnt->cycles[DP_CYC_TX] += t1 - t0;
+	return t1;
 }
 
 int
@@ -354,7 +393,8 @@ dp_worker_main(void *arg)
 	struct dp_worker *w = arg;
 	struct rte_rcu_qsbr *qsbr = w->pub->qsbr;
 	uint64_t drain = w->tsc_hz / 1000000 * DP_DRAIN_US;
-	uint64_t next_drain = rte_rdtsc() + drain;
+	uint64_t tsc = rte_rdtsc(); /* the last TSC read (dp_rx_burst()) */
+	uint64_t next_drain = tsc + drain;
 
 	rte_rcu_qsbr_thread_register(qsbr, w->index);
 	rte_rcu_qsbr_thread_online(qsbr, w->index);
@@ -362,7 +402,7 @@ dp_worker_main(void *arg)
 	flow_table_set_removed(w->ft, dp_graph_flow_removed, w);
 	while (!*w->quit) {
 		const struct umbra_gen *g = gen_current(w->pub);
-		uint64_t now;
+		uint16_t rx = 0;
 
 		if (unlikely(g->id != w->cnt->gen_seen)) {
 			w->cnt->gen_seen_tsc = rte_rdtsc();
@@ -375,12 +415,15 @@ dp_worker_main(void *arg)
 		if (unlikely(fault_delayq_count(w->fault.dq) != 0))
 			dp_fault_release(w, rte_rdtsc());
 		for (uint16_t i = 0; i < w->n_rxq; i++)
-			dp_rx_burst(w, g, &w->rxq[i]);
-		now = rte_rdtsc();
-		if (now >= next_drain) {
-			dp_housekeeping(w, g, now);
-			next_drain = now + drain;
+			rx |= dp_rx_burst(w, g, &w->rxq[i], &tsc);
+		/* A busy loop's clock is its last burst's; an idle one reads it. */
+		if (rx == 0)
+			tsc = rte_rdtsc();
+		if (tsc >= next_drain) {
+			tsc = dp_housekeeping(w, g, tsc);
+			next_drain = tsc + drain;
 		}
+		shadow_worker_loop(&w->shadow);
 		w->cnt->loops++;
 		rte_rcu_qsbr_quiescent(qsbr, w->index);
 	}

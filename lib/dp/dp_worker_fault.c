@@ -7,6 +7,7 @@
  * rewrite, delayed packets are rewritten now and queued by deadline.
  */
 #include <rte_mbuf.h>
+#include <rte_prefetch.h>
 
 #include "dp_worker_private.h"
 
@@ -82,15 +83,36 @@ dp_fault_deliver(struct dp_worker *w, struct rte_mbuf *pkt,
 		fault_send_or_hold(w, copies[i], m, act, mac, r);
 }
 
+/*
+ * Whether a rule of @p t targets a service or new flows only: only then is
+ * the flow entry's second cache line (service, first_tsc) read. With a
+ * large table and 100k packets held it is a miss per packet otherwise
+ * (keep_order writes fault_order there, and only for its own packets).
+ */
+static bool
+fault_reads_line2(struct fault_worker *fw, const struct fault_table *t)
+{
+	if (unlikely(fw->line2_version != t->version)) {
+		fw->line2 = false;
+		for (uint32_t i = 0; i < t->n_rules; i++)
+			if (t->rules[i].service >= 0 || t->rules[i].new_flows_only)
+				fw->line2 = true;
+		fw->line2_version = t->version;
+	}
+	return fw->line2;
+}
+
 void
 dp_fault_forward(struct dp_worker *w, struct rte_mbuf *pkt,
 		 const struct pkt_meta *m, struct flow_entry *e,
 		 enum flow_dir dir, const struct flow_key *k, uint64_t now)
 {
+	bool line2 = fault_reads_line2(&w->fault, w->faults);
 	struct fault_pkt p = {
 		.m = m, .key = k, .stage = e->stage, .from_stage = e->from_stage,
-		.service = e->service, .dir = (uint8_t)dir,
-		.flow_first_tsc = e->first_tsc, .order_stamp = &e->fault_order[dir],
+		.service = line2 ? e->service : 0xff, .dir = (uint8_t)dir,
+		.flow_first_tsc = line2 ? e->first_tsc : 0,
+		.order_stamp = &e->fault_order[dir],
 	};
 	struct fault_result r;
 
@@ -107,9 +129,17 @@ release_burst(struct dp_worker *w, uint64_t now)
 	uint32_t ports = 0, n;
 
 	n = fault_delayq_poll(w->fault.dq, now, it, DP_BURST);
+	/* Held for milliseconds among 100k others, each mbuf is cold: both
+	 * of its lines (lengths; next and pool, read when the device frees
+	 * it) are fetched for the whole burst before any is read. */
 	for (uint32_t i = 0; i < n; i++) {
-		if (now != UINT64_MAX)  /* not flushed at stop: a real sample */
+		rte_prefetch0(it[i].pkt);
+		rte_prefetch0(RTE_PTR_ADD(it[i].pkt, RTE_CACHE_LINE_SIZE));
+	}
+	if (now != UINT64_MAX)          /* not flushed at stop: real samples */
+		for (uint32_t i = 0; i < n; i++)
 			fault_delay_sent(&w->fault, &it[i], now);
+	for (uint32_t i = 0; i < n; i++) {
 		dp_tx_queue(w, it[i].port, it[i].pkt);
 		ports |= 1u << it[i].port;
 	}

@@ -312,6 +312,10 @@ struct fault_worker {
 	struct fault_slot_state slot[FAULT_MAX_RULES];
 	struct fault_rule_counters *cnt; /**< [FAULT_MAX_RULES] */
 	uint64_t inflight_max;  /**< most packets held at once */
+	/** Whether the rules of table line2_version read a flow's second
+	 *  cache line (service, first packet's time): dp_worker_fault.c. */
+	uint64_t line2_version;
+	bool line2;
 };
 
 /** Index of the bucket for an error of @p ns nanoseconds. */

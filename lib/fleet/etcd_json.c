@@ -195,6 +195,56 @@ etcd_req_cas(const char *key, const void *val, size_t len, int64_t mod_revision)
 	return dump(o);
 }
 
+/* A compare of @p key's @p target ("MOD", "CREATE") revision with @p rev. */
+static json_t *
+cmp_obj(const char *key, const char *target, int64_t rev)
+{
+	json_t *cmp = key_obj(key, false);
+
+	if (cmp == NULL)
+		return NULL;
+	json_object_set_new(cmp, "target", json_string(target));
+	json_object_set_new(cmp, "result", json_string("EQUAL"));
+	json_object_set_new(cmp, strcmp(target, "MOD") == 0 ? "mod_revision" :
+			    "create_revision", i64_json(rev));
+	return cmp;
+}
+
+char *
+etcd_req_create(const char *key, const void *val, size_t len, int64_t lease)
+{
+	json_t *o = json_pack("{s:[o],s:[{s:o}],s:[{s:o}]}",
+			      "compare", cmp_obj(key, "CREATE", 0),
+			      "success", "request_put", put_obj(key, val, len, lease),
+			      "failure", "request_range", key_obj(key, false));
+
+	return dump(o);
+}
+
+char *
+etcd_req_move(const char *from, int64_t mod_revision, const char *to, const void *val,
+	      size_t len)
+{
+	json_t *o = json_pack("{s:[o],s:[{s:o},{s:o}]}",
+			      "compare", cmp_obj(from, "MOD", mod_revision),
+			      "success", "request_delete_range", key_obj(from, false),
+			      "request_put", put_obj(to, val, len, 0));
+
+	return dump(o);
+}
+
+char *
+etcd_req_delete_range(const char *key, const char *range_end)
+{
+	json_t *o = key_obj(key, false);
+
+	if (o == NULL)
+		return NULL;
+	if (range_end != NULL)
+		json_object_set_new(o, "range_end", b64_json(range_end, strlen(range_end)));
+	return dump(o);
+}
+
 char *
 etcd_req_lease_grant(unsigned int ttl_s)
 {

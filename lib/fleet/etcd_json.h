@@ -66,6 +66,23 @@ char *etcd_req_put(const char *key, const void *val, size_t len, int64_t lease);
  */
 char *etcd_req_cas(const char *key, const void *val, size_t len, int64_t mod_revision);
 
+/**
+ * kv/txn: put @p val at @p key on @p lease only if the key does not exist
+ * (its create revision is 0); otherwise read it back (an election: the
+ * caller learns who holds the key).
+ */
+char *etcd_req_create(const char *key, const void *val, size_t len, int64_t lease);
+
+/**
+ * kv/txn: if @p from's mod_revision is still @p mod_revision, delete it
+ * and put @p val at @p to, atomically (an event taken once, by one taker).
+ */
+char *etcd_req_move(const char *from, int64_t mod_revision, const char *to,
+		    const void *val, size_t len);
+
+/** kv/deleterange of @p key, or of [@p key, @p range_end) when given. */
+char *etcd_req_delete_range(const char *key, const char *range_end);
+
 /** lease/grant of @p ttl_s seconds. */
 char *etcd_req_lease_grant(unsigned int ttl_s);
 

@@ -87,7 +87,10 @@ struct flow_entry {
 	uint8_t verdict;        /**< enum flow_verdict */
 	uint8_t shadow;         /**< shadow profile index + 1 (lib/shadow); 0: none.
 				     Read per packet: on the first line. */
-	/* line 2: per flow, MAC rewrites, TCP tracking */
+	uint8_t health;         /**< cohort health and dependency-map bits (lib/dp
+				     dp_worker_health.c); read per packet, so on
+				     the first line: a UDP packet touches no other */
+	/* line 2: per flow, MAC rewrites, TCP tracking (read by TCP packets) */
 	uint64_t first_tsc;
 	uint8_t mac[2][6];      /**< rewrite destination MAC per direction */
 	uint32_t snd_max[2];    /**< highest TCP seq + len seen per direction */
@@ -100,7 +103,6 @@ struct flow_entry {
 	uint8_t tcp_state;      /**< enum flow_tcp_state */
 	uint8_t proto;          /**< IP protocol, for aging without the key */
 	uint8_t in_use;
-	uint8_t health;         /**< cohort health bits (lib/dp dp_worker_health.c) */
 	/** Delay faults that keep order: latest deadline given per direction
 	 * (TSC >> FAULT_ORDER_SHIFT, wrapping), kept by lib/fault. */
 	uint32_t fault_order[2];
@@ -109,6 +111,7 @@ struct flow_entry {
 #define FLOW_RULE_NONE 0xffff
 
 _Static_assert(sizeof(struct flow_entry) <= 128, "flow state must fit 128 bytes");
+_Static_assert(offsetof(struct flow_entry, health) < 64, "health is read per packet");
 _Static_assert(offsetof(struct flow_entry, first_tsc) <= 64,
 	       "per-packet fields must share the first cache line");
 
@@ -162,6 +165,21 @@ void flow_table_lookup_bulk(struct flow_table *ft, const struct flow_key **keys,
 			    uint32_t n, int32_t *positions);
 
 /**
+ * The table's hash of @p k (what rte_hash would compute), so that a caller
+ * can hash keys while they are still in registers and look them up with
+ * flow_table_lookup_bulk_sig().
+ */
+uint32_t flow_key_sig(const struct flow_key *k);
+
+/**
+ * flow_table_lookup_bulk() with the keys' hashes from flow_key_sig()
+ * already computed: rte_hash_lookup_with_hash_bulk(), which prefetches the
+ * buckets of the whole burst before it compares any of them.
+ */
+void flow_table_lookup_bulk_sig(struct flow_table *ft, const struct flow_key **keys,
+				const uint32_t *sigs, uint32_t n, int32_t *positions);
+
+/**
  * Add a new flow. The entry is zeroed and stamped with @p now;
  * @p orig_side is the side (from flow_key_from_meta) of its first packet.
  * @return the entry index, or negative when the table is full (counted).
@@ -172,8 +190,11 @@ int32_t flow_table_add(struct flow_table *ft, const struct flow_key *k,
 /** Entry at @p pos (from lookup or add). */
 struct flow_entry *flow_table_entry(struct flow_table *ft, int32_t pos);
 
-/** Prefetch the per-packet cache line of the entry at @p pos. */
-void flow_table_prefetch(struct flow_table *ft, int32_t pos);
+/**
+ * Prefetch the per-packet cache line of the entry at @p pos, and with
+ * @p tcp the second one too (TCP tracking lives there).
+ */
+void flow_table_prefetch(struct flow_table *ft, int32_t pos, bool tcp);
 
 /**
  * A seeded 16-bit hash of a flow's canonical key, the same for both

@@ -22,8 +22,10 @@
  *  - a service registry (graph_registry_*): the configuration's services
  *    (permanent), run-time registrations with a TTL renewed by
  *    heartbeats, and host agents' reports;
- *  - snapshots (graph_snap_*): a stage's graph as a sorted array; golden
- *    graphs are versioned snapshots (graph_golden_*);
+ *  - snapshots (graph_snap_*): a stage's graph as a sorted array, packed
+ *    into bytes for storage (the history database keeps golden graphs);
+ *    golden graphs are versioned snapshots (graph_golden_*, in memory:
+ *    the caller's cache of its store);
  *  - graph_diff() compares two snapshots (new, missing, changed edges;
  *    an edge is missing only when silent longer than k times its largest
  *    gap) and scores the traffic-weighted share of missing and new edges;
@@ -481,7 +483,7 @@ struct graph_snap_edge {
 /** How a golden graph was captured (id, name). */
 #define GRAPH_GOLDEN_ORIGINS(X) \
 	X(COMMAND, "command")   /* graph/golden save */ \
-	X(RELEASE, "release")   /* a release reached GO and baked */
+	X(AUTO, "auto")         /* a release reached GO and baked */
 
 /** Golden graph origins. */
 enum graph_golden_origin {
@@ -534,6 +536,26 @@ uint32_t graph_snap_delta(const struct graph_snap *cur, const struct graph_snap 
 /** Copy @p src into @p dst (edges over dst->cap are counted as truncated). */
 void graph_snap_copy(struct graph_snap *dst, const struct graph_snap *src);
 
+/**
+ * Bytes graph_snap_pack() writes for @p s: a header and the edges as they
+ * are in memory (this build's layout, checked when read back).
+ */
+size_t graph_snap_packed_size(const struct graph_snap *s);
+
+/**
+ * Write @p s into @p buf (graph_snap_packed_size() bytes) for storage.
+ * @return bytes written, or 0 when @p len is too small.
+ */
+size_t graph_snap_pack(const struct graph_snap *s, void *buf, size_t len);
+
+/**
+ * Read a packed graph into @p s as stage @p stage's (the stage's index
+ * may differ from when it was packed); label, version and origin are the
+ * caller's. @return 0, -EINVAL (not a packed graph of this build's
+ * layout), or -E2BIG (more edges than @p s holds).
+ */
+int graph_snap_unpack(const void *buf, size_t len, uint16_t stage, struct graph_snap *s);
+
 /** The edge of @p s with key @p k (cohort ignored), or NULL. */
 const struct graph_snap_edge *graph_snap_find(const struct graph_snap *s,
 					      const struct graph_key *k);
@@ -568,6 +590,16 @@ void graph_golden_free(struct graph_golden *g);
  */
 int graph_golden_save(struct graph_golden *g, const struct graph_snap *s,
 		      enum graph_golden_origin origin, const char *label);
+
+/**
+ * Put @p s in the store as @p stage's golden @p version (0: the next one),
+ * e.g. a version read back from the history database, or numbered by it.
+ * Later saves number after the highest version put.
+ * @return the version, or -E2BIG, -EINVAL (no stage, or a version
+ * already held).
+ */
+int graph_golden_put(struct graph_golden *g, const struct graph_snap *s, uint32_t version,
+		     enum graph_golden_origin origin, const char *label);
 
 /** Golden @p version of @p stage (0: the latest). @return it, or NULL. */
 const struct graph_snap *graph_golden_get(const struct graph_golden *g, uint16_t stage,

@@ -92,22 +92,39 @@ slot_for_save(struct graph_golden *g)
 }
 
 int
-graph_golden_save(struct graph_golden *g, const struct graph_snap *s,
-		  enum graph_golden_origin origin, const char *label)
+graph_golden_put(struct graph_golden *g, const struct graph_snap *s, uint32_t version,
+		 enum graph_golden_origin origin, const char *label)
 {
-	if (s->filter.stage == GRAPH_ANY || origin >= GRAPH_GOLDEN_ORIGIN_MAX)
+	uint16_t stage = s->filter.stage;
+
+	if (stage == GRAPH_ANY || origin >= GRAPH_GOLDEN_ORIGIN_MAX)
 		return -EINVAL;
 	if (s->n > g->max_edges)
 		return -E2BIG;
+	if (version == 0)
+		version = g->last_version[stage] + 1;
+	else if (graph_golden_get(g, stage, version) != NULL)
+		return -EINVAL;
+	/* A version put out of order (read back oldest first, or numbered
+	 * by the database) never lowers the stage's latest. */
+	if (version > g->last_version[stage])
+		g->last_version[stage] = version;
 	uint32_t i = slot_for_save(g);
 	struct graph_snap *d = g->g[i];
 
 	graph_snap_copy(d, s);
-	d->version = ++g->last_version[s->filter.stage];
+	d->version = version;
 	d->origin = (uint8_t)origin;
 	snprintf(d->label, sizeof(d->label), "%s", label ? label : "");
 	g->seq[i] = ++g->next_seq;
 	return (int)d->version;
+}
+
+int
+graph_golden_save(struct graph_golden *g, const struct graph_snap *s,
+		  enum graph_golden_origin origin, const char *label)
+{
+	return graph_golden_put(g, s, 0, origin, label);
 }
 
 const struct graph_snap *

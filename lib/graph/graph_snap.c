@@ -5,6 +5,7 @@
  * compact block. Keys in a snapshot carry cohort 0: a snapshot is of one
  * cohort (or of all merged), which its filter says.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "graph.h"
@@ -218,4 +219,69 @@ graph_snap_find(const struct graph_snap *s, const struct graph_key *k)
 
 	probe.key.cohort = 0;
 	return bsearch(&probe, s->e, s->n, sizeof(s->e[0]), edge_cmp);
+}
+
+/* A packed snapshot: this header, then the edges as in memory. The
+ * magic carries the edge layout's size, so a build with another layout
+ * refuses the blob rather than misreading it. */
+#define SNAP_MAGIC (0x55475300u | (uint32_t)sizeof(struct graph_snap_edge))
+
+struct snap_packed {
+	uint32_t magic;
+	uint32_t n;
+	uint16_t service, cohort;
+	uint32_t truncated;
+	uint64_t from_ms, taken_ms;
+};
+
+size_t
+graph_snap_packed_size(const struct graph_snap *s)
+{
+	return sizeof(struct snap_packed) + (size_t)s->n * sizeof(s->e[0]);
+}
+
+size_t
+graph_snap_pack(const struct graph_snap *s, void *buf, size_t len)
+{
+	struct snap_packed h = {
+		.magic = SNAP_MAGIC, .n = s->n, .service = s->filter.service,
+		.cohort = s->filter.cohort, .truncated = s->truncated,
+		.from_ms = s->from_ms, .taken_ms = s->taken_ms,
+	};
+
+	if (len < graph_snap_packed_size(s))
+		return 0;
+	memcpy(buf, &h, sizeof(h));
+	memcpy((char *)buf + sizeof(h), s->e, (size_t)s->n * sizeof(s->e[0]));
+	return graph_snap_packed_size(s);
+}
+
+int
+graph_snap_unpack(const void *buf, size_t len, uint16_t stage, struct graph_snap *s)
+{
+	struct snap_packed h;
+
+	if (buf == NULL || len < sizeof(h))
+		return -EINVAL;
+	memcpy(&h, buf, sizeof(h));
+	if (h.magic != SNAP_MAGIC || len != sizeof(h) + (size_t)h.n * sizeof(s->e[0]))
+		return -EINVAL;
+	if (h.n > s->cap)
+		return -E2BIG;
+	s->filter = (struct graph_filter){ .stage = stage, .service = h.service,
+					   .cohort = h.cohort };
+	s->n = h.n;
+	s->truncated = h.truncated;
+	s->from_ms = h.from_ms;
+	s->taken_ms = h.taken_ms;
+	s->version = 0;
+	s->origin = 0;
+	s->label[0] = '\0';
+	memcpy(s->e, (const char *)buf + sizeof(h), (size_t)h.n * sizeof(s->e[0]));
+	/* The stage's index is this configuration's; keys stay sorted (one
+	 * stage throughout). */
+	for (uint32_t i = 0; i < s->n; i++)
+		s->e[i].key.stage = stage;
+	sum_totals(s);
+	return 0;
 }

@@ -11,8 +11,12 @@
 #include <sqlite3.h>
 
 #include "history.h"
+#include "history_private.h"
 
-#define SCHEMA_VERSION 1
+/* 2: golden graphs (history_golden.c); a version-1 file gains the table. */
+#define SCHEMA_VERSION 2
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS releases ("
@@ -34,6 +38,11 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS predictions ("
 	" id INTEGER PRIMARY KEY, release INTEGER NOT NULL REFERENCES releases(id),"
 	" risk REAL NOT NULL, predicted_bad INTEGER NOT NULL, at REAL NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS golden_graphs ("
+	" id INTEGER PRIMARY KEY, stage TEXT NOT NULL, version INTEGER NOT NULL,"
+	" origin TEXT NOT NULL, label TEXT, release TEXT, at REAL NOT NULL,"
+	" edges INTEGER NOT NULL, flows INTEGER NOT NULL, graph BLOB NOT NULL,"
+	" UNIQUE (stage, version));"
 	"CREATE INDEX IF NOT EXISTS transitions_release ON transitions(release);"
 	"CREATE INDEX IF NOT EXISTS decisions_release ON decisions(release);";
 
@@ -68,6 +77,26 @@ struct history {
 	char err[256];
 };
 
+struct sqlite3 *
+history_db(struct history *h)
+{
+	return h->db;
+}
+
+int
+history_fail(struct history *h, const char *what)
+{
+	snprintf(h->err, sizeof(h->err), "history: %s: %s", what, sqlite3_errmsg(h->db));
+	return -1;
+}
+
+int
+history_refuse(struct history *h, const char *msg)
+{
+	snprintf(h->err, sizeof(h->err), "%s", msg);
+	return -1;
+}
+
 static int
 fail(struct history *h, const char *what)
 {
@@ -100,7 +129,8 @@ check_version(struct history *h)
 		return -1;
 	}
 	if (v < SCHEMA_VERSION &&
-	    sqlite3_exec(h->db, "PRAGMA user_version = 1", NULL, NULL, NULL) != SQLITE_OK)
+	    sqlite3_exec(h->db, "PRAGMA user_version = " STR(SCHEMA_VERSION), NULL, NULL,
+			 NULL) != SQLITE_OK)
 		return fail(h, "stamping the schema version");
 	return 0;
 }

@@ -3,7 +3,8 @@
  * @file
  * Release history in SQLite: releases, transitions, decisions with their
  * evidence, rollbacks (onset, detection, done, root cause) and risk
- * predictions with their outcomes; and the analytics over them.
+ * predictions with their outcomes; and the analytics over them. Golden
+ * dependency graphs too (versioned per stage, history_golden_*).
  *
  * One database file in the state directory (WAL), written only by the
  * management core. Records go into an open transaction as they come and
@@ -121,6 +122,45 @@ int history_flush(struct history *h);
 
 /** The analytics. @return 0 or -1. */
 int history_summarize(struct history *h, struct history_summary *out);
+
+/**
+ * A golden graph as stored: a stage's dependency graph at a known-good
+ * point (history_golden.c). The graph is opaque here (lib/graph packs it).
+ */
+struct history_golden {
+	const char *stage;         /**< the stage's name */
+	uint32_t version;          /**< 1, 2, ... per stage */
+	const char *origin;        /**< command, auto */
+	const char *label;         /**< why (may be NULL on save) */
+	const char *release;       /**< auto: "service version" that baked (may be NULL) */
+	double at;                 /**< when it was taken */
+	uint32_t edges;
+	uint64_t flows;
+	const void *data;          /**< the graph, @p len bytes */
+	size_t len;
+};
+
+/**
+ * Store a golden graph, committed at once (with the batch pending before
+ * it). (stage, version) is unique: a second save of it fails.
+ * @return 0 or -1.
+ */
+int history_golden_save(struct history *h, const struct history_golden *g);
+
+/** The next version of @p stage's golden graph (1 for none yet). @return 0 or -1. */
+int history_golden_next_version(struct history *h, const char *stage, uint32_t *version);
+
+/** Called per stored golden graph; nonzero stops the walk. Pointers live until it returns. */
+typedef int (*history_golden_fn)(const struct history_golden *g, void *ctx);
+
+/**
+ * Walk the golden graphs of @p stage (NULL: every stage), version
+ * @p version (0: any), the @p newest most recent (0: all), oldest first;
+ * with @p with_graph their graphs too (else data is NULL).
+ * @return how many were given to @p fn, or -1.
+ */
+int history_golden_each(struct history *h, const char *stage, uint32_t version,
+			unsigned int newest, bool with_graph, history_golden_fn fn, void *ctx);
 
 /** The last error, one sentence. */
 const char *history_error(const struct history *h);

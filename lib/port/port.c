@@ -12,13 +12,14 @@
 #include <rte_mbuf.h>
 
 #include "port.h"
+#include "port_flow.h"
+#include "port_private.h"
 
 #define PORT_POOL_CACHE 256
 /** Mbufs a worker may hold outside descriptor rings (bursts, TX buffers). */
 #define PORT_INFLIGHT_PER_WORKER 4096
 
-/* Symmetric Toeplitz key: the same hash for (a->b) and (b->a). */
-static uint8_t port_rss_key[40] = {
+uint8_t port_rss_key[PORT_RSS_KEY_LEN] = {
 	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
 	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
 	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
@@ -242,6 +243,7 @@ port_set_start(struct port_set *ps, const struct umbra_conf *c,
 void
 port_set_stop(struct port_set *ps)
 {
+	port_flow_flush(); /* rules first: they name the ports */
 	for (uint16_t i = 0; i < ps->n_ports; i++) {
 		rte_eth_dev_stop(ps->ports[i].port_id);
 		rte_eth_dev_close(ps->ports[i].port_id);

@@ -52,6 +52,8 @@ struct rte_ring;
 #define SHADOW_NO_SESSION UINT32_MAX
 /** Records a worker's ring holds for the management core. */
 #define SHADOW_RING_SIZE 16384
+/** Mbufs a worker takes from the shadow pool at once for its copies. */
+#define SHADOW_STASH 32
 /** Targets of a profile: the shadow, and optionally a control replica. */
 #define SHADOW_TARGETS 2
 
@@ -70,6 +72,7 @@ struct shadow_profile {
 	uint32_t flow_threshold;/**< flow hash (16 bits) below this is chosen */
 	uint32_t seed;
 	uint64_t end_tsc;       /**< UINT64_MAX: no end */
+	bool shed;              /**< new flows are shed while the worker is overloaded */
 	uint64_t rto;           /**< first retransmission timeout, cycles */
 	uint64_t handshake_timeout;
 	bool capped;
@@ -96,6 +99,8 @@ struct shadow_table {
  * copy's headers did not fit its first buffer or could not be rewritten.
  * dns_too_many_records / dns_too_many_pointer_hops: DNS answers past the
  * parser's work caps (compare_dns_parse()), compared as bytes.
+ * flows_shed: chosen flows not shadowed because the worker was overloaded
+ * when they started (shadow_worker_loop()); each is left out whole.
  */
 #define SHADOW_COUNTERS(X) \
 	X(flows, "flows") \
@@ -112,6 +117,7 @@ struct shadow_table {
 	X(records, "records") \
 	X(records_dropped, "records_dropped") \
 	X(no_session, "no_session") \
+	X(shed, "flows_shed") \
 	X(desync, "stream_desync") \
 	X(dns_records, "dns_too_many_records") \
 	X(dns_hops, "dns_too_many_pointer_hops")
@@ -125,6 +131,7 @@ struct shadow_counters {
 } __attribute__((aligned(64)));
 
 struct shadow_session;
+struct shadow_copies;
 
 /** One worker's shadow state (owned by that worker after set-up). */
 struct shadow_worker {
@@ -135,6 +142,8 @@ struct shadow_worker {
 	struct rte_mempool *pool;
 	struct rte_ring *records;       /**< to the management core */
 	struct shadow_session *sessions;
+	struct shadow_copies *copies;   /**< TCP targets' held and kept copies:
+					     [n_sessions][SHADOW_TARGETS] */
 	struct rte_hash *by_key;        /**< flow key -> session: answers of a
 					     target outlive the production flow */
 	uint32_t n_sessions;
@@ -147,7 +156,50 @@ struct shadow_worker {
 	/** PKT_MBUF_SCRATCH bytes: payloads and held copies of chained mbufs
 	 * are read from here. */
 	uint8_t *scratch;
+	/** Copies' mbufs taken from the pool a burst at a time (reset). */
+	struct rte_mbuf *stash[SHADOW_STASH];
+	uint32_t n_stash;
+	/* Overload, from the worker's own loop (shadow_worker_rx/_loop). */
+	uint8_t loop_full;              /**< this loop polled a full RX burst */
+	uint8_t overloaded;             /**< new flows of shedding profiles are shed */
+	uint16_t streak;                /**< loops in a row that disagree with overloaded */
 };
+
+/** Loops in a row with a full RX burst (or without one) that turn
+ * shedding on (or off again). */
+#define SHADOW_SHED_LOOPS 4
+
+/**
+ * Note an RX poll of @p n packets out of a burst of @p burst: a full
+ * burst means the queue held at least a burst, i.e. the worker is behind.
+ */
+static inline void
+shadow_worker_rx(struct shadow_worker *sw, uint16_t n, uint16_t burst)
+{
+	sw->loop_full |= n == burst;
+}
+
+/**
+ * End of one poll loop: after SHADOW_SHED_LOOPS loops in a row each with
+ * a full burst somewhere (no idle poll: the worker never caught up) the
+ * worker is overloaded and shadow_session_start() sheds new flows of the
+ * profiles with shed set; after as many loops without a full burst it is
+ * not. Flows are shed at their start only, so a shadowed flow is never
+ * cut and a shed flow stays shed: the comparisons stay whole.
+ */
+static inline void
+shadow_worker_loop(struct shadow_worker *sw)
+{
+	if (sw->loop_full != sw->overloaded) {
+		if (++sw->streak >= SHADOW_SHED_LOOPS) {
+			sw->overloaded = sw->loop_full;
+			sw->streak = 0;
+		}
+	} else {
+		sw->streak = 0;
+	}
+	sw->loop_full = 0;
+}
 
 /**
  * How shadow packets leave: the data path's send (VLAN per @p act, MACs
@@ -173,7 +225,8 @@ uint8_t shadow_select(const struct shadow_table *t, uint16_t stage,
 /**
  * Start the session of a new flow that shadow_select() chose (@p chosen),
  * keyed by @p k. @return the session for flow_entry.shadow_sess, or
- * SHADOW_NO_SESSION when the pool is exhausted (counted).
+ * SHADOW_NO_SESSION when the pool is exhausted or the flow is shed
+ * (the worker is overloaded and the profile sheds), both counted.
  */
 uint32_t shadow_session_start(struct shadow_worker *sw, const struct shadow_table *t,
 			      uint8_t chosen, const struct flow_key *k,
@@ -254,6 +307,21 @@ void shadow_ctl_poll(struct shadow_ctl *sc, uint64_t now_tsc);
 /** Profiles (all, or of stage @p network when not NULL), briefly. */
 json_t *shadow_ctl_list_json(const struct shadow_ctl *sc, const char *network);
 
+/** One profile as a typed query lists it. */
+struct shadow_profile_info {
+	char name[CONF_NAME_MAX];
+	char network[CONF_NAME_MAX];    /**< the stage it shadows */
+	bool active;                    /**< false: its ttl ended */
+	bool from_conf;                 /**< the configuration's (else run-time) */
+};
+
+/**
+ * Profiles (all, or of stage @p network when not NULL) into @p out, at
+ * most @p max, in slot order. @return how many were written.
+ */
+unsigned int shadow_ctl_profiles(const struct shadow_ctl *sc, const char *network,
+				 struct shadow_profile_info *out, unsigned int max);
+
 /** One profile (or every one of @p network) with counters and the comparison. */
 json_t *shadow_ctl_status_json(const struct shadow_ctl *sc, const char *name,
 			       const char *network);
@@ -283,6 +351,14 @@ struct shadow_release {
  */
 unsigned int shadow_ctl_releases(const struct shadow_ctl *sc, struct shadow_release *out,
 				 unsigned int max);
+
+/**
+ * The comparator, and in @p slot the index, of profile @p name (listed:
+ * active or ended), for its capture (shadow_capture.h).
+ * @return NULL when there is no such profile.
+ */
+const struct compare_ctx *shadow_ctl_comparator(const struct shadow_ctl *sc,
+						const char *name, unsigned int *slot);
 
 /** Exchanges the comparator has compared, over all profiles. */
 uint64_t shadow_ctl_compared(const struct shadow_ctl *sc);

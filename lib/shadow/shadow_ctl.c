@@ -75,6 +75,7 @@ profile_compile(const struct shadow_ctl *sc, const struct profile_entry *e,
 	p->index = slot;
 	p->compare = s->compare;
 	p->early_segments = s->early_segments;
+	p->shed = s->shed;
 	p->stage = s->stage;
 	p->service = s->service;
 	p->proto = s->proto;
@@ -196,7 +197,9 @@ shadow_ctl_create(struct gen_table_pub *pub, struct shadow_worker *const *w,
 {
 	struct compare_limits lim = {
 		.pending_max = 65536, .endpoints_max = 256, .samples_max = 32,
-		.heads_max = 4096,
+		/* per exchange of a flow with evidence: up to three answers, the
+		 * request and the addresses */
+		.heads_max = 8192, .capture_max = 256, .capture_bytes = 256 * 1024,
 		.timeout_us = 2000000,
 	};
 	struct shadow_ctl *sc = calloc(1, sizeof(*sc));
@@ -421,6 +424,27 @@ shadow_ctl_list_json(const struct shadow_ctl *sc, const char *network)
 	return a;
 }
 
+unsigned int
+shadow_ctl_profiles(const struct shadow_ctl *sc, const char *network,
+		    struct shadow_profile_info *out, unsigned int max)
+{
+	unsigned int n = 0;
+
+	for (int i = 0; i < CONF_MAX_SHADOWS && n < max; i++) {
+		const struct profile_entry *e = &sc->prof[i];
+
+		if (e->state == PROFILE_FREE ||
+		    (network != NULL && strcmp(e->network, network) != 0))
+			continue;
+		snprintf(out[n].name, sizeof(out[n].name), "%s", e->s.name);
+		snprintf(out[n].network, sizeof(out[n].network), "%s", e->network);
+		out[n].active = e->state == PROFILE_ACTIVE;
+		out[n].from_conf = e->from_conf;
+		n++;
+	}
+	return n;
+}
+
 json_t *
 shadow_ctl_status_json(const struct shadow_ctl *sc, const char *name,
 		       const char *network)
@@ -453,6 +477,17 @@ shadow_ctl_slot_of(void *ctx, const char *name)
 	int i = profile_find(sc, name);
 
 	return i >= 0 && sc->prof[i].state == PROFILE_ACTIVE ? (uint8_t)(i + 1) : 0;
+}
+
+const struct compare_ctx *
+shadow_ctl_comparator(const struct shadow_ctl *sc, const char *name, unsigned int *slot)
+{
+	int i = name != NULL ? profile_find(sc, name) : -1;
+
+	if (i < 0)
+		return NULL;
+	*slot = (unsigned int)i;
+	return sc->cmp;
 }
 
 /* A total of a comparison report ("matches", ...), 0 when absent. */
@@ -576,10 +611,10 @@ shadow_ctl_compared(const struct shadow_ctl *sc)
 
 	for (int i = 0; i < CONF_MAX_SHADOWS; i++)
 		if (sc->prof[i].state != PROFILE_FREE) {
-			json_t *r = compare_report_json(sc->cmp, (unsigned int)i);
+			struct compare_totals t;
 
-			n += (uint64_t)json_integer_value(json_object_get(r, "compared"));
-			json_decref(r);
+			compare_totals(sc->cmp, (unsigned int)i, &t);
+			n += t.compared;
 		}
 	return n;
 }

@@ -19,6 +19,7 @@
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_memcpy.h>
 #include <rte_ring.h>
 
 #include "pkt_math.h"
@@ -51,15 +52,25 @@ struct answer_stream {
 	struct compare_head head; /* evidence: the answer's first bytes (lib/compare) */
 };
 
+/*
+ * A TCP target's copies: client segments held until its handshake, and
+ * those kept until it acknowledges them (896 bytes). They live apart from
+ * the sessions (sw->copies, one per session and target), so a UDP session
+ * neither carries nor touches them.
+ */
+struct shadow_copies {
+	struct rte_mbuf *hold[SHADOW_HOLD_MAX];
+	struct rte_mbuf *keep[SHADOW_KEEP_MAX];
+	uint32_t keep_end[SHADOW_KEEP_MAX];
+};
+
 struct target {
 	struct shadow_tcp tcp;
 	struct answer_stream ans;
-	struct rte_mbuf *hold[SHADOW_HOLD_MAX];
+	struct shadow_copies *cp;       /* read only while n_hold or n_keep */
 	uint8_t n_hold;
 	uint8_t n_keep;
 	uint8_t ended;
-	struct rte_mbuf *keep[SHADOW_KEEP_MAX];
-	uint32_t keep_end[SHADOW_KEEP_MAX];
 };
 
 struct req_names {
@@ -86,6 +97,7 @@ struct shadow_session {
 	uint64_t req_tsc[SHADOW_REQ_RING];
 	struct req_names req_names[SHADOW_REQ_RING];
 	struct compare_http req;
+	struct compare_head req_head; /* evidence: the request's first bytes */
 	struct pkt_meta cli_meta; /* the client's tags, for copies */
 	struct answer_stream prod;
 	struct target t[SHADOW_TARGETS];
@@ -187,6 +199,7 @@ session_take(struct shadow_worker *sw, const struct shadow_profile *p,
 	for (uint8_t i = 0; i < SHADOW_TARGETS; i++) {
 		shadow_tcp_init(&s->t[i].tcp);
 		answer_init(&s->t[i].ans);
+		s->t[i].cp = &sw->copies[(size_t)*idx * SHADOW_TARGETS + i];
 	}
 	if (rte_hash_add_key_data(sw->by_key, k, (void *)(uintptr_t)*idx) < 0) {
 		s->in_use = 0;
@@ -203,9 +216,9 @@ static void
 target_free_copies(struct target *tg)
 {
 	for (uint8_t i = 0; i < tg->n_hold; i++)
-		rte_pktmbuf_free(tg->hold[i]);
+		rte_pktmbuf_free(tg->cp->hold[i]);
 	for (uint8_t i = 0; i < tg->n_keep; i++)
-		rte_pktmbuf_free(tg->keep[i]);
+		rte_pktmbuf_free(tg->cp->keep[i]);
 	tg->n_hold = tg->n_keep = 0;
 }
 
@@ -332,9 +345,39 @@ answers_close(struct shadow_worker *sw, struct shadow_session *s,
 	}
 }
 
+/*
+ * Evidence for a capture (flows that carry evidence only): request
+ * @p x's head, ended @p rest_len bytes before what was fed, and the
+ * exchange's addresses, right before its records; lost when full.
+ */
 static void
-requests_feed(struct shadow_session *s, const uint8_t *data, uint32_t len,
-	      uint64_t now, const struct compare_ignore *ign)
+request_evidence_emit(struct shadow_worker *sw, struct shadow_session *s,
+		      const struct shadow_profile *p, uint16_t in_port, uint32_t x,
+		      const uint8_t *rest, uint32_t rest_len)
+{
+	struct compare_chunk ch[COMPARE_HEAD_CHUNKS + 1];
+	const struct pkt_meta *m = &s->cli_meta;
+	struct compare_addr a = {
+		.family = (uint8_t)pkt_ip_family(m), .l4_proto = m->l4_proto,
+		.client_port = m->sport, .server_port = m->dport, .in_port = in_port,
+		.target_port = { p->port[0], p->port[1] },
+	};
+	unsigned int n;
+
+	if (!compare_evidence_sampled(s->flow_id))
+		return;
+	memcpy(a.client, m->src, sizeof(a.client));
+	memcpy(a.server, m->dst, sizeof(a.server));
+	n = compare_head_take(&s->req_head, s->flow_id, x, COMPARE_CHUNK_REQUEST,
+			      s->slot, rest, rest_len, ch);
+	n += compare_addr_chunk(s->flow_id, x, s->slot, &a, &ch[n]);
+	rte_ring_sp_enqueue_bulk_elem(sw->records, ch, sizeof(ch[0]), n, NULL);
+}
+
+static void
+requests_feed(struct shadow_worker *sw, struct shadow_session *s,
+	      const struct shadow_profile *p, uint16_t in_port, const uint8_t *data,
+	      uint32_t len, uint64_t now)
 {
 	struct compare_msg msg[8];
 	unsigned int n;
@@ -343,10 +386,13 @@ requests_feed(struct shadow_session *s, const uint8_t *data, uint32_t len,
 		return;
 	if (s->req_start == 0)
 		s->req_start = now;
-	n = compare_http_feed(&s->req, data, len, ign, msg, 8);
+	compare_head_add(&s->req_head, s->flow_id, data, len);
+	n = compare_http_feed(&s->req, data, len, &p->ignore, msg, 8);
 	for (unsigned int i = 0; i < n; i++) {
 		struct req_names *rn = &s->req_names[s->n_req % SHADOW_REQ_RING];
 
+		request_evidence_emit(sw, s, p, in_port, s->n_req, data + msg[i].end,
+				      len - msg[i].end);
 		memcpy(rn->method, msg[i].method, sizeof(rn->method));
 		memcpy(rn->path, msg[i].path, sizeof(rn->path));
 		s->req_tsc[s->n_req % SHADOW_REQ_RING] = s->req_start;
@@ -437,6 +483,22 @@ target_send(struct shadow_worker *sw, const struct shadow_session *s,
 }
 
 /*
+ * A reset mbuf of the shadow pool: from the worker's stash, refilled a
+ * burst at a time (one pool access per SHADOW_STASH copies, not one each).
+ */
+static inline struct rte_mbuf *
+stash_alloc(struct shadow_worker *sw)
+{
+	if (unlikely(sw->n_stash == 0)) {
+		if (rte_pktmbuf_alloc_bulk(sw->pool, sw->stash, SHADOW_STASH) == 0)
+			sw->n_stash = SHADOW_STASH;
+		else
+			return rte_pktmbuf_alloc(sw->pool);     /* the last few */
+	}
+	return sw->stash[--sw->n_stash];
+}
+
+/*
  * A private copy of @p pkt for profile slot @p slot: deep up to
  * SHADOW_COPY_MAX bytes, else the headers copied and the payload attached
  * as an indirect clone, so rewriting headers touches no shared byte.
@@ -452,6 +514,28 @@ shadow_copy(struct shadow_worker *sw, uint8_t slot, const struct rte_mbuf *pkt,
 	struct rte_mbuf *h, *body;
 	uint8_t *dst;
 
+	/* The common case, one small buffer: only its bytes and lengths are
+	 * copied (the copy's metadata is the caller's pkt_meta; none of the
+	 * offload fields rte_pktmbuf_copy() carries over is read on the way
+	 * out). */
+	if (likely(pkt->nb_segs == 1 && pkt->data_len <= SHADOW_COPY_MAX)) {
+		h = stash_alloc(sw);
+		if (unlikely(h == NULL)) {
+			c->no_mbuf++;
+			return NULL;
+		}
+		if (unlikely(pkt->data_len > rte_pktmbuf_tailroom(h))) {
+			rte_pktmbuf_free(h);
+			c->no_room++;
+			return NULL;
+		}
+		rte_memcpy(rte_pktmbuf_mtod(h, void *),
+			   rte_pktmbuf_mtod(pkt, const void *), pkt->data_len);
+		h->data_len = pkt->data_len;
+		h->pkt_len = pkt->data_len;
+		h->port = pkt->port;
+		return h;
+	}
 	if (rte_pktmbuf_pkt_len(pkt) <= SHADOW_COPY_MAX ||
 	    hdr_len >= rte_pktmbuf_data_len(pkt)) {
 		h = rte_pktmbuf_copy(pkt, sw->pool, 0, UINT32_MAX);
@@ -534,8 +618,8 @@ keep_copy(struct shadow_worker *sw, struct shadow_session *s, int ti,
 		target_end(sw, s, ti, SHADOW_TCP_R_ABORTED);
 		return;
 	}
-	tg->keep[tg->n_keep] = k;
-	tg->keep_end[tg->n_keep] = m->tcp_seq + m->payload_len +
+	tg->cp->keep[tg->n_keep] = k;
+	tg->cp->keep_end[tg->n_keep] = m->tcp_seq + m->payload_len +
 		((m->tcp_flags & PKT_TCP_SYN) ? 1 : 0) + ((m->tcp_flags & PKT_TCP_FIN) ? 1 : 0);
 	tg->n_keep++;
 }
@@ -557,13 +641,13 @@ target_retransmit(struct shadow_worker *sw, struct shadow_session *s,
 		struct pkt_meta km;
 		struct rte_mbuf *c;
 
-		if (!pkt_seq_lt(lo, tg->keep_end[i]))
+		if (!pkt_seq_lt(lo, tg->cp->keep_end[i]))
 			continue;
-		if (!kept_meta(sw, tg->keep[i], &km)) {
+		if (!kept_meta(sw, tg->cp->keep[i], &km)) {
 			sw->cnt[p->index].no_room++;
 			continue;
 		}
-		c = rte_pktmbuf_copy(tg->keep[i], sw->pool, 0, UINT32_MAX);
+		c = rte_pktmbuf_copy(tg->cp->keep[i], sw->pool, 0, UINT32_MAX);
 		if (c == NULL) {
 			sw->cnt[p->index].no_mbuf++;
 			continue;
@@ -643,7 +727,7 @@ target_client_verdict(struct shadow_worker *sw, struct shadow_session *s,
 			rte_pktmbuf_copy(pkt, sw->pool, 0, UINT32_MAX) : NULL;
 
 		if (c != NULL) {
-			tg->hold[tg->n_hold++] = c;
+			tg->cp->hold[tg->n_hold++] = c;
 			sw->cnt[p->index].held++;
 		} else {
 			sw->cnt[p->index].no_mbuf++;
@@ -696,6 +780,17 @@ client_udp(struct shadow_worker *sw, struct shadow_session *s,
 	   const struct shadow_profile *p, const struct rte_mbuf *pkt,
 	   const struct pkt_meta *m, uint64_t now, const struct shadow_tx *tx)
 {
+	if (compare_evidence_sampled(s->flow_id)) {
+		const uint8_t *d = pkt_bytes(sw, pkt, m->payload_off, m->payload_len);
+
+		/* DNS pairs by query ID, other datagrams by order (answer_udp()). */
+		if (d != NULL && m->payload_len > 0) {
+			compare_head_add(&s->req_head, s->flow_id, d, m->payload_len);
+			request_evidence_emit(sw, s, p, pkt->port,
+					      s->proto == COMPARE_DNS && m->payload_len >= 2 ?
+					      (uint32_t)(d[0] << 8 | d[1]) : s->n_req, NULL, 0);
+		}
+	}
 	s->req_tsc[s->n_req % SHADOW_REQ_RING] = now;
 	s->n_req++;
 	for (int ti = 0; ti < s->n_targets; ti++) {
@@ -758,7 +853,7 @@ client_tcp(struct shadow_worker *sw, struct shadow_session *s,
 
 	if (stream_in_order(&s->cli_next, &s->cli_synced, m, &off, &len) &&
 	    (d = pkt_bytes(sw, pkt, off, len)) != NULL)
-		requests_feed(s, d, len, now, &p->ignore);
+		requests_feed(sw, s, p, pkt->port, d, len, now);
 	else if (!s->cli_synced && m->payload_len)
 		sw->cnt[p->index].desync++;
 	for (int ti = 0; ti < s->n_targets; ti++)
@@ -800,6 +895,12 @@ shadow_session_start(struct shadow_worker *sw, const struct shadow_table *t,
 	if (rte_hash_lookup_data(sw->by_key, k, &old) >= 0) {
 		session_finish(sw, &sw->sessions[(uintptr_t)old], now);
 		session_free(sw, (uint32_t)(uintptr_t)old);
+	}
+	/* Production first: an overloaded worker starts no shadow; the flow
+	 * stays unshadowed for its whole life (flow_entry.shadow is cleared). */
+	if (unlikely(sw->overloaded) && p->shed) {
+		sw->cnt[p->index].shed++;
+		return SHADOW_NO_SESSION;
 	}
 	if (session_take(sw, p, k, m, now, &idx) == NULL) {
 		sw->cnt[p->index].no_session++;
@@ -887,7 +988,7 @@ target_release(struct shadow_worker *sw, struct shadow_session *s,
 	struct rte_mbuf *held[SHADOW_HOLD_MAX];
 	uint8_t n = tg->n_hold;
 
-	memcpy(held, tg->hold, n * sizeof(held[0]));
+	memcpy(held, tg->cp->hold, n * sizeof(held[0]));
 	tg->n_hold = 0;
 	for (uint8_t i = 0; i < n; i++) {
 		struct pkt_meta hm;
@@ -905,12 +1006,12 @@ target_acked(struct target *tg, uint32_t acked)
 	uint8_t j = 0;
 
 	for (uint8_t i = 0; i < tg->n_keep; i++) {
-		if ((int32_t)(tg->keep_end[i] - acked) <= 0) {
-			rte_pktmbuf_free(tg->keep[i]);
+		if ((int32_t)(tg->cp->keep_end[i] - acked) <= 0) {
+			rte_pktmbuf_free(tg->cp->keep[i]);
 			continue;
 		}
-		tg->keep[j] = tg->keep[i];
-		tg->keep_end[j++] = tg->keep_end[i];
+		tg->cp->keep[j] = tg->cp->keep[i];
+		tg->cp->keep_end[j++] = tg->cp->keep_end[i];
 	}
 	tg->n_keep = j;
 }
@@ -1028,8 +1129,8 @@ session_timers(struct shadow_worker *sw, struct shadow_session *s,
 		if ((v.act & SHADOW_TCP_A_RST_SHADOW) && tg->n_keep) {
 			struct pkt_meta km;
 
-			if (kept_meta(sw, tg->keep[0], &km))
-				target_rst(sw, s, p, ti, tg->keep[0], &km,
+			if (kept_meta(sw, tg->cp->keep[0], &km))
+				target_rst(sw, s, p, ti, tg->cp->keep[0], &km,
 					   SHADOW_TCP_FROM_CLIENT, now, tx);
 		}
 		if (v.act & SHADOW_TCP_A_END)
@@ -1127,13 +1228,16 @@ shadow_worker_init(struct shadow_worker *sw, uint16_t index, uint64_t tsc_hz,
 	sw->sessions = rte_zmalloc_socket("umbra_shadow_sessions",
 					  (size_t)n_sessions * sizeof(*sw->sessions),
 					  RTE_CACHE_LINE_SIZE, socket);
+	sw->copies = rte_zmalloc_socket("umbra_shadow_copies",
+					(size_t)n_sessions * SHADOW_TARGETS * sizeof(*sw->copies),
+					RTE_CACHE_LINE_SIZE, socket);
 	sw->cnt = rte_zmalloc_socket("umbra_shadow_cnt",
 				     CONF_MAX_SHADOWS * sizeof(*sw->cnt),
 				     RTE_CACHE_LINE_SIZE, socket);
 	sw->scratch = rte_malloc_socket("umbra_shadow_scratch", PKT_MBUF_SCRATCH,
 					RTE_CACHE_LINE_SIZE, socket);
 	if (sw->records == NULL || sw->by_key == NULL || sw->sessions == NULL ||
-	    sw->cnt == NULL || sw->scratch == NULL) {
+	    sw->copies == NULL || sw->cnt == NULL || sw->scratch == NULL) {
 		shadow_worker_fini(sw);
 		return -1;
 	}
@@ -1152,7 +1256,12 @@ shadow_worker_fini(struct shadow_worker *sw)
 		if (sw->sessions[i].in_use)
 			for (int ti = 0; ti < SHADOW_TARGETS; ti++)
 				target_free_copies(&sw->sessions[i].t[ti]);
+	if (sw->n_stash)
+		rte_pktmbuf_free_bulk(sw->stash, sw->n_stash);
+	sw->n_stash = 0;
 	rte_free(sw->sessions);
+	rte_free(sw->copies);
+	sw->copies = NULL;
 	rte_free(sw->cnt);
 	rte_free(sw->scratch);
 	sw->scratch = NULL;

@@ -19,6 +19,12 @@
  * fraction, else the running version's backend; else the stage's egress.
  * The flow hash is a seeded hash of the canonical 5-tuple: both directions
  * agree, and a flow chosen at 1% stays chosen at 5%.
+ *
+ * DevMesh extension (conf stages[].devmesh): in a stage that does not run a
+ * service (no slot in the steering state) but extends it, the service's
+ * route is production's (running, canary, or production's egress) and the
+ * result names production as the flow's stage (extended_to). The dev
+ * stage's own splits still come first; production's splits do not apply.
  */
 #ifndef UMBRA_STEER_H
 #define UMBRA_STEER_H
@@ -62,6 +68,9 @@ struct steer_result {
 	uint8_t service;        /**< service index, or STEER_NO_SERVICE */
 	uint8_t how;            /**< enum steer_how */
 	uint8_t split;          /**< split index when how == STEER_SPLIT */
+	/** 0, or the stage + 1 that a DevMesh extension hands the flow to:
+	 *  its to-stage from now on (the flow's stage lacks the service). */
+	uint8_t extended_to;
 };
 
 struct steer_table;

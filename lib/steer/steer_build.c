@@ -184,6 +184,31 @@ service_compile(const struct umbra_conf *conf, uint32_t si, json_t *svc_state,
 	return 0;
 }
 
+/*
+ * DevMesh: a stage that extends service @p si to production and runs no
+ * version of it (no slot in @p svc_state) takes production's route, marked
+ * so that its flows become production's. Its copy is never a canary of its
+ * own: cohorts and verdicts stay production's.
+ */
+static void
+extensions_compile(const struct umbra_conf *conf, uint32_t si, const json_t *svc_state,
+		   struct steer_table *t)
+{
+	for (uint16_t d = 0; d < conf->n_stages; d++) {
+		const struct conf_devmesh *x = conf_devmesh_extension(conf, d, (uint16_t)si);
+		struct steer_route *rt = &t->routes[d * CONF_MAX_SERVICES + si];
+
+		if (x == NULL || json_object_get(svc_state, conf->stages[d].name) != NULL)
+			continue;
+		*rt = t->routes[x->production * CONF_MAX_SERVICES + si];
+		if (!rt->set)
+			steer_egress_compile(&rt->running, &conf->stages[x->production].egress);
+		rt->set = true;
+		rt->has_canary = false;
+		rt->extend_to = (uint8_t)(x->production + 1);
+	}
+}
+
 static void
 splits_compile(const struct umbra_conf *conf, struct steer_table *t)
 {
@@ -227,6 +252,7 @@ steer_build(const struct umbra_conf *conf, const json_t *state, json_t **canonic
 		json_object_set_new(merged, name, s);
 		if (service_compile(conf, i, s, t, err, errlen) < 0)
 			goto fail;
+		extensions_compile(conf, i, s, t);
 	}
 	splits_compile(conf, t);
 	t->active = t->n_matches > 0 || t->n_splits > 0;

@@ -74,6 +74,7 @@ steer_flow(const struct steer_table *t, uint16_t stage, const struct pkt_meta *m
 
 	r->egress = NULL;
 	r->how = STEER_STAGE;
+	r->extended_to = 0;
 	r->service = t->n_matches ? service_of(t, m) : STEER_NO_SERVICE;
 	split = t->n_splits ? split_of(t, stage, r->service, m, hash) : -1;
 	if (split >= 0) {
@@ -87,6 +88,7 @@ steer_flow(const struct steer_table *t, uint16_t stage, const struct pkt_meta *m
 	rt = &t->routes[stage * CONF_MAX_SERVICES + r->service];
 	if (!rt->set)
 		return;
+	r->extended_to = rt->extend_to;
 	if (hash < rt->canary_below) {
 		r->egress = &rt->canary;
 		r->how = STEER_CANARY;

@@ -24,6 +24,8 @@ struct steer_route {
 	struct steer_egress canary;
 	uint32_t canary_below;  /**< flows with hash < this take the canary */
 	bool has_canary;        /**< a release is in progress here */
+	uint8_t extend_to;      /**< DevMesh: production's stage + 1 whose route
+				     this is a copy of; 0: the stage's own */
 };
 
 struct steer_split_rule {

@@ -20,6 +20,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 UMBRA = os.path.join(ROOT, "build", "app", "umbra", "umbra")
 DATAROOM = 256  # mbuf data room: 128 headroom + a 64-byte frame, so 1M fit
+# DPDK --file-prefix of the runs (UMBRA_BENCH_TAG: keep concurrent users apart)
+TAG = os.environ.get("UMBRA_BENCH_TAG", "bench")
 
 
 def tsc_mhz():
@@ -29,6 +31,30 @@ def tsc_mhz():
             if line.startswith("cpu MHz"):
                 return float(line.split(":")[1])
     return 0.0
+
+
+def fwd_cpu_s(pid, names=("lcore-worker", "rte-worker")):
+    """CPU seconds the forwarding threads of @p pid (those whose name starts
+    with one of @p names: DPDK's lcore threads, OVS's "pmd") have run, from
+    the scheduler's own accounting. Packets over this is the rate the
+    forwarder had per CPU-second it got: on a shared machine, where busy
+    pollers are preempted, it stays comparable; on a quiet one it equals
+    the wall-clock rate."""
+    total = 0
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return 0.0
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                if not f.read().startswith(names):
+                    continue
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / 1e9
 
 
 def eal_mem():
@@ -41,16 +67,32 @@ def make_capture(path, flows):
                     path, str(flows)], check=True)
 
 
-def devices(pcap, prefix):
-    return ["--vdev", "net_pcap_%s0,rx_pcap=%s,infinite_rx=1" % (prefix, pcap),
+def gen_vdev(name, pcap, queues=1):
+    """The replay port: net_pcap gives one RX queue per rx_pcap argument,
+    each replaying the whole capture."""
+    return "%s,%s,infinite_rx=1" % (name, ",".join(["rx_pcap=" + pcap] * queues))
+
+
+def devices(pcap, prefix, queues=1):
+    return ["--vdev", gen_vdev("net_pcap_%s0" % prefix, pcap, queues),
             "--vdev", "net_null_%s1,no-rx=1" % prefix]
 
 
-def run_testpmd(mode, pcap, flows, seconds, warmup=2.0):
+def lcores(n, cpus=None):
+    """EAL --lcores for @p n lcores (the main one, then forwarding ones)
+    on @p cpus (default: CPUs 0 and 1); with fewer CPUs than lcores, they
+    wrap around (lcore i on cpus[i % len(cpus)]), so they share CPUs."""
+    cpus = list(cpus or [0, 1])
+    return ["--lcores", ",".join("%d@%d" % (i, cpus[i % len(cpus)]) for i in range(n))]
+
+
+def run_testpmd(mode, pcap, flows, seconds, warmup=2.0, cpus=None, cpu_rate=None):
     """testpmd interactive: start, read port stats twice, the second read
-    gives the packet rate over the measured interval."""
-    tag = "bench-tp-%s-%d" % (mode, os.getpid())
-    cmd = (["dpdk-testpmd", "-l", "0-1", "--no-pci", "--file-prefix", tag] + eal_mem()
+    gives the packet rate over the measured interval (Mpps). With a list
+    @p cpu_rate, the Mpps per CPU-second of its forwarding lcore over about
+    the same interval is appended to it (see fwd_cpu_s())."""
+    tag = "%s-tp-%s-%d" % (TAG, mode, os.getpid())
+    cmd = (["dpdk-testpmd"] + lcores(2, cpus) + ["--no-pci", "--file-prefix", tag] + eal_mem()
            + devices(pcap, "tp" + mode) + ["--", "-i", "--forward-mode=" + mode,
            "--nb-cores=1", "--burst=32", "--no-flush-rx", "--rxq=1", "--txq=1",
            "--mbuf-size=%d" % DATAROOM, "--total-num-mbufs=%d" % (flows + 32768)])
@@ -60,9 +102,11 @@ def run_testpmd(mode, pcap, flows, seconds, warmup=2.0):
         p.stdin.write("start\n")
         p.stdin.flush()
         time.sleep(warmup)
+        cpu0 = fwd_cpu_s(p.pid)
         p.stdin.write("show port stats 1\n")
         p.stdin.flush()
         time.sleep(seconds)
+        cpu1 = fwd_cpu_s(p.pid)
         p.stdin.write("show port stats 1\nstop\nquit\n")
         p.stdin.flush()
         out, _ = p.communicate(timeout=60)
@@ -72,18 +116,24 @@ def run_testpmd(mode, pcap, flows, seconds, warmup=2.0):
     rates = [int(x) for x in re.findall(r"Tx-pps:\s+(\d+)", out)]
     if len(rates) < 2:
         sys.exit("testpmd %s gave no rate:\n%s" % (mode, out[-3000:]))
+    if cpu_rate is not None:  # packets per CPU-second of the forwarding lcore
+        # the two "show port stats" come first ("stop" prints more)
+        tx = [int(x) for x in re.findall(r"TX-packets:\s+(\d+)", out)]
+        cpu_rate.append((tx[1] - tx[0]) / max(1e-9, cpu1 - cpu0) / 1e6
+                        if len(tx) >= 2 else 0.0)
     return rates[-1] / 1e6
 
 
-def umbra_conf(path, pcap, flows, prefix, mbufs=None, extra="", extra_ports=""):
+def umbra_conf(path, pcap, flows, prefix, mbufs=None, extra="", extra_ports="", queues=1):
     """The benchmark's configuration; @p extra (YAML) is appended, @p
     extra_ports (YAML items of ports:, each line indented by two spaces) are
-    added after gen and sink."""
+    added after gen and sink; @p queues: RX queues of gen (one per worker)."""
     with open(path, "w") as f:
         f.write("""ports:
-  - {{ name: gen, vdev: "net_pcap_{p}0,rx_pcap={pcap},infinite_rx=1", role: uplink }}
+  - {{ name: gen, vdev: "{gen}", role: uplink }}
   - {{ name: sink, vdev: "net_null_{p}1,no-rx=1" }}
-""".format(p=prefix, pcap=pcap) + extra_ports + """stages:
+""".format(p=prefix, gen=gen_vdev("net_pcap_%s0" % prefix, pcap, queues))
+                + extra_ports + """stages:
   - {{ name: production, default: true, egress: {{ port: sink }} }}
   - name: dev
     egress: {{ port: sink, vlan: 10 }}
@@ -91,12 +141,14 @@ def umbra_conf(path, pcap, flows, prefix, mbufs=None, extra="", extra_ports=""):
 flow_table: {{ size: {size} }}
 mempool: {{ mbufs: {mbufs}, data_room: {room} }}
 """.format(size=max(65536, int(flows * 1.25)),
-           mbufs=mbufs or flows + 32768, room=DATAROOM) + extra)
+           mbufs=mbufs or flows * queues + 32768, room=DATAROOM) + extra)
 
 
 def run_umbra(pcap, flows, seconds, warmup=2.0, umbra=None, extra_conf="", mbufs=None,
-              extra_ports="", commands=()):
-    """umbra with one worker; the rate comes from two periodic counter lines.
+              extra_ports="", commands=(), workers=1, cpus=None):
+    """umbra with @p workers workers (default one; lcores on @p cpus, see
+    lcores(), each worker with its own RX queue of the replay port);
+    the rate comes from two periodic counter lines.
     @p extra_conf, @p extra_ports and @p mbufs go to umbra_conf(); the
     result's "snaps" are the counter lines read, "first" and "last" the two
     the rate comes from, "final" the --stats-json umbra wrote when it stopped
@@ -104,9 +156,10 @@ def run_umbra(pcap, flows, seconds, warmup=2.0, umbra=None, extra_conf="", mbufs
     (cmd, args) pairs) are sent once umbra runs, before the warm-up ends."""
     tmp = tempfile.mkdtemp(prefix="umbra-bench-")
     conf = os.path.join(tmp, "bench.yaml")
-    tag = "bench-umbra-%d-%d" % (flows, os.getpid())
-    umbra_conf(conf, pcap, flows, "u%d" % flows, mbufs, extra_conf, extra_ports)
-    cmd = ([umbra or UMBRA, "-l", "0-1", "--no-pci", "--file-prefix", tag] + eal_mem()
+    tag = "%s-umbra-%d-%d" % (TAG, flows, os.getpid())
+    umbra_conf(conf, pcap, flows, "u%d" % flows, mbufs, extra_conf, extra_ports, workers)
+    cmd = ([umbra or UMBRA] + lcores(workers + 1, cpus) + ["--no-pci", "--file-prefix", tag]
+           + eal_mem()
            + ["--log-level=lib.eal:warning", "--", "-c", conf, "--socket",
               os.path.join(tmp, "umbra.sock") if commands else "none",
               "--stats-interval", "1",
@@ -118,6 +171,7 @@ def run_umbra(pcap, flows, seconds, warmup=2.0, umbra=None, extra_conf="", mbufs
         for line in p.stdout:
             if line.startswith("{"):
                 snaps.append(json.loads(line))
+                snaps[-1]["_cpu_s"] = fwd_cpu_s(p.pid)
                 if len(snaps) == 1 and commands:
                     send_commands(os.path.join(tmp, "umbra.sock"), commands)
                 if len(snaps) >= int(warmup + seconds) + 1:
@@ -144,7 +198,9 @@ def run_umbra(pcap, flows, seconds, warmup=2.0, umbra=None, extra_conf="", mbufs
             final = json.load(f)
     except (OSError, ValueError):
         pass
-    return {"mpps": tx / dt / 1e6, "cycles": cycles, "active_flows": ft["active"],
+    cpu = b["_cpu_s"] - a["_cpu_s"]
+    return {"mpps": tx / dt / 1e6, "cpu_mpps": tx / cpu / 1e6 if cpu > 0 else 0.0,
+            "cycles": cycles, "active_flows": ft["active"],
             "flow_mem": ft["memory_bytes"], "table_full": ft["table_full"], "last": b,
             "snaps": snaps, "first": a, "final": final}
 

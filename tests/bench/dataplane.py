@@ -1,29 +1,289 @@
 #!/usr/bin/env python3
-"""Data-plane benchmark: umbra against dpdk-testpmd on the same virtual devices.
+"""Data-plane benchmark: umbra against dpdk-testpmd and Open vSwitch with DPDK
+on the same virtual devices.
 
 One run, same machine, same devices: a net_pcap port replaying (infinite_rx)
 a capture of 60-byte frames over N flows into a net_null sink (no-rx), one
-forwarding core each. Prints Mpps for umbra (1 worker), testpmd io and
-testpmd 5tswap, the ratios, umbra's cycles per packet per pipeline stage,
-then repeats umbra at 1M flows with the memory its flow table uses.
+forwarding core each. At each flow count (--flows, then --big-flows) the
+forwarders take turns for --rounds rounds, each keeping its best round:
+testpmd io, testpmd 5tswap, umbra (1 worker), OVS-DPDK stateless (one
+in_port -> output rule) and OVS-DPDK with conntrack (every IP packet through
+ct(commit)). Then umbra with --workers workers (scaling), and, with
+--baseline, another umbra binary interleaved with this one (A/B).
 
-Never a pass/fail test: figures are noisy on shared machines, so the three
-forwarders take turns for --rounds rounds and each keeps its best round;
-compare only within one run. Usage (root, repository root, after a build):
+Never a pass/fail test: figures are noisy on shared machines; compare only
+within one run. Each forwarder is given two figures: Mpps (wall clock) and
+Mpps per CPU-second of its forwarding threads (the scheduler's own count of
+the time they ran). On a quiet machine the two agree; on a shared one, where
+busy pollers are preempted, the second stays comparable and the first
+measures the machine's load. Usage (root, repository root, after a build):
     tests/bench/dataplane.py [--seconds 5] [--rounds 3] [--flows 100000]
-                             [--big-flows 1000000]
-Last line:
-    umbra_mpps=X testpmd_io_mpps=Y testpmd_5tswap_mpps=Z ratio_5tswap=R cycles_per_pkt=C
+        [--big-flows 1000000] [--workers 2] [--cpus 0-1] [--no-ovs]
+        [--umbra BIN] [--baseline BIN[,BIN...]] [--skip testpmd,ovs,scaling,big]
+
+Bigger machines: --cpus names the CPUs to use (default: all this process
+may run on); the main lcore goes on the first, forwarding lcores on the next
+ones, wrapping around when there are fewer CPUs than lcores. --workers N
+measures umbra with N workers, each on its own RX queue (net_pcap gives a
+queue per replayed copy of the capture, so every worker sees every flow and
+keeps its own table). On a 16-core machine:
+    tests/bench/dataplane.py --cpus 2-15 --workers 8
+
+OVS-DPDK (Debian's openvswitch-switch-dpdk, installed with apt-get if
+missing; --no-ovs skips it) runs with a private database and run directory
+under the run's temporary directory, its PMD thread on the CPU the other
+forwarders use, and is stopped by PID after each turn. Its shared mempool
+holds 262144 buffers, fewer than a replay of 1M frames needs: at 1M flows
+it is reported as not run, with the reason.
+
+Last line (key=value; ratio_X: umbra / X; _cpu: per CPU-second; _1m: at
+--big-flows; Nw: --workers):
+    umbra_mpps testpmd_io_mpps testpmd_5tswap_mpps ratio_5tswap cycles_per_pkt
+    umbra_cpu_mpps testpmd_5tswap_cpu_mpps ovs_mpps ovs_ct_mpps
+    ratio_5tswap_cpu ratio_ovs ratio_ovs_cpu ratio_ovs_ct ratio_ovs_ct_cpu
+    umbra_1m_mpps testpmd_5tswap_1m_mpps ovs_1m_mpps ovs_ct_1m_mpps
+    ratio_5tswap_1m ratio_5tswap_1m_cpu umbra_Nw_mpps scaling_Nw scaling_Nw_cpu
+    [baseline_mpps baseline_cpu_mpps ratio_baseline ratio_baseline_cpu]
 """
 import argparse
 import os
+import re
+import shutil
+import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # Shared with faults.py (apply.py uses UMBRA, eal_mem and make_capture from here).
-from benchlib import (UMBRA, eal_mem, make_capture, run_testpmd,  # noqa: E402,F401
-                      run_umbra)
+from benchlib import (UMBRA, eal_mem, fwd_cpu_s, gen_vdev,  # noqa: E402,F401
+                      make_capture, run_testpmd, run_umbra)
+
+OVS_PKG = "openvswitch-switch-dpdk"
+OVS_VSWITCHD = "/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk"
+OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
+# The conntrack pipeline: IP packets are tracked, then committed and sent.
+OVS_CT_FLOWS = ["table=0,priority=10,ip,in_port=gen,actions=ct(table=1)",
+                "table=0,priority=0,in_port=gen,actions=output:sink",
+                "table=1,ip,actions=ct(commit),output:sink"]
+OVS_FLOWS = ["in_port=gen,actions=output:sink"]
+
+
+def cpu_list(spec):
+    """'0-3,6' -> [0, 1, 2, 3, 6]."""
+    out = []
+    for part in spec.split(","):
+        a, _, b = part.partition("-")
+        out.extend(range(int(a), int(b or a) + 1))
+    return out
+
+
+def ovs_available():
+    """OVS-DPDK's switch binary, installed with apt-get when missing."""
+    if not os.access(OVS_VSWITCHD, os.X_OK):
+        print("installing %s (apt-get)" % OVS_PKG, flush=True)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", OVS_PKG],
+                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return os.access(OVS_VSWITCHD, os.X_OK)
+
+
+class Ovs:
+    """One OVS-DPDK instance of its own: database, run and log directories
+    in @p d, its DPDK file prefix, the two benchmark ports on a netdev
+    bridge. Everything it starts is stopped by PID in stop()."""
+
+    def __init__(self, d, pcap, cpus):
+        self.d, self.pids = d, []
+        os.makedirs(d, exist_ok=True)
+        self.env = dict(os.environ, OVS_RUNDIR=d, OVS_DBDIR=d, OVS_LOGDIR=d,
+                        OVS_SYSCONFDIR=d, OVS_PKGDATADIR="/usr/share/openvswitch")
+        self.db = "unix:%s/db.sock" % d
+        self.ctl = os.path.join(d, "vswitchd.ctl")
+        conf = os.path.join(d, "conf.db")
+        prefix = "h2a-bench-ovs-%d" % os.getpid()
+        self.prefix = prefix
+        self.sh(["ovsdb-tool", "create", conf, OVS_SCHEMA])
+        self.sh(["ovsdb-server", "--remote=punix:%s/db.sock" % d,
+                 "--pidfile=%s/ovsdb.pid" % d, "--unixctl=%s/ovsdb.ctl" % d,
+                 "--log-file=%s/ovsdb.log" % d, "--detach", conf])
+        self.pids.append(self.pid("ovsdb.pid"))
+        self.vsctl("--no-wait", "init")
+        mem = " ".join(eal_mem())
+        self.vsctl("--no-wait", "set", "Open_vSwitch", ".",
+                   "other_config:dpdk-init=true",
+                   "other_config:dpdk-lcore-mask=0x%x" % (1 << cpus[0]),
+                   "other_config:pmd-cpu-mask=0x%x" % (1 << cpus[1 % len(cpus)]),
+                   'other_config:dpdk-extra="--no-pci --file-prefix %s %s"' % (prefix, mem))
+        self.sh([OVS_VSWITCHD, self.db, "--pidfile=%s/vswitchd.pid" % d,
+                 "--unixctl=%s" % self.ctl, "--log-file=%s/vswitchd.log" % d, "--detach"],
+                timeout=120)
+        self.pids.append(self.pid("vswitchd.pid"))
+        self.vsctl("add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=netdev")
+        self.vsctl("add-port", "br0", "gen", "--", "set", "Interface", "gen", "type=dpdk",
+                   "options:dpdk-devargs=" + gen_vdev("net_pcap_ovs0", pcap),
+                   "ofport_request=1")
+        self.vsctl("add-port", "br0", "sink", "--", "set", "Interface", "sink", "type=dpdk",
+                   "options:dpdk-devargs=net_null_ovs1,no-rx=1", "ofport_request=2")
+        for port in ("gen", "sink"):
+            err = self.vsctl("get", "Interface", port, "error").strip()
+            if err not in ("", "[]"):
+                raise RuntimeError("port %s: %s" % (port, err))
+
+    def sh(self, cmd, timeout=60):
+        r = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=timeout)
+        if r.returncode != 0:
+            raise RuntimeError("%s: %s" % (" ".join(cmd[:3]), (r.stderr or r.stdout)[-500:]))
+        return r.stdout
+
+    def pid(self, name):
+        with open(os.path.join(self.d, name)) as f:
+            return int(f.read().strip())
+
+    def vsctl(self, *a):
+        return self.sh(["ovs-vsctl", "--db=" + self.db, "--timeout=60"] + list(a), timeout=90)
+
+    def flows(self, flows):
+        self.sh(["ovs-ofctl", "del-flows", "br0"])
+        for f in flows:
+            self.sh(["ovs-ofctl", "add-flow", "br0", f])
+
+    def tx(self):
+        return int(self.vsctl("get", "Interface", "sink", "statistics:tx_packets"))
+
+    def rate(self, warmup, seconds):
+        """(Mpps, Mpps per CPU-second of the PMD thread) through sink over
+        @p seconds after @p warmup."""
+        time.sleep(warmup)
+        a, ta, ca = self.tx(), time.time(), fwd_cpu_s(self.pids[-1], ("pmd",))
+        time.sleep(seconds)
+        b, tb, cb = self.tx(), time.time(), fwd_cpu_s(self.pids[-1], ("pmd",))
+        return (b - a) / (tb - ta) / 1e6, (b - a) / max(1e-9, cb - ca) / 1e6
+
+    def conns(self):
+        try:
+            out = self.sh(["ovs-appctl", "-t", self.ctl, "dpctl/ct-get-nconns"])
+            return int(out.split()[0])
+        except (RuntimeError, ValueError, IndexError):
+            return -1
+
+    def stop(self):
+        for pid in reversed(self.pids):  # only what we started, by PID
+            try:
+                os.kill(pid, 15)
+            except ProcessLookupError:
+                continue
+            for _ in range(100):
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.1)
+            else:
+                os.kill(pid, 9)
+        self.pids = []
+        shutil.rmtree("/var/run/dpdk/" + self.prefix, ignore_errors=True)
+        if os.path.isdir("/dev/hugepages"):
+            for f in os.listdir("/dev/hugepages"):
+                if f.startswith(self.prefix + "map_"):
+                    os.unlink(os.path.join("/dev/hugepages", f))
+
+
+def run_ovs(tmp, pcap, seconds, cpus, warmup=2.0):
+    """OVS-DPDK stateless then with conntrack, one instance: ((Mpps, CPU
+    Mpps), (Mpps, CPU Mpps), conntrack entries), or (None, None, reason)
+    when it cannot run."""
+    d = tempfile.mkdtemp(prefix="h2a-ovs-", dir=tmp)
+    o = None
+    try:
+        o = Ovs(d, pcap, cpus)
+        o.flows(OVS_FLOWS)
+        plain = o.rate(warmup, seconds)
+        o.flows(OVS_CT_FLOWS)
+        ct = o.rate(warmup, seconds)
+        return plain, ct, o.conns()
+    except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as e:
+        return None, None, str(e).splitlines()[0][:200] if str(e) else repr(e)
+    finally:
+        if o is not None:
+            o.stop()
+        else:  # a partial start: whatever left a pidfile
+            for name in ("vswitchd.pid", "ovsdb.pid"):
+                try:
+                    with open(os.path.join(d, name)) as f:
+                        os.kill(int(f.read().strip()), 9)
+                except (OSError, ValueError):
+                    pass
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def fmt(v):
+    return "%.2f" % v if v else "n/a"
+
+
+def ratio(a, b):
+    return a / b if a and b else 0.0
+
+
+def bench_flows(args, tmp, flows, cpus, ovs, with_testpmd, extra_umbra):
+    """All forwarders at one flow count, --rounds rounds, best of each:
+    ({name: Mpps}, {name: Mpps per CPU-second}, umbra's best run, OVS note)."""
+    pcap = os.path.join(tmp, "flows-%d.pcap" % flows)
+    make_capture(pcap, flows)
+    best, bestc = {}, {}
+    ovs_note = None
+    umbra = None
+
+    def keep(name, v, c):
+        if v is not None and v > best.get(name, 0.0):
+            best[name] = v
+        if c is not None and c > bestc.get(name, 0.0):
+            bestc[name] = c
+
+    def testpmd(name, mode):
+        c = []
+        keep(name, run_testpmd(mode, pcap, flows, args.seconds, cpus=cpus, cpu_rate=c), c[0])
+
+    for _ in range(args.rounds):
+        if with_testpmd:
+            testpmd("testpmd io", "io")
+            testpmd("testpmd 5tswap", "5tswap")
+        u = run_umbra(pcap, flows, args.seconds, umbra=args.umbra, cpus=cpus)
+        if umbra is None or u["mpps"] > umbra["mpps"]:
+            umbra = u
+        keep("umbra", u["mpps"], u["cpu_mpps"])
+        for name, binary in extra_umbra:
+            r = run_umbra(pcap, flows, args.seconds, umbra=binary, cpus=cpus)
+            keep(name, r["mpps"], r["cpu_mpps"])
+        if ovs:
+            plain, ct, note = run_ovs(tmp, pcap, args.seconds, cpus)
+            if plain is None:
+                ovs_note = "OVS-DPDK did not run: %s" % note
+            else:
+                keep("ovs", *plain)
+                keep("ovs ct", *ct)
+                ovs_note = "OVS-DPDK conntrack entries after its run: %d" % note
+    os.unlink(pcap)
+    return best, bestc, umbra, ovs_note
+
+
+def table(flows, best, bestc, rounds, rows):
+    print("\n%d flows, 60-byte frames, net_pcap(infinite_rx) -> net_null, 1 core, "
+          "best of %d rounds" % (flows, rounds))
+    print("| forwarder | Mpps | umbra / it | Mpps per CPU-second | umbra / it |")
+    print("|---|---|---|---|---|")
+    u, uc = best.get("umbra", 0.0), bestc.get("umbra", 0.0)
+    for key, label in rows:
+        if key in best or key.startswith("ovs"):
+            v, c = best.get(key), bestc.get(key)
+            print("| %s | %s | %s | %s | %s |" % (label, fmt(v), fmt(ratio(u, v)),
+                                                fmt(c), fmt(ratio(uc, c))))
+
+
+ROWS = [("testpmd io", "dpdk-testpmd io"), ("testpmd 5tswap", "dpdk-testpmd 5tswap"),
+        ("ovs", "OVS-DPDK, one in_port -> output rule"),
+        ("ovs ct", "OVS-DPDK, ct(commit) on every IP packet"),
+        ("baseline", "umbra baseline (--baseline)"), ("umbra", "umbra (1 worker)")]
 
 
 def main():
@@ -32,45 +292,109 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--flows", type=int, default=100000)
     ap.add_argument("--big-flows", type=int, default=1000000)
+    ap.add_argument("--workers", type=int, default=2,
+                    help="umbra workers for the scaling figure (0: none)")
+    ap.add_argument("--cpus", default=None,
+                    help="CPUs to run on, e.g. 0-7 (default: this process's affinity)")
+    ap.add_argument("--umbra", default=UMBRA, help="umbra binary")
+    ap.add_argument("--baseline", default=None,
+                    help="other umbra binaries (comma list), interleaved with --umbra (A/B)")
+    ap.add_argument("--no-ovs", action="store_true", help="skip OVS-DPDK")
+    ap.add_argument("--skip", default="", help="comma list of testpmd,ovs,scaling,big")
     args = ap.parse_args()
-    if not os.access(UMBRA, os.X_OK):
+    skip = set(filter(None, args.skip.split(",")))
+    if args.no_ovs:
+        skip.add("ovs")
+    if not os.access(args.umbra, os.X_OK):
         sys.exit("build umbra first (deploy/setup.sh)")
+    cpus = cpu_list(args.cpus) if args.cpus else sorted(os.sched_getaffinity(0))
+    ovs = "ovs" not in skip and ovs_available()
     tmp = tempfile.mkdtemp(prefix="umbra-bench-")
-    small = os.path.join(tmp, "flows-%d.pcap" % args.flows)
-    make_capture(small, args.flows)
+    # --baseline A[,B...]: "baseline", "baseline 2", ...
+    extra = [("baseline" + (" %d" % (i + 1) if i else ""), b)
+             for i, b in enumerate(args.baseline.split(","))] if args.baseline else []
+    res = {}
+    rows = ROWS if ovs else [r for r in ROWS if not r[0].startswith("ovs")]
+    rows = rows[:-1] + [(n, "umbra %s" % n) for n, _ in extra[1:]] + rows[-1:]
 
-    io = swap = 0.0
-    u = None
-    for r in range(args.rounds):
-        io = max(io, run_testpmd("io", small, args.flows, args.seconds))
-        swap = max(swap, run_testpmd("5tswap", small, args.flows, args.seconds))
-        ur = run_umbra(small, args.flows, args.seconds)
-        u = ur if u is None or ur["mpps"] > u["mpps"] else u
-    print("\n%d flows, 60-byte frames, net_pcap(infinite_rx) -> net_null, 1 core, "
-          "best of %d rounds" % (args.flows, args.rounds))
-    print("| forwarder | Mpps | umbra / it |")
-    print("|---|---|---|")
-    print("| dpdk-testpmd io | %.2f | %.2f |" % (io, u["mpps"] / io))
-    print("| dpdk-testpmd 5tswap | %.2f | %.2f |" % (swap, u["mpps"] / swap))
-    print("| umbra (1 worker) | %.2f | 1.00 |" % u["mpps"])
-    print("\numbra cycles per packet by pipeline stage (steady state)")
-    print("| stage | cycles/pkt |")
-    print("|---|---|")
-    for k, v in u["cycles"].items():
-        print("| %s | %.1f |" % (k, v))
+    def ratios(suffix, best, bestc):
+        """umbra / each peer, wall-clock and per CPU-second (_cpu)."""
+        for key, name in (("testpmd 5tswap", "5tswap"), ("ovs", "ovs"),
+                          ("ovs ct", "ovs_ct"), ("baseline", "baseline")):
+            if key in best:
+                res["ratio_%s%s" % (name, suffix)] = ratio(best["umbra"], best[key])
+                res["ratio_%s%s_cpu" % (name, suffix)] = ratio(bestc.get("umbra"),
+                                                               bestc.get(key))
 
-    if args.big_flows:
-        big = os.path.join(tmp, "flows-%d.pcap" % args.big_flows)
-        make_capture(big, args.big_flows)
-        ub = run_umbra(big, args.big_flows, args.seconds)
-        os.unlink(big)
-        print("\nat %d flows: umbra %.2f Mpps, %d active flows, table full %d times, "
-              "flow table %.1f MiB (%.0f bytes per flow slot incl. hash)"
-              % (args.big_flows, ub["mpps"], ub["active_flows"], ub["table_full"],
-                 ub["flow_mem"] / 2**20, ub["flow_mem"] / max(1, int(args.big_flows * 1.25))))
-    os.unlink(small)
-    print("umbra_mpps=%.2f testpmd_io_mpps=%.2f testpmd_5tswap_mpps=%.2f ratio_5tswap=%.2f "
-          "cycles_per_pkt=%.1f" % (u["mpps"], io, swap, u["mpps"] / swap, u["cycles"]["total"]))
+    try:
+        best, bestc, u, note = bench_flows(args, tmp, args.flows, cpus, ovs,
+                                           "testpmd" not in skip, extra)
+        table(args.flows, best, bestc, args.rounds, rows)
+        if note:
+            print(note)
+        print("\numbra cycles per packet by pipeline stage (steady state; TSC, so on a "
+              "shared machine they include time preempted)")
+        print("| stage | cycles/pkt |")
+        print("|---|---|")
+        for k, v in u["cycles"].items():
+            print("| %s | %.1f |" % (k, v))
+        res.update(umbra_mpps=best["umbra"], testpmd_io_mpps=best.get("testpmd io", 0),
+                   testpmd_5tswap_mpps=best.get("testpmd 5tswap", 0))
+        cyc = u["cycles"]["total"]
+        res.update(umbra_cpu_mpps=bestc.get("umbra", 0),
+                   testpmd_5tswap_cpu_mpps=bestc.get("testpmd 5tswap", 0))
+        if ovs:
+            res.update(ovs_mpps=best.get("ovs", 0), ovs_ct_mpps=best.get("ovs ct", 0))
+        if args.baseline:
+            res.update(baseline_mpps=best.get("baseline", 0),
+                       baseline_cpu_mpps=bestc.get("baseline", 0))
+        ratios("", best, bestc)
+
+        if args.big_flows and "big" not in skip:
+            bb, bbc, ub, note = bench_flows(args, tmp, args.big_flows, cpus, ovs,
+                                            "testpmd" not in skip, extra)
+            table(args.big_flows, bb, bbc, args.rounds, rows)
+            if note:
+                print(note)
+            print("at %d flows: umbra %d active flows, table full %d times, "
+                  "flow table %.1f MiB (%.0f bytes per flow slot incl. hash)"
+                  % (args.big_flows, ub["active_flows"], ub["table_full"],
+                     ub["flow_mem"] / 2**20,
+                     ub["flow_mem"] / max(1, int(args.big_flows * 1.25))))
+            res.update(umbra_1m_mpps=bb["umbra"],
+                       testpmd_5tswap_1m_mpps=bb.get("testpmd 5tswap", 0))
+            if ovs:
+                res.update(ovs_1m_mpps=bb.get("ovs", 0), ovs_ct_1m_mpps=bb.get("ovs ct", 0))
+            ratios("_1m", bb, bbc)
+
+        if args.workers > 1 and "scaling" not in skip:
+            pcap = os.path.join(tmp, "flows-%d.pcap" % args.flows)
+            make_capture(pcap, args.flows)
+            w = wc = 0.0
+            for _ in range(args.rounds):
+                r = run_umbra(pcap, args.flows, args.seconds, umbra=args.umbra,
+                              workers=args.workers, cpus=cpus)
+                w, wc = max(w, r["mpps"]), max(wc, r["cpu_mpps"])
+            os.unlink(pcap)
+            how = ("" if args.workers < len(cpus) else
+                   ", the main lcore sharing a CPU with a worker"
+                   if args.workers == len(cpus) else
+                   ", workers sharing CPUs: this measures sharing, not scaling")
+            print("\nscaling: umbra with %d workers (%d RX queues, every worker replays all "
+                  "%d flows) on %d CPUs%s: %.2f Mpps, %.2fx one worker; per CPU-second "
+                  "of its workers %.2f Mpps, %.2fx one worker's"
+                  % (args.workers, args.workers, args.flows, len(cpus), how, w,
+                     ratio(w, best["umbra"]), wc, ratio(wc, bestc.get("umbra"))))
+            res["umbra_%dw_mpps" % args.workers] = w
+            res["scaling_%dw" % args.workers] = ratio(w, best["umbra"])
+            res["scaling_%dw_cpu" % args.workers] = ratio(wc, bestc.get("umbra"))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    keys = ["umbra_mpps", "testpmd_io_mpps", "testpmd_5tswap_mpps", "ratio_5tswap"]
+    line = " ".join("%s=%.2f" % (k, res.get(k, 0.0)) for k in keys)
+    line += " cycles_per_pkt=%.1f" % cyc
+    line += "".join(" %s=%.2f" % (k, v) for k, v in res.items() if k not in keys)
+    print(line)
 
 
 if __name__ == "__main__":

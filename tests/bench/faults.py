@@ -33,6 +33,7 @@ repository root, after a build):
                           [--pps 20000] [--precision-seconds 2]
                           [--precision-rounds 5]
                           [--delay-us 1000] [--jitter-us 500]
+                          [--ab-build DIR] [--throughput-only]
 Last line:
     delay_err_p50_us=X delay_err_p99_us=Y delay_err_max_us=Z inflight=N mpps_ratio=R
 (the delay figures: the constant delay; inflight: most packets held at once
@@ -360,14 +361,18 @@ def delay_run(args, umbra, pcap, mbufs, delay_us):
     return d
 
 
-def throughput(args, umbra, clean, pcap):
+def throughput(args, umbra, clean, pcap, ab_exe=None):
     """Rounds of: testpmd 5tswap, umbra, umbra with a 1 us delay (the fault
     path, next to nothing held), umbra with a delay holding --hold packets
-    (aimed from the last measured rate with that delay)."""
+    (aimed from the last measured rate with that delay); with @p ab_exe,
+    that build's no-fault and held runs (the same delay) in each round too,
+    kept in args.ab_result."""
     pid = os.getpid()
-    clean.prefixes += ["bench-tp-5tswap-%d" % pid, "bench-umbra-%d-%d" % (args.flows, pid)]
+    clean.prefixes += ["%s-tp-5tswap-%d" % (benchlib.TAG, pid),
+                       "%s-umbra-%d-%d" % (benchlib.TAG, args.flows, pid)]
     mbufs = args.flows + 32768 + MAX_INFLIGHT
     swap, plain, small, held, delay_us = 0.0, None, None, None, None
+    args.ab_result = []
     best = lambda a, b: b if a is None or b["mpps"] > a["mpps"] else a  # noqa: E731
     for r in range(args.rounds):
         swap = max(swap, benchlib.run_testpmd("5tswap", pcap, args.flows, args.seconds))
@@ -384,6 +389,15 @@ def throughput(args, umbra, clean, pcap):
               "overflow %d)" % (r + 1, swap, u["mpps"], s1["mpps"], delay_us, d["mpps"],
                                 d["by_delay"], d["inflight"], d["inflight_max"],
                                 d["overflow"]), flush=True)
+        if ab_exe:
+            ua = benchlib.run_umbra(pcap, args.flows, args.seconds, umbra=ab_exe, mbufs=mbufs)
+            da = delay_run(args, ab_exe, pcap, mbufs, delay_us)
+            args.ab_result.append((u["mpps"], d["mpps"], ua["mpps"], da["mpps"]))
+            print("round %d, A/B build %s: umbra %.2f, + %d us delay %.2f (held at most %d); "
+                  "mpps_ratio this build %.3f, A/B build %.3f" % (
+                      r + 1, args.ab_build, ua["mpps"], delay_us, da["mpps"],
+                      da["inflight_max"], d["mpps"] / u["mpps"], da["mpps"] / ua["mpps"]),
+                  flush=True)
         if held is None or (d["ok"], d["mpps"]) > (held["ok"], held["mpps"]):
             held = d
         delay_us = max(1, int(args.hold / d["mpps"]))     # re-aim at --hold
@@ -442,6 +456,11 @@ def main():
     ap.add_argument("--precision-rounds", type=int, default=5)
     ap.add_argument("--delay-us", type=int, default=1000)
     ap.add_argument("--jitter-us", type=int, default=500)
+    ap.add_argument("--ab-build", default=None,
+                    help="a second build (e.g. a baseline worktree's) whose no-fault and "
+                         "held runs take turns with this one's (A/B in one run)")
+    ap.add_argument("--throughput-only", action="store_true",
+                    help="skip the precision rounds (their figures print as nan)")
     args = ap.parse_args()
     built = os.path.join(benchlib.ROOT, args.build, "app", "umbra", "umbra")
     if not os.access(built, os.X_OK):
@@ -454,16 +473,32 @@ def main():
     shutil.copy2(built, umbra)
     print("load average at start: %s" % open("/proc/loadavg").read().strip(), flush=True)
 
-    rounds, prec = precision(args, umbra, clean)
-    clean.stop()                # namespace and veth gone before the load test
+    ab_exe = None
+    if args.ab_build:
+        ab_exe = os.path.join(clean.tmp, "umbra-ab")
+        shutil.copy2(os.path.join(args.ab_build, "app", "umbra", "umbra"), ab_exe)
+    if args.throughput_only:
+        rounds, prec = None, None
+    else:
+        rounds, prec = precision(args, umbra, clean)
+        clean.stop()            # namespace and veth gone before the load test
     pcap = os.path.join(clean.tmp, "flows-%d.pcap" % args.flows)
     benchlib.make_capture(pcap, args.flows)
-    swap, plain, small, held = throughput(args, umbra, clean, pcap)
+    swap, plain, small, held = throughput(args, umbra, clean, pcap, ab_exe)
     os.unlink(pcap)
 
-    print_precision(args, rounds, prec)
+    if prec is not None:
+        print_precision(args, rounds, prec)
     print_throughput(args, swap, plain, small, held)
-    e = prec["constant"]
+    if args.ab_result:
+        print("\nA/B, same run, round by round (Mpps): this build no faults / held, "
+              "%s no faults / held, and each build's mpps_ratio" % args.ab_build)
+        for a, b, c, d in args.ab_result:
+            print("  %.2f / %.2f (%.3f)   %.2f / %.2f (%.3f)" % (a, b, b / a, c, d, d / c))
+        print("ab_mpps_ratio=%.3f (the A/B build's best round)" % max(
+            d / c for _, _, c, d in args.ab_result))
+    nan = float("nan")
+    e = prec["constant"] if prec else {"p50_ns": nan, "p99_ns": nan, "max_ns": nan}
     print("delay_err_p50_us=%.1f delay_err_p99_us=%.1f delay_err_max_us=%.1f inflight=%d "
           "mpps_ratio=%.2f" % (e["p50_ns"] / 1e3, e["p99_ns"] / 1e3, e["max_ns"] / 1e3,
                                held["inflight_max"], held["mpps"] / plain["mpps"]))

@@ -50,10 +50,15 @@ Never a pass/fail test; figures are noisy on shared machines, compare only
 within one run. Usage (root, repository root, after a build):
     tests/bench/shadow.py [--build build] [--seconds 4] [--rounds 3]
                           [--flows 4000] [--big-flows 100000] [--dport 8080]
-                          [--compare-seconds 3]
+                          [--compare-seconds 3] [--ab-build DIR]
 Last line:
-    base_mpps=X shadow10_mpps=Y shadow100_mpps=Z cost10=A cost100=B exchanges_per_s=E
-(cost = 1 - shadowed/base; goals: cost10 <= 0.05, cost100 <= 0.40.)
+    base_mpps=X shadow10_mpps=Y shadow100_mpps=Z cost10=A cost100=B prod_ratio_shed=S
+    exchanges_per_s=E
+(cost = 1 - shadowed/base, the profile with shed: false; goals: cost10 <= 0.05,
+cost100 <= 0.40. prod_ratio_shed: production's rate with 100% shadowed and
+shedding on (the default) over the no-shadow rate, same run; goal >= 0.95.
+--ab-build DIR runs a second build's no-shadow, 10% and 100% in turn with
+this one's (A/B in one run; no shed key is given to it).)
 """
 import argparse
 import json
@@ -71,6 +76,8 @@ import benchlib  # noqa: E402  (shared with dataplane.py and faults.py)
 from bench_traffic import csum  # noqa: E402
 
 GOAL10, GOAL100 = 0.05, 0.40
+GOAL_SHED = 0.95                # production with 100% shadowing and shedding on
+SHED_LOOPS = 4                  # lib/shadow/shadow.h SHADOW_SHED_LOOPS
 SESSIONS_PER_WORKER = 4096      # lib/dp/dp.h DP_SHADOW_SESSIONS: the pool's minimum
 
 
@@ -126,11 +133,11 @@ class WorkerWatch(threading.Thread):
                 if not f.read().startswith(("rte-worker", "lcore-worker")):
                     continue
             with open(base + "schedstat") as f:
-                wait_ns = int(f.read().split()[1])
+                run_ns, wait_ns = (int(x) for x in f.read().split()[:2])
             with open(base + "status") as f:
                 nvcs = int([x for x in f if x.startswith("nonvoluntary_ctxt_switches")][0]
                            .split()[1])
-            return wait_ns, nvcs
+            return wait_ns, nvcs, run_ns
         return None
 
     def run(self):
@@ -164,8 +171,12 @@ class WorkerWatch(threading.Thread):
         self.stop_ev.set()
         self.join()
         if self.first is None:
-            return {"wait_ms": None, "preempted": None, "others": sorted(self.others)}
+            return {"wait_ms": None, "preempted": None, "others": sorted(self.others),
+                    "cpu_share": None}
+        run, wait = self.last[2] - self.first[2], self.last[0] - self.first[0]
         return {"wait_ms": (self.last[0] - self.first[0]) / 1e6,
+                # the worker always wants its CPU (it polls): the share it got
+                "cpu_share": run / (run + wait) if run + wait > 0 else None,
                 "preempted": self.last[1] - self.first[1], "others": sorted(self.others)}
 
 
@@ -175,29 +186,38 @@ class WorkerWatch(threading.Thread):
 SHADOW_PORT = '  - { name: shadow, vdev: "net_null_shadow0,no-rx=1", role: shadow }\n'
 
 
-def shadow_conf(fraction, dport, flows):
+def shadow_conf(fraction, dport, flows, shed=None):
+    """@p shed: the profile's shed key (None: not given, for a build older
+    than shedding)."""
     if fraction is None:
         return ""
     return """shadows:
   - {{ name: bench, stage: production, proto: udp, dport: {dport}, fraction: {pct}%,
-      seed: 1, port: shadow, max_sessions: {ms} }}
+      seed: 1, port: shadow, max_sessions: {ms}{shed} }}
 """.format(dport=dport, pct=int(round(fraction * 100)), ms=max(SESSIONS_PER_WORKER,
-                                                                 int(flows * 1.05)))
+                                                                 int(flows * 1.05)),
+           shed="" if shed is None else ", shed: %s" % ("true" if shed else "false"))
 
 
-def umbra_run(args, umbra, clean, pcap, flows, fraction):
-    """One umbra run: rates over the measured interval, counters at the end."""
-    clean.prefixes.append("bench-umbra-%d-%d" % (flows, os.getpid()))
+def umbra_run(args, umbra, clean, pcap, flows, fraction, shed=False):
+    """One umbra run: rates over the measured interval, counters at the end.
+    @p shed: the profile sheds new flows while the worker is overloaded
+    (False for the cost runs; None: no shed key, an older build)."""
+    clean.prefixes.append("%s-umbra-%d-%d" % (benchlib.TAG, flows, os.getpid()))
     watch = WorkerWatch()
     watch.start()
     try:
         u = benchlib.run_umbra(pcap, flows, args.seconds, umbra=umbra,
                                extra_ports=SHADOW_PORT,
-                               extra_conf=shadow_conf(fraction, args.dport, flows))
+                               extra_conf=shadow_conf(fraction, args.dport, flows, shed))
     finally:
         u_watch = watch.result()
     u["watch"] = u_watch
     u["interval_mpps"] = u["mpps"]      # over the whole measured interval
+    # ... per second of CPU the worker got: this machine's other tenants
+    # take a share of its CPU that changes from run to run
+    share = u_watch.get("cpu_share")
+    u["cpu_mpps"] = u["mpps"] / share if share else u["mpps"]
     # The best one-second interval after the warm-up: on a shared machine a
     # disturbance costs a run a second, not the whole run.
     snaps = u["snaps"]
@@ -273,8 +293,8 @@ def print_throughput(args, swap, runs):
     mhz = benchlib.tsc_mhz()
     print("\numbra cycles per packet by pipeline stage (the reported second; copies are "
           "made in forward; the drain of TX buffers and shadow timers in tx_drain)")
-    print("| stage | no shadow | 10% | 100% |")
-    print("|---|---|---|---|")
+    print("| stage | no shadow | 10% | 100% | 100%, shedding on |")
+    print("|---|---|---|---|---|")
     for k in base["cycles"]:
         print("| %s | %s |" % (k, " | ".join("%.1f" % u["cycles"].get(k, 0) for u in runs)))
     print("| wall (%.0f MHz TSC / Mpps) | %s |" % (mhz, " | ".join(
@@ -292,7 +312,8 @@ def print_throughput(args, swap, runs):
           "dropped_rate_cap | dropped_no_mbuf | dropped_tx | no_session | records | "
           "copies out = cloned? |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for u, name in ((base, "no shadow"), (runs[1], "10%"), (runs[2], "100%")):
+    for u, name in ((base, "no shadow"), (runs[1], "10%"), (runs[2], "100%"),
+                    (runs[3], "100%, shedding on")):
         c, p = u["counters"], u["port_final"]
         cloned = c.get("packets_cloned", 0)
         sent = p.get("tx_pkts", 0) - p.get("tx_dropped", 0)
@@ -314,6 +335,9 @@ def main():
                     help="one more 100%% run at this many flows (0: none)")
     ap.add_argument("--dport", type=int, default=8080)
     ap.add_argument("--compare-seconds", type=float, default=3)
+    ap.add_argument("--ab-build", default=None,
+                    help="a second build (e.g. a baseline worktree's) run in turn with "
+                         "this one, without shedding (its cost10/cost100 beside ours)")
     args = ap.parse_args()
     if args.dport == 53:
         sys.exit("--dport 53 would be compared as DNS: choose another port")
@@ -330,24 +354,40 @@ def main():
     cmp_exe = os.path.join(clean.tmp, "compare_rate")
     shutil.copy2(built, umbra)
     shutil.copy2(cmp_built, cmp_exe)
-    clean.prefixes.append("bench-tp-5tswap-%d" % os.getpid())
+    ab_exe = None
+    if args.ab_build:
+        ab_exe = os.path.join(clean.tmp, "umbra-ab")
+        shutil.copy2(os.path.join(args.ab_build, "app", "umbra", "umbra"), ab_exe)
+    clean.prefixes.append("%s-tp-5tswap-%d" % (benchlib.TAG, os.getpid()))
     print("load average at start: %s" % open("/proc/loadavg").read().strip(), flush=True)
 
     pcap = os.path.join(clean.tmp, "udp-%d.pcap" % args.flows)
     make_capture(pcap, args.flows, args.dport)
-    swap, runs, cmp = 0.0, [None, None, None], None
+    swap, runs, cmp = 0.0, [None, None, None, None], None
+    ab_runs = [None, None, None]
     for r in range(args.rounds):
         swap = max(swap, benchlib.run_testpmd("5tswap", pcap, args.flows, args.seconds))
-        this = [umbra_run(args, umbra, clean, pcap, args.flows, f) for f in (None, 0.1, 1.0)]
+        # no shadow, 10% and 100% with shedding off (the cost), 100% shedding on
+        this = [umbra_run(args, umbra, clean, pcap, args.flows, f, s)
+                for f, s in ((None, False), (0.1, False), (1.0, False), (1.0, True))]
         runs = [best(x, y) for x, y in zip(runs, this)]
+        if ab_exe:
+            ab = [umbra_run(args, ab_exe, clean, pcap, args.flows, f, None)
+                  for f in (None, 0.1, 1.0)]
+            ab_runs = [best(x, y) for x, y in zip(ab_runs, ab)]
+            print("round %d, A/B build %s: no shadow %.2f, 10%% %.2f, 100%% %.2f Mpps"
+                  % (r + 1, args.ab_build, ab[0]["mpps"], ab[1]["mpps"], ab[2]["mpps"]),
+                  flush=True)
         c = compare_rate(args, cmp_exe)
         cmp = c if cmp is None or c["exchanges_per_s"] > cmp["exchanges_per_s"] else cmp
         others = sorted(set(sum((u["watch"]["others"] for u in this), [])))
         print("round %d: testpmd 5tswap %.2f Mpps; umbra Mpps best second (whole "
               "interval): no shadow %.2f (%.2f), 10%% %.2f (%.2f), 100%% %.2f (%.2f); "
+              "100%% shedding on %.2f (%.2f); "
               "comparator %.2f M exchanges/s; worker's run-queue wait %s ms%s"
               % (r + 1, swap, this[0]["mpps"], this[0]["interval_mpps"], this[1]["mpps"],
                  this[1]["interval_mpps"], this[2]["mpps"], this[2]["interval_mpps"],
+                 this[3]["mpps"], this[3]["interval_mpps"],
                  c["exchanges_per_s"] / 1e6,
                  " / ".join("?" if u["watch"]["wait_ms"] is None
                             else "%.0f" % u["watch"]["wait_ms"] for u in this),
@@ -381,12 +421,59 @@ def main():
     for line in cmp["text"]:
         print(line)
 
+    shed = runs[3]
+    sc = shed["counters"]
+    print("\nShedding (100%% profile, shed: true; the replay saturates the worker from its "
+          "first burst, so flows that start after %d loops of full bursts are shed): "
+          "%.2f Mpps = %.3f of no shadow (goal >= %.2f: %s); flows shadowed %s, shed %s, "
+          "copies out %.2f Mpps"
+          % (SHED_LOOPS, shed["mpps"], shed["mpps"] / runs[0]["mpps"], GOAL_SHED,
+             "met" if shed["mpps"] / runs[0]["mpps"] >= GOAL_SHED else "NOT met",
+             sc.get("flows", "-"), sc.get("flows_shed", "-"), shed["copies_mpps"]))
+    if ab_exe:
+        ab0 = ab_runs[0]["mpps"]
+        print("\nA/B, same run: this build against %s (no shedding key there)" % args.ab_build)
+        print("| build | no shadow Mpps | 10% Mpps | 100% Mpps | cost10 | cost100 |")
+        print("|---|---|---|---|---|---|")
+        for name, rr in (("this", runs[:3]), (args.ab_build, ab_runs)):
+            print("| %s | %.2f | %.2f | %.2f | %.3f | %.3f |" % (
+                name, rr[0]["mpps"], rr[1]["mpps"], rr[2]["mpps"],
+                1 - rr[1]["mpps"] / rr[0]["mpps"], 1 - rr[2]["mpps"] / rr[0]["mpps"]))
+        print("ab_cost10=%.3f ab_cost100=%.3f" % (1 - ab_runs[1]["mpps"] / ab0,
+                                                  1 - ab_runs[2]["mpps"] / ab0))
+
+    print("\nPer second of CPU the worker got (whole measured interval / the worker "
+          "thread's share of its CPU, from /proc schedstat: run / (run + run-queue wait)); "
+          "on a shared, overloaded machine these ratios are steadier than the wall rates")
+    print("| run | Mpps (interval) | CPU share | Mpps per CPU second | / no shadow |")
+    print("|---|---|---|---|---|")
+    for name, u in (("no shadow", runs[0]), ("10%", runs[1]), ("100%", runs[2]),
+                    ("100%, shedding on", runs[3])):
+        print("| %s | %.2f | %s | %.2f | %.3f |" % (
+            name, u["interval_mpps"], "%.2f" % u["watch"]["cpu_share"]
+            if u["watch"]["cpu_share"] else "?", u["cpu_mpps"],
+            u["cpu_mpps"] / runs[0]["cpu_mpps"]))
+    if ab_exe:
+        for name, u in (("A/B no shadow", ab_runs[0]), ("A/B 10%", ab_runs[1]),
+                        ("A/B 100%", ab_runs[2])):
+            print("| %s | %.2f | %s | %.2f | %.3f |" % (
+                name, u["interval_mpps"], "%.2f" % u["watch"]["cpu_share"]
+                if u["watch"]["cpu_share"] else "?", u["cpu_mpps"],
+                u["cpu_mpps"] / ab_runs[0]["cpu_mpps"]))
+    c0 = runs[0]["cpu_mpps"]
+    print("cpu_cost10=%.3f cpu_cost100=%.3f cpu_prod_ratio_shed=%.3f%s" % (
+        1 - runs[1]["cpu_mpps"] / c0, 1 - runs[2]["cpu_mpps"] / c0, runs[3]["cpu_mpps"] / c0,
+        " ab_cpu_cost10=%.3f ab_cpu_cost100=%.3f" % (
+            1 - ab_runs[1]["cpu_mpps"] / ab_runs[0]["cpu_mpps"],
+            1 - ab_runs[2]["cpu_mpps"] / ab_runs[0]["cpu_mpps"]) if ab_exe else ""))
+
     print("\nload average at the end: %s" % open("/proc/loadavg").read().strip())
     base = runs[0]["mpps"]
     s10, s100 = runs[1]["mpps"], runs[2]["mpps"]
     print("base_mpps=%.2f shadow10_mpps=%.2f shadow100_mpps=%.2f cost10=%.3f cost100=%.3f "
-          "exchanges_per_s=%d" % (base, s10, s100, 1 - s10 / base, 1 - s100 / base,
-                                  int(cmp["exchanges_per_s"])))
+          "prod_ratio_shed=%.3f exchanges_per_s=%d" % (
+              base, s10, s100, 1 - s10 / base, 1 - s100 / base, shed["mpps"] / base,
+              int(cmp["exchanges_per_s"])))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The dashboard in a real browser (tests/browser/ui.mjs, headless chromium)
-against a real umbra: a release of web with a canary in production, faults
-and a chaos scenario from conf.yaml.in. Checks here what the daemon says
+against a real umbra: a release of web with a canary in production, faults,
+a chaos scenario and a shadow profile from conf.yaml.in, a golden graph of
+production. Checks here what the daemon says
 after the browser acted (the rollback happened, the chaos run started).
 Screenshots: $ARTIFACTS (default build/browser-artifacts)."""
 import os
@@ -34,6 +35,9 @@ try:
         r = d.call(cmd, **args)
         t.check("%s web v2" % cmd, r["ok"], r)
         time.sleep(0.3)
+    # A golden graph of production: the map shows the diff against it.
+    r = d.call("graph/golden", action="save", stage="production", label="browser")
+    t.check("graph/golden save stage=production", r["ok"], r)
     r = subprocess.run(["node", os.path.join(HERE, "ui.mjs"), "http://127.0.0.1:%d" % port,
                         d.token, OUT], timeout=150)
     t.check("the browser checks pass (screenshots in %s)" % OUT, r.returncode == 0)

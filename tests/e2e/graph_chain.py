@@ -3,8 +3,13 @@
 
     graph_chain.py dns ADDR             a DNS server (UDP 53): web, api (a
                                         CNAME chain), db of chain.test
-    graph_chain.py db ADDR PORT         answers "db:row" to each connection
-    graph_chain.py api ADDR PORT        HTTP: resolves db, asks it, answers
+    graph_chain.py db ADDR PORT         answers "db:row" to each connection,
+                                        on PORT and on PORT + 1 (backups)
+    graph_chain.py api ADDR PORT [FLAG PERIOD]
+                                        HTTP: resolves db, asks it, answers;
+                                        with FLAG, a periodic job too: every
+                                        PERIOD s while the file FLAG exists,
+                                        a backup to db (PORT + 1 of db)
     graph_chain.py web ADDR PORT        HTTP: resolves api, asks it; on
                                         /direct it also asks db itself
     graph_chain.py client N PATH        N requests: resolve web, GET PATH
@@ -19,6 +24,8 @@ import socket
 import socketserver
 import struct
 import sys
+import threading
+import time
 
 DNS_SERVER = ("10.77.0.53", 53)
 TTL = 300
@@ -109,6 +116,20 @@ def db_ask():
         return c.recv(64).decode().strip()
 
 
+def backup_job(flag, period):
+    """The periodic job: one backup connection to db every period s."""
+    while True:
+        time.sleep(period)
+        if not os.path.exists(flag):
+            continue
+        try:
+            with socket.create_connection((resolve("db.chain.test"), 5433), timeout=3) as c:
+                c.sendall(b"backup\n")
+                c.recv(64)
+        except OSError:
+            pass
+
+
 def http_get(ip, host, path):
     c = http.client.HTTPConnection(ip, 8080, timeout=5)
     try:
@@ -155,10 +176,16 @@ def main():
         dns_server(sys.argv[2])
     elif role == "db":
         socketserver.ThreadingTCPServer.allow_reuse_address = True
+        backups = socketserver.ThreadingTCPServer((sys.argv[2], int(sys.argv[3]) + 1),
+                                                  DbHandler)
+        threading.Thread(target=backups.serve_forever, daemon=True).start()
         socketserver.ThreadingTCPServer((sys.argv[2], int(sys.argv[3])),
                                         DbHandler).serve_forever()
     elif role in ("web", "api"):
         Handler.role = role
+        if role == "api" and len(sys.argv) > 5:
+            threading.Thread(target=backup_job, args=(sys.argv[4], float(sys.argv[5])),
+                             daemon=True).start()
         http.server.ThreadingHTTPServer((sys.argv[2], int(sys.argv[3])),
                                         Handler).serve_forever()
     elif role == "client":

@@ -36,7 +36,13 @@ stages:
 services:
   - name: web
     match: {{ dst: 10.0.0.10/32, proto: tcp, dport: 80 }}
-    stages: {{ production: {{ running: v1 }} }}
+    backends:
+      - {{ name: blue, port: sink, next_hop_mac: "02:00:00:00:0b:01" }}
+      - {{ name: green, port: sink, vlan: 301, next_hop_mac: "02:00:00:00:0b:02" }}
+    stages:
+      production: {{ backends: [blue, green], running: v1 }}
+      staging: {{ running: v1 }}
+    rollout: {{ steps: [10, 50, 100], hold_s: 1 }}
     verdict: {{ enabled: false }}
 """
 
@@ -77,7 +83,7 @@ class Etcd:
     """Three etcd members on loopback."""
 
     def __init__(self, n=3):
-        self.dir = tempfile.mkdtemp(prefix="umbra-fleet-etcd-")
+        self.dir = tempfile.mkdtemp(prefix="h5-umbra-fleet-etcd-")
         ports = free_ports(2 * n)
         self.client = ports[:n]
         self.peer = ports[n:]
@@ -153,12 +159,33 @@ class Etcd:
 class Member(umbrad.Daemon):
     """An umbra in the fleet: net_null ports, one worker, its own socket."""
 
-    def __init__(self, name, etcd_urls, prefix, http=None, ttl="3s"):
-        fleet = "fleet: { etcd: [%s], id: %s, prefix: %s, lease_ttl: %s }\n" % (
-            ", ".join(etcd_urls), name, prefix, ttl)
+    def __init__(self, name, etcd_urls, prefix, http=None, ttl="3s", local=None,
+                 state=False):
+        fleet = "fleet: { etcd: [%s], id: %s, prefix: %s, lease_ttl: %s%s }\n" % (
+            ", ".join(etcd_urls), name, prefix, ttl,
+            ", local: [%s]" % ", ".join(local) if local else "")
         text = (CONF + fleet.replace("{", "{{").replace("}", "}}"))
-        super().__init__(name, conf_text=text.replace("{vlan}", "10"), http=http)
+        state_dir = tempfile.mkdtemp(prefix="h5-umbra-fleet-state-") if state else None
+        super().__init__(name, conf_text=text.replace("{vlan}", "10"), http=http,
+                         state_dir=state_dir)
         self.id = name
+
+    def kill9(self):
+        """The appliance dies (no goodbye: its lease expires)."""
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+
+    def cleanup(self, keep=False):
+        super().cleanup(keep)
+        if self.state_dir and not keep:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def wf(self, service="web"):
+        """What runs in each stage: {stage: slot}."""
+        r = self.call("workflow/status", service=service)["result"]
+        svc = r["services"][0] if isinstance(r, dict) and "services" in r else r[0]
+        return {s["stage"]: s for s in svc["stages"]}
 
     def status(self):
         r = self.call("fleet/status")

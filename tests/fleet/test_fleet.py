@@ -1,15 +1,17 @@
 #!/usr/bin/python3
 """A fleet through etcd, on loopback: a 3-member etcd cluster and 3 umbra
-processes (net_null ports). Checks that every member sees the others; an
-apply on one appliance puts every appliance on the same configuration (the
-generation's text equal); an invalid fleet configuration (written to etcd
-by another writer) is refused everywhere with its reason, reported in each
-member key, and refused by fleet/apply before it is written; a stale
+processes (net_null ports). Checks that every member sees the others and
+one leader; an apply on one appliance puts every appliance on the same
+configuration; a member's local keys (fleet: local:) are its own; an
+invalid fleet configuration is refused everywhere with its reason; a stale
 compare-and-swap is a conflict; killing one etcd member changes nothing;
-stopping all of etcd keeps forwarding (fleet/status and /metrics say etcd
-is lost) and a restart resyncs; a rollback decided on one appliance
-(fleet/decide, the same publication the verdict's ROLLBACK makes) is
-rolled back on all of them within 1 s. Skips (77) without etcd."""
+workflow events sent to any member go to the leader and every member
+follows its transitions; killing the leader during a rollout gives a new
+leader within 5 s and the rollout completes on every member; a rollback
+decided on one appliance reaches all of them within 1 s; stopping all of
+etcd keeps forwarding (status, fleet/status and /metrics say so, events
+are refused with the reason) and a restart resyncs. Skips (77) without
+etcd."""
 import json
 import os
 import sys
@@ -29,23 +31,50 @@ t = Failures()
 etcd = fleetlab.Etcd()
 members = []
 t0 = time.time()
+
+
+def leaders(ms):
+    return [m.status().get("leader") for m in ms]
+
+
+def agreed_leader(ms):
+    ls = leaders(ms)
+    return ls[0] if ls[0] and len(set(ls)) == 1 else None
+
+
+def by_id(ms, ident):
+    return [m for m in ms if m.id == ident][0]
+
+
 try:
     t.check("3-member etcd cluster up", etcd.start_all())
     urls = etcd.urls()
-    prefix = "/umbra/t%d" % os.getpid()
+    prefix = "/umbra/h5t%d" % os.getpid()
     http = fleetlab.free_ports(3)
-    for i, name in enumerate(["rack-a", "rack-b", "rack-c"]):
-        # each member starts on a different endpoint (rotated list)
-        m = fleetlab.Member(name, urls[i:] + urls[:i], prefix, http=http[i])
+    for i, name in enumerate(["h5-rack-a", "h5-rack-b", "h5-rack-c"]):
+        # each member starts on a different endpoint (rotated list); rack-c
+        # keeps its own ports and mempool whatever the fleet's file says
+        m = fleetlab.Member(name, urls[i:] + urls[:i], prefix, http=http[i],
+                            local=["ports", "mempool"] if i == 2 else None, state=True)
         t.check("%s starts" % name, m.start())
         members.append(m)
     a, b, c = members
 
-    def all_see(n):
+    def all_see(n, ms=None):
+        ms = ms or members
         return all(len(m.status().get("members", [])) == n and
-                   m.status()["etcd"]["reachable"] for m in members)
+                   m.status()["etcd"]["reachable"] for m in ms)
     t.check("every member sees the 3 members", wait(lambda: all_see(3), 10),
             [m.status() for m in members])
+    lead = wait(lambda: agreed_leader(members), 10)
+    t.check("one leader, the same for every member (%s)" % lead, lead,
+            leaders(members))
+    t.check("exactly one member leads",
+            sum(1 for m in members if m.status()["leadership"]["me"]) == 1)
+    st = a.call("status")["result"].get("fleet", {})
+    t.check("status has a fleet section: etcd connected, the leader",
+            st.get("etcd") == "connected" and st.get("leader") == lead and
+            st.get("last_generation") is False, st)
 
     # -- an apply on one appliance reaches every appliance
     path = os.path.join(a.dir, "fleet-v2.yaml")
@@ -63,11 +92,47 @@ try:
     t.check("every member applies it", wait(lambda: all(on_rev(m, rev) for m in members), 5),
             [m.status().get("config") for m in members])
     texts = [m.call("config/show")["result"]["yaml"] for m in members]
-    t.check("every member runs the same configuration text",
-            len(set(texts)) == 1 and "vlan: 42" in texts[0])
+    t.check("members without local keys run the same configuration text",
+            texts[0] == texts[1] and "vlan: 42" in texts[0])
+    t.check("the member with local keys runs the fleet's text with its own fleet: "
+            "section", "vlan: 42" in texts[2] and "h5-rack-c" in texts[2] and
+            "h5-rack-c" not in texts[0], texts[2])
     t.check("member keys report the generation",
             wait(lambda: all(x["config_revision"] == rev and x["in_sync"]
                              for x in b.status()["members"]), 3), b.status().get("members"))
+
+    # -- overrides: rack-c keeps its own ports, the others take the fleet's
+    other = fleetlab.conf_text(vlan=44).replace('vdev: "net_null1,no-rx=1"',
+                                                'vdev: "net_null7,no-rx=1"')
+    path_o = os.path.join(c.dir, "fleet-other-ports.yaml")
+    with open(path_o, "w") as f:
+        f.write(other)
+    etcd.put(prefix + "/config", other, i=1)
+    t.check("a configuration with other ports is refused by members that run the "
+            "fleet's ports", wait(lambda: all(m.status()["config"]["refused"] and
+                                              "port" in m.status()["config"]["refused"]
+                                              ["reason"] for m in (a, b)), 5),
+            [m.status().get("config") for m in (a, b)])
+    t.check("... and applied by the member that keeps its own (local: [ports])",
+            wait(lambda: c.status()["config"]["in_sync"] and
+                 "vlan: 44" in c.call("config/show")["result"]["yaml"], 5),
+            c.status().get("config"))
+    r = c.call("fleet/apply", path=path)   # back to v2 for all, written by rack-c
+    rev = wait(lambda: c.status()["write"]["revision"]
+               if c.status()["write"]["state"] == "written" else None, 5)
+    t.check("every member back on one configuration",
+            rev and wait(lambda: all(on_rev(m, rev) for m in members), 5),
+            [m.status().get("config") for m in members])
+
+    # -- local keys: only the documented, box-level ones
+    bad_local = os.path.join(a.dir, "bad-local.yaml")
+    with open(bad_local, "w") as f:
+        f.write(fleetlab.conf_text() + 'fleet: { etcd: ["http://127.0.0.1:9"], id: x, '
+                'prefix: /umbra/x, local: [stages] }\n')
+    r = a.call("config/validate", path=bad_local)
+    t.check("fleet local: refuses a key outside ports, mempool, flow_table, mgmt, stats",
+            not r.get("ok") and "fleet local key must be one of" in r["error"]["message"] and
+            "bad-local.yaml:" in r["error"]["message"], r)
 
     # -- stale revision: conflict
     r = b.call("fleet/apply", path=path, revision=1)
@@ -121,8 +186,97 @@ try:
             (r, b.status().get("write"), [m.status().get("config") for m in members]))
     t.check("with one etcd member dead, every member is still seen",
             wait(lambda: all_see(3), 5))
+    t.check("with one etcd member dead, the leader is the same",
+            wait(lambda: agreed_leader(members) == lead, 5), leaders(members))
     etcd.start(0)
     etcd.wait_healthy(15)
+
+    # -- workflow events sent to any member: the leader runs them, all follow
+    follower = [m for m in members if m.id != lead][0]
+
+    def release_in(m, ver, stage):
+        rel = [x for x in m.call("workflow/status", service="web")["result"]
+               ["services"][0]["releases"] if x.get("version") == ver]
+        return rel and rel[0]["stage"] == stage
+
+    r = follower.call("event/code_commit", service="web", version="v2")
+    t.check("an event sent to a follower is forwarded to the leader",
+            r.get("ok") and r["result"]["forwarded"] and r["result"]["leader"] == lead, r)
+    t.check("every member follows the leader's transition (v2 in test)",
+            wait(lambda: all(release_in(m, "v2", "test") for m in members), 5),
+            [m.call("workflow/status", service="web")["result"] for m in members])
+    log = follower.status()["log"]
+    t.check("the follower's log names the leader and says it followed",
+            log and log[0]["leader"] == lead and log[0]["here"] == "followed" and
+            log[0]["from"] == follower.id, log[:2])
+    r = follower.call("event/code_commit", service="web", version="v2")
+    t.check("an illegal event is refused by the leader, and by no member on its own",
+            wait(lambda: follower.status()["log"][0]["here"] == "refused by the leader",
+                 5), follower.status()["log"][:1])
+    lead_m = by_id(members, lead)
+    r = lead_m.call("event/test_completion", service="web", version="v2", passed=True)
+    t.check("tests passed (sent to the leader): v2 in staging everywhere",
+            wait(lambda: all(release_in(m, "v2", "staging") for m in members), 5),
+            [m.status()["log"][:1] for m in members])
+
+    # -- killing the leader during a rollout: a new leader, the rollout completes
+    r = follower.call("event/manual_approval", service="web", version="v2", approver="h5")
+    t.check("approval forwarded", r.get("ok"), r)
+    t.check("the rollout starts on every member (v2 canary at 10%)",
+            wait(lambda: all((m.wf()["production"].get("canary") or {}).get("bp") == 1000
+                             for m in members), 5),
+            [m.wf()["production"] for m in members])
+    lead_m.kill9()
+    t_kill = time.time()
+    rest = [m for m in members if m is not lead_m]
+    new = wait(lambda: agreed_leader(rest) if agreed_leader(rest) not in (None, lead)
+               else None, 10)
+    failover = time.time() - t_kill
+    t.check("a new leader (%s) within 5 s of killing %s (%.1f s)" % (new, lead, failover),
+            new and failover < 5, leaders(rest))
+    done = wait(lambda: all(m.wf()["production"].get("canary") is None and
+                            m.wf()["production"].get("version") == "v2" for m in rest), 15)
+    t.check("the running rollout completes on every member left (v2 on green)",
+            done and all(m.wf()["production"].get("backend") == "green" for m in rest),
+            [m.wf()["production"] for m in rest])
+    t.check("the dead leader's key went with its lease",
+            wait(lambda: all_see(2, rest), 5), [m.status()["members"] for m in rest])
+    t.check("the old leader restarts", lead_m.start())
+    t.check("... rejoins, follows what it missed (state directory) and runs v2 too",
+            wait(lambda: all_see(3) and lead_m.wf()["production"].get("version") == "v2"
+                 and lead_m.wf()["production"].get("canary") is None, 15),
+            (lead_m.status().get("log", [])[:4], lead_m.wf().get("production")))
+    t.check("... without taking the lead back", agreed_leader(members) == new,
+            leaders(members))
+    lead = new
+    lead_m = by_id(members, lead)
+
+    # -- a rollback decided on one appliance reaches all of them
+    decider = [m for m in members if m.id != lead][0]
+    others = [m for m in members if m is not decider]
+    r = decider.call("fleet/decide", service="web", stage="production",
+                     version="v2", reason="error rate 9%")
+    t.check("fleet/decide rolls back here and publishes", r.get("ok") and
+            r["result"]["published"], r)
+
+    def rolled_back(m):
+        for d in m.status()["decisions"]:
+            if d["from"] == decider.id and d["service"] == "web" and \
+                    d["result"] == "rolled back":
+                return d
+        return None
+    got = wait(lambda: all(rolled_back(m) for m in others), 3)
+    t.check("the leader and every other member rolled web back", got,
+            [m.status().get("decisions") for m in others])
+    if got:
+        delays = [rolled_back(m)["delay_ms"] for m in others]
+        t.check("within 1 s of the decision (%s ms)" % delays, max(delays) < 1000)
+    t.check("production is back on v1 everywhere",
+            wait(lambda: all(m.wf()["production"].get("version") == "v1" for m in members),
+                 3), [m.wf()["production"] for m in members])
+    hist = others[0].call("workflow/history", service="web", limit=5)["result"]
+    t.check("the rollback is in the history with its origin",
+            ("fleet: %s decided" % decider.id) in json.dumps(hist), hist)
 
     # -- all of etcd stopped: forwarding goes on, status says so; restart resyncs
     rx0 = [m.call("stats")["result"]["rx_pkts"] for m in members]
@@ -130,8 +284,16 @@ try:
     t.check("without etcd every member says etcd is lost",
             wait(lambda: all(not m.status()["etcd"]["reachable"] for m in members), 10),
             [m.status().get("etcd") for m in members])
+    st = a.call("status")["result"]["fleet"]
+    t.check("status: disconnected, running its last generation",
+            st["etcd"] == "disconnected" and st["last_generation"] is True and
+            st["generation"] == a.call("status")["result"]["generation"], st)
     met = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % http[0], timeout=5).read()
-    t.check("/metrics says etcd is down", b"umbra_fleet_etcd_up 0" in met)
+    t.check("/metrics says etcd is down", b"umbra_fleet_etcd_up 0" in met and
+            b"umbra_fleet_generation " in met)
+    r = b.call("event/code_commit", service="web", version="v9")
+    t.check("an event without etcd is refused with the reason",
+            not r.get("ok") and "etcd is not reachable" in r["error"]["message"], r)
     time.sleep(0.5)
     rx1 = [m.call("stats")["result"]["rx_pkts"] for m in members]
     t.check("forwarding goes on without etcd", all(y > x for x, y in zip(rx0, rx1)),
@@ -141,34 +303,10 @@ try:
     etcd.start_all()
     t.check("etcd back: every member resyncs and sees the 3 members",
             wait(lambda: all_see(3), 20), [m.status().get("etcd") for m in members])
-
-    # -- a rollback decided on one appliance reaches all of them
-    for m in members:
-        r = m.call("event/code_commit", service="web", version="v2")
-        t.check("%s: web v2 committed to dev" % m.id, r.get("ok"), r)
-    wait(lambda: all(any(x.get("version") == "v2" for x in
-                         m.call("workflow/status", service="web")["result"]
-                         .get("releases", [])) or True for m in members), 2)
-    time.sleep(0.3)
-    r = a.call("fleet/decide", service="web", version="v2", reason="error rate 9%")
-    t.check("fleet/decide rolls back here and publishes", r.get("ok") and
-            r["result"]["published"], r)
-
-    def rolled_back(m):
-        for d in m.status()["decisions"]:
-            if d["from"] == "rack-a" and d["service"] == "web" and \
-                    d["result"] == "rolled back":
-                return d
-        return None
-    got = wait(lambda: all(rolled_back(m) for m in (b, c)), 3)
-    t.check("every other member rolled web back", got,
-            [m.status().get("decisions") for m in (b, c)])
-    if got:
-        delays = [rolled_back(m)["delay_ms"] for m in (b, c)]
-        t.check("within 1 s of the decision (%s ms)" % delays, max(delays) < 1000)
-    hist = b.call("workflow/history", service="web", limit=5)["result"]
-    t.check("the rollback is in rack-b's workflow history with its origin",
-            "fleet: rack-a decided" in json.dumps(hist), hist)
+    t.check("etcd back: one leader again", wait(lambda: agreed_leader(members), 10),
+            leaders(members))
+    t.check("etcd back: status says connected",
+            a.call("status")["result"]["fleet"]["etcd"] == "connected")
 
     # -- a member that leaves disappears with its lease
     c.stop()

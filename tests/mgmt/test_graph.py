@@ -6,7 +6,11 @@ edges and flow counts; the service registry (register, renew, list, TTL
 expiry, deregister, a host agent's report, refusals that say what is
 wrong); golden graphs (save, list, show) and graph/diff against the
 golden graph after new traffic (a new edge, listed and scored), DOT
-output, and the edge counters in /metrics."""
+output, and the edge counters in /metrics. Golden graphs are stored in
+the history database of the state directory: after a restart they are
+all listed, shown (an old version read back from the database, past the
+newest ones the restart put in memory) and diffed (two stored versions:
+the edge added between them), and the versions go on from the last."""
 import os
 import shutil
 import sys
@@ -63,8 +67,10 @@ t = Failures()
 work = tempfile.mkdtemp(prefix="umbra-graph-")
 pcap = os.path.join(work, "graph.pcap")
 wrpcap(pcap, pkts)
+state = os.path.join(work, "state")
+os.makedirs(state, mode=0o700)
 d = Daemon("graph", pcap=pcap, http=21000 + os.getpid() % 1000, token="gr4ph",
-           conf_text=CONF)
+           conf_text=CONF, state_dir=state)
 started = d.start()
 t.check("umbra starts", started)
 if not started:
@@ -208,6 +214,66 @@ t.check("/metrics: edges and worker records",
 st = d.call("stats")["result"]
 t.check("stats show the graph counters",
         st["graph"]["records"] >= 13 and st["graph"]["dns"] >= 2, st.get("graph"))
+
+# --- golden graphs kept across a restart ----------------------------------
+r = d.call("graph/golden", action="save", stage="production", label="after")
+t.check("golden version 2 (the new edge in it), stored in the history",
+        ok(r) and r["result"]["version"] == 2 and r["result"]["edges"] == 4 and
+        r["result"]["store"] == "history", r)
+for i in range(8):  # more than a restart reads back into memory per stage
+    r = d.call("graph/golden", action="save", stage="production", label="filler")
+t.check("versions 3..10 saved", ok(r) and r["result"]["version"] == 10, r)
+t.check("clean stop", d.stop() == 0)
+t.check("umbra starts again on the same state directory", d.start())
+log = open(os.path.join(d.dir, "umbra.log")).read()
+t.check("the newest golden graphs are read back at start",
+        "8 golden graph(s) read back from the history" in log, log[-2000:])
+r = d.call("graph/golden", action="list", stage="production")
+g = r.get("result", {}).get("golden", [])
+t.check("after the restart: all 10 versions listed, oldest first, with labels",
+        ok(r) and [x["version"] for x in g] == list(range(1, 11)) and
+        g[0]["label"] == "before" and g[1]["label"] == "after" and
+        g[0]["edges"] == 3 and g[1]["edges"] == 4 and g[0]["origin"] == "command" and
+        g[0]["at"] > 1.7e9 and r["result"]["store"] == "history", r)
+r = d.call("graph/golden", action="show", stage="production", version=1)
+res = r.get("result", {})
+t.check("show version 1 (read from the database): its 3 edges and label",
+        ok(r) and res["version"] == 1 and res["label"] == "before" and
+        len(res["edges"]) == 3 and
+        sorted(e["server_ip"] for e in res["edges"]) == sorted([API, DB, DNS_IP]), r)
+r = d.call("graph/diff", stage="production", version=1, to_version=2, min_gap_ms=200)
+res = r.get("result", {})
+new = [e for e in res.get("edges", []) if e["change"] == "new"]
+t.check("diff of two stored versions: the edge added between them",
+        ok(r) and res["golden_version"] == 1 and res["to_version"] == 2 and
+        res["count"]["new"] == 1 and res["count"]["missing"] == 0 and
+        len(new) == 1 and new[0]["server_ip"] == ODD and new[0]["cur_flows"] == 6, r)
+r = d.call("graph/diff", stage="production", version=10, min_gap_ms=200)
+t.check("diff of the live graph against a stored version",
+        ok(r) and r["result"]["golden_version"] == 10, r)
+r = d.call("graph/diff", stage="production", version=1, to_version=99)
+t.check("refused: a version not stored",
+        not ok(r) and "to_version=" in r.get("error", {}).get("message", ""), r)
+r = d.call("graph/golden", action="save", stage="production", label="next")
+t.check("the next save is version 11", ok(r) and r["result"]["version"] == 11, r)
+# The stages renumbered (quarantine first): the graphs stay their stage's.
+swapped = os.path.join(d.dir, "swapped.yaml")
+with open(d.confs[0]) as f:
+    text = f.read()
+head, stages = text.split("stages:\n")
+prod, quar = stages.split("  - name: quarantine\n")
+with open(swapped, "w") as f:
+    f.write(head + "stages:\n  - name: quarantine\n" + quar + prod)
+r = d.call("config/apply", path=swapped)
+t.check("config/apply with the stages in another order", ok(r), r)
+time.sleep(0.2)
+r = d.call("graph/golden", action="show", stage="quarantine")
+t.check("quarantine has no golden graph after the renumbering", not ok(r), r)
+r = d.call("graph/golden", action="show", stage="production")
+res = r.get("result", {})
+t.check("production's latest is still its own (version 11)",
+        ok(r) and res["version"] == 11 and res["label"] == "next" and
+        all(e["stage"] == "production" for e in res["edges"]), r)
 
 t.check("clean stop", d.stop() == 0)
 d.cleanup(keep=t.n > 0)

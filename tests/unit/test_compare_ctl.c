@@ -1170,6 +1170,142 @@ test_evidence(void **state)
 	compare_free(c);
 }
 
+/* ---- capture: mismatched exchanges with their bytes and addresses ---- */
+
+/* What a worker sends for exchange @p x of flow @p flow: the request's
+ * head and the addresses, then both answers' heads. */
+static void
+exchange_evidence(struct compare_ctx *c, uint64_t flow, uint32_t x, const uint8_t *req,
+		  uint32_t req_len, const uint8_t *prod, uint32_t prod_len,
+		  const uint8_t *shadow, uint32_t shadow_len)
+{
+	struct compare_addr a = { .family = 4, .l4_proto = 6, .client_port = 40000 + x,
+				  .server_port = 80, .in_port = 1, .target_port = { 2, 3 } };
+	struct compare_chunk ch[COMPARE_HEAD_CHUNKS + 1];
+
+	memcpy(a.client, "\x0a\x00\x00\x01", 4);
+	memcpy(a.server, "\x0a\x00\x00\x0a", 4);
+	add_chunks(c, ch, head_of(flow, x, COMPARE_CHUNK_REQUEST, req, req_len, 64, ch));
+	add_chunks(c, ch, compare_addr_chunk(flow, x, 0, &a, ch));
+	add_chunks(c, ch, head_of(flow, x, COMPARE_PROD, prod, prod_len, 64, ch));
+	add_chunks(c, ch, head_of(flow, x, COMPARE_SHADOW, shadow, shadow_len, 64, ch));
+}
+
+static void
+test_capture(void **state)
+{
+	struct compare_limits lim = lim_default;
+	struct compare_capture_info info;
+	struct compare_record p, s;
+	struct compare_capture x;
+	uint8_t req[310], prod[310], shadow[310];
+	struct compare_ctx *c;
+
+	(void)state;
+	/* A capture smaller than one exchange's bytes is refused. */
+	lim.heads_max = 64;
+	lim.capture_max = 3;
+	lim.capture_bytes = 3 * COMPARE_HEAD_MAX - 1;
+	assert_null(compare_create(&lim, 1));
+	lim.capture_bytes = 1000;
+	c = ctx(&lim, 1);
+	memset(req, 'q', sizeof(req));
+	memcpy(req, "GET /api/x HTTP/1.1\r\n", 21);
+	memset(prod, 'p', sizeof(prod));
+	memset(shadow, 's', sizeof(shadow));
+
+	/* A match is not captured; a mismatch is, with its bytes and addresses. */
+	exchange_evidence(c, 1, 0, req, 100, prod, 300, prod, 300);
+	p = rec(1, 0, COMPARE_PROD);
+	add_pair(c, &p, &p);
+	exchange_evidence(c, 1, 1, req, 100, prod, 300, shadow, 50);
+	p = rec(1, 1, COMPARE_PROD);
+	p.latency_us = 700;
+	s = p;
+	s.status = 500;
+	s.latency_us = 900;
+	add_pair(c, &p, &s);
+	compare_capture_info(c, 0, &info);
+	assert_int_equal(info.exchanges, 1);
+	assert_int_equal(info.bytes, 100 + COMPARE_HEAD_MAX + 50);
+	assert_int_equal(compare_capture_get(c, 0, 0, &x), 0);
+	assert_int_equal(x.flow_id, 1);
+	assert_int_equal(x.exchange, 1);
+	assert_int_equal(x.addr.client_port, 40001);
+	assert_int_equal(x.addr.target_port[0], 2);
+	assert_memory_equal(x.addr.server, "\x0a\x00\x00\x0a", 4);
+	assert_int_equal(x.request_len, 100);
+	assert_memory_equal(x.request, req, 100);
+	assert_int_equal(x.answer_len[0], COMPARE_HEAD_MAX);
+	assert_memory_equal(x.answer[0], prod, COMPARE_HEAD_MAX);
+	assert_int_equal(x.answer_len[1], 50);
+	assert_memory_equal(x.answer[1], shadow, 50);
+	assert_int_equal(x.side[1].status, 500);
+	assert_int_equal(x.side[0].latency_us, 700);
+	assert_true(x.kinds & 1); /* status */
+	assert_string_equal(compare_kind_name(0), "status");
+	assert_int_equal(compare_capture_get(c, 0, 1, &x), -1);
+
+	/* 406 bytes each: the third pushes the first out (bytes), counted. */
+	for (uint32_t i = 2; i < 4; i++) {
+		exchange_evidence(c, 1, i, req, 100, prod, 300, shadow, 50);
+		p = rec(1, i, COMPARE_PROD);
+		s = p;
+		s.body_digest = 7;
+		add_pair(c, &p, &s);
+	}
+	compare_capture_info(c, 0, &info);
+	assert_int_equal(info.exchanges, 2);
+	assert_int_equal(info.kept, 3);
+	assert_int_equal(info.dropped, 1);
+	assert_true(info.bytes <= lim.capture_bytes);
+	assert_int_equal(compare_capture_get(c, 0, 0, &x), 0);
+	assert_int_equal(x.exchange, 2);
+	assert_memory_equal(x.answer[1], shadow, 50);
+	assert_int_equal(compare_capture_get(c, 0, 1, &x), 0);
+	assert_int_equal(x.exchange, 3);
+	assert_memory_equal(x.request, req, 100);
+
+	/* Small exchanges: at most capture_max are kept (exchanges). */
+	for (uint32_t i = 4; i < 9; i++) {
+		exchange_evidence(c, 1, i, req, 10, prod, 10, shadow, 10);
+		p = rec(1, i, COMPARE_PROD);
+		s = p;
+		s.size = 1;
+		add_pair(c, &p, &s);
+	}
+	compare_capture_info(c, 0, &info);
+	assert_int_equal(info.exchanges, 3);
+	assert_int_equal(info.kept, 8);
+	assert_int_equal(info.dropped, 5);
+	assert_int_equal(info.bytes, 90);
+	for (uint32_t i = 0; i < 3; i++) {
+		assert_int_equal(compare_capture_get(c, 0, i, &x), 0);
+		assert_int_equal(x.exchange, 6 + i);
+		assert_memory_equal(x.answer[0], prod, 10);
+	}
+
+	/* A flow without evidence (no addresses): counted, not captured. */
+	p = rec(2, 0, COMPARE_PROD);
+	s = p;
+	s.status = 404;
+	add_pair(c, &p, &s);
+	compare_capture_info(c, 0, &info);
+	assert_int_equal(info.without_evidence, 1);
+	assert_int_equal(info.exchanges, 3);
+
+	/* The report says what the capture holds; a reset empties it. */
+	json_t *rep = report(c);
+	assert_int_equal(jint(rep, "capture.exchanges"), 3);
+	assert_int_equal(jint(rep, "capture.dropped"), 5);
+	assert_int_equal(jint(rep, "capture.without_evidence"), 1);
+	json_decref(rep);
+	compare_reset(c, 0);
+	compare_capture_info(c, 0, &info);
+	assert_int_equal(info.exchanges + info.kept + info.bytes, 0);
+	compare_free(c);
+}
+
 int
 main(void)
 {
@@ -1196,6 +1332,7 @@ main(void)
 		cmocka_unit_test(test_report_shape),
 		cmocka_unit_test(test_bad_records),
 		cmocka_unit_test(test_evidence),
+		cmocka_unit_test(test_capture),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,8 @@
  * Unit tests: the etcd client (lib/fleet). Pure: base64 both ways (every
  * length mod 3, refusals), range ends of prefixes, the request bodies
  * (what etcd's gateway reads: base64 keys, decimal-string revisions, the
- * compare of a compare-and-swap), responses (range, txn won and lost,
+ * compare of a compare-and-swap, the election's create-if-absent, an
+ * event moved to the log), responses (range, txn won and lost,
  * lease, errors, watch events with DELETE, compaction), the watch stream
  * split across arbitrary chunks. On the loop: a fake gateway (libevent's
  * HTTP server) answering a range and streaming a watch in pieces, and a
@@ -132,6 +133,52 @@ test_requests(void **state)
 	free(s);
 	s = etcd_req_keepalive(99);
 	assert_string_equal(s, "{\"ID\":\"99\"}");
+	free(s);
+}
+
+/* The election (create if absent, on a lease), taking an event (delete it
+ * and put the log entry, only while it is at its revision), pruning. */
+static void
+test_requests_leader(void **state)
+{
+	json_t *o, *c, *ops;
+	char *s;
+
+	(void)state;
+	s = etcd_req_create("/u/c/leader", "{\"id\":\"a\"}", 10, 7);
+	o = json_loads(s, 0, NULL);
+	c = json_array_get(json_object_get(o, "compare"), 0);
+	assert_string_equal(json_string_value(json_object_get(c, "target")), "CREATE");
+	assert_string_equal(json_string_value(json_object_get(c, "create_revision")), "0");
+	assert_string_equal(field(c, "key"), "/u/c/leader");
+	c = json_object_get(json_array_get(json_object_get(o, "success"), 0), "request_put");
+	assert_string_equal(json_string_value(json_object_get(c, "lease")), "7");
+	assert_non_null(json_object_get(json_array_get(json_object_get(o, "failure"), 0),
+					"request_range"));
+	json_decref(o);
+	free(s);
+
+	s = etcd_req_move("/u/c/events/a-1", 31, "/u/c/log/31", "{}", 2);
+	o = json_loads(s, 0, NULL);
+	c = json_array_get(json_object_get(o, "compare"), 0);
+	assert_string_equal(json_string_value(json_object_get(c, "target")), "MOD");
+	assert_string_equal(json_string_value(json_object_get(c, "mod_revision")), "31");
+	ops = json_object_get(o, "success");
+	assert_int_equal(json_array_size(ops), 2);
+	assert_string_equal(field(json_object_get(json_array_get(ops, 0),
+						  "request_delete_range"), "key"),
+			    "/u/c/events/a-1");
+	assert_string_equal(field(json_object_get(json_array_get(ops, 1), "request_put"),
+				  "key"), "/u/c/log/31");
+	assert_null(json_object_get(o, "failure"));
+	json_decref(o);
+	free(s);
+
+	s = etcd_req_delete_range("/u/c/log/", "/u/c/log/9");
+	o = json_loads(s, 0, NULL);
+	assert_string_equal(field(o, "key"), "/u/c/log/");
+	assert_string_equal(field(o, "range_end"), "/u/c/log/9");
+	json_decref(o);
 	free(s);
 }
 
@@ -419,6 +466,7 @@ main(void)
 		cmocka_unit_test(test_b64),
 		cmocka_unit_test(test_prefix_end),
 		cmocka_unit_test(test_requests),
+		cmocka_unit_test(test_requests_leader),
 		cmocka_unit_test(test_responses),
 		cmocka_unit_test(test_stream),
 		cmocka_unit_test(test_client_loop),

@@ -1225,7 +1225,7 @@ test_golden_store(void **state)
 	assert_int_equal(graph_golden_save(g, s, GRAPH_GOLDEN_COMMAND, "first"), 1);
 	flow(t, SVC, 0, IP(10, 1, 0, 1), IP(10, 2, 0, 2), 443, 2000);
 	graph_snap_take(t, &f1, 3000, s);
-	assert_int_equal(graph_golden_save(g, s, GRAPH_GOLDEN_RELEASE, "api 2.0 GO"), 2);
+	assert_int_equal(graph_golden_save(g, s, GRAPH_GOLDEN_AUTO, "api 2.0 GO"), 2);
 	r = rec(GRAPH_REC_NEW, SVC, 0, IP(10, 1, 0, 1), IP(10, 2, 0, 3), 443, 4000);
 	r.stage = 2;
 	graph_edges_add(t, &r);
@@ -1241,7 +1241,7 @@ test_golden_store(void **state)
 	assert_string_equal(graph_golden_get(g, 1, 2)->label, "api 2.0 GO");
 	assert_int_equal(graph_golden_list(g, 1, info, 8), 2);
 	assert_int_equal(info[0].version, 2);
-	assert_int_equal(info[0].origin, GRAPH_GOLDEN_RELEASE);
+	assert_int_equal(info[0].origin, GRAPH_GOLDEN_AUTO);
 	assert_int_equal(info[1].version, 3);
 	assert_int_equal(graph_golden_list(g, GRAPH_ANY, info, 1), 3);
 	/* Refused: too many edges, no stage. */
@@ -1268,6 +1268,83 @@ test_golden_store(void **state)
 	graph_golden_free(g);
 }
 
+/* Versions read back from a store (out of order) or numbered by it keep
+ * their numbers; later saves number after the highest; a version held is
+ * refused. */
+static void
+test_golden_put(void **state)
+{
+	(void)state;
+	struct graph_golden *g = graph_golden_create(4, 8);
+	struct graph_edges *t = graph_edges_create(64);
+	struct graph_snap *s = graph_snap_create(64);
+	struct graph_filter f1 = { 1, GRAPH_ANY, GRAPH_ANY };
+
+	flow(t, SVC, 0, IP(10, 1, 0, 1), IP(10, 2, 0, 1), 5432, 0);
+	graph_snap_take(t, &f1, 1000, s);
+	assert_int_equal(graph_golden_put(g, s, 7, GRAPH_GOLDEN_AUTO, "seven"), 7);
+	assert_int_equal(graph_golden_put(g, s, 3, GRAPH_GOLDEN_COMMAND, "three"), 3);
+	assert_int_equal(graph_golden_get(g, 1, 0)->version, 7);
+	assert_string_equal(graph_golden_get(g, 1, 3)->label, "three");
+	assert_int_equal(graph_golden_put(g, s, 3, GRAPH_GOLDEN_COMMAND, NULL), -EINVAL);
+	assert_int_equal(graph_golden_save(g, s, GRAPH_GOLDEN_COMMAND, NULL), 8);
+	assert_int_equal(graph_golden_put(g, s, 0, GRAPH_GOLDEN_COMMAND, NULL), 9);
+	assert_int_equal(graph_golden_put(g, s, 1, GRAPH_GOLDEN_ORIGIN_MAX, NULL), -EINVAL);
+	graph_snap_free(s);
+	graph_edges_free(t);
+	graph_golden_free(g);
+}
+
+/* A packed graph reads back equal, as another stage index when the
+ * configuration numbers its stage differently; a blob that is not one
+ * (another layout, cut short) is refused, and so is one too big. */
+static void
+test_snap_pack(void **state)
+{
+	(void)state;
+	struct graph_edges *t = graph_edges_create(64);
+	struct graph_snap *s = graph_snap_create(64), *r = graph_snap_create(64);
+	struct graph_snap *small = graph_snap_create(1);
+	struct graph_filter f1 = { 1, GRAPH_ANY, GRAPH_ANY };
+	struct graph_key k;
+	char buf[4096];
+	size_t n;
+
+	flow(t, SVC, 0, IP(10, 1, 0, 1), IP(10, 2, 0, 1), 5432, 0);
+	flow(t, SVC, 0, IP(10, 1, 0, 1), IP(10, 2, 0, 1), 5432, 4000);
+	flow(t, SVC, 0, IP(10, 1, 0, 1), IP(10, 2, 0, 2), 443, 5000);
+	graph_snap_take(t, &f1, 6000, s);
+	assert_int_equal(s->n, 2);
+	n = graph_snap_pack(s, buf, sizeof(buf));
+	assert_int_equal(n, graph_snap_packed_size(s));
+	assert_int_equal(graph_snap_pack(s, buf, n - 1), 0);
+	assert_int_equal(graph_snap_unpack(buf, n, 3, r), 0);
+	assert_int_equal(r->n, 2);
+	assert_int_equal(r->filter.stage, 3);
+	assert_int_equal(r->flows, s->flows);
+	assert_int_equal(r->bytes, s->bytes);
+	assert_int_equal(r->from_ms, s->from_ms);
+	assert_int_equal(r->taken_ms, 6000);
+	for (uint32_t i = 0; i < r->n; i++) {
+		assert_int_equal(r->e[i].key.stage, 3);
+		assert_int_equal(r->e[i].st.flows, s->e[i].st.flows);
+		assert_int_equal(r->e[i].st.max_gap_ms, s->e[i].st.max_gap_ms);
+		k = s->e[i].key;
+		k.stage = 3;
+		assert_ptr_equal(graph_snap_find(r, &k), &r->e[i]);
+	}
+	assert_int_equal(graph_snap_unpack(buf, n - 1, 3, r), -EINVAL);
+	assert_int_equal(graph_snap_unpack(buf, 8, 3, r), -EINVAL);
+	assert_int_equal(graph_snap_unpack(NULL, 0, 3, r), -EINVAL);
+	assert_int_equal(graph_snap_unpack(buf, n, 3, small), -E2BIG);
+	buf[0] ^= 0x5a;
+	assert_int_equal(graph_snap_unpack(buf, n, 3, r), -EINVAL);
+	graph_snap_free(s);
+	graph_snap_free(r);
+	graph_snap_free(small);
+	graph_edges_free(t);
+}
+
 /* ------------------------------------------------------------------ */
 /* Periodic edges                                                      */
 
@@ -1288,6 +1365,70 @@ test_periodic_rule(void **state)
 	assert_false(graph_edge_silent(&o, 100, 1.0, 119000, &gap));
 	assert_int_equal(gap, 60000);
 	assert_true(graph_edge_silent(&o, 100, 1.0, 121000, NULL));
+}
+
+/* An irregular job (gaps of 1, 4, 2, 1 and 2 s): the golden graph learns
+ * its largest gap (not its last nor its mean), and the job's edge is
+ * missing exactly once silent for longer than k x that gap (k = 3 here;
+ * the gap scaled by how much sparser the later window's traffic is). */
+static void
+test_periodic_largest_gap(void **state)
+{
+	(void)state;
+	struct graph_edges *t = graph_edges_create(64);
+	struct graph_snap *gold = graph_snap_create(64), *now = graph_snap_create(64);
+	struct graph_snap *win = graph_snap_create(64);
+	struct graph_filter f = { STAGE, GRAPH_ANY, GRAPH_ANY };
+	static const uint64_t runs[] = { 0, 1000, 5000, 7000, 8000, 10000 };
+	const uint32_t job = IP(10, 2, 1, 1), gap = 4000 - 20;   /* END 20 ms after NEW */
+	struct graph_diff_opts o;
+	struct graph_diff d;
+	unsigned int r = 0, quiet = 0, missing = 0;
+
+	graph_diff_opts_default(&o);
+	o.k_gap = 3;
+	o.min_gap_ms = 1000;
+	for (uint64_t ms = 0; ms <= 40000; ms += 500) {
+		/* A busy edge all along: the current graph has traffic. */
+		flow(t, SVC, 0, IP(10, 1, 0, 1), IP(10, 2, 0, 1), 5432, ms);
+		if (r < sizeof(runs) / sizeof(runs[0]) && runs[r] == ms) {
+			flow(t, SVC, 0, IP(10, 1, 0, 1), job, 9000, ms);
+			r++;
+		}
+		if (ms == 10500) {
+			graph_snap_take(t, &f, ms, gold);
+			assert_int_equal(gold->e[1].key.server_port, 9000);
+			assert_int_equal(gold->e[1].st.max_gap_ms, gap);
+		}
+		if (ms <= 10500)
+			continue;
+		graph_snap_take(t, &f, ms, now);
+		graph_snap_delta(now, gold, win);
+		graph_diff(gold, win, &o, NULL, &d);
+		/* Silent since the window began (10.5 s). */
+		uint64_t silent = ms - 10500;
+		bool want = silent > 3 * gap * d.scale;
+
+		assert_true(d.scale >= 1 && d.scale < 3);
+		assert_int_equal(graph_edge_silent(&o, gap, d.scale, silent, NULL), want);
+		assert_int_equal(d.count[GRAPH_CHANGE_MISSING], want);
+		/* Its last gap (2 s) would have flagged it from 6 s on. */
+		if (silent > 3 * 2000 && silent <= 3 * gap)
+			assert_int_equal(d.count[GRAPH_CHANGE_MISSING], 0);
+		if (!want) {
+			quiet++;
+			continue;
+		}
+		missing++;
+		assert_int_equal(d.list[0].key.server_port, 9000);
+		assert_int_equal(d.list[0].gap_ms, (uint32_t)(gap * d.scale));
+		assert_int_equal(d.list[0].silent_ms, silent);
+	}
+	assert_true(quiet > 10 && missing > 10);
+	graph_snap_free(gold);
+	graph_snap_free(now);
+	graph_snap_free(win);
+	graph_edges_free(t);
 }
 
 /* A stage with a busy edge (one flow a second) and a job every 5
@@ -1760,7 +1901,10 @@ main(void)
 		cmocka_unit_test(test_namer),
 		cmocka_unit_test(test_snapshots),
 		cmocka_unit_test(test_golden_store),
+		cmocka_unit_test(test_golden_put),
+		cmocka_unit_test(test_snap_pack),
 		cmocka_unit_test(test_periodic_rule),
+		cmocka_unit_test(test_periodic_largest_gap),
 		cmocka_unit_test(test_periodic_golden),
 		cmocka_unit_test(test_diff_changed),
 		cmocka_unit_test_setup_teardown(test_sim_clean, sim_setup, sim_teardown),

@@ -2,7 +2,8 @@
 /*
  * Unit tests: release history in SQLite (lib/history): records and the
  * analytics over them, batches, a kill -9 that loses nothing committed,
- * refusals (a newer schema, a symlink).
+ * refusals (a newer schema, a symlink); golden graphs (numbered per
+ * stage, kept across a reopen, walked; a version-1 file upgraded).
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -202,6 +203,121 @@ test_refusals(void **state)
 	assert_true(strlen(err) > 0);
 }
 
+/* What a walk of golden graphs saw. */
+struct seen {
+	unsigned int n;
+	char stage[4][16];
+	uint32_t version[4];
+	char label[4][16];
+	size_t len[4];
+	char data[4][16];
+	bool release_null[4];
+};
+
+static int
+see(const struct history_golden *g, void *arg)
+{
+	struct seen *s = arg;
+
+	if (s->n < 4) {
+		snprintf(s->stage[s->n], sizeof(s->stage[0]), "%s", g->stage);
+		s->version[s->n] = g->version;
+		snprintf(s->label[s->n], sizeof(s->label[0]), "%s", g->label);
+		s->len[s->n] = g->len;
+		if (g->data)
+			memcpy(s->data[s->n], g->data, g->len < 16 ? g->len : 16);
+		s->release_null[s->n] = g->release == NULL;
+	}
+	s->n++;
+	return 0;
+}
+
+static int
+save_golden(struct history *h, const char *stage, const char *label, const char *blob)
+{
+	uint32_t v;
+
+	assert_int_equal(history_golden_next_version(h, stage, &v), 0);
+	assert_int_equal(history_golden_save(h, &(struct history_golden){
+		.stage = stage, .version = v, .origin = "command", .label = label,
+		.at = 1000 + v, .edges = 1, .flows = 5, .data = blob,
+		.len = strlen(blob) + 1 }), 0);
+	return (int)v;
+}
+
+/* Golden graphs: numbered per stage, committed at once (a reopened file
+ * has them), walked oldest first by stage, version and newest; a
+ * version saved twice is refused. */
+static void
+test_golden_graphs(void **state)
+{
+	struct history *h = open_db("g.db");
+	struct seen s = { 0 };
+
+	(void)state;
+	assert_int_equal(save_golden(h, "production", "a", "g1"), 1);
+	assert_int_equal(save_golden(h, "production", "b", "g2"), 2);
+	assert_int_equal(save_golden(h, "staging", "c", "s1"), 1);
+	assert_int_equal(history_golden_save(h, &(struct history_golden){
+		.stage = "staging", .version = 1, .origin = "auto", .data = "x", .len = 2 }), -1);
+	assert_non_null(strstr(history_error(h), "golden"));
+	assert_int_equal(history_golden_save(h, &(struct history_golden){
+		.stage = "staging", .version = 0, .origin = "auto", .data = "x", .len = 2 }), -1);
+	assert_int_equal(history_golden_save(h, &(struct history_golden){
+		.stage = "staging", .version = 2, .origin = "auto", .label = "d",
+		.release = "api v2", .data = "s2", .len = 3 }), 0);
+	history_close(h);
+
+	/* Reopened: everything is there. */
+	h = open_db("g.db");
+	assert_int_equal(history_golden_each(h, NULL, 0, 0, false, see, &s), 4);
+	assert_string_equal(s.stage[0], "production");
+	assert_int_equal(s.version[1], 2);
+	assert_string_equal(s.stage[2], "staging");
+	assert_int_equal(s.len[0], 0);       /* without the graphs */
+	assert_true(s.release_null[0]);
+	assert_false(s.release_null[3]);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(history_golden_each(h, "production", 0, 1, true, see, &s), 1);
+	assert_int_equal(s.version[0], 2);
+	assert_string_equal(s.data[0], "g2");
+	assert_string_equal(s.label[0], "b");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(history_golden_each(h, "production", 1, 0, true, see, &s), 1);
+	assert_string_equal(s.data[0], "g1");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(history_golden_each(h, NULL, 0, 2, false, see, &s), 2);
+	assert_string_equal(s.stage[0], "staging");   /* the newest two, oldest first */
+	assert_int_equal(s.version[1], 2);
+	assert_int_equal(history_golden_each(h, "dev", 0, 0, false, see, &s), 0);
+	assert_int_equal(save_golden(h, "production", "e", "g3"), 3);
+	history_close(h);
+}
+
+/* A version-1 database (before golden graphs) is upgraded in place. */
+static void
+test_golden_upgrade(void **state)
+{
+	struct history *h;
+	sqlite3 *db;
+	char path[128], err[256];
+	struct seen s = { 0 };
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/v1.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE releases (id INTEGER PRIMARY KEY, "
+				      "service TEXT NOT NULL, version TEXT NOT NULL, "
+				      "from_version TEXT, started_at REAL NOT NULL, ended_at "
+				      "REAL, outcome TEXT, bad INTEGER); PRAGMA user_version = 1",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(history_open(&h, path, err, sizeof(err)), 0);
+	assert_int_equal(save_golden(h, "production", "a", "g1"), 1);
+	assert_int_equal(history_golden_each(h, NULL, 0, 0, false, see, &s), 1);
+	history_close(h);
+}
+
 int
 main(void)
 {
@@ -210,6 +326,8 @@ main(void)
 		cmocka_unit_test(test_empty_summary),
 		cmocka_unit_test(test_kill9_loses_nothing_committed),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_golden_graphs),
+		cmocka_unit_test(test_golden_upgrade),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -5,10 +5,12 @@
 // with "Authorization: Bearer <token>" after a confirmation.
 import * as F from './format.js';
 import * as V from './views.js';
+import { fleet } from './fleet.js';
 import uPlot from '../vendor/uplot/uPlot.esm.js';
 
 const TOPICS = ['status', 'stats', 'workflow/status', 'workflow/history', 'verdict/status',
-  'fault/list', 'chaos/list', 'shadow/status', 'analytics/summary', 'graph/show'];
+  'fault/list', 'chaos/list', 'shadow/status', 'analytics/summary', 'graph/show',
+  'fleet/status'];
 const KEY = 'umbra.token';
 const $ = (id) => document.getElementById(id);
 
@@ -20,6 +22,9 @@ const S = {
   view: 'overview',
   chart: null, series: [[], []],
   cy: null, cyKey: '',
+  diffs: [], diffAt: 0,     // graph/diff answers of the stages with a golden graph
+  graphMs: null,            // the last map's data-to-first-frame time (tests read it)
+  lastCapture: null,        // the last pcapng downloaded: { profile, size, exchanges }
   events: 0,                // updates received (tests read it)
 };
 window.umbra = S;           // for the browser tests and curious operators
@@ -143,6 +148,9 @@ function render() {
   case 'graph':
     html = '';
     break;
+  case 'fleet':
+    html = err('fleet/status') ?? fleet(result('fleet/status'));
+    break;
   default:
     html = V.overview(result('status'), result('stats'), S.rates, !canAct);
   }
@@ -169,6 +177,42 @@ function chart() {
   }
 }
 
+/** How often the golden-graph diffs are asked for while the map is shown. */
+const DIFF_EVERY_MS = 5000;
+
+/* graph/diff of every stage with a golden graph (not an /events topic:
+ * asked for only while the map is shown). */
+async function fetchDiffs() {
+  S.diffAt = Date.now();
+  const { status, body } = await api('graph/golden', { action: 'list' });
+  if (status !== 200 || !body?.ok) return;
+  const stages = [...new Set((body.result.golden ?? []).map((x) => x.stage))];
+  const out = [];
+  for (const stage of stages) {
+    const d = await api('graph/diff', { stage });
+    if (d.status === 200 && d.body?.ok) out.push(d.body.result);
+  }
+  if (JSON.stringify(out) !== JSON.stringify(S.diffs)) {
+    S.diffs = out;
+    schedule();
+  }
+}
+
+function graphNote(g, m) {
+  const edges = m.elements.filter((e) => e.data.source).length;
+  const nodes = m.elements.length - edges;
+  const gold = S.diffs.map((d) => `${F.esc(d.stage)} against golden v${F.num(d.golden_version)}` +
+    ` (score ${Number(d.score ?? 0).toFixed(2)})`).join('; ');
+  return `<p>${F.num(nodes)} nodes, ${F.num(edges)} edges in ${F.num(m.stages.length)} stages: ` +
+    `${m.stages.map(F.esc).join(' · ')}</p>
+    <p class="legend" id="graph-diff">${gold ? `Golden-graph diff: ${gold}:
+      <span class="g-new">${F.num(m.diff.new)} new</span>,
+      <span class="g-missing">${F.num(m.diff.missing)} missing</span>,
+      <span class="g-changed">${F.num(m.diff.changed)} changed</span>`
+    : 'No golden graph (graph/golden action=save stage=…): no diff.'}
+      Edges are coloured by the share of failed flows (green 0 → red 1).</p>`;
+}
+
 let Cytoscape = null;
 async function graph() {
   const g = result('graph/show');
@@ -180,26 +224,39 @@ async function graph() {
       : '<p class="empty">Sign in with the API token to see this view.</p>';
     return;
   }
-  const { elements, stages } = V.graphElements(g);
-  note.innerHTML = `<p>${F.num(elements.filter((e) => e.data.source).length)} edges in ` +
-    `${F.num(stages.length)} stages: ${stages.map(F.esc).join(' · ')}</p>`;
-  const key = JSON.stringify(g);
+  if (Date.now() - S.diffAt > DIFF_EVERY_MS) fetchDiffs().catch(() => {});
+  const t0 = performance.now();
+  const m = V.graphElements(g, S.diffs);
+  const t1 = performance.now();
+  note.innerHTML = graphNote(g, m);
+  const key = JSON.stringify([g, S.diffs]);
   if (key === S.cyKey) return;
   S.cyKey = key;
   if (!Cytoscape) Cytoscape = (await import('../vendor/cytoscape/cytoscape.esm.min.mjs')).default;
   if (S.cy) S.cy.destroy();
+  const big = m.elements.length > 1500;
   S.cy = Cytoscape({
-    container: $('graph'), elements, layout: { name: 'preset' },
-    textureOnViewport: true, hideEdgesOnViewport: elements.length > 2000,
+    container: $('graph'), elements: m.elements, layout: { name: 'preset' },
+    // Large maps: cached textures while panning and zooming, no edges then.
+    textureOnViewport: true, hideEdgesOnViewport: big, pixelRatio: big ? 1 : 'auto',
     style: [
       { selector: 'node', style: { label: 'data(label)', 'font-size': 9, color: '#d8dee9',
-        'background-color': '#4c9be8', width: 10, height: 10 } },
+        'background-color': '#4c9be8', width: 10, height: 10, 'min-zoomed-font-size': 7 } },
       { selector: 'edge', style: { width: 1, 'curve-style': 'haystack',
         'line-color': 'mapData(dev, 0, 1, #4caf50, #e05050)' } },
-      { selector: 'edge[status = "missing"]', style: { 'line-style': 'dashed' } },
+      { selector: 'edge[status = "new"]', style: { width: 2, 'line-color': '#f0a030' } },
+      { selector: 'edge[status = "changed"]', style: { width: 2, 'line-color': '#b070e0' } },
+      { selector: 'edge[status = "missing"]', style: { width: 2, 'line-style': 'dashed',
+        'line-color': '#e05050' } },
     ],
   });
   S.cy.fit();
+  const t2 = performance.now();
+  // Data to the first frame drawn (Cytoscape draws on animation frames).
+  requestAnimationFrame(() => requestAnimationFrame(() => {
+    S.graphMs = performance.now() - t0;
+    S.graphSteps = { elements: t1 - t0, cytoscape: t2 - t1, frame: S.graphMs - (t2 - t0) };
+  }));
 }
 
 // ---- actions -------------------------------------------------------------------
@@ -214,6 +271,32 @@ async function api(cmd, args) {
   let body = null;
   try { body = await r.json(); } catch { /* not JSON */ }
   return { status: r.status, body };
+}
+
+/* A profile's evidence capture (shadow/capture) saved as PROFILE.pcapng. */
+async function download(profile) {
+  try {
+    const { status, body } = await api('shadow/capture', { profile });
+    if (status !== 200 || !body?.ok) {
+      say(`shadow/capture: refused (${status}): ${body?.error?.message ?? ''}`, 'error');
+      return;
+    }
+    const bin = F.fromBase64(body.result.pcapng_base64);
+    const url = URL.createObjectURL(new Blob([bin], { type: 'application/octet-stream' }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = `${profile}.pcapng`;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    S.lastCapture = { profile, size: bin.length, exchanges: body.result.exchanges,
+      magic: Array.from(bin.slice(0, 4)) };
+    say(`${profile}.pcapng: ${body.result.exchanges} mismatched exchanges, ` +
+      `${F.bytes(bin.length)}`, 'ok');
+  } catch (e) {
+    say(`shadow/capture: ${e.message}`, 'error');
+  }
 }
 
 const ACTIONS = {
@@ -269,7 +352,7 @@ async function signIn(token) {
 }
 
 function show(view) {
-  S.view = ['overview', 'releases', 'shadows', 'faults', 'analytics', 'graph']
+  S.view = ['overview', 'releases', 'shadows', 'faults', 'analytics', 'graph', 'fleet']
     .includes(view) ? view : 'overview';
   for (const a of document.querySelectorAll('#nav a'))
     a.classList.toggle('active', a.dataset.view === S.view);
@@ -293,7 +376,10 @@ $('logout').addEventListener('click', () => {
 $('view').addEventListener('click', (e) => {
   const b = e.target.closest('button.act');
   if (b) onAction(b);
+  const c = e.target.closest('button.capture');
+  if (c) download(c.dataset.profile);
 });
+S.redraw = schedule;        // tests feed data, then redraw
 window.addEventListener('hashchange', () => show(location.hash.slice(1)));
 signedIn();
 show(location.hash.slice(1));

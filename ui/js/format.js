@@ -261,3 +261,11 @@ export function byteDiff(bytes, other, width = 16) {
   }
   return { first, lines };
 }
+
+/** Standard base64 (a command's binary answer) as bytes; empty when absent. */
+export function fromBase64(s) {
+  const b = atob(typeof s === 'string' ? s : '');
+  const out = new Uint8Array(b.length);
+  for (let i = 0; i < b.length; i++) out[i] = b.charCodeAt(i);
+  return out;
+}

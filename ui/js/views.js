@@ -128,9 +128,19 @@ export function shadows(status) {
         ${esc(latency(r.latency_us?.shadow))}</p>
       ${table(['endpoint', 'compared', 'matches', 'mismatches', 'kinds', 'noisy',
         'latency prod', 'latency shadow'], eps, 'no endpoint yet')}
+      ${capture(p.name, r.capture)}
       ${samples(r.samples)}
     </section>`;
   }).join('\n');
+}
+
+/** The profile's evidence capture (pcapng of its mismatches) and its download. */
+export function capture(name, c) {
+  const what = c ? `${num(c.exchanges)} mismatched exchanges, ${bytes(c.bytes)}` +
+    ` (${num(c.dropped)} dropped for room, ${num(c.without_evidence)} without evidence)`
+    : 'not reported by this umbra';
+  return `<p class="capture">Capture: ${what}
+    <button class="capture" data-profile="${esc(name ?? '')}">Download pcapng</button></p>`;
 }
 
 /** One side's bytes as a hex dump, the bytes that differ from the other's marked. */
@@ -212,25 +222,42 @@ export function analytics(a) {
     <h3>Root causes</h3>${table(['metric', 'service', 'count'], causes, 'none recorded')}`;
 }
 
+/** Nodes of one stage per sub-column: a stage of 1000 stays readable. */
+const COLUMN_NODES = 40;
+
+/* The key of an edge in graph/show and in graph/diff alike. */
+const edgeKey = (e) => [e.stage ?? '', e.client ?? e.from ?? e.source,
+  e.server ?? e.to ?? e.target, e.port ?? ''].join('|');
+
 /**
  * The dependency map's answer as Cytoscape elements, nodes in stage
  * columns. Takes { edges: [{ stage, client|from|source, server|to|target,
  * deviation|score?, status? }] } (or nodes + edges); unknown shapes give
- * no element.
+ * no element. @p diffs: graph/diff answers (against the golden graph):
+ * their new and changed edges mark the map's (status), their missing
+ * ones are added (status "missing").
  */
-export function graphElements(g) {
+export function graphElements(g, diffs = []) {
   const edges = Array.isArray(g?.edges) ? g.edges
     : Array.isArray(g?.stages) ? g.stages.flatMap((s) => (s.edges ?? []).map((e) =>
       ({ stage: s.stage ?? s.name, ...e }))) : [];
+  const change = new Map(), missing = [];
+  for (const d of Array.isArray(diffs) ? diffs : []) {
+    for (const e of Array.isArray(d?.edges) ? d.edges : []) {
+      const x = { stage: d.stage, ...e };
+      if (e.change === 'missing') missing.push(x);
+      else if (e.change === 'new' || e.change === 'changed') change.set(edgeKey(x), e.change);
+    }
+  }
   const nodes = new Map(), els = [], stages = [];
   const node = (id, stage) => {
     if (!nodes.has(id)) {
       if (!stages.includes(stage)) stages.push(stage);
-      nodes.set(id, { data: { id, label: id, stage } });
+      nodes.set(id, { data: { id, label: id.slice(stage.length + 1), stage } });
     }
     return id;
   };
-  edges.forEach((e, i) => {
+  const edge = (e, i, status) => {
     const stage = String(e.stage ?? '');
     const s = e.client ?? e.from ?? e.source, t = e.server ?? e.to ?? e.target;
     if (s === undefined || t === undefined) return;
@@ -241,14 +268,26 @@ export function graphElements(g) {
     const dev = Number(e.deviation ?? e.score ??
       (Number(e.flows) > 0 ? Math.min(1, bad / Number(e.flows)) : 0));
     els.push({ data: { id: `e${i}`, source: sid, target: tid, dev,
-      status: String(e.status ?? e.diff ?? '') } });
-  });
-  // Stage columns: x by stage, y by order within it.
-  const perStage = new Map();
-  for (const n of nodes.values()) {
-    const k = perStage.get(n.data.stage) ?? 0;
-    perStage.set(n.data.stage, k + 1);
-    n.position = { x: stages.indexOf(n.data.stage) * 320, y: k * 40 };
+      status: status ?? String(e.status ?? e.diff ?? '') } });
+  };
+  edges.forEach((e, i) => edge(e, i, change.get(edgeKey({ ...e, stage: e.stage ?? '' }))));
+  missing.forEach((e, i) => edge(e, `m${i}`, 'missing'));
+  // Stage columns, each as many sub-columns as its nodes need.
+  const perStage = new Map(), width = new Map();
+  for (const n of nodes.values()) perStage.set(n.data.stage, (perStage.get(n.data.stage) ?? 0) + 1);
+  let x = 0;
+  for (const st of stages) {
+    width.set(st, x);
+    x += 320 + Math.max(0, Math.ceil(perStage.get(st) / COLUMN_NODES) - 1) * 160;
   }
-  return { elements: [...nodes.values(), ...els], stages };
+  const seen = new Map();
+  for (const n of nodes.values()) {
+    const k = seen.get(n.data.stage) ?? 0;
+    seen.set(n.data.stage, k + 1);
+    n.position = { x: width.get(n.data.stage) + Math.floor(k / COLUMN_NODES) * 160,
+      y: (k % COLUMN_NODES) * 40 };
+  }
+  const count = (st) => els.filter((e) => e.data.status === st).length;
+  return { elements: [...nodes.values(), ...els], stages,
+    diff: { new: count('new'), missing: count('missing'), changed: count('changed') } };
 }

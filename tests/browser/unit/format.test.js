@@ -121,3 +121,52 @@ test('faults view: lease left and chaos start/stop', () => {
   assert.match(html, /data-act="chaos-stop"/);
   assert.match(html, /data-act="fault-clear"/);
 });
+
+test('graph: the golden-graph diff marks new and changed edges and adds missing ones', () => {
+  const m = V.graphElements({ edges: [
+    { stage: 'production', client: 'web', server: 'db', port: 5432, flows: 3 },
+    { stage: 'production', client: 'web', server: 'cache', port: 6379, flows: 3 },
+    { stage: 'production', client: 'api', server: 'db', port: 5432, flows: 3 },
+  ] }, [{ stage: 'production', golden_version: 2, edges: [
+    { client: 'web', server: 'cache', port: 6379, change: 'new' },
+    { client: 'api', server: 'db', port: 5432, change: 'changed' },
+    { client: 'web', server: 'queue', port: 5672, change: 'missing' },
+    { client: 'web', server: 'db', port: 9999, change: 'new' }, // another port: not this edge
+  ] }]);
+  const edges = m.elements.filter((e) => e.data.source);
+  const st = (s, t) => edges.find((e) => e.data.source === `production:${s}` &&
+    e.data.target === `production:${t}`)?.data.status;
+  assert.equal(st('web', 'db'), '');
+  assert.equal(st('web', 'cache'), 'new');
+  assert.equal(st('api', 'db'), 'changed');
+  assert.equal(st('web', 'queue'), 'missing');
+  assert.deepEqual(m.diff, { new: 1, missing: 1, changed: 1 });
+  // The missing edge's server is a node of the map too.
+  assert.ok(m.elements.some((e) => e.data.id === 'production:queue'));
+  assert.deepEqual(V.graphElements({ edges: [] }, null).diff, { new: 0, missing: 0, changed: 0 });
+});
+
+test('graph: a stage of many nodes spreads over sub-columns, the next stage after them', () => {
+  const edges = [];
+  for (let i = 0; i < 100; i++) edges.push({ stage: 'a', client: 'c', server: `s${i}` });
+  edges.push({ stage: 'b', client: 'x', server: 'y' });
+  const m = V.graphElements({ edges });
+  const pos = (id) => m.elements.find((e) => e.data.id === id).position;
+  const ys = m.elements.filter((e) => e.data.stage === 'a').map((e) => e.position.y);
+  assert.ok(Math.max(...ys) < 40 * 40, 'no column taller than 40 nodes');
+  assert.ok(pos('b:x').x > Math.max(...m.elements.filter((e) => e.data.stage === 'a')
+    .map((e) => e.position.x)));
+});
+
+test('shadows: the capture line and its download button', () => {
+  const html = V.shadows({ profiles: [{ name: 'web<v2>', comparison: { compared: 1,
+    capture: { exchanges: 3, bytes: 2048, dropped: 1, without_evidence: 2 } } }] });
+  assert.match(html, /3 mismatched exchanges, 2\.0 KiB \(1 dropped for room, 2 without evidence\)/);
+  assert.match(html, /<button class="capture" data-profile="web&lt;v2&gt;">Download pcapng<\/button>/);
+  assert.match(V.capture('x', undefined), /not reported/);
+});
+
+test('fromBase64: a command\'s binary answer as bytes', () => {
+  assert.deepEqual(Array.from(F.fromBase64('Cg0NCg==')), [0x0a, 0x0d, 0x0d, 0x0a]);
+  assert.equal(F.fromBase64(undefined).length, 0);
+});

@@ -1,0 +1,494 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The fleet's release workflow, its leader's half: the election, events
+ * forwarded to the leader, the leader taking them into the log, and
+ * rollbacks decided anywhere published as events. umbra_fleet_log.c: the
+ * log every member follows, and rollout steps.
+ *
+ * Election: PREFIX/leader is created only if absent (a txn on its create
+ * revision), on the candidate's member lease. Whoever sees it gone (the
+ * watch: deleted with a dead leader's lease) campaigns again.
+ *
+ * An event sent to any member (event/..., in a fleet) is put at
+ * PREFIX/events/ID-N. The leader runs it on its own workflow, then moves it
+ * in one txn (the event key still at its revision: delete it, put
+ * PREFIX/log/REV with the outcome): a second leader cannot take it too. A
+ * leader that dies between running and moving leaves the event in place:
+ * the next leader runs it, and the dead one, on restart, finds its own
+ * transition interrupted and reverted by lib/workflow, as after any crash.
+ *
+ * Every member follows each log entry once (the revision followed is
+ * kept), on its own workflow: same configuration, same events, same
+ * transitions. Entries made while it was away are followed on a resync;
+ * at start its state directory already holds what it ran.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "umbra_fleet_private.h"
+
+static void pump(struct umbra_fleet *f);
+
+/* ---- election ---------------------------------------------------------- */
+
+static void
+leader_set(struct umbra_fleet *f, const char *id, bool mine, uint64_t since)
+{
+	bool was = f->leader;
+
+	if (id[0] && f->leader_gone_ms) {
+		f->failover_ms = (double)(mgmt_now_ms() - f->leader_gone_ms);
+		f->leader_gone_ms = 0;
+	}
+	snprintf(f->leader_id, sizeof(f->leader_id), "%s", id);
+	f->leader = mine;
+	f->leader_since_ms = since;
+	if (mine && !was) {
+		f->terms++;
+		printf("umbra: fleet: %s leads the fleet's workflow\n", f->cf.id);
+		fflush(stdout);
+		fleet_report(f, true);
+		pump(f);
+	} else if (was && !mine) {
+		printf("umbra: fleet: %s no longer leads (%s does)\n", f->cf.id,
+		       id[0] ? id : "nobody");
+		fflush(stdout);
+	}
+}
+
+/* The leader key's value and lease: who leads, and whether it is us. */
+static void
+leader_kv(struct umbra_fleet *f, const struct etcd_kv *kv)
+{
+	json_t *o = json_loadb(kv->value, kv->len, 0, NULL);
+	const char *id = json_string_value(json_object_get(o, "id"));
+
+	if (id == NULL)
+		id = "?";   /* someone else's value: a leader all the same */
+	leader_set(f, id, strcmp(id, f->cf.id) == 0 && kv->lease == f->lease,
+		   (uint64_t)json_integer_value(json_object_get(o, "since_ms")));
+	json_decref(o);
+}
+
+static void campaign(struct umbra_fleet *f);
+
+static void
+on_campaign(const struct etcd_resp *r, const char *error, void *arg, uint64_t tag)
+{
+	struct umbra_fleet *f = arg;
+
+	if (tag == f->epoch)
+		f->campaigning = false;
+	if (!fleet_answer_ok(f, r, error, tag, "leader election"))
+		return;
+	if (r->succeeded)
+		leader_set(f, f->cf.id, true, fleet_wall_ms());
+	else if (r->n_kvs)
+		leader_kv(f, &r->kvs[0]);
+	else
+		campaign(f);   /* gone between the compare and the read */
+}
+
+static void
+campaign(struct umbra_fleet *f)
+{
+	char v[160];
+
+	if (!f->synced || f->campaigning || f->lease == 0)
+		return;
+	snprintf(v, sizeof(v), "{\"id\":\"%s\",\"since_ms\":%" PRIu64 "}", f->cf.id,
+		 fleet_wall_ms());
+	f->campaigning = true;
+	f->elections++;
+	if (etcd_call(f->cli, "/v3/kv/txn", etcd_req_create(f->k_leader, v, strlen(v),
+							     f->lease),
+		      on_campaign, f, f->epoch) < 0) {
+		f->campaigning = false;
+		fleet_session_fail(f, "cannot send the leader election");
+	}
+}
+
+void
+fleet_leader_seen(struct umbra_fleet *f, const struct etcd_kv *kv)
+{
+	if (!kv->deleted) {
+		leader_kv(f, kv);
+		return;
+	}
+	if (f->leader_id[0] && strcmp(f->leader_id, f->cf.id) != 0)
+		printf("umbra: fleet: leader %s gone; electing\n", f->leader_id);
+	fflush(stdout);
+	leader_set(f, "", false, 0);
+	f->leader_gone_ms = mgmt_now_ms();
+	campaign(f);
+}
+
+static void pending_flush(struct umbra_fleet *f);
+
+void
+fleet_leader_synced(struct umbra_fleet *f)
+{
+	pending_flush(f);
+	if (f->leader_id[0] == '\0') {
+		if (f->leader_gone_ms == 0)
+			f->leader_gone_ms = mgmt_now_ms();
+		campaign(f);
+	}
+	pump(f);
+}
+
+void
+fleet_leader_lost(struct umbra_fleet *f)
+{
+	if (f->leader) {
+		printf("umbra: fleet: %s stops leading: no etcd session\n", f->cf.id);
+		fflush(stdout);
+	}
+	f->leader = false;
+	f->campaigning = false;
+	f->taking = false;
+}
+
+/* ---- events to the leader --------------------------------------------- */
+
+static int
+event_find(struct umbra_fleet *f, const char *key)
+{
+	for (unsigned int i = 0; i < f->n_ev; i++)
+		if (strcmp(f->ev[i].key, key) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void
+event_remove(struct umbra_fleet *f, const char *key)
+{
+	int i = event_find(f, key);
+
+	if (i < 0)
+		return;
+	free(f->ev[i].value);
+	memmove(&f->ev[i], &f->ev[i + 1], (f->n_ev - (unsigned int)i - 1) * sizeof(f->ev[0]));
+	f->n_ev--;
+}
+
+void
+fleet_events_clear(struct umbra_fleet *f)
+{
+	while (f->n_ev)
+		event_remove(f, f->ev[0].key);
+}
+
+static int
+ev_cmp(const void *a, const void *b)
+{
+	const struct fleet_event *x = a, *y = b;
+
+	return x->rev < y->rev ? -1 : x->rev > y->rev;
+}
+
+void
+fleet_events_sort(struct umbra_fleet *f)
+{
+	qsort(f->ev, f->n_ev, sizeof(f->ev[0]), ev_cmp);
+}
+
+void
+fleet_event_seen(struct umbra_fleet *f, const struct etcd_kv *kv)
+{
+	struct fleet_event *e;
+
+	if (kv->deleted) {
+		event_remove(f, kv->key);
+		return;
+	}
+	if (event_find(f, kv->key) >= 0 || f->n_ev == FLEET_EVENTS_MAX)
+		return;   /* full: the rest wait in etcd for the next read */
+	e = &f->ev[f->n_ev];
+	e->value = strndup(kv->value, kv->len);
+	if (e->value == NULL)
+		return;
+	snprintf(e->key, sizeof(e->key), "%s", kv->key);
+	e->rev = kv->mod_revision;
+	f->n_ev++;
+	if (f->synced)
+		pump(f);
+}
+
+static const char *
+ran_find(struct umbra_fleet *f, const char *key, int64_t rev)
+{
+	unsigned int n = f->n_ran < FLEET_RAN_KEPT ? f->n_ran : FLEET_RAN_KEPT;
+
+	for (unsigned int i = 0; i < n; i++)
+		if (f->ran[i].rev == rev && strcmp(f->ran[i].key, key) == 0)
+			return f->ran[i].entry;
+	return NULL;
+}
+
+static void
+ran_add(struct umbra_fleet *f, const char *key, int64_t rev, char *entry)
+{
+	unsigned int i = f->n_ran++ % FLEET_RAN_KEPT;
+
+	free(f->ran[i].entry);
+	snprintf(f->ran[i].key, sizeof(f->ran[i].key), "%s", key);
+	f->ran[i].rev = rev;
+	f->ran[i].entry = entry;
+}
+
+static bool
+event_known(const char *ev)
+{
+	static const char *const ok[] = { "code_commit", "test_completion",
+					  "manual_approval", "rollback" };
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (ev != NULL && strcmp(ev, ok[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Run event @p o (as put by a member) on this workflow.
+ * @return the outcome: "started" with its transition, "decided" (a rollback
+ * its origin already ran: this is the origin), or "refused: ...".
+ */
+json_t *
+fleet_run_event(struct umbra_fleet *f, json_t *o, bool decided_here)
+{
+	const char *ev = json_string_value(json_object_get(o, "event"));
+	json_t *args = json_object_get(o, "args"), *r;
+	char err[600], why[700];
+
+	if (!event_known(ev) || !json_is_object(args)) {
+		return json_pack("{s:s}", "result", "refused: not an event umbra knows "
+				 "(code_commit, test_completion, manual_approval, rollback)");
+	}
+	if (decided_here)
+		return json_pack("{s:s}", "result", "decided");
+	if (workflow_args_check(args, err, sizeof(err)) < 0) {
+		snprintf(why, sizeof(why), "refused: %s", err);
+		return json_pack("{s:s}", "result", why);
+	}
+	r = workflow_event(f->app->workflow, ev, args, err, sizeof(err));
+	if (r == NULL) {
+		snprintf(why, sizeof(why), "refused: %s", err);
+		return json_pack("{s:s}", "result", why);
+	}
+	o = json_pack("{s:s,s:O}", "result", "started", "transition",
+		      json_object_get(r, "id") ? json_object_get(r, "id") : json_null());
+	json_decref(r);
+	return o;
+}
+
+bool
+fleet_decided_by(const json_t *o, const char *id)
+{
+	const char *from = json_string_value(json_object_get(o, "from"));
+
+	return json_object_get(o, "decision") != NULL && from != NULL &&
+	       strcmp(from, id) == 0;
+}
+
+/* The log entry of event @p e, run here as the leader. */
+static char *
+entry_of(struct umbra_fleet *f, const struct fleet_event *e)
+{
+	json_t *o = json_loads(e->value, 0, NULL), *res;
+	char *text;
+
+	if (!json_is_object(o)) {
+		json_decref(o);
+		o = json_pack("{s:s}", "event", "?");
+	}
+	res = fleet_run_event(f, o, fleet_decided_by(o, f->cf.id));
+	json_object_update(o, res);
+	json_decref(res);
+	json_object_set_new(o, "leader", json_string(f->cf.id));
+	json_object_set_new(o, "taken_ms", json_integer((json_int_t)fleet_wall_ms()));
+	text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return text;
+}
+
+static void
+on_taken(const struct etcd_resp *r, const char *error, void *arg, uint64_t tag)
+{
+	struct umbra_fleet *f = arg;
+
+	if (tag != f->epoch)
+		return;
+	f->taking = false;
+	if (!fleet_answer_ok(f, r, error, tag, "taking an event"))
+		return;
+	event_remove(f, f->taking_key);   /* taken, here or by another leader */
+	if (r->succeeded) {
+		f->taken++;
+		fleet_log_prune(f);
+	}
+	pump(f);
+}
+
+/* The leader takes the oldest event waiting, one at a time. */
+static void
+pump(struct umbra_fleet *f)
+{
+	const struct fleet_event *e;
+	char lkey[ETCD_KEY_MAX];
+	const char *entry;
+
+	if (!f->leader || !f->synced || f->taking || f->n_ev == 0)
+		return;
+	e = &f->ev[0];
+	entry = ran_find(f, e->key, e->rev);
+	if (entry == NULL) {
+		char *made = entry_of(f, e);
+
+		if (made == NULL)
+			return;
+		ran_add(f, e->key, e->rev, made);
+		entry = made;
+	}
+	snprintf(lkey, sizeof(lkey), "%s%020" PRId64, f->k_log, e->rev);
+	snprintf(f->taking_key, sizeof(f->taking_key), "%s", e->key);
+	f->taking = true;
+	if (etcd_call(f->cli, "/v3/kv/txn", etcd_req_move(e->key, e->rev, lkey, entry,
+							   strlen(entry)),
+		      on_taken, f, f->epoch) < 0) {
+		f->taking = false;
+		fleet_session_fail(f, "cannot send the event's move to the log");
+	}
+}
+
+/* Put @p value at a new event key (or keep it until etcd answers). */
+static int
+event_put(struct umbra_fleet *f, json_t *o, char *key, size_t keylen)
+{
+	char *v;
+
+	snprintf(key, keylen, "%s%s-%" PRIu64 "-%" PRIu64, f->k_events, f->cf.id,
+		 fleet_wall_ms(), ++f->n_seq);
+	v = json_dumps(o, JSON_COMPACT);
+	if (v == NULL)
+		return -1;
+	if (f->synced) {
+		int rc = etcd_call(f->cli, "/v3/kv/put", etcd_req_put(key, v, strlen(v), 0),
+				   fleet_on_put_done, f, f->epoch);
+
+		free(v);
+		return rc;
+	}
+	if (f->n_pending == FLEET_PENDING_MAX) {
+		free(v);
+		return -1;
+	}
+	f->pending[f->n_pending][0] = strdup(key);
+	f->pending[f->n_pending][1] = v;
+	if (f->pending[f->n_pending][0] == NULL) {
+		free(v);
+		return -1;
+	}
+	f->n_pending++;
+	return 0;
+}
+
+static void
+pending_flush(struct umbra_fleet *f)
+{
+	for (unsigned int i = 0; i < f->n_pending; i++) {
+		char *k = f->pending[i][0], *v = f->pending[i][1];
+
+		etcd_call(f->cli, "/v3/kv/put", etcd_req_put(k, v, strlen(v), 0),
+			  fleet_on_put_done, f, f->epoch);
+		free(k);
+		free(v);
+	}
+	f->n_pending = 0;
+}
+
+json_t *
+umbra_fleet_event(struct umbra_app *app, const char *event, json_t *args,
+		  struct mgmt_error *err)
+{
+	struct umbra_fleet *f = app->fleet;
+	char key[ETCD_KEY_MAX];
+	json_t *o;
+	int rc;
+
+	if (!f->synced) {
+		mgmt_fail(err, MGMT_E_FAILED, "etcd is not reachable (%s): a fleet's workflow "
+			  "events go to its leader through etcd; nothing changed",
+			  f->last_error);
+		return NULL;
+	}
+	o = json_pack("{s:s,s:O,s:s,s:I}", "event", event, "args", args, "from", f->cf.id,
+		      "at_ms", (json_int_t)fleet_wall_ms());
+	rc = o ? event_put(f, o, key, sizeof(key)) : -1;
+	json_decref(o);
+	if (rc < 0) {
+		mgmt_fail(err, MGMT_E_FAILED, "cannot send the event to etcd");
+		return NULL;
+	}
+	f->forwarded++;
+	return json_pack("{s:b,s:s,s:s?,s:s}", "forwarded", 1, "key", key, "leader",
+			 f->leader_id[0] ? f->leader_id : NULL,
+			 "see", "fleet/status: log; workflow/status");
+}
+
+/* ---- decisions --------------------------------------------------------- */
+
+void
+umbra_fleet_publish_rollback(struct umbra_app *app, const char *service,
+			     const char *version, const char *stage, const char *reason)
+{
+	struct umbra_fleet *f = app->fleet;
+	struct fleet_decision *d;
+	char key[ETCD_KEY_MAX];
+	json_t *o, *args;
+	uint64_t now = fleet_wall_ms();
+	int rc;
+
+	if (f == NULL)
+		return;
+	args = json_pack("{s:s,s:s}", "service", service, "reason", "");
+	if (stage != NULL)
+		json_object_set_new(args, "stage", json_string(stage));
+	o = json_pack("{s:s,s:o,s:s,s:I,s:{s:s,s:s}}", "event", "rollback", "args", args,
+		      "from", f->cf.id, "at_ms", (json_int_t)now, "decision",
+		      "version", version ? version : "", "reason", reason ? reason : "rollback");
+	/* Members roll back with the origin named in their history. */
+	if (o != NULL) {
+		char why[WORKFLOW_REASON_MAX];
+
+		snprintf(why, sizeof(why), "fleet: %s decided: %.400s", f->cf.id,
+			 reason ? reason : "rollback");
+		json_object_set_new(json_object_get(o, "args"), "reason", json_string(why));
+	}
+	d = fleet_decision_slot(f);
+	snprintf(d->service, sizeof(d->service), "%s", service);
+	snprintf(d->version, sizeof(d->version), "%s", version ? version : "");
+	snprintf(d->from, sizeof(d->from), "%s", f->cf.id);
+	d->at_ms = d->done_ms = now;
+	f->published++;
+	rc = o ? event_put(f, o, key, sizeof(key)) : -1;
+	json_decref(o);
+	snprintf(d->result, sizeof(d->result), "%s", rc < 0 ?
+		 "not published: etcd unreachable" : f->synced ? "published" :
+		 "waiting for etcd");
+}
+
+void
+fleet_leader_free(struct umbra_fleet *f)
+{
+	fleet_events_clear(f);
+	for (unsigned int i = 0; i < FLEET_RAN_KEPT; i++)
+		free(f->ran[i].entry);
+	for (unsigned int i = 0; i < f->n_pending; i++) {
+		free(f->pending[i][0]);
+		free(f->pending[i][1]);
+	}
+	f->n_pending = 0;
+}

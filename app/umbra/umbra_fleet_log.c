@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The fleet's release workflow, every member's half: the leader's log
+ * followed once per entry (the revision followed kept in the state
+ * directory), the decisions it carries, and rollout steps taken when the
+ * leader took them (PREFIX/rollout/SVC: the steering each step left).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "umbra_fleet_private.h"
+
+#define ROLLOUT_PASSED_KEPT 16
+
+/* STATE_DIR/fleet.json: the log revision followed, so that a member that
+ * restarts follows what it missed, and nothing twice. */
+static void
+followed_path(const struct umbra_fleet *f, char *path, size_t cap)
+{
+	snprintf(path, cap, "%s/fleet.json", f->app->opts.state_dir);
+}
+
+void
+fleet_log_load(struct umbra_fleet *f)
+{
+	char path[1024];
+	const char *pfx;
+	json_t *o;
+
+	if (f->app->opts.state_dir == NULL || !f->app->opts.state_dir[0])
+		return;
+	followed_path(f, path, sizeof(path));
+	o = json_load_file(path, 0, NULL);
+	pfx = json_string_value(json_object_get(o, "prefix"));
+	if (pfx != NULL && strcmp(pfx, f->cf.prefix) == 0) {   /* the same fleet */
+		f->log_followed = json_integer_value(json_object_get(o, "log_revision"));
+		f->log_persisted = true;
+	}
+	json_decref(o);
+}
+
+/* Small and rare (one write per transition followed), like the journal. */
+static void
+followed_save(struct umbra_fleet *f)
+{
+	char path[1024], tmp[1100];
+	json_t *o;
+
+	if (f->app->opts.state_dir == NULL || !f->app->opts.state_dir[0])
+		return;
+	followed_path(f, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	o = json_pack("{s:s,s:I}", "prefix", f->cf.prefix, "log_revision",
+		      (json_int_t)f->log_followed);
+	if (o != NULL && json_dump_file(o, tmp, JSON_COMPACT) == 0 && rename(tmp, path) == 0)
+		f->log_persisted = true;
+	json_decref(o);
+}
+
+struct fleet_decision *
+fleet_decision_slot(struct umbra_fleet *f)
+{
+	struct fleet_decision *d = &f->dec[f->n_dec++ % FLEET_DECISIONS_KEPT];
+
+	*d = (struct fleet_decision){ 0 };
+	return d;
+}
+
+static int64_t
+log_key_rev(struct umbra_fleet *f, const char *key)
+{
+	return strtoll(key + strlen(f->k_log), NULL, 10);
+}
+
+static void
+log_keys_note(struct umbra_fleet *f, int64_t k, bool gone)
+{
+	for (unsigned int i = 0; i < f->n_log_keys; i++)
+		if (f->log_keys[i] == k) {
+			if (gone)
+				f->log_keys[i] = f->log_keys[--f->n_log_keys];
+			return;
+		}
+	if (!gone && f->n_log_keys < sizeof(f->log_keys) / sizeof(f->log_keys[0]))
+		f->log_keys[f->n_log_keys++] = k;
+}
+
+static int
+i64_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The leader keeps the last FLEET_LOG_ETCD entries in etcd. */
+void
+fleet_log_prune(struct umbra_fleet *f)
+{
+	char from[ETCD_KEY_MAX], to[ETCD_KEY_MAX];
+
+	if (f->n_log_keys <= FLEET_LOG_ETCD)
+		return;
+	qsort(f->log_keys, f->n_log_keys, sizeof(f->log_keys[0]), i64_cmp);
+	snprintf(from, sizeof(from), "%s", f->k_log);
+	snprintf(to, sizeof(to), "%s%020" PRId64, f->k_log,
+		 f->log_keys[f->n_log_keys - FLEET_LOG_ETCD]);
+	etcd_call(f->cli, "/v3/kv/deleterange", etcd_req_delete_range(from, to),
+		  fleet_on_put_done, f, f->epoch);
+}
+
+/* What following entry @p o means here; runs it when it is ours to run. */
+static void
+follow(struct umbra_fleet *f, json_t *o, struct fleet_logent *l, bool act)
+{
+	const char *res = json_string_value(json_object_get(o, "result"));
+	json_t *r;
+
+	if (!act)
+		snprintf(l->here, sizeof(l->here), "before this member started");
+	else if (strcmp(l->leader, f->cf.id) == 0)
+		snprintf(l->here, sizeof(l->here), "ran as leader");
+	else if (res == NULL || strncmp(res, "refused", 7) == 0)
+		snprintf(l->here, sizeof(l->here), "refused by the leader");
+	else if (fleet_decided_by(o, f->cf.id))
+		snprintf(l->here, sizeof(l->here), "decided here");
+	else {
+		r = fleet_run_event(f, o, false);
+		snprintf(l->here, sizeof(l->here), "%s",
+			 strcmp(json_string_value(json_object_get(r, "result")), "started") == 0 ?
+			 "followed" : json_string_value(json_object_get(r, "result")));
+		json_decref(r);
+		f->log_followed_n++;
+		if (strncmp(l->here, "refused", 7) == 0) {
+			f->log_refused_n++;
+			fprintf(stderr, "umbra: fleet: %s of %s from the leader %s: %s\n",
+				l->event, l->service, l->leader, l->here);
+		}
+	}
+	l->done_ms = fleet_wall_ms();
+}
+
+/* A rollback decided by a member: shown with its delay to here. */
+static void
+decision_note(struct umbra_fleet *f, json_t *o, const struct fleet_logent *l)
+{
+	json_t *dec = json_object_get(o, "decision");
+	struct fleet_decision *d;
+
+	if (dec == NULL)
+		return;
+	d = fleet_decision_slot(f);
+	snprintf(d->service, sizeof(d->service), "%s", l->service);
+	snprintf(d->version, sizeof(d->version), "%s", l->version);
+	snprintf(d->from, sizeof(d->from), "%s", l->from);
+	snprintf(d->result, sizeof(d->result), "%s",
+		 strcmp(l->here, "followed") == 0 || strcmp(l->here, "ran as leader") == 0 ?
+		 "rolled back" : l->here);
+	d->revision = l->rev;
+	d->at_ms = l->at_ms;
+	d->done_ms = l->done_ms;
+	if (strcmp(d->result, "rolled back") == 0) {
+		f->followed++;
+		printf("umbra: fleet: %s %s rolled back here %" PRIu64 " ms after %s decided\n",
+		       d->service, d->version, d->done_ms - d->at_ms, d->from);
+		fflush(stdout);
+	}
+}
+
+void
+fleet_log_seen(struct umbra_fleet *f, const struct etcd_kv *kv, bool act)
+{
+	struct fleet_logent *l;
+	json_t *o, *args;
+
+	log_keys_note(f, log_key_rev(f, kv->key), kv->deleted);
+	if (kv->deleted || kv->mod_revision <= f->log_followed)
+		return;
+	f->log_followed = kv->mod_revision;
+	o = json_loadb(kv->value, kv->len, 0, NULL);
+	args = json_object_get(o, "args");
+	l = &f->log[f->n_log++ % FLEET_LOG_KEPT];
+	*l = (struct fleet_logent){ .rev = kv->mod_revision };
+#define STR(dst, src) snprintf(dst, sizeof(dst), "%s", (src) ? (src) : "")
+	STR(l->event, json_string_value(json_object_get(o, "event")));
+	STR(l->service, json_string_value(json_object_get(args, "service")));
+	STR(l->version, json_string_value(json_object_get(args, "version")));
+	if (l->version[0] == '\0')
+		STR(l->version, json_string_value(json_object_get(
+			json_object_get(o, "decision"), "version")));
+	STR(l->from, json_string_value(json_object_get(o, "from")));
+	STR(l->leader, json_string_value(json_object_get(o, "leader")));
+#undef STR
+	l->at_ms = (uint64_t)json_integer_value(json_object_get(o, "at_ms"));
+	follow(f, o, l, act);
+	if (act)
+		decision_note(f, o, l);
+	json_decref(o);
+	followed_save(f);
+	fleet_report(f, true);
+}
+
+json_t *
+fleet_log_json(struct umbra_fleet *f)
+{
+	json_t *a = json_array();
+	unsigned int n = f->n_log < FLEET_LOG_KEPT ? f->n_log : FLEET_LOG_KEPT;
+
+	for (unsigned int i = 0; i < n; i++) {
+		const struct fleet_logent *l = &f->log[(f->n_log - 1 - i) % FLEET_LOG_KEPT];
+
+		json_array_append_new(a, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I}",
+			"revision", (json_int_t)l->rev, "event", l->event,
+			"service", l->service, "version", l->version, "from", l->from,
+			"leader", l->leader, "here", l->here, "at_ms", (json_int_t)l->at_ms,
+			"delay_ms", (json_int_t)(l->done_ms >= l->at_ms && l->at_ms ?
+						 l->done_ms - l->at_ms : 0)));
+	}
+	return a;
+}
+
+json_t *
+fleet_decisions_json(struct umbra_fleet *f)
+{
+	json_t *a = json_array();
+	unsigned int n = f->n_dec < FLEET_DECISIONS_KEPT ? f->n_dec : FLEET_DECISIONS_KEPT;
+
+	for (unsigned int i = 0; i < n; i++) {
+		const struct fleet_decision *d = &f->dec[(f->n_dec - 1 - i) % FLEET_DECISIONS_KEPT];
+
+		json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I}",
+			"service", d->service, "version", d->version, "from", d->from,
+			"result", d->result, "revision", (json_int_t)d->revision,
+			"at_ms", (json_int_t)d->at_ms,
+			"delay_ms", (json_int_t)(d->done_ms >= d->at_ms ? d->done_ms - d->at_ms : 0)));
+	}
+	return a;
+}
+
+/* ---- rollout steps ----------------------------------------------------- */
+
+void
+fleet_rollout_seen(struct umbra_fleet *f, const struct etcd_kv *kv)
+{
+	const char *svc = kv->key + strlen(f->k_rollout);
+
+	if (kv->deleted)
+		json_object_del(f->rollout, svc);
+	else
+		json_object_set_new(f->rollout, svc, json_loadb(kv->value, kv->len, 0, NULL));
+}
+
+/* @p service's steering in its rollout stage now (a new reference), or NULL. */
+static json_t *
+rollout_slot(struct umbra_app *app, const char *service)
+{
+	const struct umbra_gen *g = gen_current(&app->dp.pub);
+	int si = conf_service_index(g->conf, service);
+	json_t *state, *slot;
+
+	if (si < 0)
+		return NULL;
+	state = json_loads(g->state ? g->state : "{}", 0, NULL);
+	slot = json_object_get(json_object_get(state, service),
+			       g->conf->stages[g->conf->services[si].rollout.stage].name);
+	json_incref(slot);
+	json_decref(state);
+	return slot;
+}
+
+/* The leader steps from @p slot: published before its own step. */
+static void
+rollout_publish(struct umbra_fleet *f, const char *service, json_t *slot)
+{
+	json_t *doc = json_object_get(f->rollout, service), *passed;
+	char key[ETCD_KEY_MAX], *v;
+
+	if (!json_is_object(doc)) {
+		doc = json_object();
+		json_object_set_new(f->rollout, service, doc);
+	}
+	passed = json_object_get(doc, "passed");
+	if (!json_is_array(passed)) {
+		passed = json_array();
+		json_object_set_new(doc, "passed", passed);
+	}
+	json_array_append(passed, slot);
+	while (json_array_size(passed) > ROLLOUT_PASSED_KEPT)
+		json_array_remove(passed, 0);
+	json_object_set_new(doc, "leader", json_string(f->cf.id));
+	snprintf(key, sizeof(key), "%s%s", f->k_rollout, service);
+	v = json_dumps(doc, JSON_COMPACT);
+	if (v != NULL)
+		etcd_call(f->cli, "/v3/kv/put", etcd_req_put(key, v, strlen(v), 0),
+			  fleet_on_put_done, f, f->epoch);
+	free(v);
+}
+
+static bool
+rollout_passed(struct umbra_fleet *f, const char *service, const json_t *slot)
+{
+	json_t *passed = json_object_get(json_object_get(f->rollout, service), "passed"), *p;
+	size_t i;
+
+	json_array_foreach(passed, i, p)
+		if (json_equal(p, slot))
+			return true;
+	return false;
+}
+
+bool
+umbra_fleet_may_advance(void *ctx, const char *service, char *why, size_t len)
+{
+	struct umbra_app *app = ctx;
+	struct umbra_fleet *f = app->fleet;
+	json_t *slot;
+	bool ok;
+
+	if (f == NULL)
+		return umbra_verdict_may_advance(ctx, service, why, len);
+	if (!f->synced) {
+		snprintf(why, len, "etcd is not reachable: the fleet's rollout waits");
+		return false;
+	}
+	slot = rollout_slot(app, service);
+	if (slot == NULL) {
+		snprintf(why, len, "no rollout slot for %s", service);
+		return false;
+	}
+	if (f->leader) {
+		/* The leader's verdict, on its traffic, steps the fleet. */
+		ok = umbra_verdict_may_advance(ctx, service, why, len);
+		if (ok)
+			rollout_publish(f, service, slot);
+	} else {
+		/* A member follows the leader's step, whatever its own traffic. */
+		ok = rollout_passed(f, service, slot);
+		if (!ok)
+			snprintf(why, len, "waiting for the fleet's leader (%s) to take this step",
+				 f->leader_id[0] ? f->leader_id : "none yet");
+	}
+	json_decref(slot);
+	return ok;
+}
