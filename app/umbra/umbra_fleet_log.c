@@ -111,12 +111,45 @@ fleet_log_prune(struct umbra_fleet *f)
 		  fleet_on_put_done, f, f->epoch);
 }
 
-/* What following entry @p o means here; runs it when it is ours to run. */
+/* Run entry @p o on this workflow: the leader ran it, so should we. */
 static void
+run_here(struct umbra_fleet *f, json_t *o, struct fleet_logent *l)
+{
+	json_t *r = fleet_run_event(f, o, false);
+	const char *res = json_string_value(json_object_get(r, "result"));
+
+	snprintf(l->here, sizeof(l->here), "%s", strcmp(res, "started") == 0 ? "followed" : res);
+	json_decref(r);
+	f->log_followed_n++;
+	if (strncmp(l->here, "refused", 7) == 0) {
+		f->log_refused_n++;
+		fprintf(stderr, "umbra: fleet: %s of %s from the leader %s: %s\n",
+			l->event, l->service, l->leader, l->here);
+	}
+}
+
+/* A transition of @p svc still runs its hooks here. */
+static bool
+busy_here(struct umbra_fleet *f, const char *svc)
+{
+	json_t *st = workflow_status(f->app->workflow, svc);
+	bool busy = json_object_get(json_array_get(json_object_get(st, "services"), 0),
+				    "running") != NULL;
+
+	json_decref(st);
+	return busy;
+}
+
+/*
+ * What following entry @p o means here; runs it when it is ours to run. Our
+ * own transition of the service may still run its hooks (the leader's
+ * ended first): the entry then waits, and every later one behind it, so
+ * that entries run in the leader's order. @return true when it waits.
+ */
+static bool
 follow(struct umbra_fleet *f, json_t *o, struct fleet_logent *l, bool act)
 {
 	const char *res = json_string_value(json_object_get(o, "result"));
-	json_t *r;
 
 	if (!act)
 		snprintf(l->here, sizeof(l->here), "before this member started");
@@ -126,20 +159,18 @@ follow(struct umbra_fleet *f, json_t *o, struct fleet_logent *l, bool act)
 		snprintf(l->here, sizeof(l->here), "refused by the leader");
 	else if (fleet_decided_by(o, f->cf.id))
 		snprintf(l->here, sizeof(l->here), "decided here");
-	else {
-		r = fleet_run_event(f, o, false);
-		snprintf(l->here, sizeof(l->here), "%s",
-			 strcmp(json_string_value(json_object_get(r, "result")), "started") == 0 ?
-			 "followed" : json_string_value(json_object_get(r, "result")));
-		json_decref(r);
-		f->log_followed_n++;
-		if (strncmp(l->here, "refused", 7) == 0) {
-			f->log_refused_n++;
-			fprintf(stderr, "umbra: fleet: %s of %s from the leader %s: %s\n",
-				l->event, l->service, l->leader, l->here);
-		}
-	}
+	else if ((f->n_defer || busy_here(f, l->service)) && f->n_defer < FLEET_DEFER_MAX &&
+		 f->t_defer != NULL) {
+		f->defer[f->n_defer].rev = l->rev;
+		f->defer[f->n_defer++].o = json_incref(o);
+		snprintf(l->here, sizeof(l->here), "waiting: a transition of %s runs here",
+			 l->service);
+		fleet_timer_ms(f->t_defer, FLEET_DEFER_RETRY_MS);
+		return true;
+	} else
+		run_here(f, o, l);
 	l->done_ms = fleet_wall_ms();
+	return false;
 }
 
 /* A rollback decided by a member: shown with its delay to here. */
@@ -169,20 +200,12 @@ decision_note(struct umbra_fleet *f, json_t *o, const struct fleet_logent *l)
 	}
 }
 
-void
-fleet_log_seen(struct umbra_fleet *f, const struct etcd_kv *kv, bool act)
+static void
+logent_fill(struct fleet_logent *l, json_t *o, int64_t rev)
 {
-	struct fleet_logent *l;
-	json_t *o, *args;
+	json_t *args = json_object_get(o, "args");
 
-	log_keys_note(f, log_key_rev(f, kv->key), kv->deleted);
-	if (kv->deleted || kv->mod_revision <= f->log_followed)
-		return;
-	f->log_followed = kv->mod_revision;
-	o = json_loadb(kv->value, kv->len, 0, NULL);
-	args = json_object_get(o, "args");
-	l = &f->log[f->n_log++ % FLEET_LOG_KEPT];
-	*l = (struct fleet_logent){ .rev = kv->mod_revision };
+	*l = (struct fleet_logent){ .rev = rev };
 #define STR(dst, src) snprintf(dst, sizeof(dst), "%s", (src) ? (src) : "")
 	STR(l->event, json_string_value(json_object_get(o, "event")));
 	STR(l->service, json_string_value(json_object_get(args, "service")));
@@ -194,8 +217,80 @@ fleet_log_seen(struct umbra_fleet *f, const struct etcd_kv *kv, bool act)
 	STR(l->leader, json_string_value(json_object_get(o, "leader")));
 #undef STR
 	l->at_ms = (uint64_t)json_integer_value(json_object_get(o, "at_ms"));
-	follow(f, o, l, act);
-	if (act)
+}
+
+/* The entry of revision @p rev in the ring shown, or NULL (pushed out). */
+static struct fleet_logent *
+logent_of(struct umbra_fleet *f, int64_t rev)
+{
+	for (unsigned int i = 0; i < FLEET_LOG_KEPT && i < f->n_log; i++)
+		if (f->log[i].rev == rev)
+			return &f->log[i];
+	return NULL;
+}
+
+/* Entries waiting for a transition here to end: run them in order. */
+static void
+on_defer(evutil_socket_t fd, short what, void *arg)
+{
+	struct umbra_fleet *f = arg;
+
+	(void)fd;
+	(void)what;
+	while (f->n_defer) {
+		json_t *o = f->defer[0].o;
+		struct fleet_logent tmp, *l = logent_of(f, f->defer[0].rev);
+		const char *svc = json_string_value(json_object_get(json_object_get(o, "args"),
+								    "service"));
+
+		if (svc != NULL && busy_here(f, svc)) {
+			fleet_timer_ms(f->t_defer, FLEET_DEFER_RETRY_MS);
+			return;
+		}
+		if (l == NULL) {
+			logent_fill(&tmp, o, f->defer[0].rev);
+			l = &tmp;
+		}
+		run_here(f, o, l);
+		l->done_ms = fleet_wall_ms();
+		decision_note(f, o, l);
+		json_decref(o);
+		memmove(&f->defer[0], &f->defer[1], --f->n_defer * sizeof(f->defer[0]));
+		fleet_report(f, true);
+	}
+}
+
+int
+fleet_log_init(struct umbra_fleet *f)
+{
+	f->t_defer = evtimer_new(f->app->base, on_defer, f);
+	return f->t_defer ? 0 : -1;
+}
+
+void
+fleet_log_free(struct umbra_fleet *f)
+{
+	if (f->t_defer != NULL)
+		event_free(f->t_defer);
+	f->t_defer = NULL;
+	while (f->n_defer)
+		json_decref(f->defer[--f->n_defer].o);
+}
+
+void
+fleet_log_seen(struct umbra_fleet *f, const struct etcd_kv *kv, bool act)
+{
+	struct fleet_logent *l;
+	json_t *o;
+
+	log_keys_note(f, log_key_rev(f, kv->key), kv->deleted);
+	if (kv->deleted || kv->mod_revision <= f->log_followed)
+		return;
+	f->log_followed = kv->mod_revision;
+	o = json_loadb(kv->value, kv->len, 0, NULL);
+	l = &f->log[f->n_log++ % FLEET_LOG_KEPT];
+	logent_fill(l, o, kv->mod_revision);
+	if (!follow(f, o, l, act) && act)
 		decision_note(f, o, l);
 	json_decref(o);
 	followed_save(f);

@@ -33,6 +33,8 @@
 #define FLEET_LOG_ETCD 64
 #define FLEET_RAN_KEPT 32       /* events this leader ran, against running twice */
 #define FLEET_PENDING_MAX 8     /* decisions kept while etcd is away */
+#define FLEET_DEFER_MAX 16      /* log entries waiting for a transition here */
+#define FLEET_DEFER_RETRY_MS 50
 
 struct fleet_member {
 	char id[64];
@@ -140,6 +142,12 @@ struct umbra_fleet {
 	/* The log: followed up to log_followed; the last entries seen. */
 	int64_t log_followed;
 	bool log_persisted;           /* log_followed read from / saved to STATE_DIR */
+	struct {
+		int64_t rev;
+		json_t *o;
+	} defer[FLEET_DEFER_MAX];     /* entries waiting, in the leader's order */
+	unsigned int n_defer;
+	struct event *t_defer;
 	struct fleet_logent log[FLEET_LOG_KEPT];
 	unsigned int n_log;           /* total; ring */
 	int64_t log_keys[FLEET_LOG_ETCD * 2]; /* revisions of log keys in etcd (leader prunes) */
@@ -216,6 +224,9 @@ void fleet_leader_free(struct umbra_fleet *f);
 
 /* ---- umbra_fleet_log.c ---- */
 
+/** The timer of entries waiting for a transition here. @return 0, or -1. */
+int fleet_log_init(struct umbra_fleet *f);
+void fleet_log_free(struct umbra_fleet *f);
 /** Read the log revision followed before a restart (STATE_DIR/fleet.json). */
 void fleet_log_load(struct umbra_fleet *f);
 /** A log entry: followed once, when @p act (live, a resync, or saved before). */

@@ -386,7 +386,9 @@ void compare_reset(struct compare_ctx *c, unsigned int profile);
 /** A profile's totals, typed, for those that judge rather than show them. */
 struct compare_totals {
 	uint64_t compared;              /**< exchanges with production's side in */
+	uint64_t matches;               /**< the same answer on both sides */
 	uint64_t mismatches;            /**< differences the control does not explain */
+	uint64_t noisy;                 /**< differences the control shows too */
 	uint64_t errors[COMPARE_SIDES]; /**< 5xx / SERVFAIL answers per side */
 	uint64_t no_answer;             /**< the shadow never answered (production did) */
 	uint64_t reset;                 /**< one side reset, the other not */

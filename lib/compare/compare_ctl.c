@@ -1370,7 +1370,9 @@ compare_totals(const struct compare_ctx *c, unsigned int profile, struct compare
 		return;
 	st = &c->prof[profile].total;
 	t->compared = st->compared;
+	t->matches = st->matches;
 	t->mismatches = st->mismatches;
+	t->noisy = st->noisy;
 	t->no_answer = st->kinds[K_NO_ANSWER];
 	t->reset = st->kinds[K_RESET];
 	for (unsigned int s = 0; s < COMPARE_SIDES; s++) {

@@ -310,6 +310,9 @@ port_flow_sync(const struct port_set *ps, const struct umbra_conf *c,
 		next[i].st.rule = plan[i];
 		if (plan[i].port < ps->n_ports)
 			pf_decide(&next[i], ps, gen_id, pf.gen_id == 0);
+		else
+			snprintf(next[i].st.reason, sizeof(next[i].st.reason),
+				 "port not started");
 		hw += next[i].st.path == PORT_FLOW_HARDWARE;
 	}
 	free(plan);

@@ -7,8 +7,10 @@
  */
 #include <stdbool.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_byteorder.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -37,7 +39,8 @@ struct cap_conv {
 	uint16_t port;                  /* DPDK port: the pcapng interface */
 	enum rte_pcapng_direction client_dir;
 	uint32_t cli_seq, srv_seq;      /* next sequence number of each end */
-	uint64_t cycles_per_us;
+	int64_t base_ns, base_us;       /* one moment as wall-clock ns and as the
+					   comparator's microseconds */
 	struct rte_mbuf *pkt[CAP_PKTS];
 	unsigned int n;
 	bool failed;
@@ -107,6 +110,24 @@ l4_fill(struct cap_conv *c, bool from_client, uint8_t tcp_flags, uint8_t *p,
 	}
 }
 
+/*
+ * The time of a packet rte_pcapng_copy() formatted: DPDK 22.11 counts
+ * TSC from its own first use on, so an exchange from before it would
+ * wrap. The Enhanced Packet Block's timestamp (high and low 32 bits at
+ * bytes 12 and 16, per the pcapng format, in the interfaces' nanoseconds)
+ * is written here instead.
+ */
+static void
+epb_time(struct rte_mbuf *epb, int64_t ns)
+{
+	uint32_t *w = rte_pktmbuf_mtod(epb, uint32_t *);
+
+	if (ns < 0)
+		ns = 0;
+	w[3] = (uint32_t)((uint64_t)ns >> 32);
+	w[4] = (uint32_t)ns;
+}
+
 /* One packet of @p c at @p t_us: from the client or the server. */
 static void
 cap_packet(struct cap_conv *c, bool from_client, uint8_t tcp_flags,
@@ -148,13 +169,13 @@ cap_packet(struct cap_conv *c, bool from_client, uint8_t tcp_flags,
 	if (!from_client)
 		dir = dir == RTE_PCAPNG_DIRECTION_IN ? RTE_PCAPNG_DIRECTION_OUT :
 						       RTE_PCAPNG_DIRECTION_IN;
-	copy = rte_pcapng_copy(c->port, 0, m, cap_pool, UINT32_MAX,
-			       t_us * c->cycles_per_us, dir);
+	copy = rte_pcapng_copy(c->port, 0, m, cap_pool, UINT32_MAX, rte_rdtsc(), dir);
 	rte_pktmbuf_free(m);
 	if (copy == NULL) {
 		c->failed = true;
 		return;
 	}
+	epb_time(copy, c->base_ns - (c->base_us - (int64_t)t_us) * 1000);
 	c->pkt[c->n++] = copy;
 	/* SYN and FIN take a sequence number each. */
 	if (from_client)
@@ -232,7 +253,8 @@ request_time(const struct compare_capture *x)
 
 /* Exchange @p x: production's conversation, then the shadow's. */
 static int
-cap_exchange(rte_pcapng_t *w, const struct compare_capture *x, uint64_t cycles_per_us)
+cap_exchange(rte_pcapng_t *w, const struct compare_capture *x, int64_t base_ns,
+	     int64_t base_us)
 {
 	/* Distinct initial sequence numbers: a new SYN on the same addresses
 	 * is a new conversation. */
@@ -242,7 +264,7 @@ cap_exchange(rte_pcapng_t *w, const struct compare_capture *x, uint64_t cycles_p
 
 	for (unsigned int s = 0; s < 2; s++) {
 		struct cap_conv c = {
-			.a = &x->addr, .cycles_per_us = cycles_per_us,
+			.a = &x->addr, .base_ns = base_ns, .base_us = base_us,
 			.port = port_or_first(s == 0 ? x->addr.in_port : x->addr.target_port[0]),
 			/* production's request comes in, the shadow's copy goes out */
 			.client_dir = s == 0 ? RTE_PCAPNG_DIRECTION_IN : RTE_PCAPNG_DIRECTION_OUT,
@@ -279,6 +301,8 @@ shadow_capture_write(const struct compare_ctx *cmp, unsigned int profile,
 		     uint64_t tsc_hz, int fd, char *err, size_t errlen)
 {
 	struct compare_capture x;
+	struct timespec now;
+	int64_t base_ns, base_us;
 	rte_pcapng_t *w;
 	int out, n, total = 0;
 
@@ -297,8 +321,12 @@ shadow_capture_write(const struct compare_ctx *cmp, unsigned int profile,
 		snprintf(err, errlen, "cannot start the pcapng file: %s", rte_strerror(rte_errno));
 		return -1;
 	}
+	/* The comparator's clock: TSC in microseconds (shadow_ctl_poll()). */
+	base_us = (int64_t)(rte_rdtsc() / (tsc_hz / 1000000));
+	clock_gettime(CLOCK_REALTIME, &now);
+	base_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	for (uint32_t i = 0; compare_capture_get(cmp, profile, i, &x) == 0; i++) {
-		n = cap_exchange(w, &x, tsc_hz / 1000000);
+		n = cap_exchange(w, &x, base_ns, base_us);
 		if (n < 0) {
 			rte_pcapng_close(w);
 			snprintf(err, errlen, "cannot write the capture (exchange %u)", i);

@@ -490,13 +490,6 @@ shadow_ctl_comparator(const struct shadow_ctl *sc, const char *name, unsigned in
 	return sc->cmp;
 }
 
-/* A total of a comparison report ("matches", ...), 0 when absent. */
-static json_int_t
-report_total(json_t *report, const char *key)
-{
-	return json_integer_value(json_object_get(report, key));
-}
-
 /*
  * Answer latency per profile and side as a Prometheus histogram: the
  * comparator's power-of-two buckets (bucket i: below 2^(i+1) us),
@@ -568,16 +561,16 @@ shadow_ctl_metrics(const struct shadow_ctl *sc, FILE *out)
 	fprintf(out, "# HELP umbra_shadow_exchanges_total Exchanges compared, by result.\n"
 		"# TYPE umbra_shadow_exchanges_total counter\n");
 	for (int i = 0; i < CONF_MAX_SHADOWS; i++) {
-		json_t *r;
+		struct compare_totals t;
 
 		if (sc->prof[i].state == PROFILE_FREE)
 			continue;
-		r = compare_report_json(sc->cmp, (unsigned int)i);
-		for (size_t k = 0; k < sizeof(totals) / sizeof(totals[0]); k++)
+		compare_totals(sc->cmp, (unsigned int)i, &t);
+		const uint64_t n[] = { t.compared, t.matches, t.mismatches, t.noisy };
+
+		for (size_t k = 0; k < RTE_DIM(totals); k++)
 			fprintf(out, "umbra_shadow_exchanges_total{profile=\"%s\",result=\"%s\"} "
-				"%lld\n", sc->prof[i].s.name, totals[k],
-				(long long)report_total(r, totals[k]));
-		json_decref(r);
+				"%" PRIu64 "\n", sc->prof[i].s.name, totals[k], n[k]);
 	}
 	shadow_latency_metrics(sc, out);
 }

@@ -19,7 +19,8 @@ busy pollers are preempted, the second stays comparable and the first
 measures the machine's load. Usage (root, repository root, after a build):
     tests/bench/dataplane.py [--seconds 5] [--rounds 3] [--flows 100000]
         [--big-flows 1000000] [--workers 2] [--cpus 0-1] [--no-ovs]
-        [--umbra BIN] [--baseline BIN[,BIN...]] [--skip testpmd,ovs,scaling,big]
+        [--umbra BIN] [--baseline BIN[,BIN...]] [--median]
+        [--skip testpmd,ovs,scaling,big]
 
 Bigger machines: --cpus names the CPUs to use (default: all this process
 may run on); the main lcore goes on the first, forwarding lcores on the next
@@ -49,6 +50,7 @@ import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -230,15 +232,15 @@ def bench_flows(args, tmp, flows, cpus, ovs, with_testpmd, extra_umbra):
     ({name: Mpps}, {name: Mpps per CPU-second}, umbra's best run, OVS note)."""
     pcap = os.path.join(tmp, "flows-%d.pcap" % flows)
     make_capture(pcap, flows)
-    best, bestc = {}, {}
+    runs, runsc = {}, {}
     ovs_note = None
     umbra = None
 
     def keep(name, v, c):
-        if v is not None and v > best.get(name, 0.0):
-            best[name] = v
-        if c is not None and c > bestc.get(name, 0.0):
-            bestc[name] = c
+        if v is not None:
+            runs.setdefault(name, []).append(v)
+        if c is not None:
+            runsc.setdefault(name, []).append(c)
 
     def testpmd(name, mode):
         c = []
@@ -264,12 +266,14 @@ def bench_flows(args, tmp, flows, cpus, ovs, with_testpmd, extra_umbra):
                 keep("ovs ct", *ct)
                 ovs_note = "OVS-DPDK conntrack entries after its run: %d" % note
     os.unlink(pcap)
-    return best, bestc, umbra, ovs_note
+    pick = statistics.median if args.median else max
+    return ({k: pick(v) for k, v in runs.items()}, {k: pick(v) for k, v in runsc.items()},
+            umbra, ovs_note)
 
 
-def table(flows, best, bestc, rounds, rows):
+def table(flows, best, bestc, args, rows):
     print("\n%d flows, 60-byte frames, net_pcap(infinite_rx) -> net_null, 1 core, "
-          "best of %d rounds" % (flows, rounds))
+          "%s of %d rounds" % (flows, "median" if args.median else "best", args.rounds))
     print("| forwarder | Mpps | umbra / it | Mpps per CPU-second | umbra / it |")
     print("|---|---|---|---|---|")
     u, uc = best.get("umbra", 0.0), bestc.get("umbra", 0.0)
@@ -300,6 +304,8 @@ def main():
     ap.add_argument("--baseline", default=None,
                     help="other umbra binaries (comma list), interleaved with --umbra (A/B)")
     ap.add_argument("--no-ovs", action="store_true", help="skip OVS-DPDK")
+    ap.add_argument("--median", action="store_true",
+                    help="report each forwarder's median round, not its best (A/B)")
     ap.add_argument("--skip", default="", help="comma list of testpmd,ovs,scaling,big")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -329,7 +335,7 @@ def main():
     try:
         best, bestc, u, note = bench_flows(args, tmp, args.flows, cpus, ovs,
                                            "testpmd" not in skip, extra)
-        table(args.flows, best, bestc, args.rounds, rows)
+        table(args.flows, best, bestc, args, rows)
         if note:
             print(note)
         print("\numbra cycles per packet by pipeline stage (steady state; TSC, so on a "
@@ -353,7 +359,7 @@ def main():
         if args.big_flows and "big" not in skip:
             bb, bbc, ub, note = bench_flows(args, tmp, args.big_flows, cpus, ovs,
                                             "testpmd" not in skip, extra)
-            table(args.big_flows, bb, bbc, args.rounds, rows)
+            table(args.big_flows, bb, bbc, args, rows)
             if note:
                 print(note)
             print("at %d flows: umbra %d active flows, table full %d times, "

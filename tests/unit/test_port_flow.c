@@ -169,6 +169,29 @@ test_shared_segment(void **state)
 	assert_non_null(find(n, "deny production->qa"));
 }
 
+/* A split that sends flows to a stage's segment: nothing from it (replies
+ * of those flows come back from there to any address). */
+static void
+test_split_target(void **state)
+{
+	struct umbra_conf *c = load(PORTS STAGES);
+	uint32_t n;
+
+	(void)state;
+	c->splits = calloc(1, sizeof(*c->splits));
+	assert_non_null(c->splits);
+	c->n_splits = 1;
+	c->splits[0].stage = 0;
+	c->splits[0].service = -1;
+	c->splits[0].to_stage = 1; /* dev */
+	c->splits[0].to_backend = -1;
+	n = port_flow_plan(c, NULL, rules, PORT_FLOW_MAX);
+	assert_null(find(n, "deny dev->"));
+	assert_non_null(find(n, "deny test->dev"));
+	assert_int_equal(n, 7);
+	conf_free(c);
+}
+
 /* A match without addresses gives one rule per family; a port range is
  * planned as a range (the device says whether it can match one). */
 static void
@@ -297,6 +320,7 @@ main(void)
 		cmocka_unit_test(test_flow_rule_either_way),
 		cmocka_unit_test(test_shadowed_match),
 		cmocka_unit_test(test_shared_segment),
+		cmocka_unit_test(test_split_target),
 		cmocka_unit_test(test_family_and_range),
 		cmocka_unit_test(test_inexpressible),
 		cmocka_unit_test(test_shadow_rss),
