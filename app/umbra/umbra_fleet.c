@@ -379,7 +379,7 @@ umbra_fleet_init(struct umbra_app *app, char *err, size_t errlen)
 	f->t_keepalive = evtimer_new(app->base, on_keepalive_timer, f);
 	f->t_report = evtimer_new(app->base, on_report_timer, f);
 	if (f->cli == NULL || !f->t_retry || !f->t_keepalive || !f->t_report ||
-	    f->rollout == NULL || fleet_log_init(f) < 0) {
+	    f->rollout == NULL || fleet_log_init(f) < 0 || fleet_leader_init(f) < 0) {
 		if (f->cli != NULL)
 			snprintf(err, errlen, "fleet: out of memory");
 		app->fleet = f;

@@ -117,9 +117,10 @@ fleet_leader_seen(struct umbra_fleet *f, const struct etcd_kv *kv)
 		leader_kv(f, kv);
 		return;
 	}
-	if (f->leader_id[0] && strcmp(f->leader_id, f->cf.id) != 0)
+	if (f->leader_id[0] && strcmp(f->leader_id, f->cf.id) != 0) {
 		printf("umbra: fleet: leader %s gone; electing\n", f->leader_id);
-	fflush(stdout);
+		fflush(stdout);
+	}
 	leader_set(f, "", false, 0);
 	f->leader_gone_ms = mgmt_now_ms();
 	campaign(f);
@@ -217,26 +218,15 @@ fleet_event_seen(struct umbra_fleet *f, const struct etcd_kv *kv)
 		pump(f);
 }
 
-static const char *
+static struct fleet_ran *
 ran_find(struct umbra_fleet *f, const char *key, int64_t rev)
 {
 	unsigned int n = f->n_ran < FLEET_RAN_KEPT ? f->n_ran : FLEET_RAN_KEPT;
 
 	for (unsigned int i = 0; i < n; i++)
 		if (f->ran[i].rev == rev && strcmp(f->ran[i].key, key) == 0)
-			return f->ran[i].entry;
+			return &f->ran[i];
 	return NULL;
-}
-
-static void
-ran_add(struct umbra_fleet *f, const char *key, int64_t rev, char *entry)
-{
-	unsigned int i = f->n_ran++ % FLEET_RAN_KEPT;
-
-	free(f->ran[i].entry);
-	snprintf(f->ran[i].key, sizeof(f->ran[i].key), "%s", key);
-	f->ran[i].rev = rev;
-	f->ran[i].entry = entry;
 }
 
 static bool
@@ -293,25 +283,59 @@ fleet_decided_by(const json_t *o, const char *id)
 	       strcmp(from, id) == 0;
 }
 
-/* The log entry of event @p e, run here as the leader. */
-static char *
-entry_of(struct umbra_fleet *f, const struct fleet_event *e)
+/* Run event @p e here as the leader: its log entry, final once its
+ * transition ended (ran_ended). */
+static struct fleet_ran *
+ran_new(struct umbra_fleet *f, const struct fleet_event *e)
 {
+	struct fleet_ran *r = &f->ran[f->n_ran++ % FLEET_RAN_KEPT];
 	json_t *o = json_loads(e->value, 0, NULL), *res;
-	char *text;
 
 	if (!json_is_object(o)) {
 		json_decref(o);
 		o = json_pack("{s:s}", "event", "?");
 	}
 	res = fleet_run_event(f, o, fleet_decided_by(o, f->cf.id));
+	json_decref(r->entry);
+	snprintf(r->key, sizeof(r->key), "%s", e->key);
+	r->rev = e->rev;
+	r->tid = json_integer_value(json_object_get(res, "transition"));
 	json_object_update(o, res);
 	json_decref(res);
 	json_object_set_new(o, "leader", json_string(f->cf.id));
 	json_object_set_new(o, "taken_ms", json_integer((json_int_t)fleet_wall_ms()));
-	text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return text;
+	r->entry = o;
+	return r;
+}
+
+/*
+ * Has the transition of @p r ended here (hooks run, published or
+ * aborted)? Then its outcome is the entry's result: members follow a
+ * transition the leader completed, never one it aborted.
+ */
+static bool
+ran_ended(struct umbra_fleet *f, struct fleet_ran *r)
+{
+	json_t *t;
+	const char *st, *msg;
+	char res[600];
+
+	if (r->tid == 0)
+		return true;
+	t = workflow_transition(f->app->workflow, (uint64_t)r->tid);
+	st = json_string_value(json_object_get(t, "status"));
+	if (st != NULL && strcmp(st, "running") == 0) {
+		json_decref(t);
+		return false;
+	}
+	msg = json_string_value(json_object_get(t, "message"));
+	snprintf(res, sizeof(res), "%s%s%.500s", st ? st : "unknown", msg ? ": " : "",
+		 msg ? msg : "");
+	json_object_set_new(r->entry, "result", json_string(res));
+	json_object_set_new(r->entry, "done_ms", json_integer((json_int_t)fleet_wall_ms()));
+	json_decref(t);
+	r->tid = 0;
+	return true;
 }
 
 static void
@@ -338,29 +362,49 @@ pump(struct umbra_fleet *f)
 {
 	const struct fleet_event *e;
 	char lkey[ETCD_KEY_MAX];
-	const char *entry;
+	struct fleet_ran *r;
+	char *entry;
+	int rc;
 
 	if (!f->leader || !f->synced || f->taking || f->n_ev == 0)
 		return;
 	e = &f->ev[0];
-	entry = ran_find(f, e->key, e->rev);
-	if (entry == NULL) {
-		char *made = entry_of(f, e);
-
-		if (made == NULL)
-			return;
-		ran_add(f, e->key, e->rev, made);
-		entry = made;
+	r = ran_find(f, e->key, e->rev);
+	if (r == NULL)
+		r = ran_new(f, e);
+	if (!ran_ended(f, r)) {
+		fleet_timer_ms(f->t_pump, FLEET_PUMP_POLL_MS);
+		return;
 	}
+	entry = json_dumps(r->entry, JSON_COMPACT);
+	if (entry == NULL)
+		return;
 	snprintf(lkey, sizeof(lkey), "%s%020" PRId64, f->k_log, e->rev);
 	snprintf(f->taking_key, sizeof(f->taking_key), "%s", e->key);
 	f->taking = true;
-	if (etcd_call(f->cli, "/v3/kv/txn", etcd_req_move(e->key, e->rev, lkey, entry,
-							   strlen(entry)),
-		      on_taken, f, f->epoch) < 0) {
+	rc = etcd_call(f->cli, "/v3/kv/txn", etcd_req_move(e->key, e->rev, lkey, entry,
+							    strlen(entry)),
+		       on_taken, f, f->epoch);
+	free(entry);
+	if (rc < 0) {
 		f->taking = false;
 		fleet_session_fail(f, "cannot send the event's move to the log");
 	}
+}
+
+static void
+on_pump(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pump(arg);
+}
+
+int
+fleet_leader_init(struct umbra_fleet *f)
+{
+	f->t_pump = evtimer_new(f->app->base, on_pump, f);
+	return f->t_pump ? 0 : -1;
 }
 
 /* Put @p value at a new event key (or keep it until etcd answers). */
@@ -484,8 +528,11 @@ void
 fleet_leader_free(struct umbra_fleet *f)
 {
 	fleet_events_clear(f);
+	if (f->t_pump != NULL)
+		event_free(f->t_pump);
+	f->t_pump = NULL;
 	for (unsigned int i = 0; i < FLEET_RAN_KEPT; i++)
-		free(f->ran[i].entry);
+		json_decref(f->ran[i].entry);
 	for (unsigned int i = 0; i < f->n_pending; i++) {
 		free(f->pending[i][0]);
 		free(f->pending[i][1]);

@@ -157,12 +157,15 @@ follow(struct umbra_fleet *f, json_t *o, struct fleet_logent *l, bool act)
 		snprintf(l->here, sizeof(l->here), "ran as leader");
 	else if (res == NULL || strncmp(res, "refused", 7) == 0)
 		snprintf(l->here, sizeof(l->here), "refused by the leader");
+	else if (strcmp(res, "done") != 0 && strcmp(res, "decided") != 0)
+		snprintf(l->here, sizeof(l->here), "not done by the leader: %.250s", res);
 	else if (fleet_decided_by(o, f->cf.id))
 		snprintf(l->here, sizeof(l->here), "decided here");
 	else if ((f->n_defer || busy_here(f, l->service)) && f->n_defer < FLEET_DEFER_MAX &&
 		 f->t_defer != NULL) {
 		f->defer[f->n_defer].rev = l->rev;
 		f->defer[f->n_defer++].o = json_incref(o);
+		f->log_waited_n++;
 		snprintf(l->here, sizeof(l->here), "waiting: a transition of %s runs here",
 			 l->service);
 		fleet_timer_ms(f->t_defer, FLEET_DEFER_RETRY_MS);

@@ -35,6 +35,7 @@
 #define FLEET_PENDING_MAX 8     /* decisions kept while etcd is away */
 #define FLEET_DEFER_MAX 16      /* log entries waiting for a transition here */
 #define FLEET_DEFER_RETRY_MS 50
+#define FLEET_PUMP_POLL_MS 10   /* the leader's transition ended? */
 
 struct fleet_member {
 	char id[64];
@@ -131,11 +132,13 @@ struct umbra_fleet {
 	char taking_key[ETCD_KEY_MAX];
 	char *pending[FLEET_PENDING_MAX][2]; /* events to put once etcd answers: key, value */
 	unsigned int n_pending;
-	struct {
+	struct fleet_ran {
 		char key[ETCD_KEY_MAX];
 		int64_t rev;
-		char *entry;          /* the log entry written for it */
+		json_t *entry;        /* the log entry for it */
+		int64_t tid;          /* its transition here, until it ended; 0: ended */
 	} ran[FLEET_RAN_KEPT];
+	struct event *t_pump;         /* polls the transition the leader runs */
 	unsigned int n_ran;
 	uint64_t n_seq;               /* events sent from here */
 
@@ -156,7 +159,7 @@ struct umbra_fleet {
 	json_t *rollout;              /* service -> PREFIX/rollout/SVC document */
 
 	uint64_t sessions, applies, refusals, published, followed, events;
-	uint64_t forwarded, taken, log_followed_n, log_refused_n;
+	uint64_t forwarded, taken, log_followed_n, log_refused_n, log_waited_n;
 };
 
 /* ---- umbra_fleet.c ---- */
@@ -211,6 +214,8 @@ json_t *fleet_run_event(struct umbra_fleet *f, json_t *o, bool decided_here);
 /** @p o is a rollback decided (and run) by member @p id. */
 bool fleet_decided_by(const json_t *o, const char *id);
 
+/** The leader's timer. @return 0, or -1. */
+int fleet_leader_init(struct umbra_fleet *f);
 /** After the read of a session: campaign when nobody leads; take events. */
 void fleet_leader_synced(struct umbra_fleet *f);
 /** The session ended: this member no longer leads (its lease may live on). */

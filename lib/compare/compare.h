@@ -17,7 +17,8 @@
  * requests and responses: keep-alive, pipelining, Content-Length and
  * chunked bodies, ignored headers), compare_dns.c (DNS answers),
  * compare_digest.c (digests); lib/shadow cuts flows into exchanges.
- * Management half: compare_ctl.c (pairing and reports).
+ * Management half: compare_ctl.c (pairing, reports, the capture of
+ * mismatched exchanges that lib/shadow/shadow_capture.c writes as pcapng).
  */
 #ifndef UMBRA_COMPARE_H
 #define UMBRA_COMPARE_H
@@ -84,7 +85,8 @@ struct compare_record {
 _Static_assert(sizeof(struct compare_record) <= 144, "records stay small");
 
 /* ------------------------------------------------------------------ */
-/* Evidence: the first bytes of answers, for a sample of flows.          */
+/* Evidence: the first bytes of answers and requests, for a sample of   */
+/* flows.                                                               */
 
 /** Bytes of an answer kept as evidence (its first ones, as received). */
 #define COMPARE_HEAD_MAX 256
@@ -93,8 +95,9 @@ _Static_assert(sizeof(struct compare_record) <= 144, "records stay small");
  * it (flow ids count up from 1 per worker, the worker in the top bits, so
  * each worker's first flow is one). Every exchange and side of such a flow sends the
  * first COMPARE_HEAD_MAX bytes of its answer as COMPARE_HEAD_CHUNKS
- * chunks on the record ring, right before its record; other flows cost
- * nothing more.
+ * chunks on the record ring, right before its record, and each request
+ * its first bytes and the exchange's addresses (COMPARE_CHUNK_REQUEST,
+ * COMPARE_CHUNK_ADDR: for captures); other flows cost nothing more.
  */
 #define COMPARE_EVIDENCE_EVERY 4
 
@@ -353,8 +356,9 @@ struct compare_limits {
 				     exchange is compared; 0: none */
 	uint32_t capture_max;   /**< mismatched exchanges a profile's capture
 				     keeps (with evidence); 0: no capture */
-	uint32_t capture_bytes; /**< bytes (requests, answers, addresses) it
-				     keeps at most; the oldest go first */
+	uint32_t capture_bytes; /**< bytes of requests and answers it keeps
+				     at most (at least 3 x COMPARE_HEAD_MAX);
+				     the oldest exchanges go first */
 	uint64_t timeout_us;    /**< a side missing this long: "no answer" */
 };
 

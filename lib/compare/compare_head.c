@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Worker half: the first bytes of answers and requests (evidence), and
- * the exchange's addresses, for the flows that carry it. Fixed size, no allocation: a copy of at most COMPARE_HEAD_MAX
- * bytes per answer, and a few chunks on the record ring per exchange.
+ * the exchange's addresses, for the flows that carry it. Fixed size, no
+ * allocation: a copy of at most COMPARE_HEAD_MAX bytes per answer or
+ * request, and a few chunks on the record ring per exchange.
  */
 #include <string.h>
 

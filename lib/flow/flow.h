@@ -165,21 +165,6 @@ void flow_table_lookup_bulk(struct flow_table *ft, const struct flow_key **keys,
 			    uint32_t n, int32_t *positions);
 
 /**
- * The table's hash of @p k (what rte_hash would compute), so that a caller
- * can hash keys while they are still in registers and look them up with
- * flow_table_lookup_bulk_sig().
- */
-uint32_t flow_key_sig(const struct flow_key *k);
-
-/**
- * flow_table_lookup_bulk() with the keys' hashes from flow_key_sig()
- * already computed: rte_hash_lookup_with_hash_bulk(), which prefetches the
- * buckets of the whole burst before it compares any of them.
- */
-void flow_table_lookup_bulk_sig(struct flow_table *ft, const struct flow_key **keys,
-				const uint32_t *sigs, uint32_t n, int32_t *positions);
-
-/**
  * Add a new flow. The entry is zeroed and stamped with @p now;
  * @p orig_side is the side (from flow_key_from_meta) of its first packet.
  * @return the entry index, or negative when the table is full (counted).

@@ -249,28 +249,6 @@ flow_table_lookup_bulk(struct flow_table *ft, const struct flow_key **keys,
 	}
 }
 
-uint32_t
-flow_key_sig(const struct flow_key *k)
-{
-	return flow_key_hash(k, sizeof(*k), 0);
-}
-
-void
-flow_table_lookup_bulk_sig(struct flow_table *ft, const struct flow_key **keys,
-			   const uint32_t *sigs, uint32_t n, int32_t *positions)
-{
-	while (n > 0) {
-		uint32_t c = n < RTE_HASH_LOOKUP_BULK_MAX ? n : RTE_HASH_LOOKUP_BULK_MAX;
-
-		rte_hash_lookup_with_hash_bulk(ft->hash, (const void **)keys,
-					       (hash_sig_t *)(uintptr_t)sigs, c, positions);
-		keys += c;
-		sigs += c;
-		positions += c;
-		n -= c;
-	}
-}
-
 int32_t
 flow_table_add(struct flow_table *ft, const struct flow_key *k, int orig_side,
 	       uint64_t now)

@@ -3,7 +3,8 @@
  * @file
  * Ethernet ports named in the configuration: probe (vdev or PCI), configure
  * queues (symmetric RSS when a port has several RX queues), descriptors,
- * MTU and promiscuous mode, size the mempool, start and stop.
+ * MTU and promiscuous mode, size the mempool, start and stop. The ports'
+ * rte_flow rules, per generation: port_flow.h.
  */
 #ifndef UMBRA_PORT_H
 #define UMBRA_PORT_H

@@ -159,9 +159,16 @@ static void
 reason_set(struct pf_entry *e, const char *step, int rc,
 	   const struct rte_flow_error *fe)
 {
-	snprintf(e->st.reason, sizeof(e->st.reason), "%s: %s (%s)", step,
-		 fe->message ? fe->message : "no reason given",
-		 rte_strerror(rc < 0 ? -rc : rc));
+	const char *why = rte_strerror(rc < 0 ? -rc : rc);
+
+	if (rc == -ENOSYS || rc == ENOSYS)
+		snprintf(e->st.reason, sizeof(e->st.reason),
+			 "%s: the device has no rte_flow", step);
+	else if (fe->message == NULL || strcmp(fe->message, why) == 0)
+		snprintf(e->st.reason, sizeof(e->st.reason), "%s: %s", step, why);
+	else
+		snprintf(e->st.reason, sizeof(e->st.reason), "%s: %s (%s)", step,
+			 fe->message, why);
 }
 
 /* Validate, then create; the entry says which path the rule took. */
@@ -296,11 +303,16 @@ port_flow_sync(const struct port_set *ps, const struct umbra_conf *c,
 		return port_flow_hw_count();
 	}
 	if (plan == NULL || next == NULL) {
-		/* Keep the previous rules: each is still right for software. */
+		/* The previous rules may drop what this generation allows: none
+		 * at all is always right (later ones stay off: see port_flow.h). */
 		RTE_LOG(ERR, USER1, "port rules: out of memory, generation %llu "
-			"keeps the previous ones\n", (unsigned long long)gen_id);
+			"runs with none\n", (unsigned long long)gen_id);
 		free(plan);
 		free(next);
+		port_flow_flush();
+		pthread_mutex_lock(&pf.lock);
+		pf.gen_id = gen_id;
+		pthread_mutex_unlock(&pf.lock);
 		return 0;
 	}
 	for (uint16_t p = 0; p < c->n_ports && p < ps->n_ports; p++)

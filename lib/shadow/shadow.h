@@ -18,7 +18,10 @@
  * Production is never harmed: shadow copies go through the profile's
  * packet-rate cap (rte_meter) and bounded queues; whatever does not fit is
  * dropped and counted, and production packets are sent as if nothing
- * happened. Everything arriving on a shadow-role port is consumed.
+ * happened. A worker that falls behind (full RX bursts, loop after loop)
+ * sheds new flows (flows_shed) until it catches up: whole flows, so the
+ * comparisons stay whole. Everything arriving on a shadow-role port is
+ * consumed.
  *
  * Worker half: shadow_session.c (selection, cloning, sessions, shadow-port
  * input and proxy ARP/ND, records), shadow_tcp.c (the TCP session state

@@ -356,7 +356,9 @@ def main():
     shutil.copy2(cmp_built, cmp_exe)
     ab_exe = None
     if args.ab_build:
-        ab_exe = os.path.join(clean.tmp, "umbra-ab")
+        # named umbra too: WorkerWatch finds its worker by the name
+        os.mkdir(os.path.join(clean.tmp, "ab"))
+        ab_exe = os.path.join(clean.tmp, "ab", "umbra")
         shutil.copy2(os.path.join(args.ab_build, "app", "umbra", "umbra"), ab_exe)
     clean.prefixes.append("%s-tp-5tswap-%d" % (benchlib.TAG, os.getpid()))
     print("load average at start: %s" % open("/proc/loadavg").read().strip(), flush=True)
@@ -365,6 +367,7 @@ def main():
     make_capture(pcap, args.flows, args.dport)
     swap, runs, cmp = 0.0, [None, None, None, None], None
     ab_runs = [None, None, None]
+    per_round = []      # (this build's runs, the A/B build's runs or None)
     for r in range(args.rounds):
         swap = max(swap, benchlib.run_testpmd("5tswap", pcap, args.flows, args.seconds))
         # no shadow, 10% and 100% with shedding off (the cost), 100% shedding on
@@ -378,6 +381,7 @@ def main():
             print("round %d, A/B build %s: no shadow %.2f, 10%% %.2f, 100%% %.2f Mpps"
                   % (r + 1, args.ab_build, ab[0]["mpps"], ab[1]["mpps"], ab[2]["mpps"]),
                   flush=True)
+        per_round.append((this, ab if ab_exe else None))
         c = compare_rate(args, cmp_exe)
         cmp = c if cmp is None or c["exchanges_per_s"] > cmp["exchanges_per_s"] else cmp
         others = sorted(set(sum((u["watch"]["others"] for u in this), [])))
@@ -460,6 +464,29 @@ def main():
                 name, u["interval_mpps"], "%.2f" % u["watch"]["cpu_share"]
                 if u["watch"]["cpu_share"] else "?", u["cpu_mpps"],
                 u["cpu_mpps"] / ab_runs[0]["cpu_mpps"]))
+    # Round by round: the runs of one round follow one another, so their
+    # ratios share the machine's state; the median over rounds is the figure
+    # least moved by the other tenants.
+    def med(xs):
+        xs = sorted(xs)
+        return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+
+    print("\nRound by round, per CPU second (ratios within a round; the medians are "
+          "the figures to trust here)")
+    print("| round | cost10 | cost100 | prod_ratio_shed | A/B cost10 | A/B cost100 |")
+    print("|---|---|---|---|---|---|")
+    rr = []
+    for i, (th, ab) in enumerate(per_round):
+        x = (1 - th[1]["cpu_mpps"] / th[0]["cpu_mpps"], 1 - th[2]["cpu_mpps"] / th[0]["cpu_mpps"],
+             th[3]["cpu_mpps"] / th[0]["cpu_mpps"],
+             1 - ab[1]["cpu_mpps"] / ab[0]["cpu_mpps"] if ab else float("nan"),
+             1 - ab[2]["cpu_mpps"] / ab[0]["cpu_mpps"] if ab else float("nan"))
+        rr.append(x)
+        print("| %d | %s |" % (i + 1, " | ".join("%.3f" % v for v in x)))
+    meds = [med([x[k] for x in rr]) for k in range(5)]
+    print("| median | %s |" % " | ".join("%.3f" % v for v in meds))
+    print("median_cpu_cost10=%.3f median_cpu_cost100=%.3f median_cpu_prod_ratio_shed=%.3f "
+          "ab_median_cpu_cost10=%.3f ab_median_cpu_cost100=%.3f" % tuple(meds))
     c0 = runs[0]["cpu_mpps"]
     print("cpu_cost10=%.3f cpu_cost100=%.3f cpu_prod_ratio_shed=%.3f%s" % (
         1 - runs[1]["cpu_mpps"] / c0, 1 - runs[2]["cpu_mpps"] / c0, runs[3]["cpu_mpps"] / c0,

@@ -288,7 +288,7 @@ try {
     .catch(() => {});
   check('1000-node map: the mouse wheel zooms it', await page.evaluate((z) =>
     window.umbra.cy.zoom() !== z, z0));
-  await page.evaluate(() => window.umbra.cy.fit());
+  await page.evaluate(() => window.umbra.cy.fit(undefined, 40));
   await new Promise((r) => setTimeout(r, 300));
   await shot('graph-1000');
   check('no console errors on any view', errors.length === 0, errors.join('\n    '));

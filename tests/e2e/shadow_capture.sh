@@ -147,6 +147,14 @@ check "... each in its own TCP stream, on its own interface (client's port, shad
     /usr/bin/python3 -c "import sys; rows = [l.split() for l in sys.stdin]
 ifs = lambda code: {r[2] for r in rows if r[0] == code}
 print(len({r[1] for r in rows}), len(ifs('200')), len(ifs('503')), ifs('200') != ifs('503'))")" = "4 1 1 True"
+check "packets carry the exchange's time (the last minute), answers after their request" \
+  test "$(ts -T fields -e frame.time_epoch -e tcp.stream -e http.request -e http.response | \
+    /usr/bin/python3 -c "import sys, time
+rows = [l.rstrip('\n').split('\t') for l in sys.stdin]
+req = {r[1]: float(r[0]) for r in rows if r[2]}
+ok = all(time.time() - 60 < float(r[0]) <= time.time() for r in rows) and \
+    all(float(r[0]) >= req[r[1]] for r in rows if r[3])
+print(ok and len(req) == 4)")" = True
 check "the answers pair with their requests (HTTP request/response tracking)" \
   test "$(ts -Y 'http.response and http.request_in' | wc -l)" = 4
 check "no exchange that matched (/same) is captured" \

@@ -42,8 +42,15 @@ services:
     stages:
       production: {{ backends: [blue, green], running: v1 }}
       staging: {{ running: v1 }}
-    rollout: {{ steps: [10, 50, 100], hold_s: 1 }}
+    rollout: {{ steps: [10, 50, 100], hold_s: 2 }}
     verdict: {{ enabled: false }}
+workflow:
+  hooks:
+    - name: deploy-staging
+      stage: staging
+      service: web
+      # slow on a member the test marks (its pid): the leader's ends first
+      run: [/bin/sh, -c, "if [ -e /tmp/h5-fleet-slow-$PPID ]; then sleep 1.5; else sleep 0.2; fi"]
 """
 
 

@@ -110,6 +110,7 @@ echo "# guest: kernel $KVER, initramfs $(du -m "$WORK/initrd.cpio" | cut -f1) MB
 timeout "${VM_TIMEOUT_S:-900}" qemu-system-x86_64 -m 2048 -cpu max -smp 2 -nographic \
 	-no-reboot -nic none -kernel "/boot/vmlinuz-$KVER" -initrd "$WORK/initrd.cpio" \
 	-append "console=ttyS0 panic=-1 quiet" > "$WORK/console.log" 2>&1 || true
-tr -d '\r' < "$WORK/console.log" | sed -n '/=== guest kernel/,$p' | grep -v "^\[ *[0-9.]*\]"
+tr -d '\r' < "$WORK/console.log" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' |
+	sed -n '/=== guest kernel/,$p' | grep -v "^\[ *[0-9.]*\]"
 rc=$(tr -d '\r' < "$WORK/console.log" | sed -n 's/^=== rc=\([0-9]*\)$/\1/p')
 exit "${rc:-1}"

@@ -847,6 +847,8 @@ static const struct {
 	  "t.yaml:16:50: ttl '60' needs a unit (ns, us, ms, s, m, h)" },
 	{ SH1 "{ name: x, stage: production, port: sh, max_sessions: 1048577 }\n",
 	  "t.yaml:16:59: max_sessions must be a whole number from 1 to 1048576, not '1048577'" },
+	{ SH1 "{ name: x, stage: production, port: sh, shed: sometimes }\n",
+	  "SHED" },
 	{ SH1 "{ name: x, stage: production, port: sh, early_segments: 0 }\n",
 	  "t.yaml:16:61: early_segments must be a whole number from 1 to 64, not '0'" },
 	{ SH1 "{ name: x, stage: production, port: sh, burst: 0 }\n",
@@ -1284,7 +1286,7 @@ static const char shadow_yaml[] =
 	"    early_segments: 64\n"
 	"  - { name: min, stage: staging, port: sh }\n"
 	"  - { name: dns, stage: dev, port: sh, vlan: 12, control: { port: sh, vlan: 14 }, "
-	"compare: dns, fraction: 1, ignore_headers: [] }\n";
+	"compare: dns, fraction: 1, ignore_headers: [], shed: false }\n";
 
 static void
 test_shadow_sections(void **state)
@@ -1370,6 +1372,7 @@ test_shadow_sections(void **state)
 	assert_true(s->response_timeout_ns == 2000000000ull);
 	assert_int_equal(s->max_sessions, 4096);
 	assert_int_equal(s->early_segments, 8);
+	assert_true(s->shed);   /* shadows yield to production by default */
 	assert_int_equal(s->n_ignore, 8);
 	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
 		assert_string_equal(s->ignore_headers[i], ignored[i]);
@@ -1377,6 +1380,7 @@ test_shadow_sections(void **state)
 	s = &c->shadows[2];
 	assert_int_equal(s->compare, CONF_COMPARE_DNS);
 	assert_int_equal(s->proto, 17); /* implied */
+	assert_false(s->shed);
 	assert_int_equal(s->dport.lo, 0); /* any port: not implied */
 	assert_float_equal(s->fraction, 1.0, 1e-9);
 	assert_int_equal(s->control.port, 2); /* same port, another VLAN */

@@ -208,9 +208,24 @@ function graphNote(g, m) {
     <p class="legend" id="graph-diff">${gold ? `Golden-graph diff: ${gold}:
       <span class="g-new">${F.num(m.diff.new)} new</span>,
       <span class="g-missing">${F.num(m.diff.missing)} missing</span>,
-      <span class="g-changed">${F.num(m.diff.changed)} changed</span>`
+      <span class="g-changed">${F.num(m.diff.changed)} changed</span>.`
     : 'No golden graph (graph/golden action=save stage=…): no diff.'}
       Edges are coloured by the share of failed flows (green 0 → red 1).</p>`;
+}
+
+/* Fit the map from its nodes' positions: cy.fit() would first measure
+ * every label (its bounding boxes), which a large map pays dearly. */
+function fitPositions(cy, elements) {
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  for (const e of elements) {
+    if (!e.position) continue;
+    x0 = Math.min(x0, e.position.x); x1 = Math.max(x1, e.position.x);
+    y0 = Math.min(y0, e.position.y); y1 = Math.max(y1, e.position.y);
+  }
+  if (x0 === Infinity) return;
+  const pad = 40, w = cy.width(), h = cy.height();
+  const zoom = Math.min(2, (w - 2 * pad) / Math.max(1, x1 - x0), (h - 2 * pad) / Math.max(1, y1 - y0));
+  cy.viewport({ zoom, pan: { x: (w - zoom * (x0 + x1)) / 2, y: (h - zoom * (y0 + y1)) / 2 } });
 }
 
 let Cytoscape = null;
@@ -250,7 +265,7 @@ async function graph() {
         'line-color': '#e05050' } },
     ],
   });
-  S.cy.fit();
+  fitPositions(S.cy, m.elements);
   const t2 = performance.now();
   // Data to the first frame drawn (Cytoscape draws on animation frames).
   requestAnimationFrame(() => requestAnimationFrame(() => {
