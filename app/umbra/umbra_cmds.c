@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The daemon's management commands: status, counters, flows, and config
- * generations (validate, apply, show, snapshots, rollback).
+ * generations (validate, apply, show, snapshots, rollback), all applied
+ * through the apply road (lib/ctl); and the daemon's own listeners on it:
+ * ports (CTL_PORT_FLOWS) and its bookkeeping (CTL_APP).
  */
 #include <errno.h>
 #include <stdio.h>

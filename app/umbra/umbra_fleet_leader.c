@@ -10,12 +10,14 @@
  * watch: deleted with a dead leader's lease) campaigns again.
  *
  * An event sent to any member (event/..., in a fleet) is put at
- * PREFIX/events/ID-N. The leader runs it on its own workflow, then moves it
- * in one txn (the event key still at its revision: delete it, put
- * PREFIX/log/REV with the outcome): a second leader cannot take it too. A
- * leader that dies between running and moving leaves the event in place:
- * the next leader runs it, and the dead one, on restart, finds its own
- * transition interrupted and reverted by lib/workflow, as after any crash.
+ * PREFIX/events/ID-N. The leader runs it on its own workflow and, once its
+ * transition ended (hooks run: done or aborted), moves it in one txn (the
+ * event key still at its revision: delete it, put PREFIX/log/REV with the
+ * outcome): a second leader cannot take it too. A leader that dies before
+ * the move leaves the event in place: the next leader runs it, and the
+ * dead one, on restart, finds its own transition interrupted and reverted
+ * by lib/workflow, as after any crash, then follows the new leader's entry
+ * like every member.
  *
  * Every member follows each log entry once (the revision followed is
  * kept), on its own workflow: same configuration, same events, same

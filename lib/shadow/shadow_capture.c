@@ -128,6 +128,31 @@ epb_time(struct rte_mbuf *epb, int64_t ns)
 	w[4] = (uint32_t)ns;
 }
 
+/* The frame at @p p: Ethernet, IP (@p l3 bytes), TCP or UDP (@p l4), payload. */
+static void
+frame_fill(struct cap_conv *c, bool from_client, uint8_t tcp_flags, const uint8_t *data,
+	   uint16_t len, uint8_t *p, uint16_t l3, uint16_t l4)
+{
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)p;
+	uint8_t *ip = p + sizeof(*eth), *l4h = ip + l3;
+	uint16_t ck;
+
+	memset(p, 0, sizeof(*eth) + l3 + l4);
+	rte_ether_addr_copy(from_client ? &client_mac : &server_mac, &eth->src_addr);
+	rte_ether_addr_copy(from_client ? &server_mac : &client_mac, &eth->dst_addr);
+	eth->ether_type = rte_cpu_to_be_16(c->a->family == 6 ? RTE_ETHER_TYPE_IPV6 :
+					   RTE_ETHER_TYPE_IPV4);
+	ip_fill(c, from_client, ip, l4 + len);
+	l4_fill(c, from_client, tcp_flags, l4h, len);
+	if (len > 0)
+		memcpy(l4h + l4, data, len);
+	ck = l4_cksum(c, ip, l4h);
+	if (c->a->l4_proto == IPPROTO_TCP)
+		((struct rte_tcp_hdr *)l4h)->cksum = ck;
+	else
+		((struct rte_udp_hdr *)l4h)->dgram_cksum = ck;
+}
+
 /* One packet of @p c at @p t_us: from the client or the server. */
 static void
 cap_packet(struct cap_conv *c, bool from_client, uint8_t tcp_flags,
@@ -137,35 +162,19 @@ cap_packet(struct cap_conv *c, bool from_client, uint8_t tcp_flags,
 	uint16_t l3 = c->a->family == 6 ? sizeof(struct rte_ipv6_hdr) : sizeof(struct rte_ipv4_hdr);
 	uint16_t l4 = tcp ? sizeof(struct rte_tcp_hdr) : sizeof(struct rte_udp_hdr);
 	enum rte_pcapng_direction dir = c->client_dir;
-	struct rte_ether_hdr *eth;
 	struct rte_mbuf *m, *copy;
 	uint8_t *p;
 
 	if (c->failed || c->n == CAP_PKTS)
 		return;
 	m = rte_pktmbuf_alloc(cap_pool);
-	p = m ? (uint8_t *)rte_pktmbuf_append(m, sizeof(*eth) + l3 + l4 + len) : NULL;
+	p = m ? (uint8_t *)rte_pktmbuf_append(m, RTE_ETHER_HDR_LEN + l3 + l4 + len) : NULL;
 	if (p == NULL) {
 		rte_pktmbuf_free(m);
 		c->failed = true;
 		return;
 	}
-	memset(p, 0, sizeof(*eth) + l3 + l4);
-	eth = (struct rte_ether_hdr *)p;
-	rte_ether_addr_copy(from_client ? &client_mac : &server_mac, &eth->src_addr);
-	rte_ether_addr_copy(from_client ? &server_mac : &client_mac, &eth->dst_addr);
-	eth->ether_type = rte_cpu_to_be_16(c->a->family == 6 ? RTE_ETHER_TYPE_IPV6 :
-					   RTE_ETHER_TYPE_IPV4);
-	ip_fill(c, from_client, p + sizeof(*eth), l4 + len);
-	l4_fill(c, from_client, tcp_flags, p + sizeof(*eth) + l3, len);
-	if (len > 0)
-		memcpy(p + sizeof(*eth) + l3 + l4, data, len);
-	if (tcp)
-		((struct rte_tcp_hdr *)(p + sizeof(*eth) + l3))->cksum =
-			l4_cksum(c, p + sizeof(*eth), p + sizeof(*eth) + l3);
-	else
-		((struct rte_udp_hdr *)(p + sizeof(*eth) + l3))->dgram_cksum =
-			l4_cksum(c, p + sizeof(*eth), p + sizeof(*eth) + l3);
+	frame_fill(c, from_client, tcp_flags, data, len, p, l3, l4);
 	if (!from_client)
 		dir = dir == RTE_PCAPNG_DIRECTION_IN ? RTE_PCAPNG_DIRECTION_OUT :
 						       RTE_PCAPNG_DIRECTION_IN;

@@ -848,7 +848,7 @@ static const struct {
 	{ SH1 "{ name: x, stage: production, port: sh, max_sessions: 1048577 }\n",
 	  "t.yaml:16:59: max_sessions must be a whole number from 1 to 1048576, not '1048577'" },
 	{ SH1 "{ name: x, stage: production, port: sh, shed: sometimes }\n",
-	  "SHED" },
+	  "t.yaml:16:51: shed must be true or false, not 'sometimes'" },
 	{ SH1 "{ name: x, stage: production, port: sh, early_segments: 0 }\n",
 	  "t.yaml:16:61: early_segments must be a whole number from 1 to 64, not '0'" },
 	{ SH1 "{ name: x, stage: production, port: sh, burst: 0 }\n",
