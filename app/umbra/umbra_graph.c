@@ -83,7 +83,6 @@ gen_changed(struct umbra_graph *gr, const struct umbra_gen *g, uint64_t now)
 	gr->opts.k_gap = c->graph.k_gap;
 	gr->opts.min_flows = c->graph.min_flows;
 	gr->golden_bake_ms = c->graph.golden_bake_ms;
-	gr->gen_seen = g->id;
 }
 
 /* Take what the workers recorded. */
@@ -178,10 +177,6 @@ on_graph_poll(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (g->id != gr->gen_seen) {
-		gen_changed(gr, g, now);
-		ug_golden_conf_changed(app, g->conf);
-	}
 	ug_drain(app);
 	graph_dns_expire(gr->dns, now, 256);
 	if (now >= gr->next_watch_ms) {
@@ -192,9 +187,25 @@ on_graph_poll(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* CTL_GRAPH: names, versions and options follow each generation. */
+static int
+graph_applied(void *ctx, const struct ctl_applied *a, char *err, size_t errlen)
+{
+	struct umbra_app *app = ctx;
+
+	(void)err;
+	(void)errlen;
+	gen_changed(app->graph, a->gen, ug_now_ms(app->graph));
+	ug_golden_conf_changed(app, a->gen->conf);
+	return 0;
+}
+
 int
 umbra_graph_init(struct umbra_app *app, char *err, size_t errlen)
 {
+	const struct ctl_listener l = {
+		.name = "graph", .applied = graph_applied, .ctx = app,
+	};
 	const struct timeval every = { 0, GRAPH_POLL_MS * 1000 };
 	struct umbra_graph *gr = calloc(1, sizeof(*gr));
 	/* Tables are sized once, from the configuration umbra starts with. */
@@ -221,6 +232,11 @@ umbra_graph_init(struct umbra_app *app, char *err, size_t errlen)
 	gr->poll = event_new(app->base, -1, EV_PERSIST, on_graph_poll, app);
 	if (gr->poll == NULL || event_add(gr->poll, &every) != 0)
 		goto nomem;
+	/* Start-up's generation is already published (read above). */
+	if (ctl_listen(&app->ctl, CTL_GRAPH, &l) < 0) {
+		snprintf(err, errlen, "the dependency map cannot follow configuration changes");
+		return -1;
+	}
 	return 0;
 nomem:
 	snprintf(err, errlen, "out of memory for the dependency map");

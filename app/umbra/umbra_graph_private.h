@@ -65,7 +65,6 @@ struct umbra_graph {
 	uint32_t golden_bake_ms;         /**< GO held this long: golden graph taken */
 	uint64_t stages_hash;            /**< the stage names the cache is indexed by */
 	struct event *poll;
-	uint64_t gen_seen;
 	uint64_t next_watch_ms;
 	uint64_t tsc_per_ms;
 	uint64_t dns_answers, dns_bad;
