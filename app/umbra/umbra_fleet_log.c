@@ -52,8 +52,9 @@ followed_save(struct umbra_fleet *f)
 		return;
 	followed_path(f, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	/* Entries still waiting are not followed yet: after a restart they are. */
 	o = json_pack("{s:s,s:I}", "prefix", f->cf.prefix, "log_revision",
-		      (json_int_t)f->log_followed);
+		      (json_int_t)(f->n_defer ? f->defer[0].rev - 1 : f->log_followed));
 	if (o != NULL && json_dump_file(o, tmp, JSON_COMPACT) == 0 && rename(tmp, path) == 0)
 		f->log_persisted = true;
 	json_decref(o);
@@ -259,6 +260,7 @@ on_defer(evutil_socket_t fd, short what, void *arg)
 		decision_note(f, o, l);
 		json_decref(o);
 		memmove(&f->defer[0], &f->defer[1], --f->n_defer * sizeof(f->defer[0]));
+		followed_save(f);
 		fleet_report(f, true);
 	}
 }

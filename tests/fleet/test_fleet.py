@@ -224,7 +224,7 @@ try:
 
     def kill_leader(ms):
         """kill -9 the leader of ms: (the new leader's member, seconds)."""
-        old = by_id(ms, agreed_leader(ms))
+        old = by_id(ms, wait(lambda: agreed_leader(ms), 15))
         old.kill9()
         t_kill = time.time()
         rest = [m for m in ms if m is not old]
@@ -241,11 +241,12 @@ try:
     old, rest, new, failover = kill_leader(members)
     t.check("killed during its transition: a new leader (%s) within 5 s (%.1f s)" % (
             new and new.id, failover), new and failover < 5, leaders(rest))
-    t.check("the new leader runs the event; v2 in staging on the members left",
-            wait(lambda: all(release_in(m, "v2", "staging") for m in rest), 10),
+    t.check("the new leader runs the event (v2 in staging there)",
+            wait(lambda: release_in(new, "v2", "staging"), 10, step=0.005),
             [m.status()["log"][:1] for m in rest])
     other = [m for m in rest if m is not new][0]
     # -- an event behind it waits on a follower still running its own hook
+    # (followers start a transition when the leader's ended)
     r = new.call("event/manual_approval", service="web", version="v2", approver="h5")
     t.check("approval sent to the new leader", r.get("ok"), r)
     t.check("the rollout starts on the members left (a v2 canary)",
@@ -260,11 +261,9 @@ try:
             '"interrupted"' in hist, hist[:600])
 
     # -- killing the leader during a rollout: a new leader, the rollout completes
-    lead2, rest2, new2, failover = kill_leader(rest)
+    lead2, left, new2, failover = kill_leader(members)   # the restarted one may win
     t.check("killed during a rollout: a new leader (%s) within 5 s (%.1f s)" % (
-            new2 and new2.id, failover), new2 and failover < 5,
-            leaders([m for m in members if m is not lead2]))
-    left = [m for m in members if m is not lead2]
+            new2 and new2.id, failover), new2 and failover < 5, leaders(left))
     done = wait(lambda: all(m.wf()["production"].get("canary") is None and
                             m.wf()["production"].get("version") == "v2" for m in left), 20)
     t.check("the running rollout completes on every member left, the restarted one "
@@ -345,7 +344,6 @@ try:
     t.check("a stopped member disappears from the fleet (lease)",
             wait(lambda: len(a.status()["members"]) == 2, 10),
             a.status().get("members"))
-    members.remove(c)
 finally:
     for m in members:
         if m.proc and m.proc.poll() is None:

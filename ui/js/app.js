@@ -250,13 +250,18 @@ async function graph() {
   if (!Cytoscape) Cytoscape = (await import('../vendor/cytoscape/cytoscape.esm.min.mjs')).default;
   if (S.cy) S.cy.destroy();
   const big = m.elements.length > 1500;
+  // Labels cost most of a large map's start (each is measured): a map of
+  // many nodes gets them once zoomed in far enough to read them.
+  const manyNodes = m.elements.length - m.elements.filter((e) => e.data.source).length > 300;
+  const label = { label: 'data(label)' };
   S.cy = Cytoscape({
     container: $('graph'), elements: m.elements, layout: { name: 'preset' },
     // Large maps: cached textures while panning and zooming, no edges then.
     textureOnViewport: true, hideEdgesOnViewport: big, pixelRatio: big ? 1 : 'auto',
     style: [
-      { selector: 'node', style: { label: 'data(label)', 'font-size': 9, color: '#d8dee9',
-        'background-color': '#4c9be8', width: 10, height: 10, 'min-zoomed-font-size': 7 } },
+      { selector: 'node', style: { ...(manyNodes ? {} : label), 'font-size': 9,
+        color: '#d8dee9', 'background-color': '#4c9be8', width: 10, height: 10,
+        'min-zoomed-font-size': 7 } },
       { selector: 'edge', style: { width: 1, 'curve-style': 'haystack',
         'line-color': 'mapData(dev, 0, 1, #4caf50, #e05050)' } },
       { selector: 'edge[status = "new"]', style: { width: 2, 'line-color': '#f0a030' } },
@@ -266,6 +271,16 @@ async function graph() {
     ],
   });
   fitPositions(S.cy, m.elements);
+  if (manyNodes) {
+    const cy = S.cy;
+    const labels = () => {
+      if (cy.zoom() * 9 < 7) return;
+      cy.off('zoom', labels);
+      cy.style().selector('node').style(label).update();
+    };
+    cy.on('zoom', labels);
+    labels();
+  }
   const t2 = performance.now();
   // Data to the first frame drawn (Cytoscape draws on animation frames).
   requestAnimationFrame(() => requestAnimationFrame(() => {
