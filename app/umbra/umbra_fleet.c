@@ -35,6 +35,7 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
 #define REPORT_MS 500
+#define REVOKE_AT_EXIT_MS 500
 
 uint64_t
 fleet_wall_ms(void)
@@ -404,6 +405,19 @@ umbra_fleet_fini(struct umbra_app *app)
 
 	if (f == NULL)
 		return;
+	/* A clean stop: the lease revoked takes the member key and, when this
+	 * member leads, the leader key with it, so that a successor is elected
+	 * now rather than after the lease's TTL. The loop has ended: a short
+	 * wait here stalls nothing. */
+	if (f->lease != 0 && f->synced) {
+		bool led = f->leader;
+		int rc = etcd_revoke_sync(f->cli, f->lease, REVOKE_AT_EXIT_MS);
+
+		printf("umbra: fleet: %s leaves: lease %s%s\n", f->cf.id,
+		       rc == 0 ? "revoked" : "not revoked (it expires)",
+		       led ? ", the lead handed over" : "");
+		fflush(stdout);
+	}
 	if (f->watch != NULL)
 		etcd_watch_cancel(f->watch);
 	if (f->t_retry)
@@ -416,6 +430,7 @@ umbra_fleet_fini(struct umbra_app *app)
 	fleet_members_clear(f);
 	fleet_leader_free(f);
 	fleet_log_free(f);
+	fleet_rollout_lost(f);
 	json_decref(f->rollout);
 	free(f->member_value);
 	free(f);

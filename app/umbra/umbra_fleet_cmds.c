@@ -52,12 +52,13 @@ etcd_json(struct umbra_fleet *f)
 static json_t *
 leader_json(struct umbra_fleet *f)
 {
-	return json_pack("{s:s?,s:b,s:I,s:f,s:I,s:I,s:I}",
+	return json_pack("{s:s?,s:b,s:I,s:f,s:I,s:I,s:I,s:I}",
 			 "id", f->leader_id[0] ? f->leader_id : NULL, "me", f->leader,
 			 "since_ms", (json_int_t)f->leader_since_ms,
 			 "last_failover_ms", f->failover_ms,
 			 "elections", (json_int_t)f->elections, "terms", (json_int_t)f->terms,
-			 "events_waiting", (json_int_t)f->n_ev);
+			 "events_waiting", (json_int_t)f->n_ev,
+			 "fenced_writes", (json_int_t)f->fenced);
 }
 
 static json_t *
@@ -106,6 +107,7 @@ cmd_fleet_status(json_t *args, void *ctx, struct mgmt_error *err)
 	json_object_set_new(o, "log", fleet_log_json(f));
 	json_object_set_new(o, "log_revision", json_integer((json_int_t)f->log_followed));
 	json_object_set_new(o, "log_waited", json_integer((json_int_t)f->log_waited_n));
+	json_object_set_new(o, "log_refused", json_integer((json_int_t)f->log_refused_n));
 	json_object_set_new(o, "decisions", fleet_decisions_json(f));
 	json_object_set_new(o, "write", json_pack("{s:s,s:I,s:I,s:s?}",
 		"state", f->write.state, "expected_revision", (json_int_t)f->write.expected,
@@ -240,8 +242,9 @@ umbra_fleet_metrics(struct umbra_app *app, FILE *out)
 		"umbra_fleet_events_total{kind=\"event_taken\"} %" PRIu64 "\n"
 		"umbra_fleet_events_total{kind=\"log_followed\"} %" PRIu64 "\n"
 		"umbra_fleet_events_total{kind=\"log_refused\"} %" PRIu64 "\n"
-		"umbra_fleet_events_total{kind=\"log_waited\"} %" PRIu64 "\n",
+		"umbra_fleet_events_total{kind=\"log_waited\"} %" PRIu64 "\n"
+		"umbra_fleet_events_total{kind=\"fenced_write\"} %" PRIu64 "\n",
 		f->sessions, f->applies, f->refusals, f->published, f->followed, f->events,
 		f->elections, f->terms, f->forwarded, f->taken, f->log_followed_n,
-		f->log_refused_n, f->log_waited_n);
+		f->log_refused_n, f->log_waited_n, f->fenced);
 }

@@ -7,7 +7,17 @@
  *
  * Election: PREFIX/leader is created only if absent (a txn on its create
  * revision), on the candidate's member lease. Whoever sees it gone (the
- * watch: deleted with a dead leader's lease) campaigns again.
+ * watch: deleted with a dead leader's lease, or revoked by a leader that
+ * stops cleanly) campaigns again.
+ *
+ * Fencing: the create revision of the key won is the leader's term. Every
+ * write it makes for the fleet (an event moved to the log, the log pruned,
+ * a rollout step) is a txn that also compares the key's create revision
+ * with it: a leader deposed without knowing it yet (paused past its lease,
+ * cut off) has its write refused, learns who leads from the failure
+ * branch, and steps down. The local run of an event cannot be fenced: a
+ * member that ran an event as leader and then sees another leader's entry
+ * for it does not run it again (fleet_ran_here()).
  *
  * An event sent to any member (event/..., in a fleet) is put at
  * PREFIX/events/ID-N. The leader runs it on its own workflow and, once its
@@ -46,6 +56,10 @@ leader_set(struct umbra_fleet *f, const char *id, bool mine, uint64_t since)
 	}
 	snprintf(f->leader_id, sizeof(f->leader_id), "%s", id);
 	f->leader = mine;
+	if (!mine) {
+		f->leader_rev = 0;
+		fleet_rollout_lost(f);
+	}
 	f->leader_since_ms = since;
 	if (mine && !was) {
 		f->terms++;
@@ -67,10 +81,14 @@ leader_kv(struct umbra_fleet *f, const struct etcd_kv *kv)
 	json_t *o = json_loadb(kv->value, kv->len, 0, NULL);
 	const char *id = json_string_value(json_object_get(o, "id"));
 
+	bool mine;
+
 	if (id == NULL)
 		id = "?";   /* someone else's value: a leader all the same */
-	leader_set(f, id, strcmp(id, f->cf.id) == 0 && kv->lease == f->lease,
-		   (uint64_t)json_integer_value(json_object_get(o, "since_ms")));
+	mine = strcmp(id, f->cf.id) == 0 && kv->lease == f->lease;
+	if (mine)
+		f->leader_rev = kv->create_revision;
+	leader_set(f, id, mine, (uint64_t)json_integer_value(json_object_get(o, "since_ms")));
 	json_decref(o);
 }
 
@@ -85,8 +103,10 @@ on_campaign(const struct etcd_resp *r, const char *error, void *arg, uint64_t ta
 		f->campaigning = false;
 	if (!fleet_answer_ok(f, r, error, tag, "leader election"))
 		return;
-	if (r->succeeded)
+	if (r->succeeded) {
+		f->leader_rev = r->revision;   /* the put's: the key's create revision */
 		leader_set(f, f->cf.id, true, fleet_wall_ms());
+	}
 	else if (r->n_kvs)
 		leader_kv(f, &r->kvs[0]);
 	else
@@ -150,8 +170,34 @@ fleet_leader_lost(struct umbra_fleet *f)
 		fflush(stdout);
 	}
 	f->leader = false;
+	f->leader_rev = 0;
 	f->campaigning = false;
 	f->taking = false;
+	fleet_rollout_lost(f);
+}
+
+bool
+fleet_fence_lost(struct umbra_fleet *f, const struct etcd_resp *r, const char *what)
+{
+	const struct etcd_kv *kv = NULL;
+
+	for (size_t i = 0; i < r->n_kvs; i++)
+		if (strcmp(r->kvs[i].key, f->k_leader) == 0)
+			kv = &r->kvs[i];
+	if (f->leader && kv != NULL && kv->create_revision == f->leader_rev)
+		return false;
+	f->fenced++;
+	fprintf(stderr, "umbra: fleet: %s refused: %s no longer holds the leader key it "
+		"won (revision %" PRId64 ")\n", what, f->cf.id, f->leader_rev);
+	if (kv != NULL) {
+		leader_kv(f, kv);   /* whoever holds it now (us again: a new term) */
+	} else {
+		leader_set(f, "", false, 0);
+		if (f->leader_gone_ms == 0)
+			f->leader_gone_ms = mgmt_now_ms();
+		campaign(f);
+	}
+	return true;
 }
 
 /* ---- events to the leader --------------------------------------------- */
@@ -231,6 +277,12 @@ ran_find(struct umbra_fleet *f, const char *key, int64_t rev)
 	return NULL;
 }
 
+bool
+fleet_ran_here(struct umbra_fleet *f, const char *key, int64_t rev)
+{
+	return key != NULL && ran_find(f, key, rev) != NULL;
+}
+
 static bool
 event_known(const char *ev)
 {
@@ -306,6 +358,9 @@ ran_new(struct umbra_fleet *f, const struct fleet_event *e)
 	json_decref(res);
 	json_object_set_new(o, "leader", json_string(f->cf.id));
 	json_object_set_new(o, "taken_ms", json_integer((json_int_t)fleet_wall_ms()));
+	/* Which event: a deposed leader that ran it too does not follow it. */
+	json_object_set_new(o, "key", json_string(e->key));
+	json_object_set_new(o, "key_revision", json_integer((json_int_t)e->rev));
 	r->entry = o;
 	return r;
 }
@@ -350,6 +405,10 @@ on_taken(const struct etcd_resp *r, const char *error, void *arg, uint64_t tag)
 	f->taking = false;
 	if (!fleet_answer_ok(f, r, error, tag, "taking an event"))
 		return;
+	if (!r->succeeded && fleet_fence_lost(f, r, "moving an event to the log")) {
+		pump(f);  /* a new term of ours, or nothing: deposed */
+		return;
+	}
 	event_remove(f, f->taking_key);   /* taken, here or by another leader */
 	if (r->succeeded) {
 		f->taken++;
@@ -385,7 +444,8 @@ pump(struct umbra_fleet *f)
 	snprintf(f->taking_key, sizeof(f->taking_key), "%s", e->key);
 	f->taking = true;
 	rc = etcd_call(f->cli, "/v3/kv/txn", etcd_req_move(e->key, e->rev, lkey, entry,
-							    strlen(entry)),
+							    strlen(entry), NULL,
+							    f->leader_rev),
 		       on_taken, f, f->epoch);
 	free(entry);
 	if (rc < 0) {

@@ -96,7 +96,16 @@ i64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The leader keeps the last FLEET_LOG_ETCD entries in etcd. */
+static void
+on_pruned(const struct etcd_resp *r, const char *error, void *arg, uint64_t tag)
+{
+	struct umbra_fleet *f = arg;
+
+	if (fleet_answer_ok(f, r, error, tag, "pruning the log") && !r->succeeded)
+		fleet_fence_lost(f, r, "pruning the log");
+}
+
+/* The leader keeps the last FLEET_LOG_ETCD entries in etcd (fenced). */
 void
 fleet_log_prune(struct umbra_fleet *f)
 {
@@ -108,8 +117,9 @@ fleet_log_prune(struct umbra_fleet *f)
 	snprintf(from, sizeof(from), "%s", f->k_log);
 	snprintf(to, sizeof(to), "%s%020" PRId64, f->k_log,
 		 f->log_keys[f->n_log_keys - FLEET_LOG_ETCD]);
-	etcd_call(f->cli, "/v3/kv/deleterange", etcd_req_delete_range(from, to),
-		  fleet_on_put_done, f, f->epoch);
+	etcd_call(f->cli, "/v3/kv/txn", etcd_req_fenced(f->k_leader, f->leader_rev, NULL,
+							 NULL, 0, from, to),
+		  on_pruned, f, f->epoch);
 }
 
 /* Run entry @p o on this workflow: the leader ran it, so should we. */
@@ -156,6 +166,11 @@ follow(struct umbra_fleet *f, json_t *o, struct fleet_logent *l, bool act)
 		snprintf(l->here, sizeof(l->here), "before this member started");
 	else if (strcmp(l->leader, f->cf.id) == 0)
 		snprintf(l->here, sizeof(l->here), "ran as leader");
+	else if (fleet_ran_here(f, json_string_value(json_object_get(o, "key")),
+				json_integer_value(json_object_get(o, "key_revision"))))
+		/* We ran it as leader, then were deposed before logging it:
+		 * once is enough. */
+		snprintf(l->here, sizeof(l->here), "ran here as a deposed leader");
 	else if (res == NULL || strncmp(res, "refused", 7) == 0)
 		snprintf(l->here, sizeof(l->here), "refused by the leader");
 	else if (strcmp(res, "done") != 0 && strcmp(res, "decided") != 0)
@@ -370,16 +385,48 @@ rollout_slot(struct umbra_app *app, const char *service)
 	return slot;
 }
 
-/* The leader steps from @p slot: published before its own step. */
+void
+fleet_rollout_lost(struct umbra_fleet *f)
+{
+	json_decref(f->publishing);
+	f->publishing = NULL;
+}
+
+static void
+on_published(const struct etcd_resp *r, const char *error, void *arg, uint64_t tag)
+{
+	struct umbra_fleet *f = arg;
+	json_t *p = f->publishing;
+
+	if (tag != f->epoch || p == NULL)
+		return;
+	f->publishing = NULL;
+	if (fleet_answer_ok(f, r, error, tag, "publishing a rollout step")) {
+		if (r->succeeded)   /* ours to take now; the watch says the same */
+			json_object_update(f->rollout, p);
+		else
+			fleet_fence_lost(f, r, "publishing a rollout step");
+	}
+	json_decref(p);
+}
+
+/*
+ * The leader publishes the step from @p slot (fenced on its term); it
+ * steps itself only once etcd has it (rollout_passed()), so a step it
+ * could not publish is taken nowhere, and members never wait for one.
+ */
 static void
 rollout_publish(struct umbra_fleet *f, const char *service, json_t *slot)
 {
-	json_t *doc = json_object_get(f->rollout, service), *passed;
+	json_t *doc, *passed;
 	char key[ETCD_KEY_MAX], *v;
 
+	if (f->publishing != NULL)
+		return;   /* one at a time: the others ask again */
+	doc = json_deep_copy(json_object_get(f->rollout, service));
 	if (!json_is_object(doc)) {
+		json_decref(doc);
 		doc = json_object();
-		json_object_set_new(f->rollout, service, doc);
 	}
 	passed = json_object_get(doc, "passed");
 	if (!json_is_array(passed)) {
@@ -392,9 +439,12 @@ rollout_publish(struct umbra_fleet *f, const char *service, json_t *slot)
 	json_object_set_new(doc, "leader", json_string(f->cf.id));
 	snprintf(key, sizeof(key), "%s%s", f->k_rollout, service);
 	v = json_dumps(doc, JSON_COMPACT);
-	if (v != NULL)
-		etcd_call(f->cli, "/v3/kv/put", etcd_req_put(key, v, strlen(v), 0),
-			  fleet_on_put_done, f, f->epoch);
+	f->publishing = json_pack("{s:o}", service, doc);
+	if (v == NULL || f->publishing == NULL ||
+	    etcd_call(f->cli, "/v3/kv/txn", etcd_req_fenced(f->k_leader, f->leader_rev, key,
+							     v, strlen(v), NULL, NULL),
+		      on_published, f, f->epoch) < 0)
+		fleet_rollout_lost(f);
 	free(v);
 }
 
@@ -430,10 +480,14 @@ umbra_fleet_may_advance(void *ctx, const char *service, char *why, size_t len)
 		return false;
 	}
 	if (f->leader) {
-		/* The leader's verdict, on its traffic, steps the fleet. */
-		ok = umbra_verdict_may_advance(ctx, service, why, len);
-		if (ok)
+		/* The leader's verdict, on its traffic, steps the fleet: the step
+		 * published first. A step already published (by a leader that died
+		 * before taking it itself) is taken at once, whatever the verdict. */
+		ok = rollout_passed(f, service, slot);
+		if (!ok && umbra_verdict_may_advance(ctx, service, why, len)) {
 			rollout_publish(f, service, slot);
+			snprintf(why, len, "publishing the step to the fleet first");
+		}
 	} else {
 		/* A member follows the leader's step, whatever its own traffic. */
 		ok = rollout_passed(f, service, slot);

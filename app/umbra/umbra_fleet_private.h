@@ -118,6 +118,8 @@ struct umbra_fleet {
 
 	/* The leader (PREFIX/leader, on its holder's member lease). */
 	bool leader;                  /* this member holds the key on its lease */
+	int64_t leader_rev;           /* its create revision: the fence of our writes */
+	uint64_t fenced;              /* writes refused: this member was deposed */
 	bool campaigning;             /* a create-if-absent in flight */
 	char leader_id[64];           /* who holds it; "" none */
 	uint64_t leader_since_ms;     /* wall clock, from the key */
@@ -157,6 +159,7 @@ struct umbra_fleet {
 	unsigned int n_log_keys;
 
 	json_t *rollout;              /* service -> PREFIX/rollout/SVC document */
+	json_t *publishing;           /* the leader's step on its way: {service: doc} */
 
 	uint64_t sessions, applies, refusals, published, followed, events;
 	uint64_t forwarded, taken, log_followed_n, log_refused_n, log_waited_n;
@@ -211,6 +214,15 @@ json_t *fleet_cmd_apply(json_t *args, void *ctx, struct mgmt_error *err);
  * "transition", "decided", or "refused: WHY"}.
  */
 json_t *fleet_run_event(struct umbra_fleet *f, json_t *o, bool decided_here);
+/**
+ * A fenced txn of the leader failed (@p r: its failure branch, the leader
+ * key read back). @return true when this member no longer holds the key
+ * it won (it steps down, the write refused), false when it still leads
+ * (another compare failed).
+ */
+bool fleet_fence_lost(struct umbra_fleet *f, const struct etcd_resp *r, const char *what);
+/** This member ran event @p key of revision @p rev as leader (logged or not). */
+bool fleet_ran_here(struct umbra_fleet *f, const char *key, int64_t rev);
 /** @p o is a rollback decided (and run) by member @p id. */
 bool fleet_decided_by(const json_t *o, const char *id);
 
@@ -239,6 +251,8 @@ void fleet_log_seen(struct umbra_fleet *f, const struct etcd_kv *kv, bool act);
 /** The leader keeps the last FLEET_LOG_ETCD entries in etcd. */
 void fleet_log_prune(struct umbra_fleet *f);
 void fleet_rollout_seen(struct umbra_fleet *f, const struct etcd_kv *kv);
+/** The session or the lead ended: a step on its way is dropped. */
+void fleet_rollout_lost(struct umbra_fleet *f);
 json_t *fleet_log_json(struct umbra_fleet *f);
 json_t *fleet_decisions_json(struct umbra_fleet *f);
 struct fleet_decision *fleet_decision_slot(struct umbra_fleet *f);

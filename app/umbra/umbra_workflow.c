@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "umbra.h"
+#include "umbra_verdict_private.h"
 
 static const struct umbra_conf *
 wf_conf(void *ctx)
@@ -75,6 +76,11 @@ umbra_workflow_init(struct umbra_app *app, char *err, size_t errlen)
 	app->workflow = workflow_create(app->base, app->opts.state_dir, &ops, app,
 					err, errlen);
 	if (app->workflow == NULL)
+		return -1;
+	/* history.db (opened by the verdicts, flushed by their 100 ms tick)
+	 * keeps every transition; memory keeps the recent window. */
+	if (app->verdicts != NULL && app->verdicts->hist != NULL &&
+	    workflow_attach_history(app->workflow, app->verdicts->hist, err, errlen) < 0)
 		return -1;
 	umbra_snapshots_prune(app); /* a lowered snapshots.keep applies at once */
 	return 0;
@@ -158,15 +164,23 @@ cmd_workflow_history(json_t *args, void *ctx, struct mgmt_error *err)
 {
 	struct umbra_app *app = ctx;
 	json_t *limit = json_object_get(args, "limit");
+	json_t *before = json_object_get(args, "before");
 	json_int_t n = limit ? json_integer_value(limit) : 50;
+	json_int_t b = before ? json_integer_value(before) : 0;
 
 	if (n < 1 || n > 10000) {
 		mgmt_fail(err, MGMT_E_ARGS, "workflow/history: limit must be 1..10000");
 		return NULL;
 	}
+	/* Paging: before = the last id of the previous page. */
+	if (before != NULL && b < 1) {
+		mgmt_fail(err, MGMT_E_ARGS, "workflow/history: before must be a "
+			  "transition number (1 or more)");
+		return NULL;
+	}
 	return workflow_history(app->workflow,
 				json_string_value(json_object_get(args, "service")),
-				(size_t)n);
+				(size_t)n, (uint64_t)b);
 }
 
 static json_t *
@@ -209,7 +223,7 @@ umbra_workflow_register(struct umbra_app *app)
 	};
 	static const struct mgmt_arg history_args[] = {
 		{ "service", MGMT_ARG_STRING, false }, { "limit", MGMT_ARG_INTEGER, false },
-		{ NULL },
+		{ "before", MGMT_ARG_INTEGER, false }, { NULL },
 	};
 	static const struct mgmt_arg id_arg[] = {
 		{ "id", MGMT_ARG_INTEGER, true }, { NULL },
@@ -228,7 +242,7 @@ umbra_workflow_register(struct umbra_app *app)
 		{ "workflow/status", "What runs where, releases, rollouts, per service.",
 		  service_opt, cmd_workflow_status },
 		{ "workflow/history", "Transitions, newest first, with hooks and rollback "
-		  "signatures.", history_args, cmd_workflow_history },
+		  "signatures; before=ID pages back (older ones from history.db).", history_args, cmd_workflow_history },
 		{ "workflow/transition", "One transition by number.", id_arg,
 		  cmd_workflow_transition },
 	};

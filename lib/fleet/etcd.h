@@ -54,6 +54,14 @@ struct etcd_client *etcd_client_new(struct event_base *base, const char *const *
 				    unsigned int n, unsigned int timeout_ms,
 				    char *err, size_t errlen);
 
+/**
+ * Revoke lease @p id on the current endpoint and wait for etcd's answer,
+ * at most @p timeout_ms: for a clean exit only, once the loop has ended
+ * (the keys on the lease go at once instead of after its TTL).
+ * @return 0 when etcd answered 200, or -1.
+ */
+int etcd_revoke_sync(struct etcd_client *c, int64_t id, unsigned int timeout_ms);
+
 /** Free the client; calls in flight are dropped without their callbacks. */
 void etcd_client_free(struct etcd_client *c);
 

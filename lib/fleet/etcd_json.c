@@ -221,16 +221,69 @@ etcd_req_create(const char *key, const void *val, size_t len, int64_t lease)
 	return dump(o);
 }
 
+/* A compare that @p fence still has create revision @p fence_rev, appended
+ * to @p cmps; nothing when @p fence is NULL. @return 0, or -1. */
+static int
+fence_add(json_t *cmps, const char *fence, int64_t fence_rev)
+{
+	if (fence == NULL)
+		return 0;
+	return json_array_append_new(cmps, cmp_obj(fence, "CREATE", fence_rev));
+}
+
+/* The failure branch of a fenced txn: read the fence back (the caller
+ * learns whether it still holds it), or nothing when unfenced. */
+static json_t *
+fence_failure(const char *fence)
+{
+	return fence ? json_pack("[{s:o}]", "request_range", key_obj(fence, false)) :
+		       json_array();
+}
+
 char *
 etcd_req_move(const char *from, int64_t mod_revision, const char *to, const void *val,
-	      size_t len)
+	      size_t len, const char *fence, int64_t fence_rev)
 {
-	json_t *o = json_pack("{s:[o],s:[{s:o},{s:o}]}",
+	json_t *o = json_pack("{s:[o],s:[{s:o},{s:o}],s:o}",
 			      "compare", cmp_obj(from, "MOD", mod_revision),
 			      "success", "request_delete_range", key_obj(from, false),
-			      "request_put", put_obj(to, val, len, 0));
+			      "request_put", put_obj(to, val, len, 0),
+			      "failure", fence_failure(fence));
 
+	if (o != NULL && fence_add(json_object_get(o, "compare"), fence, fence_rev) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 	return dump(o);
+}
+
+char *
+etcd_req_fenced(const char *fence, int64_t fence_rev, const char *put_key,
+		const void *val, size_t len, const char *del_key, const char *del_end)
+{
+	json_t *o = json_pack("{s:[],s:[],s:o}", "compare", "success", "failure",
+			      fence_failure(fence));
+	json_t *ops = json_object_get(o, "success");
+
+	if (o == NULL || fence_add(json_object_get(o, "compare"), fence, fence_rev) < 0)
+		goto fail;
+	if (del_key != NULL) {
+		json_t *d = key_obj(del_key, false);
+
+		if (d != NULL && del_end != NULL)
+			json_object_set_new(d, "range_end", b64_json(del_end, strlen(del_end)));
+		if (d == NULL ||
+		    json_array_append_new(ops, json_pack("{s:o}", "request_delete_range", d)) < 0)
+			goto fail;
+	}
+	if (put_key != NULL &&
+	    json_array_append_new(ops, json_pack("{s:o}", "request_put",
+						 put_obj(put_key, val, len, 0))) < 0)
+		goto fail;
+	return dump(o);
+fail:
+	json_decref(o);
+	return NULL;
 }
 
 char *

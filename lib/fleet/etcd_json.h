@@ -76,9 +76,21 @@ char *etcd_req_create(const char *key, const void *val, size_t len, int64_t leas
 /**
  * kv/txn: if @p from's mod_revision is still @p mod_revision, delete it
  * and put @p val at @p to, atomically (an event taken once, by one taker).
+ * With @p fence, only while @p fence's create revision is still
+ * @p fence_rev (a leader's write: it still holds the key it won);
+ * otherwise @p fence is read back, so the caller learns who holds it.
  */
 char *etcd_req_move(const char *from, int64_t mod_revision, const char *to,
-		    const void *val, size_t len);
+		    const void *val, size_t len, const char *fence, int64_t fence_rev);
+
+/**
+ * kv/txn, fenced: only while @p fence's create revision is still
+ * @p fence_rev, delete [@p del_key, @p del_end) (@p del_key NULL: nothing;
+ * @p del_end NULL: the key alone), then put @p val at @p put_key (NULL:
+ * nothing); otherwise read @p fence back.
+ */
+char *etcd_req_fenced(const char *fence, int64_t fence_rev, const char *put_key,
+		      const void *val, size_t len, const char *del_key, const char *del_end);
 
 /** kv/deleterange of @p key, or of [@p key, @p range_end) when given. */
 char *etcd_req_delete_range(const char *key, const char *range_end);

@@ -13,8 +13,9 @@
 #include "history.h"
 #include "history_private.h"
 
-/* 2: golden graphs (history_golden.c); a version-1 file gains the table. */
-#define SCHEMA_VERSION 2
+/* 2: golden graphs (history_golden.c); 3: workflow transitions
+ * (history_workflow.c). An older file gains the tables. */
+#define SCHEMA_VERSION 3
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -43,13 +44,18 @@ static const char schema[] =
 	" origin TEXT NOT NULL, label TEXT, release TEXT, at REAL NOT NULL,"
 	" edges INTEGER NOT NULL, flows INTEGER NOT NULL, graph BLOB NOT NULL,"
 	" UNIQUE (stage, version));"
+	"CREATE TABLE IF NOT EXISTS workflow_transitions ("
+	" id INTEGER PRIMARY KEY, service TEXT NOT NULL, status TEXT NOT NULL,"
+	" record TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS workflow_transitions_service"
+	" ON workflow_transitions(service, id);"
 	"CREATE INDEX IF NOT EXISTS transitions_release ON transitions(release);"
 	"CREATE INDEX IF NOT EXISTS decisions_release ON decisions(release);";
 
 /* Statements prepared once, in this order. */
 enum stmt {
 	S_BEGIN, S_COMMIT, S_RELEASE, S_RELEASE_END, S_TRANSITION, S_DECISION,
-	S_ROLLBACK, S_PREDICTION, S_OUTCOME, S_MAX
+	S_ROLLBACK, S_PREDICTION, S_OUTCOME, S_WF_PUT, S_MAX
 };
 
 static const char *const stmt_sql[S_MAX] = {
@@ -67,6 +73,9 @@ static const char *const stmt_sql[S_MAX] = {
 	[S_PREDICTION] = "INSERT INTO predictions(release, risk, predicted_bad, at)"
 			 " VALUES (?, ?, ?, ?)",
 	[S_OUTCOME] = "UPDATE releases SET bad = ? WHERE id = ?",
+	/* A transition changes while it runs: the last record wins. */
+	[S_WF_PUT] = "INSERT OR REPLACE INTO workflow_transitions(id, service, status,"
+		     " record) VALUES (?, ?, ?, ?)",
 };
 
 struct history {
@@ -310,6 +319,22 @@ history_set_outcome(struct history *h, int64_t release, bool bad)
 	sqlite3_bind_int(st, 1, bad);
 	sqlite3_bind_int64(st, 2, release);
 	return run(h, S_OUTCOME, "recording an outcome");
+}
+
+int
+history_wf_put(struct history *h, uint64_t id, const char *service, const char *status,
+	       const char *record)
+{
+	sqlite3_stmt *st = h->st[S_WF_PUT];
+
+	if (id == 0 || id > INT64_MAX || service == NULL || status == NULL || record == NULL)
+		return history_refuse(h, "history: a workflow transition needs an id, "
+				      "service, status and record");
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	bind_text(st, 2, service);
+	bind_text(st, 3, status);
+	bind_text(st, 4, record);
+	return run(h, S_WF_PUT, "recording a workflow transition");
 }
 
 int

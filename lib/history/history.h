@@ -162,6 +162,38 @@ typedef int (*history_golden_fn)(const struct history_golden *g, void *ctx);
 int history_golden_each(struct history *h, const char *stage, uint32_t version,
 			unsigned int newest, bool with_graph, history_golden_fn fn, void *ctx);
 
+/*
+ * Workflow transitions (history_workflow.c): lib/workflow keeps only a
+ * recent window in memory; every version of every transition is stored
+ * here as its JSON record, so older ones are still listed.
+ */
+
+/**
+ * Store (or replace) workflow transition @p id of @p service with its
+ * @p status and JSON @p record, in the pending batch like every record.
+ * @return 0 or -1.
+ */
+int history_wf_put(struct history *h, uint64_t id, const char *service,
+		   const char *status, const char *record);
+
+/** Called per stored workflow transition; nonzero stops the walk. */
+typedef int (*history_wf_fn)(uint64_t id, const char *record, void *ctx);
+
+/**
+ * Walk the stored workflow transitions of @p service (NULL: all), newest
+ * first, those with an id below @p before (0: no bound), at most
+ * @p limit. Records not yet committed are included (same connection).
+ * @return how many were given to @p fn, or -1.
+ */
+int history_wf_each(struct history *h, const char *service, uint64_t before,
+		    unsigned int limit, history_wf_fn fn, void *ctx);
+
+/** Called per transition status with how many stored transitions have it. */
+typedef void (*history_wf_count_fn)(const char *status, uint64_t n, void *ctx);
+
+/** Count the stored workflow transitions by status. @return 0 or -1. */
+int history_wf_count(struct history *h, history_wf_count_fn fn, void *ctx);
+
 /** The last error, one sentence. */
 const char *history_error(const struct history *h);
 

@@ -127,12 +127,36 @@ int workflow_args_check(const json_t *args, char *err, size_t errlen);
 json_t *workflow_status(struct workflow *wf, const char *service);
 
 /**
- * Transitions, newest first, at most @p limit, of @p service (NULL: all),
- * each with its hooks' results and its rollback signature.
+ * Transitions kept in memory once a history database is attached: the
+ * recent window (rollbacks and dependencies look there); older ones are
+ * read from the database.
  */
-json_t *workflow_history(struct workflow *wf, const char *service, size_t limit);
+#define WORKFLOW_WINDOW 256
 
-/** Transition @p id, or NULL. */
+struct history;
+
+/**
+ * Keep every transition in @p hist (lib/history, its workflow_transitions
+ * table) from now on: the window in memory is stored at once, each change
+ * is added to the history's pending batch (committed by whoever flushes
+ * it, e.g. every 100 ms), and the window shrinks to WORKFLOW_WINDOW.
+ * Reports then read older transitions from it. Without one (no state
+ * directory) the window (workflow.history) is all there is. @p hist must
+ * outlive the workflow. @return 0, or -1 with a sentence in @p err.
+ */
+int workflow_attach_history(struct workflow *wf, struct history *hist,
+			    char *err, size_t errlen);
+
+/**
+ * Transitions, newest first, at most @p limit, of @p service (NULL: all),
+ * those with an id below @p before (0: the newest), each with its hooks'
+ * results and its rollback signature. Past the window they come from the
+ * history database when one is attached.
+ */
+json_t *workflow_history(struct workflow *wf, const char *service, size_t limit,
+			 uint64_t before);
+
+/** Transition @p id (from the window, else the history database), or NULL. */
 json_t *workflow_transition(struct workflow *wf, uint64_t id);
 
 /** Counts for /metrics: transitions by status, releases by stage. */

@@ -70,6 +70,19 @@ void wf_plan_done(const struct umbra_conf *conf, json_t *releases,
 		  json_t *history, const json_t *t, const json_t *state);
 
 struct wf_txn;
+struct workflow;
+
+/**
+ * How many transitions the in-memory window keeps: workflow.history, at
+ * most WORKFLOW_WINDOW once the history database holds them all.
+ */
+size_t wf_window(const struct workflow *wf, const struct umbra_conf *c);
+
+/**
+ * Drop the oldest transitions past the window (not a running one, not a
+ * service's newest) and trim the releases to it.
+ */
+void wf_history_trim(struct workflow *wf, const struct umbra_conf *c);
 
 /** A service's rollout timer. */
 struct wf_timer {
@@ -84,7 +97,8 @@ struct workflow {
 	struct workflow_ops ops;
 	void *ctx;
 	json_t *releases;              /**< {service: [release, ...]} */
-	json_t *history;               /**< [transition, ...], oldest first */
+	json_t *history;               /**< recent [transition, ...], oldest first */
+	struct history *hist;          /**< every transition (SQLite), or NULL */
 	json_t *busy;                  /**< {service: id of its running transition} */
 	uint64_t next_id;
 	uint64_t jseq;                 /**< last journal record written */

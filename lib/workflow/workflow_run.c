@@ -443,14 +443,47 @@ hooks_order(json_t *hooks)
 	json_decref(after);
 }
 
-static void
-history_trim(struct workflow *wf, const struct umbra_conf *c)
+size_t
+wf_window(const struct workflow *wf, const struct umbra_conf *c)
 {
 	size_t max = c->workflow.history_max ? c->workflow.history_max : 10000;
 
-	while (json_array_size(wf->history) > max &&
-	       strcmp(str_of(json_array_get(wf->history, 0), "status"), WF_RUNNING) != 0)
-		json_array_remove(wf->history, 0);
+	/* With the database every transition is there: memory needs only the
+	 * recent ones (rollbacks, dependencies, retention). */
+	if (wf->hist != NULL && max > WORKFLOW_WINDOW)
+		max = WORKFLOW_WINDOW;
+	return max;
+}
+
+/* Is @p i the newest transition of its service in the window? */
+static bool
+last_of_service(const json_t *history, size_t i)
+{
+	const char *svc = str_of(json_array_get(history, i), "service");
+
+	for (size_t k = i + 1; k < json_array_size(history); k++)
+		if (strcmp(str_of(json_array_get(history, k), "service"), svc) == 0)
+			return false;
+	return true;
+}
+
+void
+wf_history_trim(struct workflow *wf, const struct umbra_conf *c)
+{
+	size_t max = wf_window(wf, c), i = 0;
+
+	/* Oldest first; a running transition and each service's newest stay
+	 * (the generations it rolls back to are kept for it), so the window
+	 * holds at most max + services + running. */
+	while (json_array_size(wf->history) > max && i < json_array_size(wf->history)) {
+		json_t *t = json_array_get(wf->history, i);
+
+		if (strcmp(str_of(t, "status"), WF_RUNNING) == 0 ||
+		    last_of_service(wf->history, i))
+			i++;
+		else
+			json_array_remove(wf->history, i);
+	}
 	/* A release is at least one transition: never more releases than that. */
 	wf_releases_trim(wf->releases, max);
 }
@@ -472,7 +505,7 @@ txn_start(struct workflow *wf, struct wf_plan *plan)
 	json_object_set_new(t, "hooks", json_array());
 	json_object_set_new(t, "signature", signature_new(wf, t));
 	json_array_append(wf->history, t);
-	history_trim(wf, c);
+	wf_history_trim(wf, c);
 	json_object_set(wf->busy, str_of(t, "service"), json_object_get(t, "id"));
 	x->wf = wf;
 	x->t = json_incref(t);
@@ -663,7 +696,7 @@ workflow_create(struct event_base *base, const char *dir,
 		return NULL;
 	}
 	c = ops->conf(ctx);
-	history_trim(wf, c);
+	wf_history_trim(wf, c);
 	resume_interrupted(wf);
 	wf_store_save(wf); /* compacts what the journal added */
 	for (uint32_t i = 0; i < c->n_services; i++)

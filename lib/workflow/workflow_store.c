@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "gen_store.h"
+#include "history.h"
 #include "workflow_private.h"
 
 #define WF_FILE "workflow.json"
@@ -210,6 +211,41 @@ journal_line(struct workflow *wf, const json_t *t)
 	return text;
 }
 
+/* Store transition @p t in the history database's pending batch. */
+static void
+db_put(struct workflow *wf, const json_t *t)
+{
+	char *text;
+
+	if (wf->hist == NULL)
+		return;
+	text = json_dumps(t, JSON_COMPACT);
+	if (text == NULL ||
+	    history_wf_put(wf->hist, (uint64_t)json_integer_value(json_object_get(t, "id")),
+			   str_of(t, "service"), str_of(t, "status"), text) < 0)
+		fprintf(stderr, "umbra: workflow: transition %lld not stored: %s\n",
+			(long long)json_integer_value(json_object_get(t, "id")),
+			text ? history_error(wf->hist) : "out of memory");
+	free(text);
+}
+
+/* The transition and those it undid (they changed with it) into SQLite. */
+static void
+db_note(struct workflow *wf, const json_t *t)
+{
+	size_t i;
+	json_t *id;
+
+	db_put(wf, t);
+	json_array_foreach(json_object_get(t, "undoes"), i, id) {
+		json_t *u = workflow_transition(wf, (uint64_t)json_integer_value(id));
+
+		if (u != NULL)
+			db_put(wf, u);
+		json_decref(u);
+	}
+}
+
 void
 wf_store_note(struct workflow *wf, const json_t *t)
 {
@@ -217,6 +253,7 @@ wf_store_note(struct workflow *wf, const json_t *t)
 	size_t len;
 	int ok;
 
+	db_note(wf, t);
 	if (wf->dir[0] == '\0')
 		return;
 	wf->jseq++;
@@ -260,6 +297,19 @@ history_find(json_t *history, json_int_t id, size_t *at)
 	return NULL;
 }
 
+/* Insert @p t where its @p id keeps the window in id order (an undone
+ * transition may come back after newer ones). */
+static void
+history_insert(json_t *history, json_int_t id, json_t *t)
+{
+	size_t at = json_array_size(history);
+
+	while (at > 0 && json_integer_value(json_object_get(json_array_get(history, at - 1),
+							    "id")) > id)
+		at--;
+	json_array_insert(history, at, t);
+}
+
 /* Apply one journal record; -1 with @p what when it has the wrong shape. */
 static int
 journal_apply(struct workflow *wf, json_t *rec, char *what, size_t len)
@@ -281,10 +331,12 @@ journal_apply(struct workflow *wf, json_t *rec, char *what, size_t len)
 			return -1;
 		}
 	json_array_foreach(list, i, t) {
-		if (history_find(wf->history, json_integer_value(json_object_get(t, "id")), &at))
+		json_int_t id = json_integer_value(json_object_get(t, "id"));
+
+		if (history_find(wf->history, id, &at))
 			json_array_set(wf->history, at, t);
 		else
-			json_array_append(wf->history, t);
+			history_insert(wf->history, id, t);
 	}
 	if (!json_is_null(rel))
 		json_object_set(wf->releases, svc, rel);
@@ -504,8 +556,52 @@ workflow_status(struct workflow *wf, const char *service)
 			 "pipeline", pipeline, "services", list);
 }
 
-json_t *
-workflow_history(struct workflow *wf, const char *service, size_t limit)
+int
+workflow_attach_history(struct workflow *wf, struct history *hist, char *err,
+			size_t errlen)
+{
+	size_t i;
+	json_t *t;
+
+	if (wf == NULL || hist == NULL) {
+		snprintf(err, errlen, "workflow: no workflow or history database to attach");
+		return -1;
+	}
+	wf->hist = hist;
+	/* What the window holds now (from workflow.json, possibly written by an
+	 * umbra without the database) is stored before the window shrinks. */
+	json_array_foreach(wf->history, i, t)
+		db_put(wf, t);
+	wf_history_trim(wf, wf->ops.conf(wf->ctx));
+	wf_store_save(wf);
+	return 0;
+}
+
+/* The window's transition @p id (borrowed), or NULL: binary search, the
+ * window is in id order. */
+static json_t *
+window_find(const struct workflow *wf, uint64_t id)
+{
+	size_t lo = 0, hi = json_array_size(wf->history);
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		json_t *t = json_array_get(wf->history, mid);
+		uint64_t tid = (uint64_t)json_integer_value(json_object_get(t, "id"));
+
+		if (tid == id)
+			return t;
+		if (tid < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Window transitions of @p service below @p before, newest first. */
+static json_t *
+window_list(struct workflow *wf, const char *service, size_t limit, uint64_t before)
 {
 	json_t *out = json_array();
 
@@ -513,23 +609,101 @@ workflow_history(struct workflow *wf, const char *service, size_t limit)
 	     json_array_size(out) < limit;) {
 		json_t *t = json_array_get(wf->history, i);
 
-		if (service == NULL ||
-		    strcmp(str_of(t, "service"), service) == 0)
+		if ((before == 0 ||
+		     (uint64_t)json_integer_value(json_object_get(t, "id")) < before) &&
+		    (service == NULL || strcmp(str_of(t, "service"), service) == 0))
 			json_array_append(out, t);
 	}
 	return out;
 }
 
+struct db_rows {
+	struct workflow *wf;
+	json_t *out;
+};
+
+/* A stored record; the window's copy when it has one (a running
+ * transition's hooks are fresher there). */
+static int
+db_row(uint64_t id, const char *record, void *ctx)
+{
+	struct db_rows *r = ctx;
+	json_t *t = window_find(r->wf, id);
+
+	if (t != NULL)
+		json_array_append(r->out, t);
+	else if ((t = json_loads(record, 0, NULL)) != NULL)
+		json_array_append_new(r->out, t);
+	return 0;
+}
+
+static uint64_t
+id_of(const json_t *t)
+{
+	return (uint64_t)json_integer_value(json_object_get(t, "id"));
+}
+
+/* Merge two newest-first lists by id (no duplicates), at most @p limit. */
+static json_t *
+merge(json_t *a, json_t *b, size_t limit)
+{
+	json_t *out = json_array();
+	size_t i = 0, k = 0;
+
+	while (json_array_size(out) < limit &&
+	       (i < json_array_size(a) || k < json_array_size(b))) {
+		json_t *x = json_array_get(a, i), *y = json_array_get(b, k);
+
+		if (y == NULL || (x != NULL && id_of(x) > id_of(y))) {
+			json_array_append(out, x);
+			i++;
+		} else if (x == NULL || id_of(y) > id_of(x)) {
+			json_array_append(out, y);
+			k++;
+		} else {
+			json_array_append(out, x);
+			i++;
+			k++;
+		}
+	}
+	json_decref(a);
+	json_decref(b);
+	return out;
+}
+
+json_t *
+workflow_history(struct workflow *wf, const char *service, size_t limit, uint64_t before)
+{
+	json_t *mem = window_list(wf, service, limit, before);
+	struct db_rows rows = { wf, NULL };
+
+	if (wf->hist == NULL)
+		return mem;
+	rows.out = json_array();
+	if (history_wf_each(wf->hist, service, before,
+			    limit > UINT32_MAX ? UINT32_MAX : (unsigned int)limit,
+			    db_row, &rows) < 0)
+		fprintf(stderr, "umbra: workflow: %s; listing the recent window only\n",
+			history_error(wf->hist));
+	/* The window is in the database too; merging keeps a transition that
+	 * could not be stored. */
+	return merge(mem, rows.out, limit);
+}
+
 json_t *
 workflow_transition(struct workflow *wf, uint64_t id)
 {
-	size_t i;
-	json_t *t;
+	json_t *t = window_find(wf, id);
+	struct db_rows rows = { wf, NULL };
 
-	json_array_foreach(wf->history, i, t)
-		if ((uint64_t)json_integer_value(json_object_get(t, "id")) == id)
-			return json_incref(t);
-	return NULL;
+	if (t != NULL || wf->hist == NULL || id == 0 || id >= UINT64_MAX)
+		return t ? json_incref(t) : NULL;
+	rows.out = json_array();
+	if (history_wf_each(wf->hist, NULL, id + 1, 1, db_row, &rows) > 0 &&
+	    id_of(json_array_get(rows.out, 0)) == id)
+		t = json_incref(json_array_get(rows.out, 0));
+	json_decref(rows.out);
+	return t;
 }
 
 static void
@@ -537,6 +711,13 @@ count(json_t *o, const char *key)
 {
 	json_object_set_new(o, key, json_integer(
 		json_integer_value(json_object_get(o, key)) + 1));
+}
+
+/* Counts from the database (every transition, not only the window). */
+static void
+count_add(const char *status, uint64_t n, void *ctx)
+{
+	json_object_set_new(ctx, status ? status : "", json_integer((json_int_t)n));
 }
 
 json_t *
@@ -547,8 +728,9 @@ workflow_metrics(struct workflow *wf)
 	size_t i;
 	json_t *t, *list;
 
-	json_array_foreach(wf->history, i, t)
-		count(by_status, str_of(t, "status"));
+	if (wf->hist == NULL || history_wf_count(wf->hist, count_add, by_status) < 0)
+		json_array_foreach(wf->history, i, t)
+			count(by_status, str_of(t, "status"));
 	json_object_foreach(wf->releases, svc, list)
 		json_array_foreach(list, i, t)
 			if (strcmp(str_of(t, "status"), WF_ACTIVE) == 0 ||

@@ -259,8 +259,9 @@ try {
       await frame();
     }
     const frameMs = (performance.now() - t1) / 30;
+    const labelled = cy.zoom() * 9 >= 7 && cy.nodes()[0].style('label') !== '';
     return { renderMs, frameMs, steps: runs[0].steps, all: runs.map((x) => Math.round(x.ms)),
-      nodes: cy.nodes().length, edges: cy.edges().length,
+      labelled, nodes: cy.nodes().length, edges: cy.edges().length,
       added: cy.edges('[status = "new"]').length, missing: cy.edges('[status = "missing"]').length,
       zoom: cy.zoom() };
   });
@@ -286,6 +287,7 @@ try {
   await page.mouse.wheel({ deltaY: 400 });
   await page.waitForFunction((z) => window.umbra.cy.zoom() !== z, { timeout: 3000 }, z0)
     .catch(() => {});
+  check('1000-node map: zoomed in, the nodes are labelled', big.labelled, JSON.stringify(big));
   check('1000-node map: the mouse wheel zooms it', await page.evaluate((z) =>
     window.umbra.cy.zoom() !== z, z0));
   await page.evaluate(() => window.umbra.cy.fit(undefined, 40));

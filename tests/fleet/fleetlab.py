@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -89,7 +90,7 @@ class Etcd:
     """Three etcd members on loopback."""
 
     def __init__(self, n=3):
-        self.dir = tempfile.mkdtemp(prefix="h5-umbra-fleet-etcd-")
+        self.dir = tempfile.mkdtemp(prefix="h8-umbra-fleet-etcd-")
         ports = free_ports(2 * n)
         self.client = ports[:n]
         self.peer = ports[n:]
@@ -162,6 +163,66 @@ class Etcd:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class Proxy:
+    """A TCP relay on loopback to one etcd endpoint. Setting hold keeps back
+    what etcd sends on watch streams (unary calls pass): a member whose
+    watch lags behind etcd, as after a stall, while its lease lives on."""
+
+    def __init__(self, port):
+        self.target = port
+        self.hold = False
+        self.lsock = socket.socket()
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(64)
+        self.port = self.lsock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._relay, args=(c,), daemon=True).start()
+
+    def _relay(self, c):
+        try:
+            u = socket.create_connection(("127.0.0.1", self.target), timeout=1)
+            u.settimeout(None)
+        except OSError:
+            c.close()
+            return
+        watch = [False]
+
+        def pipe(src, dst, up):
+            try:
+                while True:
+                    d = src.recv(65536)
+                    if not d:
+                        break
+                    if up and b"/v3/watch" in d[:256]:
+                        watch[0] = True
+                    while not up and watch[0] and self.hold:
+                        time.sleep(0.005)
+                    dst.sendall(d)
+            except OSError:
+                pass
+            for x in (src, dst):
+                try:
+                    x.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        threading.Thread(target=pipe, args=(u, c, False), daemon=True).start()
+        pipe(c, u, True)
+
+    def close(self):
+        self.lsock.close()
+
+
 class Member(umbrad.Daemon):
     """An umbra in the fleet: net_null ports, one worker, its own socket."""
 
@@ -171,7 +232,7 @@ class Member(umbrad.Daemon):
             ", ".join(etcd_urls), name, prefix, ttl,
             ", local: [%s]" % ", ".join(local) if local else "")
         text = (CONF + fleet.replace("{", "{{").replace("}", "}}"))
-        state_dir = tempfile.mkdtemp(prefix="h5-umbra-fleet-state-") if state else None
+        state_dir = tempfile.mkdtemp(prefix="h8-umbra-fleet-state-") if state else None
         super().__init__(name, conf_text=text.replace("{vlan}", "10"), http=http,
                          state_dir=state_dir)
         self.id = name

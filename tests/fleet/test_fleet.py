@@ -8,12 +8,17 @@ compare-and-swap is a conflict; killing one etcd member changes nothing;
 workflow events sent to any member go to the leader and every member
 follows its transitions; killing the leader during a rollout gives a new
 leader within 5 s and the rollout completes on every member; a rollback
-decided on one appliance reaches all of them within 1 s; stopping all of
+decided on one appliance reaches all of them within 1 s; a leader stopped
+cleanly hands over at once (its lease revoked); a leader paused past its
+lease (SIGSTOP) and resumed after another took over neither logs the event
+it ran nor runs it a second time; stopping all of
 etcd keeps forwarding (status, fleet/status and /metrics say so, events
 are refused with the reason) and a restart resyncs; the dashboard serves
 its Fleet view. Skips (77) without etcd."""
+import base64
 import json
 import os
+import signal
 import sys
 import time
 import urllib.request
@@ -30,6 +35,7 @@ if not fleetlab.ensure_etcd():
 t = Failures()
 etcd = fleetlab.Etcd()
 members = []
+proxies = {}
 t0 = time.time()
 
 
@@ -52,9 +58,12 @@ try:
     prefix = "/umbra/h5t%d" % os.getpid()
     http = fleetlab.free_ports(3)
     for i, name in enumerate(["h5-rack-a", "h5-rack-b", "h5-rack-c"]):
-        # each member starts on a different endpoint (rotated list); rack-c
+        # each member starts on a different endpoint (rotated list), each
+        # through relays of its own (to hold its watch back, later); rack-c
         # keeps its own ports and mempool whatever the fleet's file says
-        m = fleetlab.Member(name, urls[i:] + urls[:i], prefix, http=http[i],
+        proxies[name] = [fleetlab.Proxy(p) for p in etcd.client]
+        purls = [px.url() for px in proxies[name]]
+        m = fleetlab.Member(name, purls[i:] + purls[:i], prefix, http=http[i],
                             local=["ports", "mempool"] if i == 2 else None, state=True)
         t.check("%s starts" % name, m.start())
         members.append(m)
@@ -309,6 +318,138 @@ try:
     t.check("the rollback is in the history with its origin",
             ("fleet: %s decided" % decider.id) in json.dumps(hist), hist)
 
+    # -- a leader stopped cleanly revokes its lease: a successor at once,
+    # not after the lease's TTL (3 s)
+    lead_m = by_id(members, wait(lambda: agreed_leader(members), 10))
+    rest = [m for m in members if m is not lead_m]
+    t_stop = time.time()
+    lead_m.stop()
+    succ = wait(lambda: agreed_leader(rest) if agreed_leader(rest) not in (None, lead_m.id)
+                else None, 5, step=0.01)
+    handover = time.time() - t_stop
+    t.check("a leader stopped cleanly hands over in well under its 3 s lease "
+            "(%.2f s, stop included)" % handover, succ and handover < 1.5, leaders(rest))
+    t.check("... and leaves the members at once (its lease revoked)",
+            wait(lambda: all_see(2, rest), 0.5), [m.status()["members"] for m in rest])
+    t.check("the cleanly stopped leader restarts and rejoins", lead_m.start() and
+            wait(lambda: all_see(3), 10))
+
+    # -- a deposed leader: paused (SIGSTOP) while its transition runs, past
+    # its lease; another leads and runs the event; resumed, the old one
+    # neither logs the event nor runs it a second time
+    def log_entries(key):
+        """The leader's log in etcd: the entries of event key."""
+        r = etcd.call(0, "/v3/kv/range", {"key": fleetlab.b64(prefix + "/log/"),
+                                          "range_end": fleetlab.b64(prefix + "/log0")})
+        out = []
+        for kv in r.get("kvs", []):
+            o = json.loads(base64.b64decode(kv["value"]))
+            if o.get("key") == key:
+                out.append(o)
+        return out
+
+    old = by_id(members, wait(lambda: agreed_leader(members), 10))
+    rest = [m for m in members if m is not old]
+    r = rest[0].call("event/code_commit", service="web", version="v3")
+    t.check("v3 committed, in test on every member", r.get("ok") and
+            wait(lambda: all(release_in(m, "v3", "test") for m in members), 5),
+            [m.status()["log"][:1] for m in members])
+    refused0 = old.status().get("log_refused", 0)
+    r = rest[0].call("event/test_completion", service="web", version="v3", passed=True)
+    key = r.get("result", {}).get("key")
+    t.check("v3 passed: the leader's transition runs its hook (1 s)",
+            key and wait(lambda: running(old), 5, step=0.005), r)
+    os.kill(old.proc.pid, signal.SIGSTOP)
+    try:
+        t_pause = time.time()
+        new_id = wait(lambda: agreed_leader(rest) if agreed_leader(rest) not in
+                      (None, old.id) else None, 10, step=0.01)
+        t.check("the paused leader's lease ends: %s leads (%.1f s)" % (
+                new_id, time.time() - t_pause), new_id, leaders(rest))
+        new = by_id(rest, new_id) if new_id else rest[0]
+        # resumed while the new leader's own transition still runs its hook:
+        # the event is still waiting in etcd, the old leader's move would land
+        t.check("the new leader runs the event again",
+                wait(lambda: running(new) or release_in(new, "v3", "staging"), 5,
+                     step=0.005))
+    finally:
+        os.kill(old.proc.pid, signal.SIGCONT)
+    t.check("resumed, the old leader steps down",
+            wait(lambda: not old.status()["leadership"]["me"] and
+                 old.status()["leader"] == new.id, 5),
+            (old.status().get("leadership"), old.status().get("last_error")))
+    t.check("every member, the old leader included, has v3 in staging",
+            wait(lambda: all(release_in(m, "v3", "staging") and not running(m)
+                             for m in members), 10),
+            [m.status()["log"][:2] for m in members])
+    time.sleep(0.5)   # any late write of the old leader would be in by now
+    ents = log_entries(key)
+    t.check("the event is in the log once, logged by the new leader (%s), not the "
+            "deposed one" % new.id, len(ents) == 1 and ents[0]["leader"] == new.id,
+            ents)
+    mine = [x for x in old.status()["log"] if x["from"] == rest[0].id and
+            x["event"] == "test_completion" and x["version"] == "v3"]
+    t.check("the deposed leader, which ran the event, does not run it a second time",
+            len(mine) == 1 and mine[0]["here"] == "ran here as a deposed leader" and
+            old.status().get("log_refused", 0) == refused0, (mine, old.status().get(
+                "log_refused")))
+    hist = old.call("workflow/history", service="web", limit=10)["result"]
+    runs = [x for x in hist if x.get("event") == "test_completion" and
+            x.get("version") == "v3"]
+    t.check("... one v3 test_completion in its history, done",
+            len(runs) == 1 and runs[0]["status"] == "done", runs)
+    print("deposed leader: %d write(s) refused by the fence (0 when its watch told "
+          "it first)" % old.status()["leadership"].get("fenced_writes", 0))
+
+    # -- the fence itself: a leader whose watch lags (held back by its relay,
+    # its lease alive) is deposed while its transition runs (its key
+    # deleted, another elected); its move of the event to the log is refused
+    # by the compare on the leader key's create revision, and it steps down
+    old = by_id(members, wait(lambda: agreed_leader(members), 10))
+    rest = [m for m in members if m is not old]
+    r = rest[0].call("event/code_commit", service="web", version="v4")
+    t.check("v4 committed, in test on every member", r.get("ok") and
+            wait(lambda: all(release_in(m, "v4", "test") for m in members), 5))
+    fenced0 = old.status()["leadership"]["fenced_writes"]
+    r = rest[0].call("event/test_completion", service="web", version="v4", passed=True)
+    key = r.get("result", {}).get("key")
+    t.check("v4 passed: the leader's transition runs its hook (1 s)",
+            key and wait(lambda: running(old), 5, step=0.005), r)
+    for px in proxies[old.id]:
+        px.hold = True
+    try:
+        etcd.call(0, "/v3/kv/deleterange", {"key": fleetlab.b64(prefix + "/leader")})
+        new_id = wait(lambda: agreed_leader(rest) if agreed_leader(rest) not in
+                      (None, old.id) else None, 5, step=0.01)
+        t.check("its key deleted, another member leads (%s); the old one, its watch "
+                "held, still thinks it leads" % new_id,
+                new_id and old.status()["leadership"]["me"], leaders(members))
+        t.check("the deposed leader's move to the log is refused by the fence",
+                wait(lambda: old.status()["leadership"]["fenced_writes"] > fenced0, 5),
+                old.status().get("leadership"))
+        st = old.status()
+        t.check("... and it steps down, naming the new leader from the refusal "
+                "(its watch still held)", not st["leadership"]["me"] and
+                st["leader"] == new_id, st.get("leadership"))
+    finally:
+        for px in proxies[old.id]:
+            px.hold = False
+    t.check("every member has v4 in staging",
+            wait(lambda: all(release_in(m, "v4", "staging") and not running(m)
+                             for m in members), 10),
+            [m.status()["log"][:2] for m in members])
+    time.sleep(0.3)
+    ents = log_entries(key)
+    t.check("the event is in the log once, by the new leader",
+            len(ents) == 1 and ents[0]["leader"] == new_id, ents)
+    mine = [x for x in old.status()["log"] if x["event"] == "test_completion" and
+            x["version"] == "v4"]
+    t.check("the deposed leader ran it once (it does not follow the new leader's entry)",
+            len(mine) == 1 and mine[0]["here"] == "ran here as a deposed leader" and
+            len([x for x in old.call("workflow/history", service="web", limit=10)
+                 ["result"] if x.get("event") == "test_completion" and
+                 x.get("version") == "v4"]) == 1, mine)
+
     # -- all of etcd stopped: forwarding goes on, status says so; restart resyncs
     rx0 = [m.call("stats")["result"]["rx_pkts"] for m in members]
     etcd.kill_all()
@@ -351,6 +492,9 @@ finally:
     for m in members:
         m.cleanup(keep=t.n > 0)
     etcd.cleanup()
+    for pxs in proxies.values():
+        for px in pxs:
+            px.close()
 
 print("fleet test: %.1f s" % (time.time() - t0))
 print("%d failed" % t.n)

@@ -158,11 +158,12 @@ test_requests_leader(void **state)
 	json_decref(o);
 	free(s);
 
-	s = etcd_req_move("/u/c/events/a-1", 31, "/u/c/log/31", "{}", 2);
+	s = etcd_req_move("/u/c/events/a-1", 31, "/u/c/log/31", "{}", 2, NULL, 0);
 	o = json_loads(s, 0, NULL);
 	c = json_array_get(json_object_get(o, "compare"), 0);
 	assert_string_equal(json_string_value(json_object_get(c, "target")), "MOD");
 	assert_string_equal(json_string_value(json_object_get(c, "mod_revision")), "31");
+	assert_int_equal(json_array_size(json_object_get(o, "compare")), 1);
 	ops = json_object_get(o, "success");
 	assert_int_equal(json_array_size(ops), 2);
 	assert_string_equal(field(json_object_get(json_array_get(ops, 0),
@@ -170,7 +171,45 @@ test_requests_leader(void **state)
 			    "/u/c/events/a-1");
 	assert_string_equal(field(json_object_get(json_array_get(ops, 1), "request_put"),
 				  "key"), "/u/c/log/31");
-	assert_null(json_object_get(o, "failure"));
+	assert_int_equal(json_array_size(json_object_get(o, "failure")), 0);
+	json_decref(o);
+	free(s);
+
+	/* The leader's move, fenced on the create revision of the key it won;
+	 * refused, it reads the leader key back. */
+	s = etcd_req_move("/u/c/events/a-1", 31, "/u/c/log/31", "{}", 2, "/u/c/leader", 12);
+	o = json_loads(s, 0, NULL);
+	assert_int_equal(json_array_size(json_object_get(o, "compare")), 2);
+	c = json_array_get(json_object_get(o, "compare"), 1);
+	assert_string_equal(json_string_value(json_object_get(c, "target")), "CREATE");
+	assert_string_equal(json_string_value(json_object_get(c, "create_revision")), "12");
+	assert_string_equal(field(c, "key"), "/u/c/leader");
+	assert_int_equal(json_array_size(json_object_get(o, "success")), 2);
+	c = json_object_get(json_array_get(json_object_get(o, "failure"), 0), "request_range");
+	assert_string_equal(field(c, "key"), "/u/c/leader");
+	json_decref(o);
+	free(s);
+
+	/* A fenced put (a rollout step) and a fenced prune. */
+	s = etcd_req_fenced("/u/c/leader", 12, "/u/c/rollout/web", "{}", 2, NULL, NULL);
+	o = json_loads(s, 0, NULL);
+	c = json_array_get(json_object_get(o, "compare"), 0);
+	assert_string_equal(json_string_value(json_object_get(c, "create_revision")), "12");
+	ops = json_object_get(o, "success");
+	assert_int_equal(json_array_size(ops), 1);
+	assert_string_equal(field(json_object_get(json_array_get(ops, 0), "request_put"),
+				  "key"), "/u/c/rollout/web");
+	assert_non_null(json_object_get(json_array_get(json_object_get(o, "failure"), 0),
+					"request_range"));
+	json_decref(o);
+	free(s);
+	s = etcd_req_fenced("/u/c/leader", 12, NULL, NULL, 0, "/u/c/log/", "/u/c/log/9");
+	o = json_loads(s, 0, NULL);
+	ops = json_object_get(o, "success");
+	assert_int_equal(json_array_size(ops), 1);
+	c = json_object_get(json_array_get(ops, 0), "request_delete_range");
+	assert_string_equal(field(c, "key"), "/u/c/log/");
+	assert_string_equal(field(c, "range_end"), "/u/c/log/9");
 	json_decref(o);
 	free(s);
 
