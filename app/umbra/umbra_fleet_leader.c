@@ -444,7 +444,7 @@ pump(struct umbra_fleet *f)
 	snprintf(f->taking_key, sizeof(f->taking_key), "%s", e->key);
 	f->taking = true;
 	rc = etcd_call(f->cli, "/v3/kv/txn", etcd_req_move(e->key, e->rev, lkey, entry,
-							    strlen(entry), NULL,
+							    strlen(entry), f->k_leader,
 							    f->leader_rev),
 		       on_taken, f, f->epoch);
 	free(entry);

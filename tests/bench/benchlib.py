@@ -113,6 +113,8 @@ def run_testpmd(mode, pcap, flows, seconds, warmup=2.0, cpus=None, cpu_rate=None
     finally:
         if p.poll() is None:
             p.kill()
+            p.wait()
+        shutil.rmtree("/var/run/dpdk/" + tag, ignore_errors=True)
     rates = [int(x) for x in re.findall(r"Tx-pps:\s+(\d+)", out)]
     if len(rates) < 2:
         sys.exit("testpmd %s gave no rate:\n%s" % (mode, out[-3000:]))
@@ -183,6 +185,7 @@ def run_umbra(pcap, flows, seconds, warmup=2.0, umbra=None, extra_conf="", mbufs
     finally:
         p.terminate()
         p.wait(timeout=30)
+        shutil.rmtree("/var/run/dpdk/" + tag, ignore_errors=True)
     if len(snaps) < 3:
         sys.exit("umbra gave too few counter lines (%d)" % len(snaps))
     a, b = snaps[int(warmup) - 1], snaps[-1]

@@ -33,9 +33,9 @@ keeps its own table). On a 16-core machine:
 OVS-DPDK (Debian's openvswitch-switch-dpdk, installed with apt-get if
 missing; --no-ovs skips it) runs with a private database and run directory
 under the run's temporary directory, its PMD thread on the CPU the other
-forwarders use, and is stopped by PID after each turn. Its shared mempool
-holds 262144 buffers, fewer than a replay of 1M frames needs: at 1M flows
-it is reported as not run, with the reason.
+forwarders use, and is stopped by PID after each turn. Where it does not
+come up (here, at 1M flows, its port set-up for a 1M-frame replay outlasted
+ovs-vsctl's 60 s), it is reported as not run, with the reason.
 
 Last line (key=value; ratio_X: umbra / X; _cpu: per CPU-second; _1m: at
 --big-flows; Nw: --workers):
@@ -80,6 +80,11 @@ def cpu_list(spec):
     return out
 
 
+def ovs_prefix():
+    """OVS's DPDK file prefix in this run."""
+    return "h2a-bench-ovs-%d" % os.getpid()
+
+
 def ovs_available():
     """OVS-DPDK's switch binary, installed with apt-get when missing."""
     if not os.access(OVS_VSWITCHD, os.X_OK):
@@ -103,8 +108,7 @@ class Ovs:
         self.db = "unix:%s/db.sock" % d
         self.ctl = os.path.join(d, "vswitchd.ctl")
         conf = os.path.join(d, "conf.db")
-        prefix = "h2a-bench-ovs-%d" % os.getpid()
-        self.prefix = prefix
+        prefix = self.prefix = ovs_prefix()
         self.sh(["ovsdb-tool", "create", conf, OVS_SCHEMA])
         self.sh(["ovsdb-server", "--remote=punix:%s/db.sock" % d,
                  "--pidfile=%s/ovsdb.pid" % d, "--unixctl=%s/ovsdb.ctl" % d,
@@ -209,13 +213,14 @@ def run_ovs(tmp, pcap, seconds, cpus, warmup=2.0):
     finally:
         if o is not None:
             o.stop()
-        else:  # a partial start: whatever left a pidfile
+        else:  # a partial start: whatever left a pidfile, and its DPDK files
             for name in ("vswitchd.pid", "ovsdb.pid"):
                 try:
                     with open(os.path.join(d, name)) as f:
                         os.kill(int(f.read().strip()), 9)
                 except (OSError, ValueError):
                     pass
+            shutil.rmtree("/var/run/dpdk/" + ovs_prefix(), ignore_errors=True)
         shutil.rmtree(d, ignore_errors=True)
 
 

@@ -11,7 +11,9 @@ leader within 5 s and the rollout completes on every member; a rollback
 decided on one appliance reaches all of them within 1 s; a leader stopped
 cleanly hands over at once (its lease revoked); a leader paused past its
 lease (SIGSTOP) and resumed after another took over neither logs the event
-it ran nor runs it a second time; stopping all of
+it ran nor runs it a second time; a leader whose watch lags (held by its
+relay) when it is deposed has its move to the log refused by the fence
+and steps down; stopping all of
 etcd keeps forwarding (status, fleet/status and /metrics say so, events
 are refused with the reason) and a restart resyncs; the dashboard serves
 its Fleet view. Skips (77) without etcd."""

@@ -61,9 +61,8 @@ services:
       production: {{ backends: [blue, green], running: v1 }}
       staging: {{ running: v1 }}
     rollout: {{ steps: [10, 50, 100], hold_s: 1 }}
-# The workflow history is kept in memory up to workflow.history transitions
-# (about 7 KB each): capped low so the soak sees its plateau, not its fill.
-workflow: {{ history: 100 }}
+# No workflow.history cap: with the state directory the workflow keeps a
+# window of 256 transitions in memory and the rest in history.db.
 chaos:
   - name: slow-staging
     description: "staging slow for a moment"

@@ -1448,7 +1448,7 @@ test_shadow_parse(void **state)
 			   "\"vlan\": \"5\", \"control\": {\"port\": \"ctl\"}, "
 			   "\"compare\": \"bytes\", \"ignore_headers\": [\"Date\"], "
 			   "\"response_timeout\": \"3s\", \"max_sessions\": \"128\", "
-			   "\"early_segments\": \"4\"}";
+			   "\"early_segments\": \"4\", \"shed\": false}";
 	static const struct {
 		const char *text;
 		const char *error;
@@ -1503,6 +1503,7 @@ test_shadow_parse(void **state)
 	assert_true(s.response_timeout_ns == 3000000000ull);
 	assert_int_equal(s.max_sessions, 128);
 	assert_int_equal(s.early_segments, 4);
+	assert_false(s.shed);
 	assert_int_equal(s.pos.line, 1);
 	assert_int_equal(s.pos.col, 1);
 
