@@ -242,7 +242,8 @@ umbra_workflow_register(struct umbra_app *app)
 		{ "workflow/status", "What runs where, releases, rollouts, per service.",
 		  service_opt, cmd_workflow_status },
 		{ "workflow/history", "Transitions, newest first, with hooks and rollback "
-		  "signatures; before=ID pages back (older ones from history.db).", history_args, cmd_workflow_history },
+		  "signatures; before=ID pages back (older ones from history.db).",
+		  history_args, cmd_workflow_history },
 		{ "workflow/transition", "One transition by number.", id_arg,
 		  cmd_workflow_transition },
 	};

@@ -19,10 +19,13 @@
  * runs in steps: the new version takes a growing fraction of new flows
  * (consistent flow hash) with a hold time between steps, then all of them.
  *
- * The releases, the history of transitions and the one running per
+ * The releases, the recent history of transitions and the one running per
  * service are persisted (state directory: workflow.json, rewritten
  * atomically now and then, and workflow.journal, one line appended per
- * change), so a restart resumes them; a transition
+ * change), so a restart resumes them. Memory keeps a window of recent
+ * transitions; with a history database attached (history.db) every
+ * transition is stored there too and reports read older ones from it
+ * (workflow_attach_history). A transition
  * that was running when the process died is marked interrupted and its
  * published change, if any, is reverted.
  *

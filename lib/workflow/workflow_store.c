@@ -12,6 +12,11 @@
  * and logged. Past WF_JOURNAL_MAX lines the base is rewritten and the
  * journal emptied. Anything else unreadable or of the wrong shape refuses
  * the start with a sentence: history is never replaced by an empty one.
+ *
+ * Both hold the recent window only (wf_history_trim). With a history
+ * database attached each noted change is also put into its pending batch
+ * (history_wf_put: every transition, whoever flushes commits it), and
+ * history, transition and metrics read past the window from it.
  */
 #include <errno.h>
 #include <fcntl.h>

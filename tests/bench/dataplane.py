@@ -34,8 +34,9 @@ OVS-DPDK (Debian's openvswitch-switch-dpdk, installed with apt-get if
 missing; --no-ovs skips it) runs with a private database and run directory
 under the run's temporary directory, its PMD thread on the CPU the other
 forwarders use, and is stopped by PID after each turn. Where it does not
-come up (here, at 1M flows, its port set-up for a 1M-frame replay outlasted
-ovs-vsctl's 60 s), it is reported as not run, with the reason.
+come up or forwards nothing (here: at 1M flows its port set-up for the
+replay outlasted ovs-vsctl's 60 s; at 10k it took about 2k frames, then
+stopped), it is reported as not run, with the reason.
 
 Last line (key=value; ratio_X: umbra / X; _cpu: per CPU-second; _1m: at
 --big-flows; Nw: --workers):
@@ -205,6 +206,8 @@ def run_ovs(tmp, pcap, seconds, cpus, warmup=2.0):
         o = Ovs(d, pcap, cpus)
         o.flows(OVS_FLOWS)
         plain = o.rate(warmup, seconds)
+        if plain[0] == 0:  # seen at 10k flows: it receives about 2k frames, then stops
+            raise RuntimeError("it forwarded nothing (sink tx_packets did not move)")
         o.flows(OVS_CT_FLOWS)
         ct = o.rate(warmup, seconds)
         return plain, ct, o.conns()

@@ -318,6 +318,78 @@ test_golden_upgrade(void **state)
 	history_close(h);
 }
 
+static int
+wf_seen(uint64_t id, const char *record, void *ctx)
+{
+	char *out = ctx;
+	size_t n = strlen(out);
+
+	snprintf(out + n, 256 - n, "%llu:%s ", (unsigned long long)id, record);
+	return 0;
+}
+
+static void
+wf_count(const char *status, uint64_t n, void *ctx)
+{
+	char *out = ctx;
+	size_t len = strlen(out);
+
+	snprintf(out + len, 256 - len, "%s=%llu ", status, (unsigned long long)n);
+}
+
+/* Workflow transitions: a version-2 database gains the table; the last
+ * record of an id wins; newest first, by service, paged with before,
+ * uncommitted ones included; counted by status; committed by a flush. */
+static void
+test_workflow_transitions(void **state)
+{
+	struct history *h;
+	sqlite3 *db;
+	char path[128], err[256], out[256] = "";
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/v2.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(history_open(&h, path, err, sizeof(err)), 0);
+	assert_int_equal(history_wf_put(h, 1, "web", "running", "{\"id\":1}"), 0);
+	assert_int_equal(history_wf_put(h, 2, "api", "done", "{\"id\":2}"), 0);
+	assert_int_equal(history_wf_put(h, 3, "web", "done", "{\"id\":3}"), 0);
+	assert_int_equal(history_wf_put(h, 1, "web", "done", "{\"id\":1,\"x\":1}"), 0);
+	assert_int_equal(history_wf_each(h, NULL, 0, 10, wf_seen, out), 3);
+	assert_string_equal(out, "3:{\"id\":3} 2:{\"id\":2} 1:{\"id\":1,\"x\":1} ");
+	out[0] = '\0';
+	assert_int_equal(history_wf_each(h, "web", 3, 10, wf_seen, out), 1);
+	assert_string_equal(out, "1:{\"id\":1,\"x\":1} ");
+	out[0] = '\0';
+	assert_int_equal(history_wf_each(h, NULL, 0, 1, wf_seen, out), 1);
+	assert_string_equal(out, "3:{\"id\":3} ");
+	out[0] = '\0';
+	assert_int_equal(history_wf_count(h, wf_count, out), 0);
+	assert_string_equal(out, "done=3 ");
+	assert_int_equal(history_flush(h), 4);
+	history_close(h);
+
+	/* Committed: there after a reopen, the schema stamped 3. */
+	assert_int_equal(history_open(&h, path, err, sizeof(err)), 0);
+	out[0] = '\0';
+	assert_int_equal(history_wf_each(h, "api", 0, 10, wf_seen, out), 1);
+	history_close(h);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	{
+		sqlite3_stmt *st;
+
+		assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st,
+						    NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(st, 0), 3);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+}
+
 int
 main(void)
 {
@@ -328,6 +400,7 @@ main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_golden_graphs),
 		cmocka_unit_test(test_golden_upgrade),
+		cmocka_unit_test(test_workflow_transitions),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
