@@ -109,7 +109,18 @@ class Daemon:
     def call(self, cmd, **args):
         s = socket.socket(socket.AF_UNIX)
         s.settimeout(10)
-        s.connect(self.sock)
+        # With a timeout Python connects non-blocking, and a full listen
+        # backlog (a flood of clients not yet accepted) is EAGAIN at once
+        # where a blocking client such as umbractl would wait its turn.
+        deadline = time.time() + 10
+        while True:
+            try:
+                s.connect(self.sock)
+                break
+            except BlockingIOError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.005)
         f = s.makefile("rw")
         f.write(json.dumps({"id": 1, "cmd": cmd, "args": args}) + "\n")
         f.flush()
