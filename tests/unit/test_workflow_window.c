@@ -22,6 +22,14 @@
 #include "history.h"
 #include "workflow_private.h"
 
+/* Under AddressSanitizer malloc is ASan's, which mallinfo2() does not see:
+ * the heap figures are meaningless there and only the window is checked. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HEAP_MEASURED 0
+#else
+#define HEAP_MEASURED 1
+#endif
+
 /* dev -> test (automatic) -> staging -> production. */
 static const char yaml_fmt[] =
 	"ports:\n  - { name: a, vdev: net_null0 }\n  - { name: b, vdev: net_null1 }\n"
@@ -247,7 +255,8 @@ test_window_with_database(void **st)
 	printf("with history.db: window %zu transitions, heap outside SQLite %.1f "
 	       "bytes per transition (after 2000 warm-up)\n", json_array_size(wf->history), per);
 	assert_true(json_array_size(wf->history) <= WORKFLOW_WINDOW + 1);
-	assert_true(per < 64.0);
+	if (HEAP_MEASURED)
+		assert_true(per < 64.0);
 	/* SQLite's own share is its page cache: bounded (2 MB by default). */
 	assert_true(sqlite3_memory_used() < (4 << 20));
 	total = wf->next_id - 1;
@@ -312,7 +321,8 @@ test_window_memory_only(void **st)
 	per = bytes_per_transition(wf, 50, 1000);
 	printf("memory only, workflow.history 10000: heap %.1f bytes per transition "
 	       "kept\n", per);
-	assert_true(per > 256.0);
+	if (HEAP_MEASURED)
+		assert_true(per > 256.0);
 	workflow_free(wf);
 	fake_fini();
 
