@@ -86,23 +86,6 @@ item_fields(struct field *f)
 	*end = (struct field){ NULL, false, NULL, NULL };
 }
 
-/* Value of @p key in mapping @p map, or NULL. */
-static yaml_node_t *
-map_value(struct loader *L, yaml_node_t *map, const char *key)
-{
-	yaml_node_pair_t *p;
-
-	if (map == NULL || map->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(L->doc, p->key);
-
-		if (k != NULL && k->type == YAML_SCALAR_NODE && strcmp(ld_scalar(k), key) == 0)
-			return yaml_document_get_node(L->doc, p->value);
-	}
-	return NULL;
-}
-
 /* production: given, else the one production stage other than @p d's. */
 static int
 get_production(struct loader *L, yaml_node_t *n, yaml_node_t *v, struct conf_devmesh *d)
@@ -318,7 +301,7 @@ ld_devmesh(struct loader *L, yaml_node_t *stages)
 
 	for (it = stages->data.sequence.items.start; it < stages->data.sequence.items.top;
 	     it++, stage++) {
-		yaml_node_t *seq = map_value(L, yaml_document_get_node(L->doc, *it), "devmesh");
+		yaml_node_t *seq = ld_map_value(L, yaml_document_get_node(L->doc, *it), "devmesh");
 
 		if (seq == NULL)
 			continue;

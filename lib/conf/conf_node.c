@@ -68,6 +68,22 @@ ld_node_kind(const yaml_node_t *n)
 	}
 }
 
+yaml_node_t *
+ld_map_value(struct loader *L, yaml_node_t *map, const char *key)
+{
+	yaml_node_pair_t *p;
+
+	if (map == NULL || map->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(L->doc, p->key);
+
+		if (k != NULL && k->type == YAML_SCALAR_NODE && strcmp(ld_scalar(k), key) == 0)
+			return yaml_document_get_node(L->doc, p->value);
+	}
+	return NULL;
+}
+
 const char *
 ld_scalar(const yaml_node_t *n)
 {

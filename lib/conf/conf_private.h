@@ -46,6 +46,8 @@ int ld_fail_at(struct loader *L, struct conf_pos pos, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 const char *ld_node_kind(const yaml_node_t *n);
 const char *ld_scalar(const yaml_node_t *n);
+/** Value of @p key in mapping @p map, or NULL (also when @p map is no mapping). */
+yaml_node_t *ld_map_value(struct loader *L, yaml_node_t *map, const char *key);
 int ld_expect(struct loader *L, const yaml_node_t *n, yaml_node_type_t t, const char *what);
 /** Fill @p fields from a mapping: unknown, duplicate and missing required
  * keys are errors. */

@@ -28,23 +28,6 @@ static const char *const trigger_names[] = {
 	[CONF_WF_MANUAL_APPROVAL] = "manual_approval",
 };
 
-/* Value of @p key in mapping @p map (already checked by ld_fields_get), or NULL. */
-static yaml_node_t *
-map_value(struct loader *L, yaml_node_t *map, const char *key)
-{
-	yaml_node_pair_t *p;
-
-	if (map == NULL || map->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(L->doc, p->key);
-
-		if (k != NULL && k->type == YAML_SCALAR_NODE && strcmp(ld_scalar(k), key) == 0)
-			return yaml_document_get_node(L->doc, p->value);
-	}
-	return NULL;
-}
-
 /* Item @p i of sequence @p seq, or NULL. */
 static yaml_node_t *
 seq_item(struct loader *L, yaml_node_t *seq, uint32_t i)
@@ -622,8 +605,8 @@ static int
 check_rollout(struct loader *L, struct conf_service *s, yaml_node_t *svc_node)
 {
 	const struct conf_workflow *w = &L->c->workflow;
-	yaml_node_t *rollout = map_value(L, svc_node, "rollout");
-	yaml_node_t *stage = map_value(L, rollout, "stage");
+	yaml_node_t *rollout = ld_map_value(L, svc_node, "rollout");
+	yaml_node_t *stage = ld_map_value(L, rollout, "stage");
 	const char *name;
 
 	if (stage == NULL && w->n_pipeline > 0)
@@ -645,8 +628,8 @@ int
 ld_release_defaults(struct loader *L, yaml_node_t *root)
 {
 	struct umbra_conf *c = L->c;
-	yaml_node_t *services = map_value(L, root, "services");
-	yaml_node_t *hooks = map_value(L, map_value(L, root, "workflow"), "hooks");
+	yaml_node_t *services = ld_map_value(L, root, "services");
+	yaml_node_t *hooks = ld_map_value(L, ld_map_value(L, root, "workflow"), "hooks");
 
 	if (c->n_services > 0 && c->workflow.n_pipeline == 0 &&
 	    default_pipeline(L, services) < 0)
@@ -658,7 +641,7 @@ ld_release_defaults(struct loader *L, yaml_node_t *root)
 		const struct conf_hook *h = &c->workflow.hooks[i];
 
 		if (conf_pipeline_index(c, h->stage) < 0)
-			return ld_fail(L, map_value(L, seq_item(L, hooks, i), "stage"),
+			return ld_fail(L, ld_map_value(L, seq_item(L, hooks, i), "stage"),
 				       "hook '%s': stage '%s' is not in workflow.pipeline",
 				       h->name, c->stages[h->stage].name);
 	}
