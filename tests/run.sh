@@ -66,6 +66,7 @@ fi
 import json, sys
 files, extra_fail = sys.argv[1:-2], sum(int(x) for x in sys.argv[-2:])
 passed = failed = skipped = 0
+failures = []   # (log file, test name, last lines of its output)
 for f in files:
     try:
         lines = open(f).read().splitlines()
@@ -80,7 +81,17 @@ for f in files:
             skipped += 1
         else:
             failed += 1
+            t = json.loads(line)
+            lines_out = (t.get("stdout") or "").splitlines()
+            out = [x for x in lines_out[:-25] if "FAIL" in x or x.startswith("not ok")][:15] + lines_out[-25:]
+            out += (t.get("stderr") or "").splitlines()[-10:]
+            failures.append((f, t["name"], out))
 failed += extra_fail
+# What a failed test said, so a CI log alone tells why.
+for f, name, tail in failures:
+    print("== failed: %s (%s), last lines:" % (name, f))
+    for t in tail:
+        print("  | " + t[:300])
 print("%d passed, %d failed%s" % (passed, failed, ", %d skipped" % skipped if skipped else ""))
 sys.exit(1 if failed else 0)
 PY

