@@ -14,6 +14,7 @@
 #include "dp.h"
 #include "gen_store.h"
 #include "mgmt.h"
+#include "verdict.h"
 #include "workflow.h"
 
 #define UMBRA_VERSION "0.1.0"
@@ -166,6 +167,24 @@ struct history *umbra_verdict_history(struct umbra_app *app);
  * GO; its version into @p version. @return true at GO.
  */
 bool umbra_verdict_at_go(struct umbra_app *app, uint8_t service, char *version, size_t len);
+
+/** A release under judgement and its cohorts' counts since it started here. */
+struct umbra_verdict_judged {
+	char canary[CONF_VERSION_MAX];
+	char control[CONF_VERSION_MAX];
+	/** Per metric (enum verdict_metric): exposures and bad ones per cohort. */
+	struct {
+		uint64_t canary_n, canary_bad, control_n, control_bad;
+	} m[VERDICT_M_MAX];
+};
+
+/**
+ * @p service's release under judgement (its canary in its rollout stage)
+ * with its evidence counts, into @p out (what a fleet member publishes).
+ * @return true when one is judged.
+ */
+bool umbra_verdict_judged(struct umbra_app *app, uint8_t service,
+			  struct umbra_verdict_judged *out);
 
 /**
  * The dashboard (umbra_ui.c): /ui's compiled-in files and the topics of

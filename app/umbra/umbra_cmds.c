@@ -6,13 +6,16 @@
  * ports (CTL_PORT_FLOWS) and its bookkeeping (CTL_APP).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
+#include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
+#include <sqlite3.h>
 
 #include "port_flow.h"
 #include "umbra.h"
@@ -217,6 +220,69 @@ cmd_status(json_t *args, void *ctx, struct mgmt_error *err)
 			 "pid", (int)getpid(),
 			 "apply_latency", apply_latency_json(&app->apply),
 			 "fleet", umbra_fleet_summary(app));
+}
+
+/* Resident set size in kB, from /proc/self/statm (0 when unreadable). */
+static json_int_t
+rss_kb(void)
+{
+	unsigned long long size, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f != NULL) {
+		if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	return (json_int_t)(resident * (unsigned long long)sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/*
+ * Where the daemon's memory is, for soaks and operators chasing growth:
+ * glibc's heap (every arena), SQLite's own allocations, DPDK's heaps, and
+ * the snapshots kept. trim=true first gives free heap pages back to the
+ * kernel (malloc_trim), which tells fragmentation from memory in use.
+ */
+static json_t *
+cmd_memory(json_t *args, void *ctx, struct mgmt_error *err)
+{
+	struct umbra_app *app = ctx;
+	struct rte_malloc_socket_stats rs;
+	json_int_t before = rss_kb();
+	int trimmed = -1;
+	struct mallinfo2 mi;
+	json_t *dpdk;
+
+	(void)err;
+	if (json_is_true(json_object_get(args, "trim")))
+		trimmed = malloc_trim(0);
+	mi = mallinfo2();
+	dpdk = json_object();
+	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++) {
+		char socket[16];
+
+		if (rte_malloc_get_socket_stats(s, &rs) != 0 || rs.heap_totalsz_bytes == 0)
+			continue;
+		snprintf(socket, sizeof(socket), "socket%d", s);
+		json_object_set_new(dpdk, socket, json_pack("{s:I,s:I,s:I}",
+				    "total", (json_int_t)rs.heap_totalsz_bytes,
+				    "allocated", (json_int_t)rs.heap_allocsz_bytes,
+				    "free", (json_int_t)rs.heap_freesz_bytes));
+	}
+	return json_pack("{s:I,s:o,s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I},s:o,s:I}",
+			 "rss_kb", rss_kb(),
+			 "trim", trimmed < 0 ? json_null() :
+				 json_pack("{s:b,s:I}", "released", trimmed,
+					   "rss_kb_before", before),
+			 "malloc",
+			 "arena", (json_int_t)mi.arena, "mmap", (json_int_t)mi.hblkhd,
+			 "in_use", (json_int_t)(mi.uordblks + mi.hblkhd),
+			 "free", (json_int_t)mi.fordblks, "top_free", (json_int_t)mi.keepcost,
+			 "sqlite",
+			 "in_use", (json_int_t)sqlite3_memory_used(),
+			 "highwater", (json_int_t)sqlite3_memory_highwater(0),
+			 "dpdk", dpdk,
+			 "snapshots", (json_int_t)app->snapshots.count);
 }
 
 json_t *
@@ -548,6 +614,9 @@ umbra_cmds_register(struct umbra_app *app)
 		{ "from", MGMT_ARG_INTEGER, true }, { "to", MGMT_ARG_INTEGER, true },
 		{ NULL },
 	};
+	static const struct mgmt_arg memory_args[] = {
+		{ "trim", MGMT_ARG_BOOLEAN, false }, { NULL },
+	};
 	static const struct mgmt_arg flows_args[] = {
 		{ "top", MGMT_ARG_INTEGER, false }, { "stage", MGMT_ARG_STRING, false },
 		{ NULL },
@@ -558,6 +627,8 @@ umbra_cmds_register(struct umbra_app *app)
 		  NULL, cmd_stats },
 		{ "flows", "Biggest flows by bytes (top N, optionally of one stage).",
 		  flows_args, cmd_flows },
+		{ "memory", "Resident size, heap, SQLite and DPDK memory (trim=true: "
+		  "give free heap pages back first).", memory_args, cmd_memory },
 		{ "config/validate", "Check a configuration file without applying it.",
 		  path_arg, cmd_config_validate },
 		{ "config/apply", "Publish a configuration file as the next generation; "

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "umbra_fleet_private.h"
-#include "umbra_verdict_private.h"
 
 static struct fleet_member *
 member_find(struct umbra_fleet *f, const char *id)
@@ -70,29 +69,25 @@ fleet_member_seen(struct umbra_fleet *f, const struct etcd_kv *kv)
 static json_t *
 evidence_doc(struct umbra_fleet *f)
 {
-	struct umbra_verdicts *v = f->app->verdicts;
 	const struct umbra_conf *c = gen_current(&f->app->dp.pub)->conf;
+	struct umbra_verdict_judged j;
 	json_t *o = json_object();
 
-	if (v == NULL)
-		return o;
 	for (uint32_t i = 0; i < c->n_services && i < CONF_MAX_SERVICES; i++) {
-		const struct verdict_slot *s = &v->s[i];
-		json_t *mets = json_object();
+		json_t *mets;
 
-		if (!s->active)
+		if (!umbra_verdict_judged(f->app, (uint8_t)i, &j))
 			continue;
+		mets = json_object();
 		for (int m = 0; m < VERDICT_M_MAX; m++) {
-			const struct verdict_seq *q = &s->rel.seq[m];
-
-			if (q->canary_n == 0 && q->control_n == 0)
+			if (j.m[m].canary_n == 0 && j.m[m].control_n == 0)
 				continue;
 			json_object_set_new(mets, verdict_metric_names[m], json_pack("[I,I,I,I]",
-				(json_int_t)q->canary_n, (json_int_t)q->canary_bad,
-				(json_int_t)q->control_n, (json_int_t)q->control_bad));
+				(json_int_t)j.m[m].canary_n, (json_int_t)j.m[m].canary_bad,
+				(json_int_t)j.m[m].control_n, (json_int_t)j.m[m].control_bad));
 		}
 		json_object_set_new(o, c->services[i].name, json_pack("{s:s,s:s,s:o}",
-			"canary", s->canary, "control", s->control, "metrics", mets));
+			"canary", j.canary, "control", j.control, "metrics", mets));
 	}
 	return o;
 }

@@ -3,7 +3,11 @@
  * Golden graphs: a stage's dependency graph at a known-good point,
  * versioned per stage. The history database (lib/history, in the state
  * directory) is their store: a save is committed there first and numbered
- * by it, so versions and graphs survive a restart; the newest of each
+ * by it, so versions and graphs survive a restart. It keeps each edge as
+ * a row of named fields (addresses as text, a client service by its
+ * name: indexes change with the configuration); a graph stored by an
+ * older umbra as a blob of this build's memory layout is converted at
+ * start, or dropped when unreadable, with a log line. The newest of each
  * stage are read back into memory at start (graph_golden, the cache the
  * comparisons read); an older version is read from the database when
  * asked for. Without a state directory they live in memory only.
@@ -13,6 +17,7 @@
  * golden_bake (60 s by default), its rollout stage's graph is saved with
  * origin "auto", naming the release.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -46,6 +51,145 @@ wall_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* ------------------------------------------------------------------ */
+/* Edges as stored                                                     */
+
+/* Stored names of enum graph_client_kind, by value. */
+static const char *const client_kinds[] = {
+	[GRAPH_CLIENT_ADDR] = "addr",
+	[GRAPH_CLIENT_SERVICE] = "service",
+};
+
+/* Edge @p x as a stored row. @return 0, or -1: its client service is not
+ * in @p c (not storable by name). */
+static int
+edge_out(const struct umbra_conf *c, const struct graph_snap_edge *x,
+	 struct history_golden_edge *o)
+{
+	const struct graph_key *k = &x->key;
+
+	*o = (struct history_golden_edge){
+		.port = k->server_port, .proto = k->proto,
+		.flows = x->st.flows, .bytes = x->st.bytes,
+		.first_ms = x->st.first_ms, .last_ms = x->st.last_ms,
+		.errors = x->st.errors, .resets = x->st.resets,
+		.rtt_avg_us = x->st.rtt_avg_us, .rtt_max_us = x->st.rtt_max_us,
+		.max_gap_ms = x->st.max_gap_ms, .active = x->st.active,
+	};
+	if (k->client_kind >= RTE_DIM(client_kinds))
+		return -1;
+	snprintf(o->client_kind, sizeof(o->client_kind), "%s", client_kinds[k->client_kind]);
+	if (k->client_kind == GRAPH_CLIENT_SERVICE) {
+		if (k->client[0] >= c->n_services)
+			return -1;
+		snprintf(o->client, sizeof(o->client), "%s", c->services[k->client[0]].name);
+	} else {
+		graph_addr_str(k->family, k->client, o->client, sizeof(o->client));
+	}
+	graph_addr_str(k->family, k->server, o->server, sizeof(o->server));
+	return 0;
+}
+
+/* An address's text into @p addr. @return its family (4, 6), or 0. */
+static uint8_t
+addr_in(const char *text, uint8_t addr[16])
+{
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, text, addr) == 1)
+		return 4;
+	return inet_pton(AF_INET6, text, addr) == 1 ? 6 : 0;
+}
+
+/* A stored row as an edge of stage @p stage. @return 0, or -1: its client
+ * service is no longer configured, or an address does not read. */
+static int
+edge_in(const struct umbra_conf *c, const struct history_golden_edge *o, uint16_t stage,
+	struct graph_snap_edge *x)
+{
+	struct graph_key *k = &x->key;
+	uint8_t client[16];
+	int svc;
+
+	*x = (struct graph_snap_edge){
+		.st = { .flows = o->flows, .bytes = o->bytes, .first_ms = o->first_ms,
+			.last_ms = o->last_ms, .errors = o->errors, .resets = o->resets,
+			.rtt_avg_us = o->rtt_avg_us, .rtt_max_us = o->rtt_max_us,
+			.max_gap_ms = o->max_gap_ms, .active = o->active },
+	};
+	k->server_port = o->port;
+	k->proto = o->proto;
+	k->stage = stage;
+	k->family = addr_in(o->server, k->server);
+	if (k->family == 0)
+		return -1;
+	if (strcmp(o->client_kind, client_kinds[GRAPH_CLIENT_SERVICE]) == 0) {
+		svc = conf_service_index(c, o->client);
+		if (svc < 0 || svc > UINT8_MAX)
+			return -1;
+		k->client_kind = GRAPH_CLIENT_SERVICE;
+		k->client[0] = (uint8_t)svc;
+		return 0;
+	}
+	if (strcmp(o->client_kind, client_kinds[GRAPH_CLIENT_ADDR]) != 0 ||
+	    addr_in(o->client, client) != k->family)
+		return -1;
+	k->client_kind = GRAPH_CLIENT_ADDR;
+	memcpy(k->client, client, sizeof(client));
+	return 0;
+}
+
+/*
+ * @p s's edges as rows into @p g, with its totals; an edge whose client
+ * service is not configured is left out, counted as truncated.
+ * @return the rows (g->e; the caller frees them), or NULL: out of memory.
+ */
+static struct history_golden_edge *
+golden_rows(const struct umbra_conf *c, const struct graph_snap *s, struct history_golden *g)
+{
+	struct history_golden_edge *e = malloc(((size_t)s->n + 1) * sizeof(*e));
+	uint32_t n = 0;
+
+	if (e == NULL)
+		return NULL;
+	for (uint32_t i = 0; i < s->n; i++)
+		if (edge_out(c, &s->e[i], &e[n]) == 0)
+			n++;
+	g->e = e;
+	g->edges = n;
+	g->flows = s->flows;
+	g->truncated = s->truncated + (s->n - n);
+	g->from_ms = s->from_ms;
+	g->taken_ms = s->taken_ms;
+	return e;
+}
+
+/*
+ * Stored rows @p g into @p s as stage @p stage's graph (version, origin
+ * and label the caller's). Rows that no longer read (a service gone) are
+ * left out and counted as truncated. @return 0, or -E2BIG.
+ */
+static int
+golden_snap(const struct umbra_conf *c, const struct history_golden *g, uint16_t stage,
+	    struct graph_snap *s)
+{
+	uint32_t n = 0;
+
+	if (g->edges > s->cap)
+		return -E2BIG;
+	for (uint32_t i = 0; i < g->edges; i++)
+		if (edge_in(c, &g->e[i], stage, &s->e[n]) == 0)
+			n++;
+	s->filter = (struct graph_filter){ .stage = stage, .service = GRAPH_ANY,
+					   .cohort = GRAPH_ANY };
+	s->n = n;
+	s->truncated = g->truncated + (g->edges - n);
+	s->from_ms = g->from_ms;
+	s->taken_ms = g->taken_ms;
+	/* Sorted by this build's key order, whatever order they were saved in. */
+	graph_snap_sort(s);
+	return 0;
+}
+
 /*
  * Save @p s as its stage's next golden graph: stored (and numbered) by
  * the database first, when there is one, then cached.
@@ -64,22 +208,23 @@ golden_store(struct umbra_app *app, const struct graph_snap *s,
 	if (s->n > GRAPH_GOLDEN_EDGES)
 		return -E2BIG;
 	if (h != NULL) {
-		const char *stage = ug_stage_name(c, s->filter.stage);
-		size_t n = graph_snap_packed_size(s);
-		void *buf = malloc(n);
+		struct history_golden g = {
+			.stage = ug_stage_name(c, s->filter.stage),
+			.origin = graph_golden_origin_names[origin], .label = label,
+			.release = release, .at = wall_now(),
+		};
+		struct history_golden_edge *rows = golden_rows(c, s, &g);
+		bool nomem = rows == NULL;
 		int rc = -1;
 
-		if (buf != NULL && graph_snap_pack(s, buf, n) == n &&
-		    history_golden_next_version(h, stage, &version) == 0)
-			rc = history_golden_save(h, &(struct history_golden){
-				.stage = stage, .version = version,
-				.origin = graph_golden_origin_names[origin], .label = label,
-				.release = release, .at = wall_now(), .edges = s->n,
-				.flows = s->flows, .data = buf, .len = n });
-		free(buf);
+		if (!nomem && history_golden_next_version(h, g.stage, &version) == 0) {
+			g.version = version;
+			rc = history_golden_save(h, &g);
+		}
+		free(rows);
 		if (rc < 0) {
 			gr->golden_store_errors++;
-			snprintf(why, len, "%s", buf == NULL ? "out of memory" : history_error(h));
+			snprintf(why, len, "%s", nomem ? "out of memory" : history_error(h));
 			return -EIO;
 		}
 	}
@@ -107,7 +252,9 @@ read_one(const struct history_golden *g, void *arg)
 	/* A stage no longer configured keeps its rows, unread. */
 	if (stage < 0)
 		return 0;
-	if (graph_snap_unpack(g->data, g->len, (uint16_t)stage, s) < 0) {
+	/* A blob not converted yet (the conversion failed): this build's layout or nothing. */
+	if (g->legacy ? graph_snap_unpack(g->legacy, g->legacy_len, (uint16_t)stage, s) < 0 :
+	    golden_snap(c, g, (uint16_t)stage, s) < 0) {
 		r->refused++;
 		return 0;
 	}
@@ -121,6 +268,48 @@ read_one(const struct history_golden *g, void *arg)
 	}
 	r->taken++;
 	return 0;
+}
+
+/* The conversion of schema-3 blobs; rows: the last graph's, freed by the next. */
+struct golden_upgrade {
+	struct umbra_app *app;
+	struct history_golden_edge *rows;
+};
+
+/* A graph stored by schema 3 (a blob in this build's memory layout) as rows. */
+static int
+upgrade_one(const struct history_golden *old, struct history_golden *conv, void *arg)
+{
+	struct golden_upgrade *u = arg;
+	struct umbra_graph *gr = u->app->graph;
+	const struct umbra_conf *c = gen_current(&u->app->dp.pub)->conf;
+
+	/* The stage's index does not matter: rows name the stage. */
+	if (graph_snap_unpack(old->legacy, old->legacy_len, 0, gr->ref) < 0) {
+		fprintf(stderr, "umbra: graph: golden graph %u of stage %s was stored by "
+			"another build (a blob of its memory layout): unreadable, dropped\n",
+			old->version, old->stage);
+		return -1;
+	}
+	free(u->rows);
+	u->rows = golden_rows(c, gr->ref, conv);
+	return u->rows != NULL ? 0 : -2;   /* out of memory: kept for the next start */
+}
+
+/* Convert the golden graphs an older umbra stored as blobs, once. */
+static void
+golden_upgrade(struct umbra_app *app, struct history *h)
+{
+	struct golden_upgrade u = { .app = app };
+	unsigned int converted, dropped;
+
+	if (history_golden_upgrade(h, upgrade_one, &u, &converted, &dropped) < 0)
+		fprintf(stderr, "umbra: graph: %s\n", history_error(h));
+	free(u.rows);
+	if (converted || dropped)
+		printf("umbra: graph: %u golden graph(s) stored as blobs by an older umbra "
+		       "(history schema 3) converted to rows, %u unreadable dropped\n",
+		       converted, dropped);
 }
 
 /* The stages' names, hashed (FNV-1a): the cache is by stage index. */
@@ -150,13 +339,14 @@ ug_golden_load(struct umbra_app *app)
 	app->graph->stages_hash = stages_hash(c);
 	if (h == NULL)
 		return;
+	golden_upgrade(app, h);
 	for (uint32_t i = 0; i < c->n_stages; i++)
 		if (history_golden_each(h, c->stages[i].name, 0, per_stage ? per_stage : 1, true,
 					read_one, &r) < 0)
 			fprintf(stderr, "umbra: graph: %s\n", history_error(h));
 	if (r.taken || r.refused)
 		printf("umbra: graph: %u golden graph(s) read back from the history%s\n",
-		       r.taken, r.refused ? " (some refused: another build's layout)" : "");
+		       r.taken, r.refused ? " (some refused: unreadable or too large)" : "");
 	fflush(stdout);
 }
 

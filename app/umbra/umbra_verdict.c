@@ -7,6 +7,9 @@
  * history database and notified; ROLLBACK runs the service's rollback
  * (the workflow's rollback signature: undo hooks, verification) at once;
  * a rollout step advances only on GO (workflow_ops.may_advance).
+ * Its state is indexed by service, like the workers' counters: the
+ * CTL_VERDICTS listener keeps it with its services when a configuration
+ * change adds, removes or reorders them.
  *
  * Shadow profiles of a release are judged in umbra_verdict_shadow.c; the
  * commands (verdict/status, verdict/gate, analytics/summary) and /metrics
@@ -16,6 +19,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -488,13 +492,122 @@ umbra_verdict_approved(struct umbra_app *app, const char *service, const char *v
 	}
 }
 
+bool
+umbra_verdict_judged(struct umbra_app *app, uint8_t service, struct umbra_verdict_judged *out)
+{
+	const struct verdict_slot *s;
+
+	if (app->verdicts == NULL || service >= CONF_MAX_SERVICES)
+		return false;
+	s = &app->verdicts->s[service];
+	if (!s->active)
+		return false;
+	snprintf(out->canary, sizeof(out->canary), "%s", s->canary);
+	snprintf(out->control, sizeof(out->control), "%s", s->control);
+	for (int m = 0; m < VERDICT_M_MAX; m++) {
+		const struct verdict_seq *q = &s->rel.seq[m];
+
+		out->m[m].canary_n = q->canary_n;
+		out->m[m].canary_bad = q->canary_bad;
+		out->m[m].control_n = q->control_n;
+		out->m[m].control_bad = q->control_bad;
+	}
+	return true;
+}
+
+/* ---- configuration changes ---- */
+
+/* Keep @p c's service names: what the arrays are indexed by now. */
+static void
+names_keep(struct umbra_verdicts *v, const struct umbra_conf *c)
+{
+	v->n_names = 0;
+	for (uint32_t i = 0; i < c->n_services && i < CONF_MAX_SERVICES; i++)
+		snprintf(v->names[v->n_names++], CONF_NAME_MAX, "%s", c->services[i].name);
+}
+
+/* Service @p name's index before the change, or -1. */
+static int
+old_index(const struct umbra_verdicts *v, const char *name)
+{
+	for (uint32_t i = 0; i < v->n_names; i++)
+		if (strcmp(v->names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The arrays indexed by service, as one block to rebuild. */
+struct by_service {
+	struct verdict_slot s[CONF_MAX_SERVICES];
+	struct verdict_record last[CONF_MAX_SERVICES];
+	struct verdict_record shadow_last[CONF_MAX_SERVICES];
+};
+
+/*
+ * CTL_VERDICTS: the judgements follow their services. Slots, last
+ * verdicts and the workers' health counters are all indexed by service,
+ * and a generation may add, remove or reorder services: each slot and
+ * last verdict moves to its service's new index, a release under
+ * judgement that moved is re-baselined there (the counters at that index
+ * so far are another service's), and a service gone ends its judgement.
+ * Told right after the publish, before the next tick reads the generation.
+ */
+static int
+verdicts_applied(void *ctx, const struct ctl_applied *a, char *err, size_t errlen)
+{
+	struct umbra_app *app = ctx;
+	struct umbra_verdicts *v = app->verdicts;
+	const struct umbra_conf *c = a->gen->conf;
+	uint32_t n = c->n_services < CONF_MAX_SERVICES ? c->n_services : CONF_MAX_SERVICES;
+	bool same = n == v->n_names;
+	struct by_service *b;
+
+	for (uint32_t i = 0; same && i < n; i++)
+		same = strcmp(v->names[i], c->services[i].name) == 0;
+	if (same)
+		return 0;
+	b = calloc(1, sizeof(*b));
+	if (b == NULL) {
+		snprintf(err, errlen, "out of memory following the services");
+		return -1;
+	}
+	for (uint32_t oi = 0; oi < v->n_names; oi++)
+		if (v->s[oi].active && conf_service_index(c, v->names[oi]) < 0)
+			printf("umbra: verdict: %s left the configuration: judging %s ends\n",
+			       v->names[oi], v->s[oi].canary);
+	for (uint32_t ni = 0; ni < n; ni++) {
+		int oi = old_index(v, c->services[ni].name);
+
+		if (oi < 0)
+			continue;
+		b->s[ni] = v->s[oi];
+		b->last[ni] = v->last[oi];
+		b->shadow_last[ni] = v->shadow_last[oi];
+		if ((uint32_t)oi != ni && b->s[ni].active) {
+			vd_totals_of(&app->dp, (uint8_t)ni, 0, &b->s[ni].prev[0]);
+			vd_totals_of(&app->dp, (uint8_t)ni, 1, &b->s[ni].prev[1]);
+		}
+	}
+	memcpy(v->s, b->s, sizeof(v->s));
+	memcpy(v->last, b->last, sizeof(v->last));
+	memcpy(v->shadow_last, b->shadow_last, sizeof(v->shadow_last));
+	free(b);
+	names_keep(v, c);
+	fflush(stdout);
+	return 0;
+}
+
 /* ---- life cycle ---- */
 
 int
 umbra_verdict_init(struct umbra_app *app, char *err, size_t errlen)
 {
+	const struct ctl_listener l = {
+		.name = "verdicts", .applied = verdicts_applied, .ctx = app,
+	};
 	struct umbra_verdicts *v = calloc(1, sizeof(*v));
-	const struct conf_notify *nc = &gen_current(&app->dp.pub)->conf->notify;
+	const struct umbra_conf *c = gen_current(&app->dp.pub)->conf;
+	const struct conf_notify *nc = &c->notify;
 	const struct timeval tick = { 0, VERDICT_TICK_MS * 1000 };
 
 	if (v == NULL) {
@@ -502,6 +615,8 @@ umbra_verdict_init(struct umbra_app *app, char *err, size_t errlen)
 		return -1;
 	}
 	app->verdicts = v;
+	/* Start-up's generation is already published: its services are the index. */
+	names_keep(v, c);
 	if (app->opts.state_dir) {
 		char path[512];
 
@@ -527,6 +642,10 @@ umbra_verdict_init(struct umbra_app *app, char *err, size_t errlen)
 	v->timer = event_new(app->base, -1, EV_PERSIST, on_tick, app);
 	if (v->timer == NULL || event_add(v->timer, &tick) < 0) {
 		snprintf(err, errlen, "cannot start the verdict timer");
+		return -1;
+	}
+	if (ctl_listen(&app->ctl, CTL_VERDICTS, &l) < 0) {
+		snprintf(err, errlen, "release verdicts cannot follow configuration changes");
 		return -1;
 	}
 	return 0;

@@ -72,6 +72,10 @@ struct umbra_verdicts {
 	struct history *hist;
 	struct notify *notify;
 	uint64_t decisions, rollbacks;
+	/* The services the arrays above are indexed by, by name: the
+	 * CTL_VERDICTS listener moves entries when a generation renumbers. */
+	char names[CONF_MAX_SERVICES][CONF_NAME_MAX];
+	uint32_t n_names;
 };
 
 /** Monotonic @p ms as wall-clock seconds. */

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "umbra.h"
-#include "umbra_verdict_private.h"
 
 static const struct umbra_conf *
 wf_conf(void *ctx)
@@ -79,8 +78,9 @@ umbra_workflow_init(struct umbra_app *app, char *err, size_t errlen)
 		return -1;
 	/* history.db (opened by the verdicts, flushed by their 100 ms tick)
 	 * keeps every transition; memory keeps the recent window. */
-	if (app->verdicts != NULL && app->verdicts->hist != NULL &&
-	    workflow_attach_history(app->workflow, app->verdicts->hist, err, errlen) < 0)
+	if (umbra_verdict_history(app) != NULL &&
+	    workflow_attach_history(app->workflow, umbra_verdict_history(app), err,
+				    errlen) < 0)
 		return -1;
 	umbra_snapshots_prune(app); /* a lowered snapshots.keep applies at once */
 	return 0;

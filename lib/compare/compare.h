@@ -95,9 +95,10 @@ _Static_assert(sizeof(struct compare_record) <= 144, "records stay small");
  * it (flow ids count up from 1 per worker, the worker in the top bits, so
  * each worker's first flow is one). Every exchange and side of such a flow sends the
  * first COMPARE_HEAD_MAX bytes of its answer as COMPARE_HEAD_CHUNKS
- * chunks on the record ring, right before its record, and each request
- * its first bytes and the exchange's addresses (COMPARE_CHUNK_REQUEST,
- * COMPARE_CHUNK_ADDR: for captures); other flows cost nothing more.
+ * chunks on the record ring, right before its record, and each exchange
+ * that has a record its request's first bytes and its addresses
+ * (COMPARE_CHUNK_REQUEST, COMPARE_CHUNK_ADDR: for captures), before its
+ * first record; other flows cost nothing more.
  */
 #define COMPARE_EVIDENCE_EVERY 4
 
@@ -193,6 +194,14 @@ unsigned int compare_head_take(struct compare_head *h, uint64_t flow_id,
 			       uint32_t exchange, uint8_t side, uint8_t profile,
 			       const uint8_t *rest, uint32_t rest_len,
 			       struct compare_chunk out[COMPARE_HEAD_CHUNKS]);
+
+/**
+ * As compare_head_take(), but the ended head moves to @p out (whose
+ * compare_head_take() with no rest sends it later) instead of into
+ * chunks: a request's head held until its exchange has a record.
+ */
+void compare_head_move(struct compare_head *h, uint64_t flow_id,
+		       const uint8_t *rest, uint32_t rest_len, struct compare_head *out);
 
 /** Headers a profile ignores (lower case names, "date", "set-cookie"). */
 struct compare_ignore {

@@ -25,6 +25,26 @@ compare_head_add(struct compare_head *h, uint64_t flow_id, const uint8_t *data,
 	h->seen = len > UINT32_MAX - h->seen ? UINT32_MAX : h->seen + len;
 }
 
+/* Bytes of the head that ended @p rest_len bytes before what was fed:
+ * the last rest_len bytes belong to the next message. */
+static uint32_t
+head_kept(const struct compare_head *h, uint32_t rest_len)
+{
+	uint32_t keep = h->seen > rest_len ? h->seen - rest_len : 0;
+
+	return keep > h->len ? h->len : keep;
+}
+
+/* Start again with @p rest, the next message's first bytes. */
+static void
+head_restart(struct compare_head *h, uint64_t flow_id, const uint8_t *rest,
+	     uint32_t rest_len)
+{
+	h->len = 0;
+	h->seen = 0;
+	compare_head_add(h, flow_id, rest, rest_len);
+}
+
 unsigned int
 compare_head_take(struct compare_head *h, uint64_t flow_id, uint32_t exchange,
 		  uint8_t side, uint8_t profile, const uint8_t *rest,
@@ -34,10 +54,7 @@ compare_head_take(struct compare_head *h, uint64_t flow_id, uint32_t exchange,
 
 	if (!compare_evidence_sampled(flow_id))
 		return 0;
-	/* The last rest_len bytes fed belong to the next answer. */
-	keep = h->seen > rest_len ? h->seen - rest_len : 0;
-	if (keep > h->len)
-		keep = h->len;
+	keep = head_kept(h, rest_len);
 	for (off = 0; off < keep; off += COMPARE_CHUNK_BYTES) {
 		struct compare_chunk *c = &out[n];
 		uint32_t k = keep - off < COMPARE_CHUNK_BYTES ? keep - off : COMPARE_CHUNK_BYTES;
@@ -52,10 +69,23 @@ compare_head_take(struct compare_head *h, uint64_t flow_id, uint32_t exchange,
 		c->total = (uint16_t)keep;
 		memcpy(c->data, h->data + off, k);
 	}
-	h->len = 0;
-	h->seen = 0;
-	compare_head_add(h, flow_id, rest, rest_len);
+	head_restart(h, flow_id, rest, rest_len);
 	return n;
+}
+
+void
+compare_head_move(struct compare_head *h, uint64_t flow_id, const uint8_t *rest,
+		  uint32_t rest_len, struct compare_head *out)
+{
+	uint32_t keep;
+
+	if (!compare_evidence_sampled(flow_id))
+		return;
+	keep = head_kept(h, rest_len);
+	memcpy(out->data, h->data, keep);
+	out->len = (uint16_t)keep;
+	out->seen = keep;
+	head_restart(h, flow_id, rest, rest_len);
 }
 
 unsigned int

@@ -260,8 +260,17 @@ struct conf_workflow {
 	struct conf_hook *hooks;
 	uint32_t n_hooks;
 	uint32_t hook_timeout_ms; /**< default for hooks without timeout_s */
-	uint32_t history_max;   /**< transitions kept */
+	/**
+	 * workflow.history: transitions kept in memory (and workflow.json),
+	 * CONF_WORKFLOW_HISTORY_DEFAULT unless set. With a state directory
+	 * every transition also goes to history.db and memory keeps at most
+	 * the window (WORKFLOW_WINDOW, 256); without one this is all there is.
+	 */
+	uint32_t history_max;
 };
+
+/** workflow.history's default: the window a history database keeps in memory too. */
+#define CONF_WORKFLOW_HISTORY_DEFAULT 256
 
 /** Network splitting: a segment of a stage's new flows goes elsewhere. */
 struct conf_split {

@@ -481,7 +481,7 @@ defaults(struct umbra_conf *c)
 		.udp_idle_timeout_s = 60, .other_idle_timeout_s = 30,
 	};
 	c->workflow.hook_timeout_ms = 30000;
-	c->workflow.history_max = 10000;
+	c->workflow.history_max = CONF_WORKFLOW_HISTORY_DEFAULT;
 	c->snapshots.keep = 100;
 	conf_graph_default(&c->graph);
 	c->notify = (struct conf_notify){ .queue = 256, .attempts = 5, .timeout_ms = 2000,

@@ -13,7 +13,8 @@
  *                    profile resolves the profile's new slot)
  *  2. CTL_FAULTS     fault rules and their leases
  *  3. CTL_GRAPH      dependency map
- *  4. CTL_VERDICTS   release verdicts
+ *  4. CTL_VERDICTS   release verdicts: their per-service state follows
+ *                    the services by name (added, removed, reordered)
  *  5. CTL_PORT_FLOWS ports (a new generation must keep them) and their
  *                    rte_flow rules, once the generation is published
  *  6. CTL_APP        the daemon's bookkeeping (apply latency, snapshot

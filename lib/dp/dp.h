@@ -156,6 +156,9 @@ enum {
 	DP_HEALTH_CONNECT_DONE = 1 << 2, /**< its connect was judged */
 	DP_GRAPH_DNS = 1 << 3,           /**< a DNS flow: answers are copied (dp_worker_graph.c) */
 	DP_GRAPH_OPEN = 1 << 4,          /**< reported NEW to the map, END not yet */
+	/** A request is open (dp_health.req_ts of the slot is set): the
+	 *  client's next packets cannot open another, so UDP ones skip the step. */
+	DP_HEALTH_REQ_OPEN = 1 << 5,
 };
 
 /** Request stamps keep the TSC >> this (about 85 ns at 3 GHz; wraps after minutes). */

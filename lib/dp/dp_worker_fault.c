@@ -7,6 +7,7 @@
  * rewrite, delayed packets are rewritten now and queued by deadline.
  */
 #include <rte_mbuf.h>
+#include <rte_memcpy.h>
 #include <rte_prefetch.h>
 
 #include "dp_worker_private.h"
@@ -29,6 +30,41 @@ fault_send_answers(struct dp_worker *w, const struct fault_result *r,
 	}
 }
 
+/*
+ * Whether a FIFO may hold a copy of @p pkt's bytes instead of @p pkt: one
+ * short segment that nothing else references and that asks the device
+ * for nothing (a fresh mbuf with the same bytes goes out the same).
+ */
+static inline bool
+fault_copyable(const struct rte_mbuf *pkt)
+{
+	return pkt->data_len <= FAULT_DELAY_INLINE && pkt->nb_segs == 1 &&
+	       RTE_MBUF_DIRECT(pkt) && rte_mbuf_refcnt_read(pkt) == 1 &&
+	       (pkt->ol_flags & RTE_MBUF_F_TX_OFFLOAD_MASK) == 0;
+}
+
+/*
+ * Hold a rewritten @p pkt until @p it's deadline. A short packet bound for
+ * a FIFO is held as a copy and its mbuf freed now: 100k held mbufs would
+ * be 100k cold buffers (each written at RX, read and freed at release,
+ * tens of MB apart), where the copies are read and written in order and
+ * the mbufs stay in the pool's per-core cache, warm for the next RX.
+ * @return 0, or -1 when the queue is full.
+ */
+static int
+fault_hold(struct dp_worker *w, struct rte_mbuf *pkt,
+	   const struct fault_delay_item *it, uint32_t fifo)
+{
+	if (fifo != FAULT_DELAY_WHEEL && fault_copyable(pkt) &&
+	    fault_delayq_push_copy(w->fault.dq, it, fifo,
+				   rte_pktmbuf_mtod(pkt, void *),
+				   pkt->data_len) == 0) {
+		rte_pktmbuf_free(pkt);
+		return 0;
+	}
+	return fault_delayq_push(w->fault.dq, it, fifo);
+}
+
 /* Send @p pkt now, or rewrite it now and hold it until its deadline. */
 static void
 fault_send_or_hold(struct dp_worker *w, struct rte_mbuf *pkt,
@@ -46,9 +82,10 @@ fault_send_or_hold(struct dp_worker *w, struct rte_mbuf *pkt,
 		return;
 	it = (struct fault_delay_item){
 		.pkt = pkt, .deadline = r->deadline, .requested = r->requested,
-		.rule_uid = r->delay_uid, .port = act->port, .slot = r->delay_slot,
+		.rule_uid = r->delay_uid, .port = act->port,
+		.slot = (uint8_t)r->delay_slot,
 	};
-	if (unlikely(fault_delayq_push(w->fault.dq, &it, r->fifo) < 0)) {
+	if (unlikely(fault_hold(w, pkt, &it, r->fifo) < 0)) {
 		w->fault.cnt[r->delay_slot].overflow++;
 		rte_pktmbuf_free(pkt);
 		return;
@@ -121,14 +158,56 @@ dp_fault_forward(struct dp_worker *w, struct rte_mbuf *pkt,
 	dp_fault_deliver(w, pkt, m, &e->act[dir], e->mac[dir], &r);
 }
 
-/* One burst of due packets; @return how many went. */
+/*
+ * Put the packets held as copies among @p it[0..n-1] back in mbufs (warm
+ * ones, from the pool's per-core cache); one that finds none is dropped
+ * and counted. @return the items left in @p it, in order.
+ */
+static uint32_t
+release_unpack(struct dp_worker *w, struct fault_delay_item *it, uint32_t n)
+{
+	struct rte_mbuf *mb[DP_BURST];
+	uint32_t n_copy = 0, k = 0, left = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		n_copy += it[i].len != 0;
+	if (n_copy == 0)
+		return n;
+	if (unlikely(rte_pktmbuf_alloc_bulk(w->fault.pool, mb, n_copy) != 0))
+		for (uint32_t j = 0; j < n_copy; j++)   /* as many as there are */
+			mb[j] = rte_pktmbuf_alloc(w->fault.pool);
+	for (uint32_t i = 0; i < n; i++) {
+		struct rte_mbuf *m;
+
+		if (it[i].len == 0) {
+			it[left++] = it[i];
+			continue;
+		}
+		m = mb[k++];
+		if (unlikely(m == NULL)) {
+			w->cnt->dp_drop[DP_DROP_NO_MBUF]++;
+			if (w->fault.cnt[it[i].slot].uid == it[i].rule_uid)
+				w->fault.cnt[it[i].slot].no_mbuf++;
+			continue;
+		}
+		rte_memcpy(rte_pktmbuf_mtod(m, void *), it[i].pkt, it[i].len);
+		m->data_len = it[i].len;
+		m->pkt_len = it[i].len;
+		it[i].pkt = m;
+		it[left++] = it[i];
+	}
+	return left;
+}
+
+/* One burst of due packets; @return how many came out of the queue. */
 static uint32_t
 release_burst(struct dp_worker *w, uint64_t now)
 {
 	struct fault_delay_item it[DP_BURST];
-	uint32_t ports = 0, n;
+	uint32_t ports = 0, n, polled;
 
-	n = fault_delayq_poll(w->fault.dq, now, it, DP_BURST);
+	polled = fault_delayq_poll(w->fault.dq, now, it, DP_BURST);
+	n = release_unpack(w, it, polled);
 	/* Held for milliseconds among 100k others, each mbuf is cold: both
 	 * of its lines (lengths; next and pool, read when the device frees
 	 * it) are fetched for the whole burst before any is read. */
@@ -151,7 +230,27 @@ release_burst(struct dp_worker *w, uint64_t now)
 		rte_eth_tx_buffer_flush(w->ports->ports[p].port_id, w->index,
 					w->txb[p]);
 	}
-	return n;
+	return polled;
+}
+
+/*
+ * Fetch the mbufs the next release will most likely send (the next burst
+ * of the FIFO due first): held among 100k others they are cold, and a
+ * loop's RX burst is time enough for the fetches to land. Once sent and
+ * freed, RX takes them back first (the mempool cache is LIFO) and writes
+ * a packet's first bytes to their data room: that line too, for writing.
+ */
+static void
+release_prefetch_next(struct dp_worker *w)
+{
+	void *next[DP_BURST];
+	uint32_t n = fault_delayq_peek(w->fault.dq, next, DP_BURST);
+
+	for (uint32_t i = 0; i < n; i++) {
+		rte_prefetch0(next[i]);
+		rte_prefetch0(RTE_PTR_ADD(next[i], RTE_CACHE_LINE_SIZE));
+		rte_prefetch0_write(RTE_PTR_ADD(next[i], w->fault.rx_line_off));
+	}
 }
 
 void
@@ -160,7 +259,15 @@ dp_fault_release(struct dp_worker *w, uint64_t now)
 	/* A backlog of due packets is worked off before the next RX burst
 	 * (bounded, so RX still runs): one burst per loop would let it grow
 	 * for as long as input keeps the worker busy. */
-	for (int i = 0; i < DP_FAULT_RELEASE_BURSTS; i++)
-		if (release_burst(w, now) < DP_BURST)
+	uint32_t n = 0, sent;
+
+	for (int i = 0; i < DP_FAULT_RELEASE_BURSTS; i++) {
+		sent = release_burst(w, now);
+		n += sent;
+		if (sent < DP_BURST)
 			break;
+	}
+	/* Nothing went: what comes next was fetched when something last did. */
+	if (n > 0)
+		release_prefetch_next(w);
 }

@@ -17,6 +17,12 @@
  * a server segment with "HTTP/1.", a request starts a client segment with
  * a method; nothing is reassembled. Counters are single-writer; the
  * management core reads and diffs them every 100 ms.
+ *
+ * Packets that cannot change a count never reach this step
+ * (dp_health_wants(), on the entry's first cache line): pure ACKs of an
+ * established connection, UDP other than DNS, and a DNS client's further
+ * queries while one is open (DP_HEALTH_REQ_OPEN), so a flow's queries are
+ * read once until answered.
  */
 #include <string.h>
 
@@ -26,7 +32,7 @@
 #include "dp_worker_private.h"
 
 /* How many payload bytes are looked at. */
-#define PEEK 12
+#define PEEK DP_HEALTH_DNS_HDR
 
 static inline uint32_t
 req_stamp(uint64_t now)
@@ -41,6 +47,25 @@ since_us(const struct dp_worker *w, uint32_t stamp, uint64_t now)
 	uint64_t cycles = (uint64_t)(uint32_t)(req_stamp(now) - stamp) << DP_HEALTH_TS_SHIFT;
 
 	return (uint32_t)(cycles * 1000000 / w->tsc_hz);
+}
+
+/*
+ * A request opens (its stamp) or closes. DP_HEALTH_REQ_OPEN mirrors "the
+ * stamp is set" on the flow's first cache line, so that dp_health_wants()
+ * can pass over a client's further UDP queries without reading the stamp.
+ */
+static inline void
+req_open(struct flow_entry *e, uint32_t *ts, uint64_t now)
+{
+	*ts = req_stamp(now);
+	e->health |= DP_HEALTH_REQ_OPEN;
+}
+
+static inline void
+req_close(struct flow_entry *e, uint32_t *ts)
+{
+	*ts = 0;
+	e->health &= (uint8_t)~DP_HEALTH_REQ_OPEN;
 }
 
 /* An uppercase method and a space: the start of an HTTP/1.x request. */
@@ -63,33 +88,35 @@ is_http_answer(const uint8_t *p, uint32_t len)
 
 /* An answer arrived: count it, its class and its latency. */
 static void
-answered(struct dp_worker *w, struct dp_health_cohort *c, uint32_t *ts,
-	 enum verdict_metric m, bool bad, uint64_t now)
+answered(struct dp_worker *w, struct flow_entry *e, struct dp_health_cohort *c,
+	 uint32_t *ts, enum verdict_metric m, bool bad, uint64_t now)
 {
 	c->n[m]++;
 	c->bad[m] += bad;
-	if (*ts != 0) {
+	if (e->health & DP_HEALTH_REQ_OPEN) {
 		c->n[VERDICT_M_NO_ANSWER]++;
 		c->lat[verdict_lat_bucket(since_us(w, *ts, now))]++;
-		*ts = 0;
+		req_close(e, ts);
 	}
 }
 
 /* What the first bytes of a payload say (HTTP or DNS). */
 static void
-payload_seen(struct dp_worker *w, struct rte_mbuf *pkt, const struct pkt_meta *m,
-	     struct dp_health_cohort *c, uint32_t *ts, enum flow_dir dir, uint64_t now)
+payload_seen(struct dp_worker *w, struct flow_entry *e, struct rte_mbuf *pkt,
+	     const struct pkt_meta *m, struct dp_health_cohort *c, uint32_t *ts,
+	     enum flow_dir dir, uint64_t now)
 {
 	uint8_t buf[PEEK];
 	uint32_t len = m->payload_len < PEEK ? m->payload_len : PEEK;
+	bool open = e->health & DP_HEALTH_REQ_OPEN;
 	const uint8_t *p;
 
 	if (m->l4_proto == 17) {   /* DNS: the server answers from port 53 */
-		if (len < 12)
+		if (len < DP_HEALTH_DNS_HDR)
 			return;
 		if (dir == FLOW_DIR_ORIG) {
-			if (m->dport == 53 && *ts == 0)
-				*ts = req_stamp(now);
+			if (m->dport == 53 && !open)
+				req_open(e, ts, now);
 			return;
 		}
 		if (m->sport != 53 || (p = rte_pktmbuf_read(pkt, m->payload_off, len, buf)) == NULL)
@@ -97,17 +124,19 @@ payload_seen(struct dp_worker *w, struct rte_mbuf *pkt, const struct pkt_meta *m
 		if (p[2] & 0x80) {
 			uint8_t rcode = p[3] & 0x0f;
 
-			answered(w, c, ts, VERDICT_M_DNS_FAIL, rcode == 2 || rcode == 5, now);
+			answered(w, e, c, ts, VERDICT_M_DNS_FAIL, rcode == 2 || rcode == 5, now);
 		}
 		return;
 	}
-	if ((p = rte_pktmbuf_read(pkt, m->payload_off, len, buf)) == NULL)
+	/* With a request open, the client's bytes cannot open another. */
+	if ((dir == FLOW_DIR_ORIG && open) ||
+	    (p = rte_pktmbuf_read(pkt, m->payload_off, len, buf)) == NULL)
 		return;
 	if (dir == FLOW_DIR_ORIG) {
-		if (*ts == 0 && is_request(p, len))
-			*ts = req_stamp(now);
+		if (is_request(p, len))
+			req_open(e, ts, now);
 	} else if (is_http_answer(p, len)) {
-		answered(w, c, ts, VERDICT_M_HTTP_5XX, p[9] == '5', now);
+		answered(w, e, c, ts, VERDICT_M_HTTP_5XX, p[9] == '5', now);
 	}
 }
 
@@ -153,10 +182,11 @@ tcp_seen(struct flow_entry *e, const struct pkt_meta *m, struct dp_health_cohort
 	if (dir == FLOW_DIR_REPLY && (f & (PKT_TCP_RST | PKT_TCP_FIN))) {
 		if ((f & PKT_TCP_RST) && was_up)
 			c->bad[VERDICT_M_RESET]++;
-		if (*ts != 0) {   /* the server closed on a request it never answered */
+		if (e->health & DP_HEALTH_REQ_OPEN) {
+			/* the server closed on a request it never answered */
 			c->n[VERDICT_M_NO_ANSWER]++;
 			c->bad[VERDICT_M_NO_ANSWER]++;
-			*ts = 0;
+			req_close(e, ts);
 		}
 	}
 	if (m->payload_len) {
@@ -203,5 +233,5 @@ dp_health_packet(struct dp_worker *w, struct flow_entry *e, int32_t pos,
 	 * one answer). */
 	if (m->payload_len && (m->flags & PKT_F_L4) &&
 	    (m->l4_proto != 6 || e->retrans[dir] == prev->retrans))
-		payload_seen(w, pkt, m, c, ts, dir, now);
+		payload_seen(w, e, pkt, m, c, ts, dir, now);
 }

@@ -9,15 +9,27 @@
 
 #include "dp.h"
 
+/** DNS header bytes: a shorter UDP payload is no query nor answer. */
+#define DP_HEALTH_DNS_HDR 12
+
 /**
- * Whether packet @p m of a tracked flow can tell anything about its
- * server: a payload, a SYN, FIN or RST, or a connect not judged yet. A
- * pure ACK of an established connection cannot (most packets).
+ * Whether packet @p m (direction @p dir) of a tracked flow can tell
+ * anything about its server. TCP: a payload, a SYN, FIN or RST, or a
+ * connect not judged yet; a pure ACK of an established connection cannot
+ * (most packets). UDP: only DNS, and of the client's queries only one that
+ * opens a request (none open), so a flow's repeated queries are read once
+ * until answered. Reads only the entry's first cache line.
  */
 static inline bool
-dp_health_wants(const struct flow_entry *e, const struct pkt_meta *m)
+dp_health_wants(const struct flow_entry *e, const struct pkt_meta *m, enum flow_dir dir)
 {
-	return m->payload_len != 0 || m->l4_proto != 6 ||
+	if (m->l4_proto == 17)
+		return (m->flags & PKT_F_L4) && m->payload_len >= DP_HEALTH_DNS_HDR &&
+		       (dir == FLOW_DIR_REPLY ? m->sport == 53 :
+			m->dport == 53 && !(e->health & DP_HEALTH_REQ_OPEN));
+	if (m->l4_proto != 6)
+		return m->payload_len != 0 && (m->flags & PKT_F_L4);
+	return m->payload_len != 0 ||
 	       (m->tcp_flags & (PKT_TCP_SYN | PKT_TCP_FIN | PKT_TCP_RST)) ||
 	       !(e->health & DP_HEALTH_CONNECT_DONE) ||
 	       e->tcp_state != FLOW_TCP_ESTABLISHED;

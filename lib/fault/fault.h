@@ -19,8 +19,9 @@
  * delays add up.
  *
  * Delayed packets wait in a per-worker delay queue keyed by TSC deadline:
- * one FIFO per constant-delay rule (deadlines never decrease in it, so only
- * its head is looked at) and a timer wheel for jittered or stacked delays.
+ * one FIFO per constant-delay rule (an array of items in arrival order:
+ * deadlines never decrease in it, so only its head is looked at) and a
+ * timer wheel for jittered or stacked delays.
  * The queue is bounded; overflow is dropped and counted.
  *
  * Worker half: fault_decide.c (apply), fault_delay.c (delay queue),
@@ -50,7 +51,7 @@ struct rte_mempool;
 
 /** fault_rule.shadow of a rule whose shadow profile does not exist. */
 #define FAULT_SHADOW_GONE 0xff
-/** Rules in one table (slots). */
+/** Rules in one table (slots; fault_delay_item keeps one in 8 bits). */
 #define FAULT_MAX_RULES 64
 /** Slots of each worker's delay wheel (ticks of about 1/8 us). */
 #define FAULT_WHEEL_SLOTS 16384
@@ -110,15 +111,22 @@ uint64_t fault_delay_draw(struct fault_rng *r, uint8_t dist, uint64_t base,
 
 /** Which queue a delayed packet waits in. */
 #define FAULT_DELAY_WHEEL UINT32_MAX
+/** Bytes of a packet a FIFO can keep in place of the packet: a copy. */
+#define FAULT_DELAY_INLINE 96
 
 /** A packet waiting for its deadline. */
 struct fault_delay_item {
-	void *pkt;              /**< the packet (an rte_mbuf in the data path) */
+	/** The packet (an rte_mbuf in the data path); with len, its bytes. */
+	void *pkt;
 	uint64_t deadline;      /**< TSC when it is due */
 	uint64_t requested;     /**< TSC it was due at when queued (for the error) */
 	uint32_t rule_uid;      /**< rule whose histogram gets the error */
 	uint16_t port;          /**< egress port index */
-	uint16_t slot;          /**< rule slot */
+	uint8_t slot;           /**< rule slot */
+	/** 0: pkt is the packet. Else pkt points to this many bytes, a copy
+	 *  of the packet the queue kept (fault_delayq_push_copy()), valid
+	 *  until the next push. */
+	uint8_t len;
 };
 
 struct fault_delayq;
@@ -137,12 +145,25 @@ struct fault_delayq *fault_delayq_create(uint32_t capacity, uint32_t n_fifos,
 void fault_delayq_free(struct fault_delayq *q);
 
 /**
- * Queue @p it in FIFO @p fifo, or in the wheel with FAULT_DELAY_WHEEL.
- * An item whose deadline is below its FIFO's last one goes to the wheel.
+ * Queue @p it (len 0) in FIFO @p fifo, or in the wheel with
+ * FAULT_DELAY_WHEEL. An item whose deadline is below its FIFO's last one
+ * goes to the wheel.
  * @return 0, or -1 when the queue is full (the caller drops and counts).
  */
 int fault_delayq_push(struct fault_delayq *q, const struct fault_delay_item *it,
 		      uint32_t fifo);
+
+/**
+ * Queue @p it in FIFO @p fifo with a copy of the @p len bytes at @p data
+ * (1..FAULT_DELAY_INLINE) in place of its packet: the poll that takes it
+ * out gives len and a pointer to the copy. Held so, a packet costs memory
+ * read and written in order, and its buffer can go back to its pool now.
+ * @return 0, or -1 when it cannot go in that FIFO so (full, no such FIFO,
+ * due before the FIFO's last item, or too long): nothing was queued.
+ */
+int fault_delayq_push_copy(struct fault_delayq *q,
+			   const struct fault_delay_item *it, uint32_t fifo,
+			   const void *data, uint32_t len);
 
 /**
  * Take out up to @p max items whose deadline is <= @p now, earliest first
@@ -157,6 +178,15 @@ uint32_t fault_delayq_poll(struct fault_delayq *q, uint64_t now,
 /** Take out up to @p max items regardless of deadline (shutdown). */
 uint32_t fault_delayq_drain(struct fault_delayq *q, struct fault_delay_item *out,
 			    uint32_t max);
+
+/**
+ * The packets of up to @p max items next in line in the FIFO whose head is
+ * due first (left in the queue): the caller can prefetch what the next
+ * poll will most likely hand it. Wheel items and copies are not shown.
+ * @return the number written to @p pkts.
+ */
+uint32_t fault_delayq_peek(const struct fault_delayq *q, void **pkts,
+			   uint32_t max);
 
 /** Items waiting. */
 uint32_t fault_delayq_count(const struct fault_delayq *q);
@@ -312,6 +342,9 @@ struct fault_worker {
 	struct fault_slot_state slot[FAULT_MAX_RULES];
 	struct fault_rule_counters *cnt; /**< [FAULT_MAX_RULES] */
 	uint64_t inflight_max;  /**< most packets held at once */
+	/** Offset from a pool mbuf to the line RX writes a packet's first
+	 *  bytes to once the mbuf is reused (prefetched at release). */
+	uint32_t rx_line_off;
 	/** Whether the rules of table line2_version read a flow's second
 	 *  cache line (service, first packet's time): dp_worker_fault.c. */
 	uint64_t line2_version;

@@ -423,6 +423,9 @@ fault_worker_init(struct fault_worker *fw, uint16_t index, uint64_t tsc_hz,
 	fw->tsc_hz = tsc_hz;
 	fw->pool = pool;
 	fw->ns_per_cycle_q32 = (UINT64_C(1000000000) << 32) / tsc_hz;
+	if (pool != NULL)
+		fw->rx_line_off = sizeof(struct rte_mbuf) +
+				  rte_pktmbuf_priv_size(pool) + RTE_PKTMBUF_HEADROOM;
 	/* The wheel's tick: the power of two nearest 1/8 us. */
 	while (tick * 2 <= tsc_hz / 8000000)
 		tick *= 2;
@@ -447,7 +450,8 @@ fault_worker_fini(struct fault_worker *fw)
 	if (fw->dq != NULL) {
 		while ((n = fault_delayq_drain(fw->dq, items, 64)) > 0)
 			for (uint32_t i = 0; i < n; i++)
-				rte_pktmbuf_free(items[i].pkt);
+				if (items[i].len == 0)  /* else a copy */
+					rte_pktmbuf_free(items[i].pkt);
 		fault_delayq_free(fw->dq);
 	}
 	rte_free(fw->cnt);

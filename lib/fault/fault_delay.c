@@ -3,21 +3,30 @@
  * Worker half: the delay queue. One per worker, single threaded, no EAL;
  * the caller passes the time (TSC cycles) to every poll.
  *
- * Items live in a pool taken at creation: the 32-byte items, and beside
- * them 16-byte nodes (deadline and a 32-bit "next" index) that link the
- * free list, the FIFOs and the wheel slots. Linking, cascading and due
+ * The wheel's items live in a pool taken at creation: the 32-byte items,
+ * and beside them 16-byte nodes (deadline and a 32-bit "next" index) that
+ * link the free list and the wheel slots. Linking, cascading and due
  * checks touch only the nodes (one cache miss per item, not two); the
  * item is read when it goes out. The free list is LIFO, so a push reuses
  * the place an item just left, still in cache. Nothing is allocated after
  * creation.
  *
- * FIFOs: one singly-linked list per constant-delay class. Deadlines never
- * decrease within one (an item that would break that goes to the wheel),
- * so only heads matter. The non-empty FIFOs sit in a binary min-heap keyed
- * by head deadline (a compact array, at most n_fifos entries, touched only
- * by pushes to an empty FIFO and by items going out): a poll with nothing
- * due looks at the heap's top only, and each item out costs O(log active
- * FIFOs), however many FIFOs exist or are active.
+ * FIFOs: one per constant-delay class, an array of items in arrival order
+ * made of 4 KB chunks (128 items, linked only chunk to chunk) taken from a
+ * pool of their own. Deadlines never decrease within one (an item that
+ * would break that goes to the wheel), so only heads matter, and an item
+ * goes in by a copy to the tail and out by a copy from the head: a
+ * release reads memory in order (the hardware prefetcher streams it, no
+ * pointer to chase from item to item), and fault_delayq_peek() shows
+ * what comes next so that the caller can prefetch its packets a poll
+ * ahead. The pool holds capacity / 128 chunks and two per FIFO (a FIFO's
+ * head and tail chunks may be part full), so it never runs out before
+ * the queue is full; a chunk emptied is reused first (still in cache).
+ * The non-empty FIFOs sit in a binary min-heap keyed by head deadline (a
+ * compact array, at most n_fifos entries, touched only by pushes to an
+ * empty FIFO and by items going out): a poll with nothing due looks at
+ * the heap's top only, and each item out costs O(log active FIFOs),
+ * however many FIFOs exist or are active.
  *
  * Wheel: hierarchical, with cascading. Time is counted in ticks
  * (cycles >> log2(tick_cycles)); a level has wheel_slots slots
@@ -81,6 +90,33 @@ struct fifo_ref {
 	uint32_t pad;
 };
 
+/* A FIFO's place for an item: the item, and room for a copy of its packet. */
+struct dq_slot {
+	struct fault_delay_item it;
+	uint8_t data[FAULT_DELAY_INLINE];
+};
+
+/* Items in a FIFO chunk: 4 KB, a page's worth of memory read in order. */
+#define DQ_CHUNK_ITEMS (4096 / sizeof(struct dq_slot))
+
+/* A piece of a FIFO: items in arrival order. */
+struct dq_chunk {
+	struct dq_slot s[DQ_CHUNK_ITEMS];
+};
+
+_Static_assert(sizeof(struct dq_chunk) == 4096, "a chunk is a page");
+_Static_assert(FAULT_MAX_RULES <= 256, "a rule slot fits fault_delay_item.slot");
+
+/* A constant-delay FIFO: items [head_pos, tail_pos) over its chunks. */
+struct dq_fifo {
+	uint32_t head;          /* chunk read from; NIL: empty */
+	uint32_t tail;          /* chunk written to */
+	uint32_t head_pos;      /* next item to read in head */
+	uint32_t tail_pos;      /* next place to write in tail */
+	uint64_t last;          /* deadline of the item pushed last */
+	uint64_t pad;
+};
+
 /* A set of indices: a bit each, and a summary bit per non-zero word. */
 struct idx_set {
 	uint64_t *word;
@@ -100,8 +136,12 @@ struct fault_delayq {
 
 	uint32_t n_fifos;
 	uint32_t n_active;              /* non-empty FIFOs: heap size */
-	struct idx_list *fifo;          /* [n_fifos] */
+	struct dq_fifo *fifo;           /* [n_fifos] */
 	struct fifo_ref *heap;          /* [n_fifos] */
+	struct dq_chunk *chunk;         /* [n_chunks] */
+	uint32_t *chunk_next;           /* [n_chunks]: a FIFO's next, or free list */
+	uint32_t chunk_free;            /* free list head */
+	uint32_t n_chunks;
 
 	unsigned int tick_shift;        /* log2(tick_cycles) */
 	unsigned int slot_bits;         /* log2(wheel_slots) */
@@ -453,22 +493,65 @@ heap_sift_down(struct fault_delayq *q, uint32_t i)
 	q->heap[i] = x;
 }
 
-/* @return -1 when idx is due before the FIFO's tail (it goes to the wheel). */
-static int
-fifo_push(struct fault_delayq *q, uint32_t idx, uint32_t fifo)
+static inline uint32_t
+chunk_get(struct fault_delayq *q)
 {
-	struct idx_list *l = &q->fifo[fifo];
+	uint32_t c = q->chunk_free;
 
-	if (l->tail != NIL && q->node[l->tail].deadline > q->node[idx].deadline)
+	if (c != NIL)
+		q->chunk_free = q->chunk_next[c];
+	return c;
+}
+
+static inline void
+chunk_put(struct fault_delayq *q, uint32_t c)
+{
+	q->chunk_next[c] = q->chunk_free;
+	q->chunk_free = c;
+}
+
+/*
+ * Copy @p it (and @p len bytes at @p data: a copy of its packet) to the
+ * tail of a FIFO.
+ * @return -1 when it is due before the FIFO's tail (it goes to the wheel).
+ */
+static int
+fifo_push(struct fault_delayq *q, const struct fault_delay_item *it,
+	  uint32_t fifo, const void *data, uint32_t len)
+{
+	struct dq_slot *sl;
+	struct dq_fifo *f = &q->fifo[fifo];
+	uint32_t c;
+
+	if (f->head == NIL) {
+		c = chunk_get(q);
+		if (c == NIL)
+			return -1;
+		f->head = c;
+		f->tail = c;
+		f->head_pos = 0;
+		f->tail_pos = 0;
+		q->heap[q->n_active].head_deadline = it->deadline;
+		q->heap[q->n_active].fifo = fifo;
+		heap_sift_up(q, q->n_active++);
+	} else if (f->last > it->deadline) {
 		return -1;
-	if (l->head == NIL) {
-		uint32_t i = q->n_active++;
-
-		q->heap[i].head_deadline = q->node[idx].deadline;
-		q->heap[i].fifo = fifo;
-		heap_sift_up(q, i);
+	} else if (f->tail_pos == DQ_CHUNK_ITEMS) {
+		c = chunk_get(q);
+		if (c == NIL)   /* cannot happen with the pool's size */
+			return -1;
+		q->chunk_next[f->tail] = c;
+		f->tail = c;
+		f->tail_pos = 0;
 	}
-	list_append(q, l, idx);
+	sl = &q->chunk[f->tail].s[f->tail_pos++];
+	sl->it = *it;
+	sl->it.len = (uint8_t)len;
+	if (len != 0) {
+		memcpy(sl->data, data, len);
+		sl->it.pkt = sl->data;
+	}
+	f->last = it->deadline;
 	return 0;
 }
 
@@ -476,14 +559,28 @@ fifo_push(struct fault_delayq *q, uint32_t idx, uint32_t fifo)
 static void
 fifo_take_top(struct fault_delayq *q, struct fault_delay_item *out)
 {
-	struct idx_list *l = &q->fifo[q->heap[0].fifo];
+	struct dq_fifo *f = &q->fifo[q->heap[0].fifo];
+	const struct dq_slot *sl = &q->chunk[f->head].s[f->head_pos++];
 
-	emit(q, list_pop(q, l), out);
-	if (l->head != NIL) {
-		/* the new head is due no earlier: it can only sink */
-		q->heap[0].head_deadline = q->node[l->head].deadline;
-	} else {
+	/* a few places ahead, both lines (the hardware may not look ahead) */
+	__builtin_prefetch(sl + 4);
+	__builtin_prefetch((const uint8_t *)(sl + 4) + 64);
+	*out = sl->it;
+	q->count--;
+	if (f->head == f->tail && f->head_pos == f->tail_pos) {
+		chunk_put(q, f->head);
+		f->head = NIL;
 		q->heap[0] = q->heap[--q->n_active];
+	} else {
+		if (f->head_pos == DQ_CHUNK_ITEMS) {
+			uint32_t next = q->chunk_next[f->head];
+
+			chunk_put(q, f->head);
+			f->head = next;
+			f->head_pos = 0;
+		}
+		/* the new head is due no earlier: it can only sink */
+		q->heap[0].head_deadline = q->chunk[f->head].s[f->head_pos].it.deadline;
 	}
 	if (q->n_active > 1)
 		heap_sift_down(q, 0);
@@ -541,17 +638,34 @@ alloc_pool(struct fault_delayq *q, uint32_t capacity)
 }
 
 static int
-alloc_fifos(struct fault_delayq *q, uint32_t n_fifos)
+alloc_fifos(struct fault_delayq *q, uint32_t capacity, uint32_t n_fifos)
 {
 	size_t n = n_fifos > 0 ? n_fifos : 1;
+	uint64_t n_chunks = (uint64_t)capacity / DQ_CHUNK_ITEMS + 2 * (uint64_t)n_fifos;
 
 	q->n_fifos = n_fifos;
 	q->fifo = malloc(n * sizeof(*q->fifo));
 	q->heap = malloc(n * sizeof(*q->heap));
+	q->chunk_free = NIL;
 	if (q->fifo == NULL || q->heap == NULL)
 		return -1;
-	/* NIL is all ones */
-	memset(q->fifo, 0xff, n * sizeof(*q->fifo));
+	for (size_t i = 0; i < n; i++)
+		q->fifo[i].head = NIL;
+	if (n_fifos == 0)
+		return 0;
+	if (n_chunks >= NIL)
+		return -1;
+	q->n_chunks = (uint32_t)n_chunks;
+	q->chunk = aligned_alloc(sizeof(struct dq_chunk),
+				 n_chunks * sizeof(struct dq_chunk));
+	q->chunk_next = malloc(n_chunks * sizeof(*q->chunk_next));
+	if (q->chunk == NULL || q->chunk_next == NULL)
+		return -1;
+	/* touch every page now rather than on the data path */
+	memset(q->chunk, 0, n_chunks * sizeof(struct dq_chunk));
+	for (uint32_t i = 0; i < q->n_chunks; i++)
+		q->chunk_next[i] = i + 1 < q->n_chunks ? i + 1 : NIL;
+	q->chunk_free = 0;
 	return 0;
 }
 
@@ -596,7 +710,7 @@ fault_delayq_create(uint32_t capacity, uint32_t n_fifos, uint64_t tick_cycles,
 	q = calloc(1, sizeof(*q));
 	if (q == NULL)
 		return NULL;
-	if (alloc_pool(q, capacity) < 0 || alloc_fifos(q, n_fifos) < 0 ||
+	if (alloc_pool(q, capacity) < 0 || alloc_fifos(q, capacity, n_fifos) < 0 ||
 	    alloc_wheel(q, tick_cycles, wheel_slots, now) < 0) {
 		fault_delayq_free(q);
 		return NULL;
@@ -614,6 +728,8 @@ fault_delayq_free(struct fault_delayq *q)
 			set_fini(&q->level_set[k]);
 	free(q->level_set);
 	free(q->slot);
+	free(q->chunk_next);
+	free(q->chunk);
 	free(q->heap);
 	free(q->fifo);
 	free(q->node);
@@ -629,14 +745,27 @@ fault_delayq_push(struct fault_delayq *q, const struct fault_delay_item *it,
 
 	if (q->count >= q->capacity)
 		return -1;
+	q->count++;
+	if (fifo < q->n_fifos && fifo_push(q, it, fifo, NULL, 0) == 0)
+		return 0;
+	/* the wheel's pool has room: it holds capacity, less the FIFOs' */
 	idx = pool_get(q);
 	q->items[idx] = *it;
 	q->node[idx].deadline = it->deadline;
-	q->count++;
-	if (fifo < q->n_fifos && fifo_push(q, idx, fifo) == 0)
-		return 0;
 	q->wheel_count++;
 	wheel_place(q, idx);
+	return 0;
+}
+
+int
+fault_delayq_push_copy(struct fault_delayq *q,
+		       const struct fault_delay_item *it, uint32_t fifo,
+		       const void *data, uint32_t len)
+{
+	if (q->count >= q->capacity || fifo >= q->n_fifos || len == 0 ||
+	    len > FAULT_DELAY_INLINE || fifo_push(q, it, fifo, data, len) < 0)
+		return -1;
+	q->count++;
 	return 0;
 }
 
@@ -671,6 +800,30 @@ fault_delayq_drain(struct fault_delayq *q, struct fault_delay_item *out,
 	uint32_t n = fifo_drain(q, out, max);
 
 	return n + wheel_drain(q, out + n, max - n);
+}
+
+uint32_t
+fault_delayq_peek(const struct fault_delayq *q, void **pkts, uint32_t max)
+{
+	const struct dq_fifo *f;
+	uint32_t c, pos, n = 0;
+
+	if (q->n_active == 0)
+		return 0;
+	f = &q->fifo[q->heap[0].fifo];
+	c = f->head;
+	pos = f->head_pos;
+	while (n < max && (c != f->tail || pos < f->tail_pos)) {
+		if (pos == DQ_CHUNK_ITEMS) {
+			c = q->chunk_next[c];
+			pos = 0;
+			continue;
+		}
+		if (q->chunk[c].s[pos].it.len == 0)
+			pkts[n++] = q->chunk[c].s[pos].it.pkt;
+		pos++;
+	}
+	return n;
 }
 
 uint32_t

@@ -538,7 +538,9 @@ void graph_snap_copy(struct graph_snap *dst, const struct graph_snap *src);
 
 /**
  * Bytes graph_snap_pack() writes for @p s: a header and the edges as they
- * are in memory (this build's layout, checked when read back).
+ * are in memory (this build's layout, checked when read back). Not a
+ * storage format: history.db keeps golden graphs as rows of named fields
+ * and only reads such blobs to convert what an older umbra stored.
  */
 size_t graph_snap_packed_size(const struct graph_snap *s);
 
@@ -555,6 +557,12 @@ size_t graph_snap_pack(const struct graph_snap *s, void *buf, size_t len);
  * layout), or -E2BIG (more edges than @p s holds).
  */
 int graph_snap_unpack(const void *buf, size_t len, uint16_t stage, struct graph_snap *s);
+
+/**
+ * Sort the @p s->n edges of @p s by key and sum its totals: for a
+ * snapshot whose e[] was filled by hand (read back from storage).
+ */
+void graph_snap_sort(struct graph_snap *s);
 
 /** The edge of @p s with key @p k (cohort ignored), or NULL. */
 const struct graph_snap_edge *graph_snap_find(const struct graph_snap *s,

@@ -212,6 +212,13 @@ graph_snap_copy(struct graph_snap *dst, const struct graph_snap *src)
 		sum_totals(dst);
 }
 
+void
+graph_snap_sort(struct graph_snap *s)
+{
+	qsort(s->e, s->n, sizeof(s->e[0]), edge_cmp);
+	sum_totals(s);
+}
+
 const struct graph_snap_edge *
 graph_snap_find(const struct graph_snap *s, const struct graph_key *k)
 {

@@ -14,10 +14,33 @@
 #include "history_private.h"
 
 /* 2: golden graphs (history_golden.c); 3: workflow transitions
- * (history_workflow.c). An older file gains the tables. */
-#define SCHEMA_VERSION 3
+ * (history_workflow.c); 4: golden graphs as rows per edge (they were a
+ * blob in the saving build's memory layout). An older file gains the
+ * tables; a version-3 file's golden graphs are migrated (migrate()). */
+#define SCHEMA_VERSION 4
 #define STR_(x) #x
 #define STR(x) STR_(x)
+
+/* A golden graph's header; legacy: a schema-3 blob not yet converted. */
+#define GOLDEN_GRAPHS_TABLE \
+	"CREATE TABLE IF NOT EXISTS golden_graphs (" \
+	" id INTEGER PRIMARY KEY, stage TEXT NOT NULL, version INTEGER NOT NULL," \
+	" origin TEXT NOT NULL, label TEXT, release TEXT, at REAL NOT NULL," \
+	" edges INTEGER NOT NULL, flows INTEGER NOT NULL," \
+	" truncated INTEGER NOT NULL DEFAULT 0, from_ms INTEGER NOT NULL DEFAULT 0," \
+	" taken_ms INTEGER NOT NULL DEFAULT 0, legacy BLOB," \
+	" UNIQUE (stage, version));"
+
+/* Schema 3 to 4: the golden graphs' blobs (column graph) become legacy,
+ * rows kept, until the daemon, which knows the old layout, converts them
+ * (history_golden_upgrade()). Rebuilt, as SQLite cannot relax NOT NULL. */
+static const char migrate_golden[] =
+	"ALTER TABLE golden_graphs RENAME TO golden_graphs_v3;"
+	GOLDEN_GRAPHS_TABLE
+	"INSERT INTO golden_graphs(id, stage, version, origin, label, release, at, edges,"
+	" flows, legacy) SELECT id, stage, version, origin, label, release, at, edges,"
+	" flows, graph FROM golden_graphs_v3;"
+	"DROP TABLE golden_graphs_v3;";
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS releases ("
@@ -39,11 +62,18 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS predictions ("
 	" id INTEGER PRIMARY KEY, release INTEGER NOT NULL REFERENCES releases(id),"
 	" risk REAL NOT NULL, predicted_bad INTEGER NOT NULL, at REAL NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS golden_graphs ("
-	" id INTEGER PRIMARY KEY, stage TEXT NOT NULL, version INTEGER NOT NULL,"
-	" origin TEXT NOT NULL, label TEXT, release TEXT, at REAL NOT NULL,"
-	" edges INTEGER NOT NULL, flows INTEGER NOT NULL, graph BLOB NOT NULL,"
-	" UNIQUE (stage, version));"
+	GOLDEN_GRAPHS_TABLE
+	/* One row per edge of a golden graph: named columns, addresses and
+	 * service names as text, whatever the build's memory layout. */
+	"CREATE TABLE IF NOT EXISTS golden_edges ("
+	" golden INTEGER NOT NULL REFERENCES golden_graphs(id) ON DELETE CASCADE,"
+	" client_kind TEXT NOT NULL, client TEXT NOT NULL, server TEXT NOT NULL,"
+	" port INTEGER NOT NULL, proto INTEGER NOT NULL, flows INTEGER NOT NULL,"
+	" bytes INTEGER NOT NULL, first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL,"
+	" errors INTEGER NOT NULL, resets INTEGER NOT NULL, rtt_avg_us INTEGER NOT NULL,"
+	" rtt_max_us INTEGER NOT NULL, max_gap_ms INTEGER NOT NULL,"
+	" active INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS golden_edges_golden ON golden_edges(golden);"
 	"CREATE TABLE IF NOT EXISTS workflow_transitions ("
 	" id INTEGER PRIMARY KEY, service TEXT NOT NULL, status TEXT NOT NULL,"
 	" record TEXT NOT NULL);"
@@ -119,28 +149,64 @@ history_error(const struct history *h)
 	return h->err;
 }
 
-/* Check or stamp the schema version: a newer database is refused. */
+/* The file's schema version (0: new); a newer one is refused. */
 static int
-check_version(struct history *h)
+read_version(struct history *h, int *v)
 {
 	sqlite3_stmt *st;
-	int v = -1;
 
+	*v = -1;
 	if (sqlite3_prepare_v2(h->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
 		return fail(h, "reading the schema version");
 	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
+		*v = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
-	if (v > SCHEMA_VERSION) {
+	if (*v > SCHEMA_VERSION) {
 		snprintf(h->err, sizeof(h->err), "history: the database has schema %d, this "
-			 "umbra knows %d: use a newer umbra or move the file away", v,
+			 "umbra knows %d: use a newer umbra or move the file away", *v,
 			 SCHEMA_VERSION);
 		return -1;
 	}
-	if (v < SCHEMA_VERSION &&
+	return 0;
+}
+
+/* Whether table @p table has column @p column. */
+static bool
+has_column(struct history *h, const char *table, const char *column)
+{
+	sqlite3_stmt *st;
+	bool found = false;
+
+	if (sqlite3_prepare_v2(h->db, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* Bring a file of schema @p from to this one, tables made, version stamped:
+ * all in one transaction, so a failure leaves the file as it was. */
+static int
+migrate(struct history *h, int from)
+{
+	if (from == SCHEMA_VERSION)
+		return sqlite3_exec(h->db, schema, NULL, NULL, NULL) == SQLITE_OK ? 0 :
+		       fail(h, "setting up the schema");
+	if (sqlite3_exec(h->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return fail(h, "migrating the schema");
+	if ((from < 4 && has_column(h, "golden_graphs", "graph") &&
+	     sqlite3_exec(h->db, migrate_golden, NULL, NULL, NULL) != SQLITE_OK) ||
+	    sqlite3_exec(h->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(h->db, "PRAGMA user_version = " STR(SCHEMA_VERSION), NULL, NULL,
-			 NULL) != SQLITE_OK)
-		return fail(h, "stamping the schema version");
+			 NULL) != SQLITE_OK ||
+	    sqlite3_exec(h->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		fail(h, "migrating the schema");
+		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
 	return 0;
 }
 
@@ -148,6 +214,7 @@ int
 history_open(struct history **out, const char *path, char *err, size_t errlen)
 {
 	struct history *h = calloc(1, sizeof(*h));
+	int version;
 
 	*out = NULL;
 	if (h == NULL) {
@@ -162,12 +229,12 @@ history_open(struct history **out, const char *path, char *err, size_t errlen)
 	/* WAL with NORMAL sync: a commit survives a crash of umbra (kill -9);
 	 * only a power loss can take back the last commits. */
 	if (sqlite3_exec(h->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-			 "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=0;", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(h->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+			 "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=0;", NULL, NULL,
+			 NULL) != SQLITE_OK) {
 		fail(h, "setting up the schema");
 		goto bad;
 	}
-	if (check_version(h) < 0)
+	if (read_version(h, &version) < 0 || migrate(h, version) < 0)
 		goto bad;
 	for (int i = 0; i < S_MAX; i++)
 		if (sqlite3_prepare_v3(h->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,

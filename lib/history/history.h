@@ -4,7 +4,8 @@
  * Release history in SQLite: releases, transitions, decisions with their
  * evidence, rollbacks (onset, detection, done, root cause) and risk
  * predictions with their outcomes; and the analytics over them. Golden
- * dependency graphs too (versioned per stage, history_golden_*).
+ * dependency graphs too (versioned per stage, history_golden_*), stored
+ * as rows per edge with named columns.
  *
  * One database file in the state directory (WAL), written only by the
  * management core. Records go into an open transaction as they come and
@@ -124,8 +125,27 @@ int history_flush(struct history *h);
 int history_summarize(struct history *h, struct history_summary *out);
 
 /**
+ * One edge of a golden graph as stored: one row of table golden_edges,
+ * every field in its own column, addresses and names as text, so a
+ * stored graph means the same to any build on any machine.
+ */
+struct history_golden_edge {
+	char client_kind[8];       /**< "addr" or "service" */
+	char client[64];           /**< the client's address, or its service's name */
+	char server[48];           /**< the server's address ("10.0.0.2", "2001:db8::2") */
+	uint16_t port;             /**< the server's port */
+	uint8_t proto;             /**< IP protocol number */
+	uint64_t flows, bytes;
+	uint64_t first_ms, last_ms;
+	uint32_t errors, resets;
+	uint32_t rtt_avg_us, rtt_max_us;
+	uint32_t max_gap_ms;
+	uint32_t active;
+};
+
+/**
  * A golden graph as stored: a stage's dependency graph at a known-good
- * point (history_golden.c). The graph is opaque here (lib/graph packs it).
+ * point (history_golden.c): a row of golden_graphs and its edges' rows.
  */
 struct history_golden {
 	const char *stage;         /**< the stage's name */
@@ -134,16 +154,25 @@ struct history_golden {
 	const char *label;         /**< why (may be NULL on save) */
 	const char *release;       /**< auto: "service version" that baked (may be NULL) */
 	double at;                 /**< when it was taken */
-	uint32_t edges;
+	uint32_t edges;            /**< edges in @p e */
 	uint64_t flows;
-	const void *data;          /**< the graph, @p len bytes */
-	size_t len;
+	uint32_t truncated;        /**< edges left out when it was taken */
+	uint64_t from_ms, taken_ms; /**< what it covers (the map's clock) */
+	/** The edges (NULL when walked without them). */
+	const struct history_golden_edge *e;
+	/**
+	 * A graph stored by schema 3 or older: the blob in the memory layout
+	 * of the build that saved it, until converted (history_golden_upgrade());
+	 * then @p e is NULL.
+	 */
+	const void *legacy;
+	size_t legacy_len;
 };
 
 /**
- * Store a golden graph, committed at once (with the batch pending before
- * it). (stage, version) is unique: a second save of it fails.
- * @return 0 or -1.
+ * Store a golden graph with its @p g->edges edges, committed at once (with
+ * the batch pending before it). (stage, version) is unique: a second save
+ * of it fails. @return 0 or -1.
  */
 int history_golden_save(struct history *h, const struct history_golden *g);
 
@@ -156,11 +185,30 @@ typedef int (*history_golden_fn)(const struct history_golden *g, void *ctx);
 /**
  * Walk the golden graphs of @p stage (NULL: every stage), version
  * @p version (0: any), the @p newest most recent (0: all), oldest first;
- * with @p with_graph their graphs too (else data is NULL).
+ * with @p with_graph their edges too (else e is NULL).
  * @return how many were given to @p fn, or -1.
  */
 int history_golden_each(struct history *h, const char *stage, uint32_t version,
 			unsigned int newest, bool with_graph, history_golden_fn fn, void *ctx);
+
+/**
+ * Convert a graph stored by schema 3 (@p old->legacy) into edges: fill
+ * @p conv's edges, e, flows, truncated, from_ms and taken_ms (e stays the
+ * callee's). @return 0; -1: unreadable, the graph is dropped; -2: not
+ * now (out of memory), the graph is kept and the conversion stops.
+ */
+typedef int (*history_golden_legacy_fn)(const struct history_golden *old,
+					struct history_golden *conv, void *ctx);
+
+/**
+ * Convert every golden graph still stored as a blob (a database migrated
+ * from schema 3) by @p fn into rows, or drop the ones @p fn cannot read;
+ * each committed at once. Only the caller knows the old layout.
+ * @return 0 or -1; how many were converted and dropped in @p converted
+ * and @p dropped.
+ */
+int history_golden_upgrade(struct history *h, history_golden_legacy_fn fn, void *ctx,
+			   unsigned int *converted, unsigned int *dropped);
 
 /*
  * Workflow transitions (history_workflow.c): lib/workflow keeps only a

@@ -97,10 +97,18 @@ struct shadow_session {
 	uint64_t req_tsc[SHADOW_REQ_RING];
 	struct req_names req_names[SHADOW_REQ_RING];
 	struct compare_http req;
-	struct compare_head req_head; /* evidence: the request's first bytes */
 	struct pkt_meta cli_meta; /* the client's tags, for copies */
 	struct answer_stream prod;
 	struct target t[SHADOW_TARGETS];
+	/* Evidence (flows that carry it only; see evidence_send()). */
+	struct compare_head req_head; /* the request being received */
+	struct compare_head req_ev; /* the last complete request, until sent */
+	uint32_t req_ev_x;      /* its exchange */
+	uint32_t ev_x;          /* exchange whose evidence went last */
+	uint16_t in_port;       /* the client's DPDK port */
+	uint16_t target_port[SHADOW_TARGETS];
+	uint8_t req_ev_held;    /* req_ev holds a request not sent yet */
+	uint8_t ev_sent;        /* ev_x is set */
 };
 
 static void session_free(struct shadow_worker *sw, uint32_t idx);
@@ -194,6 +202,8 @@ session_take(struct shadow_worker *sw, const struct shadow_profile *p,
 	s->server_port = m->dport;
 	s->last_tsc = now;
 	s->cli_meta = *m;
+	s->target_port[0] = p->port[0];
+	s->target_port[1] = p->port[1];
 	compare_http_init(&s->req, false);
 	answer_init(&s->prod);
 	for (uint8_t i = 0; i < SHADOW_TARGETS; i++) {
@@ -239,8 +249,46 @@ session_of(struct shadow_worker *sw, const struct flow_entry *e,
 
 /* ---- records ------------------------------------------------------- */
 
+/*
+ * Evidence for a capture (flows that carry evidence only): exchange
+ * @p x's addresses, and its request's head while held, right before the
+ * exchange's first record from any side; lost when the ring is full.
+ * Only an exchange with a record can be compared, so a request that no
+ * side answers costs the ring nothing (a one-way stream of datagrams
+ * carries none at all).
+ */
 static void
-record_emit(struct shadow_worker *sw, const struct shadow_session *s,
+evidence_send(struct shadow_worker *sw, struct shadow_session *s, uint32_t x)
+{
+	struct compare_chunk ch[COMPARE_HEAD_CHUNKS + 1];
+	const struct pkt_meta *m = &s->cli_meta;
+	struct compare_addr a = {
+		.family = (uint8_t)pkt_ip_family(m), .l4_proto = m->l4_proto,
+		.client_port = m->sport, .server_port = m->dport, .in_port = s->in_port,
+		.target_port = { s->target_port[0], s->target_port[1] },
+	};
+	unsigned int n = 0;
+
+	/* Sent with an earlier record of x: DNS pairs by query ID, other
+	 * exchanges are numbered in order and each side answers in order. */
+	if (s->ev_sent && (s->ev_x == x ||
+			   (s->proto != COMPARE_DNS && pkt_seq_lt(x, s->ev_x))))
+		return;
+	memcpy(a.client, m->src, sizeof(a.client));
+	memcpy(a.server, m->dst, sizeof(a.server));
+	if (s->req_ev_held && s->req_ev_x == x) {
+		n = compare_head_take(&s->req_ev, s->flow_id, x, COMPARE_CHUNK_REQUEST,
+				      s->slot, NULL, 0, ch);
+		s->req_ev_held = 0;
+	}
+	n += compare_addr_chunk(s->flow_id, x, s->slot, &a, &ch[n]);
+	rte_ring_sp_enqueue_bulk_elem(sw->records, ch, sizeof(ch[0]), n, NULL);
+	s->ev_x = x;
+	s->ev_sent = 1;
+}
+
+static void
+record_emit(struct shadow_worker *sw, struct shadow_session *s,
 	    uint8_t side, uint32_t exchange, const struct compare_msg *msg,
 	    uint64_t start, uint64_t req_tsc, uint8_t flags)
 {
@@ -250,6 +298,8 @@ record_emit(struct shadow_worker *sw, const struct shadow_session *s,
 		.proto = s->proto, .profile = s->slot, .server_port = s->server_port,
 	};
 
+	if (unlikely(compare_evidence_sampled(s->flow_id)))
+		evidence_send(sw, s, exchange);
 	if (msg != NULL) {
 		r.flags = msg->flags;
 		r.status = msg->status;
@@ -346,32 +396,25 @@ answers_close(struct shadow_worker *sw, struct shadow_session *s,
 }
 
 /*
- * Evidence for a capture (flows that carry evidence only): request
- * @p x's head, ended @p rest_len bytes before what was fed, and the
- * exchange's addresses, right before its records; lost when full.
+ * Request @p x of a flow that carries evidence ended, @p rest_len bytes
+ * before what was fed: its head is held for the exchange's first record
+ * (evidence_send()). A request still held when the next one ends was not
+ * answered yet: over TCP (pipelining) it goes now; a datagram's is
+ * dropped, since datagrams nobody answered are usual (one-way streams).
  */
 static void
-request_evidence_emit(struct shadow_worker *sw, struct shadow_session *s,
-		      const struct shadow_profile *p, uint16_t in_port, uint32_t x,
-		      const uint8_t *rest, uint32_t rest_len)
+request_evidence_hold(struct shadow_worker *sw, struct shadow_session *s,
+		      uint16_t in_port, uint32_t x, const uint8_t *rest,
+		      uint32_t rest_len, bool stream)
 {
-	struct compare_chunk ch[COMPARE_HEAD_CHUNKS + 1];
-	const struct pkt_meta *m = &s->cli_meta;
-	struct compare_addr a = {
-		.family = (uint8_t)pkt_ip_family(m), .l4_proto = m->l4_proto,
-		.client_port = m->sport, .server_port = m->dport, .in_port = in_port,
-		.target_port = { p->port[0], p->port[1] },
-	};
-	unsigned int n;
-
 	if (!compare_evidence_sampled(s->flow_id))
 		return;
-	memcpy(a.client, m->src, sizeof(a.client));
-	memcpy(a.server, m->dst, sizeof(a.server));
-	n = compare_head_take(&s->req_head, s->flow_id, x, COMPARE_CHUNK_REQUEST,
-			      s->slot, rest, rest_len, ch);
-	n += compare_addr_chunk(s->flow_id, x, s->slot, &a, &ch[n]);
-	rte_ring_sp_enqueue_bulk_elem(sw->records, ch, sizeof(ch[0]), n, NULL);
+	if (s->req_ev_held && stream)
+		evidence_send(sw, s, s->req_ev_x);
+	compare_head_move(&s->req_head, s->flow_id, rest, rest_len, &s->req_ev);
+	s->req_ev_x = x;
+	s->req_ev_held = 1;
+	s->in_port = in_port;
 }
 
 static void
@@ -391,8 +434,8 @@ requests_feed(struct shadow_worker *sw, struct shadow_session *s,
 	for (unsigned int i = 0; i < n; i++) {
 		struct req_names *rn = &s->req_names[s->n_req % SHADOW_REQ_RING];
 
-		request_evidence_emit(sw, s, p, in_port, s->n_req, data + msg[i].end,
-				      len - msg[i].end);
+		request_evidence_hold(sw, s, in_port, s->n_req, data + msg[i].end,
+				      len - msg[i].end, true);
 		memcpy(rn->method, msg[i].method, sizeof(rn->method));
 		memcpy(rn->path, msg[i].path, sizeof(rn->path));
 		s->req_tsc[s->n_req % SHADOW_REQ_RING] = s->req_start;
@@ -786,9 +829,10 @@ client_udp(struct shadow_worker *sw, struct shadow_session *s,
 		/* DNS pairs by query ID, other datagrams by order (answer_udp()). */
 		if (d != NULL && m->payload_len > 0) {
 			compare_head_add(&s->req_head, s->flow_id, d, m->payload_len);
-			request_evidence_emit(sw, s, p, pkt->port,
+			request_evidence_hold(sw, s, pkt->port,
 					      s->proto == COMPARE_DNS && m->payload_len >= 2 ?
-					      (uint32_t)(d[0] << 8 | d[1]) : s->n_req, NULL, 0);
+					      (uint32_t)(d[0] << 8 | d[1]) : s->n_req, NULL, 0,
+					      false);
 		}
 	}
 	s->req_tsc[s->n_req % SHADOW_REQ_RING] = now;

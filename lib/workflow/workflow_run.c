@@ -443,10 +443,15 @@ hooks_order(json_t *hooks)
 	json_decref(after);
 }
 
+/* Memory alone keeps by default what it keeps beside a database. */
+_Static_assert(CONF_WORKFLOW_HISTORY_DEFAULT == WORKFLOW_WINDOW,
+	       "workflow.history's default is the window");
+
 size_t
 wf_window(const struct workflow *wf, const struct umbra_conf *c)
 {
-	size_t max = c->workflow.history_max ? c->workflow.history_max : 10000;
+	size_t max = c->workflow.history_max ? c->workflow.history_max :
+		     CONF_WORKFLOW_HISTORY_DEFAULT;
 
 	/* With the database every transition is there: memory needs only the
 	 * recent ones (rollbacks, dependencies, retention). */

@@ -33,10 +33,15 @@ keeps its own table). On a 16-core machine:
 OVS-DPDK (Debian's openvswitch-switch-dpdk, installed with apt-get if
 missing; --no-ovs skips it) runs with a private database and run directory
 under the run's temporary directory, its PMD thread on the CPU the other
-forwarders use, and is stopped by PID after each turn. Where it does not
-come up or forwards nothing (here: at 1M flows its port set-up for the
-replay outlasted ovs-vsctl's 60 s; at 10k it took about 2k frames, then
-stopped), it is reported as not run, with the reason.
+forwarders use, and is stopped by PID after each turn. net_pcap's
+infinite_rx keeps the whole capture in mbufs of the port's pool, and OVS's
+shared pool holds at most 262144: its replay port gets a pool of its own
+(per-port-memory, options:n_rxq sized so that the pool holds the capture,
+mtu_request 1000 for 1152-byte buffers) and the memory that pool needs
+(hugepages when that much is free, else --no-huge). Its rate comes from
+the datapath's own port counters (dpctl/show -s): the database's
+statistics are refreshed only every 5 s. Where it does not come up or
+forwards nothing, it is reported as not run, with the reason.
 
 Last line (key=value; ratio_X: umbra / X; _cpu: per CPU-second; _1m: at
 --big-flows; Nw: --workers):
@@ -70,6 +75,10 @@ OVS_CT_FLOWS = ["table=0,priority=10,ip,in_port=gen,actions=ct(table=1)",
                 "table=0,priority=0,in_port=gen,actions=output:sink",
                 "table=1,ip,actions=ct(commit),output:sink"]
 OVS_FLOWS = ["in_port=gen,actions=output:sink"]
+# OVS's largest rx descriptor ring; its per-port pool is n_rxq * this + 16384 + ...
+OVS_RXQ_DESC = 4096
+# Bytes per mbuf of that pool at mtu_request 1000 (1152 data room, dp_packet, header).
+OVS_MBUF_BYTES = 1600
 
 
 def cpu_list(spec):
@@ -96,12 +105,23 @@ def ovs_available():
     return os.access(OVS_VSWITCHD, os.X_OK)
 
 
+def ovs_mem(flows):
+    """(EAL memory arguments, MB) for OVS replaying @p flows frames: its
+    replay pool plus 512 MB for the rest."""
+    mb = max(1024, flows * OVS_MBUF_BYTES // 2**20 + 512)
+    out = subprocess.run([os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), "deploy", "eal-mem.sh"), str(mb)],
+        capture_output=True, text=True, check=True).stdout.split()
+    return out, mb
+
+
 class Ovs:
     """One OVS-DPDK instance of its own: database, run and log directories
     in @p d, its DPDK file prefix, the two benchmark ports on a netdev
-    bridge. Everything it starts is stopped by PID in stop()."""
+    bridge, the replay port's pool sized for its @p flows frames.
+    Everything it starts is stopped by PID in stop()."""
 
-    def __init__(self, d, pcap, cpus):
+    def __init__(self, d, pcap, cpus, flows):
         self.d, self.pids = d, []
         os.makedirs(d, exist_ok=True)
         self.env = dict(os.environ, OVS_RUNDIR=d, OVS_DBDIR=d, OVS_LOGDIR=d,
@@ -116,9 +136,11 @@ class Ovs:
                  "--log-file=%s/ovsdb.log" % d, "--detach", conf])
         self.pids.append(self.pid("ovsdb.pid"))
         self.vsctl("--no-wait", "init")
-        mem = " ".join(eal_mem())
+        mem, self.mem_mb = ovs_mem(flows)
+        self.hugepages = "--no-huge" not in mem
+        mem = " ".join(mem)
         self.vsctl("--no-wait", "set", "Open_vSwitch", ".",
-                   "other_config:dpdk-init=true",
+                   "other_config:dpdk-init=true", "other_config:per-port-memory=true",
                    "other_config:dpdk-lcore-mask=0x%x" % (1 << cpus[0]),
                    "other_config:pmd-cpu-mask=0x%x" % (1 << cpus[1 % len(cpus)]),
                    'other_config:dpdk-extra="--no-pci --file-prefix %s %s"' % (prefix, mem))
@@ -127,9 +149,13 @@ class Ovs:
                 timeout=120)
         self.pids.append(self.pid("vswitchd.pid"))
         self.vsctl("add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=netdev")
+        # The replay holds every frame in the pool: room for them and the
+        # bursts in flight (the device has one queue; the pool follows n_rxq).
+        n_rxq = (flows + 8192 + OVS_RXQ_DESC - 1) // OVS_RXQ_DESC
         self.vsctl("add-port", "br0", "gen", "--", "set", "Interface", "gen", "type=dpdk",
                    "options:dpdk-devargs=" + gen_vdev("net_pcap_ovs0", pcap),
-                   "ofport_request=1")
+                   "options:n_rxq=%d" % n_rxq, "options:n_rxq_desc=%d" % OVS_RXQ_DESC,
+                   "mtu_request=1000", "ofport_request=1", timeout=300)
         self.vsctl("add-port", "br0", "sink", "--", "set", "Interface", "sink", "type=dpdk",
                    "options:dpdk-devargs=net_null_ovs1,no-rx=1", "ofport_request=2")
         for port in ("gen", "sink"):
@@ -147,8 +173,9 @@ class Ovs:
         with open(os.path.join(self.d, name)) as f:
             return int(f.read().strip())
 
-    def vsctl(self, *a):
-        return self.sh(["ovs-vsctl", "--db=" + self.db, "--timeout=60"] + list(a), timeout=90)
+    def vsctl(self, *a, timeout=60):
+        return self.sh(["ovs-vsctl", "--db=" + self.db, "--timeout=%d" % timeout] + list(a),
+                       timeout=timeout + 30)
 
     def flows(self, flows):
         self.sh(["ovs-ofctl", "del-flows", "br0"])
@@ -156,7 +183,13 @@ class Ovs:
             self.sh(["ovs-ofctl", "add-flow", "br0", f])
 
     def tx(self):
-        return int(self.vsctl("get", "Interface", "sink", "statistics:tx_packets"))
+        """Packets sent on sink, from the datapath now (the database's
+        statistics lag by up to 5 s)."""
+        out = self.sh(["ovs-appctl", "-t", self.ctl, "dpctl/show", "-s"])
+        m = re.search(r"port \d+: sink\b[^\n]*\n(?:\s+[^\n]*\n)*?\s+TX packets:(\d+)", out)
+        if not m:
+            raise RuntimeError("no sink counters in dpctl/show -s: %s" % out[-300:])
+        return int(m.group(1))
 
     def rate(self, warmup, seconds):
         """(Mpps, Mpps per CPU-second of the PMD thread) through sink over
@@ -196,21 +229,22 @@ class Ovs:
                     os.unlink(os.path.join("/dev/hugepages", f))
 
 
-def run_ovs(tmp, pcap, seconds, cpus, warmup=2.0):
+def run_ovs(tmp, pcap, seconds, cpus, flows, warmup=2.0):
     """OVS-DPDK stateless then with conntrack, one instance: ((Mpps, CPU
-    Mpps), (Mpps, CPU Mpps), conntrack entries), or (None, None, reason)
-    when it cannot run."""
+    Mpps), (Mpps, CPU Mpps), (conntrack entries, memory note)), or (None,
+    None, reason) when it cannot run."""
     d = tempfile.mkdtemp(prefix="h2a-ovs-", dir=tmp)
     o = None
     try:
-        o = Ovs(d, pcap, cpus)
+        o = Ovs(d, pcap, cpus, flows)
         o.flows(OVS_FLOWS)
         plain = o.rate(warmup, seconds)
-        if plain[0] == 0:  # seen at 10k flows: it receives about 2k frames, then stops
+        if plain[0] == 0:
             raise RuntimeError("it forwarded nothing (sink tx_packets did not move)")
         o.flows(OVS_CT_FLOWS)
         ct = o.rate(warmup, seconds)
-        return plain, ct, o.conns()
+        return plain, ct, (o.conns(), "%s, %d MB" % (
+            "hugepages" if o.hugepages else "no hugepages (not enough free)", o.mem_mb))
     except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as e:
         return None, None, str(e).splitlines()[0][:200] if str(e) else repr(e)
     finally:
@@ -266,13 +300,14 @@ def bench_flows(args, tmp, flows, cpus, ovs, with_testpmd, extra_umbra):
             r = run_umbra(pcap, flows, args.seconds, umbra=binary, cpus=cpus)
             keep(name, r["mpps"], r["cpu_mpps"])
         if ovs:
-            plain, ct, note = run_ovs(tmp, pcap, args.seconds, cpus)
+            plain, ct, note = run_ovs(tmp, pcap, args.seconds, cpus, flows)
             if plain is None:
                 ovs_note = "OVS-DPDK did not run: %s" % note
             else:
                 keep("ovs", *plain)
                 keep("ovs ct", *ct)
-                ovs_note = "OVS-DPDK conntrack entries after its run: %d" % note
+                ovs_note = ("OVS-DPDK conntrack entries after its run: %d; its memory: %s"
+                            % note)
     os.unlink(pcap)
     pick = statistics.median if args.median else max
     return ({k: pick(v) for k, v in runs.items()}, {k: pick(v) for k, v in runsc.items()},

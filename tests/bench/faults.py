@@ -34,6 +34,10 @@ repository root, after a build):
                           [--precision-rounds 5]
                           [--delay-us 1000] [--jitter-us 500]
                           [--ab-build DIR] [--throughput-only]
+With --ab-build, the A/B section also gives each run's rate per CPU second
+the worker thread got (on a host where other busy pollers share the
+worker's CPU, the wall-clock rates follow their load), ending with
+    cpu_ratio=R ab_cpu_ratio=S
 Last line:
     delay_err_p50_us=X delay_err_p99_us=Y delay_err_max_us=Z inflight=N mpps_ratio=R
 (the delay figures: the constant delay; inflight: most packets held at once
@@ -338,6 +342,26 @@ def print_precision(args, rounds, r):
 # ------------------------------------------------------------------ #
 # 2. Throughput with 100k packets held                                #
 
+MEM_USED = []       # EAL memory mode of each umbra run, in order
+
+
+def eal_mem_noted(_orig=benchlib.eal_mem):
+    """benchlib.eal_mem(), noting whether the run got hugepages: with other
+    DPDK users on the host it can change from one run to the next, and a
+    run on 4 KB pages is far slower with 100k mbufs held."""
+    args = _orig()
+    MEM_USED.append("4k" if "--no-huge" in args else "huge")
+    return args
+
+
+benchlib.eal_mem = eal_mem_noted
+
+
+def mem_tag(n):
+    """The memory modes of the last @p n runs, e.g. "huge/4k"."""
+    return "/".join(MEM_USED[-n:])
+
+
 def delay_conf(delay_us):
     return """fault_policy: {{ allow_production: true, max_inflight: {mi} }}
 faults:
@@ -372,7 +396,7 @@ def throughput(args, umbra, clean, pcap, ab_exe=None):
                        "%s-umbra-%d-%d" % (benchlib.TAG, args.flows, pid)]
     mbufs = args.flows + 32768 + MAX_INFLIGHT
     swap, plain, small, held, delay_us = 0.0, None, None, None, None
-    args.ab_result = []
+    args.ab_result, args.ab_cpu = [], []
     best = lambda a, b: b if a is None or b["mpps"] > a["mpps"] else a  # noqa: E731
     for r in range(args.rounds):
         swap = max(swap, benchlib.run_testpmd("5tswap", pcap, args.flows, args.seconds))
@@ -393,15 +417,24 @@ def throughput(args, umbra, clean, pcap, ab_exe=None):
             ua = benchlib.run_umbra(pcap, args.flows, args.seconds, umbra=ab_exe, mbufs=mbufs)
             da = delay_run(args, ab_exe, pcap, mbufs, delay_us)
             args.ab_result.append((u["mpps"], d["mpps"], ua["mpps"], da["mpps"]))
+            args.ab_cpu.append((u["cpu_mpps"], d["cpu_mpps"], ua["cpu_mpps"], da["cpu_mpps"]))
             print("round %d, A/B build %s: umbra %.2f, + %d us delay %.2f (held at most %d); "
-                  "mpps_ratio this build %.3f, A/B build %.3f" % (
+                  "mpps_ratio this build %.3f, A/B build %.3f; per worker CPU second "
+                  "%.3f and %.3f; memory of the 5 umbra runs %s" % (
                       r + 1, args.ab_build, ua["mpps"], delay_us, da["mpps"],
-                      da["inflight_max"], d["mpps"] / u["mpps"], da["mpps"] / ua["mpps"]),
-                  flush=True)
+                      da["inflight_max"], d["mpps"] / u["mpps"], da["mpps"] / ua["mpps"],
+                      d["cpu_mpps"] / u["cpu_mpps"], da["cpu_mpps"] / ua["cpu_mpps"],
+                      mem_tag(5)), flush=True)
         if held is None or (d["ok"], d["mpps"]) > (held["ok"], held["mpps"]):
             held = d
         delay_us = max(1, int(args.hold / d["mpps"]))     # re-aim at --hold
     return swap, plain, small, held
+
+
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return (xs[n // 2] + xs[(n - 1) // 2]) / 2 if n else float("nan")
 
 
 def print_throughput(args, swap, plain, small, held):
@@ -495,8 +528,15 @@ def main():
               "%s no faults / held, and each build's mpps_ratio" % args.ab_build)
         for a, b, c, d in args.ab_result:
             print("  %.2f / %.2f (%.3f)   %.2f / %.2f (%.3f)" % (a, b, b / a, c, d, d / c))
+        print("the same per CPU second the worker thread got (packets / its scheduler "
+              "run time: what a busy poller sharing its CPU takes away drops out)")
+        for a, b, c, d in args.ab_cpu:
+            print("  %.2f / %.2f (%.3f)   %.2f / %.2f (%.3f)" % (a, b, b / a, c, d, d / c))
         print("ab_mpps_ratio=%.3f (the A/B build's best round)" % max(
             d / c for _, _, c, d in args.ab_result))
+        print("cpu_ratio=%.3f ab_cpu_ratio=%.3f (medians over the rounds, per CPU second)" % (
+            median([b / a for a, b, _, _ in args.ab_cpu]),
+            median([d / c for _, _, c, d in args.ab_cpu])))
     nan = float("nan")
     e = prec["constant"] if prec else {"p50_ns": nan, "p99_ns": nan, "max_ns": nan}
     print("delay_err_p50_us=%.1f delay_err_p99_us=%.1f delay_err_max_us=%.1f inflight=%d "

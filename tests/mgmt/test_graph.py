@@ -10,9 +10,15 @@ output, and the edge counters in /metrics. Golden graphs are stored in
 the history database of the state directory: after a restart they are
 all listed, shown (an old version read back from the database, past the
 newest ones the restart put in memory) and diffed (two stored versions:
-the edge added between them), and the versions go on from the last."""
+the edge added between them), and the versions go on from the last.
+A history of schema 3 (each golden graph a blob of the saving build's
+memory layout) is migrated at start: its graphs converted to rows (one
+unreadable blob dropped), both said in the log, and read as before."""
 import os
 import shutil
+import socket
+import sqlite3
+import struct
 import sys
 import tempfile
 import time
@@ -275,7 +281,76 @@ t.check("production's latest is still its own (version 11)",
         ok(r) and res["version"] == 11 and res["label"] == "next" and
         all(e["stage"] == "production" for e in res["edges"]), r)
 
+
+# --- a history of schema 3: golden graphs as blobs ---------------------------
+def blob_v3(db, gid):
+    """Golden graph gid as schema 3 stored it: a header, then its edges as
+    struct graph_snap_edge (96 bytes, this build's layout), sorted."""
+    n, flows, trunc, from_ms, taken_ms = db.execute(
+        "SELECT edges, flows, truncated, from_ms, taken_ms FROM golden_graphs WHERE id = ?",
+        (gid,)).fetchone()
+    edges = []
+    for (kind, client, server, port, proto, fl, by, first, last, errs, resets, rtt_avg,
+         rtt_max, gap, active) in db.execute(
+            "SELECT client_kind, client, server, port, proto, flows, bytes, first_ms, "
+            "last_ms, errors, resets, rtt_avg_us, rtt_max_us, max_gap_ms, active FROM "
+            "golden_edges WHERE golden = ?", (gid,)):
+        fam = socket.AF_INET6 if ":" in server else socket.AF_INET
+        key = struct.pack("<16s16sHHBBBB", socket.inet_pton(fam, client),
+                          socket.inet_pton(fam, server), port, 0,
+                          6 if fam == socket.AF_INET6 else 4, proto, 0, 0)
+        edges.append(key + struct.pack("<QQQQIIIIII", fl, by, first, last, errs, resets,
+                                       rtt_avg, rtt_max, gap, active))
+    edges.sort()
+    return struct.pack("<IIHHIQQ", 0x55475300 | 96, len(edges), 0xffff, 0xffff, trunc,
+                       from_ms, taken_ms) + b"".join(edges)
+
+
+def edge_facts(res):
+    """What a golden graph's edges say, without the names (DNS decides those)."""
+    return sorted(tuple(sorted((k, v) for k, v in e.items()
+                               if k not in ("client", "client_source", "server",
+                                            "server_source"))) for e in res["edges"])
+
+
+before = d.call("graph/golden", action="show", stage="production", version=1).get("result", {})
+t.check("clean stop before the schema-3 history", d.stop() == 0)
+db = sqlite3.connect(os.path.join(state, "history.db"))
+blobs = {gid: blob_v3(db, gid) for (gid,) in db.execute("SELECT id FROM golden_graphs")}
+db.executescript("DROP TABLE golden_edges; DROP TABLE golden_graphs; "
+                 "CREATE TABLE golden_graphs (id INTEGER PRIMARY KEY, stage TEXT NOT NULL, "
+                 "version INTEGER NOT NULL, origin TEXT NOT NULL, label TEXT, release TEXT, "
+                 "at REAL NOT NULL, edges INTEGER NOT NULL, flows INTEGER NOT NULL, "
+                 "graph BLOB NOT NULL, UNIQUE (stage, version)); PRAGMA user_version = 3;")
+for gid, b in blobs.items():
+    db.execute("INSERT INTO golden_graphs VALUES (?, 'production', ?, 'command', 'old', NULL, "
+               "1.7e9, 0, 0, ?)", (gid, gid, b))
+# Another build's layout (edges of another size): unreadable.
+db.execute("INSERT INTO golden_graphs VALUES (99, 'production', 99, 'command', 'alien', "
+           "NULL, 1.7e9, 1, 1, ?)", (struct.pack("<IIHHIQQ", 0x55475300 | 104, 0, 0, 0, 0,
+                                                 0, 0),))
+db.commit()
+db.close()
+t.check("umbra starts on a schema-3 history", d.start())
+log = open(os.path.join(d.dir, "umbra.log")).read()
+t.check("its golden graphs converted to rows, the unreadable one dropped, both said",
+        "%d golden graph(s) stored as blobs by an older umbra (history schema 3) converted "
+        "to rows, 1 unreadable dropped" % len(blobs) in log and
+        "golden graph 99 of stage production was stored by another build" in log, log[-2000:])
+r = d.call("graph/golden", action="show", stage="production", version=1)
+t.check("version 1, converted, reads as before (every edge field)",
+        ok(r) and len(r["result"]["edges"]) == 3 and
+        edge_facts(r["result"]) == edge_facts(before), (r, before))
+r = d.call("graph/golden", action="list", stage="production")
+t.check("all of them listed but the dropped one",
+        ok(r) and [x["version"] for x in r["result"]["golden"]] == sorted(blobs), r)
 t.check("clean stop", d.stop() == 0)
+db = sqlite3.connect(os.path.join(state, "history.db"))
+t.check("the file is schema 4, no blob left",
+        db.execute("PRAGMA user_version").fetchone()[0] == 4 and
+        db.execute("SELECT count(*) FROM golden_graphs WHERE legacy IS NOT NULL").fetchone()[0]
+        == 0, None)
+db.close()
 d.cleanup(keep=t.n > 0)
 shutil.rmtree(work, ignore_errors=True)
 print("1..%d failures" % t.n if t.n else "all passed")

@@ -107,10 +107,10 @@ def timed_call(d, cmd, **args):
     return r, time.time() - t0
 
 
-def alive_and_answering(d, what):
+def alive_and_answering(d, what, limit=0.5):
     r, dt = timed_call(d, "status")
     t.check("%s: daemon alive and status answers at once (%.3f s)" % (what, dt),
-            d.proc.poll() is None and ok(r) and dt < 0.5, (d.proc.poll(), r))
+            d.proc.poll() is None and ok(r) and dt < limit, (d.proc.poll(), r))
 
 
 def log_of(d):
@@ -137,7 +137,9 @@ try:
 
     # 1. clients hanging up
     hammer(d.sock, 1000, send=True)
-    alive_and_answering(d, "1000 clients sent a request and hung up unread")
+    # The loop may still be answering up to 1000 queued requests first: on a
+    # shared 2-core host that alone can take half a second.
+    alive_and_answering(d, "1000 clients sent a request and hung up unread", limit=1.5)
     hammer(d.sock, 1000, send=False)
     alive_and_answering(d, "1000 clients connected and closed at once")
     killed = 0

@@ -7,7 +7,8 @@ version not under judgement; an approval shows its risk estimate; with
 verdict.gate, an approval of a version without a GO is refused with the
 reason; rollout steps wait for GO (hold_s is only a minimum); /metrics
 carries the verdict; analytics/summary needs a state directory, and with
-one, counts the releases."""
+one, counts the releases; an apply that reorders the services keeps a
+release's judgement with its service."""
 import os
 import subprocess
 import sys
@@ -109,6 +110,26 @@ try:
     a = d.call("analytics/summary")
     t.check("analytics/summary counts the judged release",
             ok(a) and a["result"]["releases"] >= 1 and a["result"]["rollbacks"] == 0, a)
+    # An apply that reorders the services: web's judgement moves with it
+    # (CTL_VERDICTS), neither ended nor started again.
+    text = open(d.confs[0]).read()
+    head, rest = text.split("services:\n", 1)
+    web, api = rest.split("  - name: api\n", 1)
+    swapped = os.path.join(work, "swapped.yaml")
+    with open(swapped, "w") as f:
+        f.write(head + "services:\n  - name: api\n" + api + web)
+    r = d.call("config/apply", path=swapped)
+    t.check("config/apply with api listed before web", ok(r), r)
+    time.sleep(0.5)
+    rel = d.call("verdict/status", service="web").get("result", {}).get("releases", [])
+    t.check("web's release is still judged after the reorder",
+            len(rel) == 1 and rel[0]["canary"] == "v2" and rel[0]["control"] == "v1", rel)
+    log = open(os.path.join(d.dir, "umbra.log")).read()
+    t.check("its judgement moved, not started again",
+            log.count("verdict: judging web v2 against v1") == 1, log[-1500:])
+    a2 = d.call("analytics/summary")
+    t.check("and the history counts no new release",
+            ok(a2) and a2["result"]["releases"] == a["result"]["releases"], (a, a2))
     r = d.call("event/rollback", service="web", stage="production", reason="operator")
     t.check("event/rollback stage=production undoes the whole release there", ok(r), r)
     st = d.call("workflow/status", service="web")["result"]["services"][0]

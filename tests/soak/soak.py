@@ -95,6 +95,89 @@ def settled_fds(pid, seconds=3.0):
     return least
 
 
+def daemon_memory(d):
+    """The daemon's own view (the memory command): heap in use and free,
+    SQLite's and DPDK's allocations, snapshots kept; {} if unanswered."""
+    try:
+        r = d.call("memory")
+    except (OSError, ValueError):
+        return {}
+    return r.get("result") or {} if r.get("ok") else {}
+
+
+def daemon_memory_trim(d):
+    """RSS after malloc_trim in the daemon (memory trim=true), or None."""
+    try:
+        r = d.call("memory", trim=True)
+    except (OSError, ValueError):
+        return None
+    return r["result"]["rss_kb"] if r.get("ok") else None
+
+
+def slope(points):
+    """Least-squares slope of (t, y) points (y per unit of t); 0 if fewer
+    than two distinct times."""
+    n = len(points)
+    if n < 2:
+        return 0.0
+    mt = sum(t for t, _ in points) / n
+    my = sum(y for _, y in points) / n
+    den = sum((t - mt) ** 2 for t, _ in points)
+    return sum((t - mt) * (y - my) for t, y in points) / den if den else 0.0
+
+
+class Memory:
+    """RSS at every turn of the driver and, once a period, a row of the
+    series: RSS with the daemon's own view of where its memory is."""
+
+    def __init__(self, d, start, period):
+        self.d, self.start, self.period = d, start, period
+        self.points = []    # (minutes since start, rss kB) after the baseline
+        self.rows = []
+        self.next = 0.0
+
+    def sample(self):
+        now = time.time()
+        rss = proc_rss_kb(self.d.proc.pid)
+        self.points.append(((now - self.start) / 60.0, rss))
+        if now >= self.next:
+            self.row(now, rss)
+            self.next = now + self.period
+        return rss
+
+    def row(self, now, rss):
+        m = daemon_memory(self.d)
+        heap, sq = m.get("malloc", {}), m.get("sqlite", {})
+        dpdk = sum(h.get("allocated", 0) for h in m.get("dpdk", {}).values())
+        self.rows.append(((now - self.start) / 60.0, rss, heap.get("in_use", 0) // 1024,
+                          heap.get("free", 0) // 1024, sq.get("in_use", 0) // 1024,
+                          dpdk // 1024, m.get("snapshots", 0)))
+
+    def trend(self, base_kb):
+        """RSS trend once warmed up, in % of the baseline per hour: the
+        slope over the second half of the samples (by time); and the
+        change from the middle third's mean to the last third's."""
+        if len(self.points) < 6 or not base_kb:
+            return 0.0, 0.0
+        t0, t1 = self.points[0][0], self.points[-1][0]
+        half = [p for p in self.points if p[0] >= (t0 + t1) / 2]
+        pct_h = 100.0 * slope(half) * 60.0 / base_kb
+
+        def mean(lo, hi):
+            ys = [y for t, y in self.points if lo <= t - t0 < hi]
+            return sum(ys) / len(ys) if ys else 0.0
+        third = (t1 - t0) / 3
+        mid, last = mean(third, 2 * third), mean(2 * third, 3 * third + 1)
+        return pct_h, 100.0 * (last - mid) / base_kb if mid else 0.0
+
+    def print(self):
+        print("soak: memory series (kB; heap and the rest from the daemon's "
+              "memory command)")
+        print("soak:   minute      rss  heap_used  heap_free  sqlite  dpdk_alloc  snapshots")
+        for r in self.rows:
+            print("soak:   %6.1f %8d %10d %10d %7d %11d %10d" % r)
+
+
 class Abuser:
     """Socket clients that misbehave in every way a broken tool can."""
 
@@ -225,7 +308,8 @@ def main():
     deaths, problems = 0, []
     if not d.start():
         print("soak: umbra did not start; log in %s" % d.dir)
-        print("soak_minutes=0 rss_growth_pct=0 mbuf_leak=0 fd_growth=0 lost=0 deaths=1")
+        print("soak_minutes=0 rss_growth_pct=0 rss_trend_pct_h=0 mbuf_leak=0 fd_growth=0 "
+              "lost=0 deaths=1")
         return 1
     drv, ab = Driver(d, rng), Abuser(d.sock, rng)
     end = time.time() + a.minutes * 60
@@ -233,6 +317,8 @@ def main():
     base = None
     rss_max = 0
     fd_max = 0
+    # A row a minute; short runs (CI's 2 minutes) a row every tenth.
+    mem = Memory(d, time.time(), 60.0 if a.minutes >= 10 else max(5.0, a.minutes * 6))
     actions = (drv.config, drv.shadow, drv.fault, drv.chaos, drv.release)
     while time.time() < end:
         if d.proc.poll() is not None:
@@ -249,15 +335,24 @@ def main():
             ab.close()
             drv.quiet()
             base = (proc_rss_kb(d.proc.pid), mbufs_in_use(d), settled_fds(d.proc.pid))
+            mem.sample()
         elif base is not None:
-            rss_max = max(rss_max, proc_rss_kb(d.proc.pid))
+            rss_max = max(rss_max, mem.sample())
             fd_max = max(fd_max, proc_fds(d.proc.pid))
     alive = d.proc.poll() is None
     rss_growth = mbuf_leak = fd_growth = lost = 0
+    trend_pct_h = thirds_pct = 0.0
+    trim = None
     if alive and base is not None:
         ab.close()
         drv.quiet()
-        rss_growth = 100.0 * (proc_rss_kb(d.proc.pid) - base[0]) / base[0]
+        mem.next = 0
+        rss_end = mem.sample()
+        rss_growth = 100.0 * (rss_end - base[0]) / base[0]
+        trend_pct_h, thirds_pct = mem.trend(base[0])
+        # Diagnosis only: what the heap gives back tells free-but-kept
+        # (fragmentation) from memory still in use.
+        trim = daemon_memory_trim(d)
         # One burst per port queue may sit in a driver between looks.
         mbuf_leak = max(0, mbufs_in_use(d) - base[1] - 64)
         fd_growth = settled_fds(d.proc.pid) - base[2]
@@ -284,12 +379,17 @@ def main():
     for p in problems:
         print("soak: " + p)
     print("soak: %d releases approved into production" % drv.releases)
+    mem.print()
+    print("soak: rss trend over the second half %+.2f %%/h of the baseline, last third "
+          "vs middle third %+.2f %%; after malloc_trim %s kB" % (
+              trend_pct_h, thirds_pct, trim if trim is not None else "-"))
     print("soak: %d operations, rss baseline %s kB, max %d kB, fds max %d; %s" % (
         drv.ops, base[0] if base else "-", rss_max, fd_max,
         "ok" if ok else "FAILED (log in %s)" % d.dir))
     d.cleanup(keep=not ok)
-    print("soak_minutes=%g rss_growth_pct=%.2f mbuf_leak=%d fd_growth=%d lost=%d deaths=%d" % (
-        a.minutes, rss_growth, mbuf_leak, fd_growth, lost, deaths))
+    print("soak_minutes=%g rss_growth_pct=%.2f rss_trend_pct_h=%.2f mbuf_leak=%d "
+          "fd_growth=%d lost=%d deaths=%d" % (
+              a.minutes, rss_growth, trend_pct_h, mbuf_leak, fd_growth, lost, deaths))
     return 0 if ok else 1
 
 

@@ -379,7 +379,7 @@ test_default_pipeline(void **state)
 	assert_int_equal(w->hooks[0].stage, 3);
 	assert_int_equal(w->hooks[0].timeout_ms, 30000);
 	assert_int_equal(w->hook_timeout_ms, 30000);
-	assert_int_equal(w->history_max, 10000);
+	assert_int_equal(w->history_max, 256);    /* the window, not 10000 */
 	assert_int_equal(c->steer_seed, 0x5eed);
 	assert_int_equal(c->n_splits, 0);
 	assert_int_equal(c->services[0].matches[0].dst.len, 32);
@@ -411,7 +411,7 @@ test_minimal_defaults(void **state)
 	assert_null(c->services);
 	assert_int_equal(c->workflow.n_pipeline, 0); /* no services: no pipeline */
 	assert_int_equal(c->workflow.hook_timeout_ms, 30000);
-	assert_int_equal(c->workflow.history_max, 10000);
+	assert_int_equal(c->workflow.history_max, 256);
 	assert_int_equal(c->n_splits, 0);
 	assert_int_equal(c->steer_seed, 0x5eed);
 	assert_false(c->stages[0].production); /* not named production */

@@ -320,6 +320,109 @@ test_fifo_exact(void **state)
 	fault_delayq_free(q);
 }
 
+/*
+ * A FIFO longer than its chunks (128 items each), full to capacity across
+ * two FIFOs, emptied and filled again: order, fields, peek and the pool.
+ */
+static void
+test_fifo_chunks(void **state)
+{
+	enum { CAP = 1000 };
+	struct fault_delayq *q = fault_delayq_create(CAP, 2, 256, 4096, 0);
+	struct fault_delay_item out[64], it;
+	void *peek[300];
+	uint32_t next[2] = { 0, 1 }, n;
+
+	(void)state;
+	for (uint32_t round = 0; round < 3; round++) {
+		uint64_t t0 = round * 100000;
+
+		for (uint32_t id = 0; id < CAP; id++)
+			push_ok(q, id, t0 + 1000 + id / 2 * 10, id % 2);
+		assert_int_equal(fault_delayq_count(q), CAP);
+		it = item(CAP, t0 + 999999);
+		assert_int_equal(fault_delayq_push(q, &it, 0), -1);
+		/* the FIFO due first: 0 and 1 share a deadline, 0 came first */
+		n = fault_delayq_peek(q, peek, 300);
+		assert_int_equal(n, 300);
+		for (uint32_t i = 0; i < n; i++)
+			assert_ptr_equal(peek[i], (void *)(uintptr_t)(2 * i + 1));
+		next[0] = 0;
+		next[1] = 1;
+		while ((n = fault_delayq_poll(q, t0 + 99999, out, 64)) > 0)
+			for (uint32_t i = 0; i < n; i++) {
+				uint32_t id = out[i].rule_uid, f = id % 2;
+
+				assert_int_equal(id, next[f]);
+				next[f] += 2;
+				assert_int_equal(out[i].port, id & 0xffff);
+				assert_int_equal(out[i].slot, id % FAULT_MAX_RULES);
+				assert_int_equal(out[i].requested, out[i].deadline);
+			}
+		assert_int_equal(next[0], CAP);
+		assert_int_equal(next[1], CAP + 1);
+		assert_int_equal(fault_delayq_count(q), 0);
+		assert_int_equal(fault_delayq_peek(q, peek, 300), 0);
+	}
+	fault_delayq_free(q);
+}
+
+/*
+ * Copies: kept in the FIFO with their bytes, in order with items that
+ * keep their packet; refused where a packet would not go in a FIFO.
+ */
+static void
+test_fifo_copies(void **state)
+{
+	struct fault_delayq *q = fault_delayq_create(300, 2, 256, 4096, 0);
+	struct fault_delay_item out[64], it;
+	uint8_t bytes[FAULT_DELAY_INLINE + 1];
+	void *peek[8];
+	uint32_t n, got = 0;
+
+	(void)state;
+	for (uint32_t id = 0; id < 200; id++) {
+		it = item(id, 1000 + id);
+		memset(bytes, (int)id, sizeof(bytes));
+		if (id % 3 == 0)
+			assert_int_equal(fault_delayq_push(q, &it, 0), 0);
+		else
+			assert_int_equal(fault_delayq_push_copy(q, &it, 0, bytes,
+						1 + id % FAULT_DELAY_INLINE), 0);
+	}
+	it = item(999, 5000);
+	assert_int_equal(fault_delayq_push_copy(q, &it, FAULT_DELAY_WHEEL, bytes, 8), -1);
+	assert_int_equal(fault_delayq_push_copy(q, &it, 2, bytes, 8), -1);
+	assert_int_equal(fault_delayq_push_copy(q, &it, 0, bytes, 0), -1);
+	assert_int_equal(fault_delayq_push_copy(q, &it, 0, bytes,
+						FAULT_DELAY_INLINE + 1), -1);
+	it = item(999, 10);     /* before the FIFO's last */
+	assert_int_equal(fault_delayq_push_copy(q, &it, 0, bytes, 8), -1);
+	assert_int_equal(fault_delayq_count(q), 200);
+	/* peek shows packets, not copies */
+	assert_int_equal(fault_delayq_peek(q, peek, 3), 3);
+	assert_ptr_equal(peek[0], (void *)(uintptr_t)1);
+	assert_ptr_equal(peek[1], (void *)(uintptr_t)4);
+	assert_ptr_equal(peek[2], (void *)(uintptr_t)7);
+	while ((n = fault_delayq_poll(q, 100000, out, 64)) > 0)
+		for (uint32_t i = 0; i < n; i++, got++) {
+			assert_int_equal(out[i].rule_uid, got);
+			assert_int_equal(out[i].deadline, 1000 + got);
+			assert_int_equal(out[i].port, got);
+			if (got % 3 == 0) {
+				assert_int_equal(out[i].len, 0);
+				assert_ptr_equal(out[i].pkt, (void *)(uintptr_t)(got + 1));
+				continue;
+			}
+			assert_int_equal(out[i].len, 1 + got % FAULT_DELAY_INLINE);
+			memset(bytes, (int)got, sizeof(bytes));
+			assert_memory_equal(out[i].pkt, bytes, out[i].len);
+		}
+	assert_int_equal(got, 200);
+	assert_int_equal(fault_delayq_count(q), 0);
+	fault_delayq_free(q);
+}
+
 static void
 test_fifos_interleaved(void **state)
 {
@@ -760,6 +863,8 @@ main(void)
 		cmocka_unit_test(test_create_invalid),
 		cmocka_unit_test(test_poll_empty),
 		cmocka_unit_test(test_fifo_exact),
+		cmocka_unit_test(test_fifo_chunks),
+		cmocka_unit_test(test_fifo_copies),
 		cmocka_unit_test(test_fifos_interleaved),
 		cmocka_unit_test(test_fifo_decreasing_goes_to_wheel),
 		cmocka_unit_test(test_wheel_exact_within_tick),

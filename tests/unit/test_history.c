@@ -3,7 +3,9 @@
  * Unit tests: release history in SQLite (lib/history): records and the
  * analytics over them, batches, a kill -9 that loses nothing committed,
  * refusals (a newer schema, a symlink); golden graphs (numbered per
- * stage, kept across a reopen, walked; a version-1 file upgraded).
+ * stage, kept across a reopen, walked; every edge field round trips; a
+ * version-1 file upgraded; a version-3 file's blobs migrated, then
+ * converted or dropped).
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -209,8 +211,8 @@ struct seen {
 	char stage[4][16];
 	uint32_t version[4];
 	char label[4][16];
-	size_t len[4];
-	char data[4][16];
+	bool no_edges[4];
+	char client[4][16];          /* the first edge's client */
 	bool release_null[4];
 };
 
@@ -223,25 +225,37 @@ see(const struct history_golden *g, void *arg)
 		snprintf(s->stage[s->n], sizeof(s->stage[0]), "%s", g->stage);
 		s->version[s->n] = g->version;
 		snprintf(s->label[s->n], sizeof(s->label[0]), "%s", g->label);
-		s->len[s->n] = g->len;
-		if (g->data)
-			memcpy(s->data[s->n], g->data, g->len < 16 ? g->len : 16);
+		s->no_edges[s->n] = g->e == NULL;
+		if (g->e && g->edges)
+			snprintf(s->client[s->n], sizeof(s->client[0]), "%s", g->e[0].client);
 		s->release_null[s->n] = g->release == NULL;
 	}
 	s->n++;
 	return 0;
 }
 
-static int
-save_golden(struct history *h, const char *stage, const char *label, const char *blob)
+/* One edge from client @p client to 10.0.0.2:80/tcp. */
+static struct history_golden_edge
+edge_from(const char *client)
 {
+	struct history_golden_edge e = { .client_kind = "addr", .server = "10.0.0.2",
+					  .port = 80, .proto = 6, .flows = 5 };
+
+	snprintf(e.client, sizeof(e.client), "%s", client);
+	return e;
+}
+
+/* Save the next golden graph of @p stage: one edge, from @p client. */
+static int
+save_golden(struct history *h, const char *stage, const char *label, const char *client)
+{
+	struct history_golden_edge e = edge_from(client);
 	uint32_t v;
 
 	assert_int_equal(history_golden_next_version(h, stage, &v), 0);
 	assert_int_equal(history_golden_save(h, &(struct history_golden){
 		.stage = stage, .version = v, .origin = "command", .label = label,
-		.at = 1000 + v, .edges = 1, .flows = 5, .data = blob,
-		.len = strlen(blob) + 1 }), 0);
+		.at = 1000 + v, .edges = 1, .flows = 5, .e = &e }), 0);
 	return (int)v;
 }
 
@@ -252,6 +266,7 @@ static void
 test_golden_graphs(void **state)
 {
 	struct history *h = open_db("g.db");
+	struct history_golden_edge x = edge_from("x");
 	struct seen s = { 0 };
 
 	(void)state;
@@ -259,13 +274,16 @@ test_golden_graphs(void **state)
 	assert_int_equal(save_golden(h, "production", "b", "g2"), 2);
 	assert_int_equal(save_golden(h, "staging", "c", "s1"), 1);
 	assert_int_equal(history_golden_save(h, &(struct history_golden){
-		.stage = "staging", .version = 1, .origin = "auto", .data = "x", .len = 2 }), -1);
+		.stage = "staging", .version = 1, .origin = "auto", .e = &x, .edges = 1 }), -1);
 	assert_non_null(strstr(history_error(h), "golden"));
 	assert_int_equal(history_golden_save(h, &(struct history_golden){
-		.stage = "staging", .version = 0, .origin = "auto", .data = "x", .len = 2 }), -1);
+		.stage = "staging", .version = 0, .origin = "auto", .e = &x, .edges = 1 }), -1);
+	assert_int_equal(history_golden_save(h, &(struct history_golden){
+		.stage = "staging", .version = 3, .origin = "auto", .edges = 1 }), -1);
+	x = edge_from("s2");
 	assert_int_equal(history_golden_save(h, &(struct history_golden){
 		.stage = "staging", .version = 2, .origin = "auto", .label = "d",
-		.release = "api v2", .data = "s2", .len = 3 }), 0);
+		.release = "api v2", .e = &x, .edges = 1 }), 0);
 	history_close(h);
 
 	/* Reopened: everything is there. */
@@ -274,17 +292,18 @@ test_golden_graphs(void **state)
 	assert_string_equal(s.stage[0], "production");
 	assert_int_equal(s.version[1], 2);
 	assert_string_equal(s.stage[2], "staging");
-	assert_int_equal(s.len[0], 0);       /* without the graphs */
+	assert_true(s.no_edges[0]);          /* without the graphs */
 	assert_true(s.release_null[0]);
 	assert_false(s.release_null[3]);
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(history_golden_each(h, "production", 0, 1, true, see, &s), 1);
 	assert_int_equal(s.version[0], 2);
-	assert_string_equal(s.data[0], "g2");
+	assert_false(s.no_edges[0]);
+	assert_string_equal(s.client[0], "g2");
 	assert_string_equal(s.label[0], "b");
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(history_golden_each(h, "production", 1, 0, true, see, &s), 1);
-	assert_string_equal(s.data[0], "g1");
+	assert_string_equal(s.client[0], "g1");
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(history_golden_each(h, NULL, 0, 2, false, see, &s), 2);
 	assert_string_equal(s.stage[0], "staging");   /* the newest two, oldest first */
@@ -316,6 +335,182 @@ test_golden_upgrade(void **state)
 	assert_int_equal(save_golden(h, "production", "a", "g1"), 1);
 	assert_int_equal(history_golden_each(h, NULL, 0, 0, false, see, &s), 1);
 	history_close(h);
+}
+
+/* What a walk with the graphs copied out. */
+struct golden_copy {
+	struct history_golden head;
+	struct history_golden_edge e[4];
+	uint32_t n;
+	bool legacy;
+	char blob[16];
+};
+
+static int
+copy_golden(const struct history_golden *g, void *arg)
+{
+	struct golden_copy *c = arg;
+
+	c->head = *g;
+	c->head.stage = c->head.origin = c->head.label = c->head.release = NULL;
+	c->head.e = NULL;
+	c->head.legacy = NULL;
+	c->n = g->edges;
+	for (uint32_t i = 0; g->e && i < g->edges && i < 4; i++)
+		c->e[i] = g->e[i];
+	c->legacy = g->legacy != NULL;
+	if (g->legacy)
+		memcpy(c->blob, g->legacy, g->legacy_len < 16 ? g->legacy_len : 16);
+	return 0;
+}
+
+/* Every field of every edge comes back as saved, whatever the build's
+ * memory layout: named columns, values beyond 32 bits, IPv6 text, a
+ * client service by name; a graph without edges too. */
+static void
+test_golden_round_trip(void **state)
+{
+	struct history *h = open_db("rt.db");
+	const struct history_golden_edge in[2] = {
+		{ .client_kind = "service", .client = "web", .server = "2001:db8::2",
+		  .port = 443, .proto = 6, .flows = 5000000000ULL, .bytes = 1ULL << 40,
+		  .first_ms = 123456789012ULL, .last_ms = 123456799012ULL, .errors = 7,
+		  .resets = 3, .rtt_avg_us = 250, .rtt_max_us = 4000, .max_gap_ms = 300000,
+		  .active = 12 },
+		{ .client_kind = "addr", .client = "10.1.2.3", .server = "10.0.0.53",
+		  .port = 53, .proto = 17, .flows = 9, .bytes = 900, .first_ms = 1,
+		  .last_ms = 2, .max_gap_ms = 1 },
+	};
+	struct golden_copy c = { 0 };
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char path[128];
+
+	(void)state;
+	assert_int_equal(history_golden_save(h, &(struct history_golden){
+		.stage = "production", .version = 1, .origin = "auto", .label = "web 2 GO",
+		.release = "web 2", .at = 1700000000.5, .edges = 2, .flows = 5000000009ULL,
+		.truncated = 4, .from_ms = 1000, .taken_ms = 123456799999ULL, .e = in }), 0);
+	assert_int_equal(history_golden_save(h, &(struct history_golden){
+		.stage = "production", .version = 2, .origin = "command" }), 0);
+	history_close(h);
+
+	h = open_db("rt.db");
+	assert_int_equal(history_golden_each(h, "production", 1, 0, true, copy_golden, &c), 1);
+	assert_int_equal(c.n, 2);
+	assert_false(c.legacy);
+	assert_int_equal(c.head.flows, 5000000009ULL);
+	assert_int_equal(c.head.truncated, 4);
+	assert_int_equal(c.head.from_ms, 1000);
+	assert_int_equal(c.head.taken_ms, 123456799999ULL);
+	assert_memory_equal(&c.e[0], &in[0], sizeof(in[0]));
+	assert_memory_equal(&c.e[1], &in[1], sizeof(in[1]));
+	memset(&c, 0xff, sizeof(c));
+	assert_int_equal(history_golden_each(h, "production", 2, 0, true, copy_golden, &c), 1);
+	assert_int_equal(c.n, 0);
+	history_close(h);
+
+	/* Stored as named columns, the addresses as text. */
+	snprintf(path, sizeof(path), "%s/rt.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT client, server, flows FROM "
+					    "golden_edges WHERE proto = 6", -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "web");
+	assert_string_equal((const char *)sqlite3_column_text(st, 1), "2001:db8::2");
+	assert_int_equal(sqlite3_column_int64(st, 2), 5000000000LL);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* A schema-3 converter: the blob "ok..." becomes one edge, anything else
+ * is unreadable. */
+static int
+convert_v3(const struct history_golden *old, struct history_golden *conv, void *arg)
+{
+	static struct history_golden_edge e;
+
+	(void)arg;
+	if (old->legacy_len < 2 || memcmp(old->legacy, "ok", 2) != 0)
+		return -1;
+	e = edge_from((const char *)old->legacy);
+	conv->e = &e;
+	conv->edges = 1;
+	conv->flows = 5;
+	conv->taken_ms = 77;
+	return 0;
+}
+
+/* A version-3 database: its golden graphs (blobs of the saving build's
+ * memory layout) are migrated with their rows, numbering and blobs kept
+ * as legacy, the schema stamped 4; then converted into rows or, when
+ * unreadable, dropped; new saves number after them. */
+static void
+test_golden_v3_migration(void **state)
+{
+	struct history *h;
+	struct golden_copy c = { 0 };
+	struct seen s = { 0 };
+	unsigned int converted, dropped;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char path[128], err[256];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/v3.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE golden_graphs (id INTEGER PRIMARY KEY,"
+				      " stage TEXT NOT NULL, version INTEGER NOT NULL, origin TEXT"
+				      " NOT NULL, label TEXT, release TEXT, at REAL NOT NULL, edges"
+				      " INTEGER NOT NULL, flows INTEGER NOT NULL, graph BLOB NOT"
+				      " NULL, UNIQUE (stage, version));"
+				      "INSERT INTO golden_graphs VALUES (1, 'production', 1,"
+				      " 'command', 'a', NULL, 1000, 1, 5, CAST('ok1' AS BLOB));"
+				      "INSERT INTO golden_graphs VALUES (2, 'production', 2, 'auto',"
+				      " 'b', 'api 2', 1001, 1, 5, X'00ff');"
+				      "INSERT INTO golden_graphs VALUES (3, 'staging', 1, 'command',"
+				      " 'c', NULL, 1002, 1, 5, CAST('ok3' AS BLOB));"
+				      "PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(history_open(&h, path, err, sizeof(err)), 0);
+	/* Migrated: listed as before; walked with the graph, the blob is given. */
+	assert_int_equal(history_golden_each(h, NULL, 0, 0, false, see, &s), 3);
+	assert_string_equal(s.label[1], "b");
+	assert_false(s.release_null[1]);
+	assert_int_equal(history_golden_each(h, "staging", 0, 0, true, copy_golden, &c), 1);
+	assert_true(c.legacy);
+	assert_string_equal(c.blob, "ok3");
+	assert_int_equal(history_golden_upgrade(h, convert_v3, NULL, &converted, &dropped), 0);
+	assert_int_equal(converted, 2);
+	assert_int_equal(dropped, 1);
+	/* Converted: rows, no blob; the unreadable one is gone. */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(history_golden_each(h, "staging", 0, 0, true, copy_golden, &c), 1);
+	assert_false(c.legacy);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.e[0].client, "ok3");
+	assert_int_equal(c.head.taken_ms, 77);
+	assert_int_equal(history_golden_each(h, "production", 2, 0, true, copy_golden, &c), 0);
+	/* Nothing left to convert; numbering goes on. */
+	assert_int_equal(history_golden_upgrade(h, convert_v3, NULL, &converted, &dropped), 0);
+	assert_int_equal(converted + dropped, 0);
+	assert_int_equal(save_golden(h, "staging", "d", "s2"), 2);
+	history_close(h);
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 4);
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM golden_graphs WHERE "
+					    "legacy IS NOT NULL", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
 }
 
 static int
@@ -372,7 +567,7 @@ test_workflow_transitions(void **state)
 	assert_int_equal(history_flush(h), 4);
 	history_close(h);
 
-	/* Committed: there after a reopen, the schema stamped 3. */
+	/* Committed: there after a reopen, the schema stamped (now 4). */
 	assert_int_equal(history_open(&h, path, err, sizeof(err)), 0);
 	out[0] = '\0';
 	assert_int_equal(history_wf_each(h, "api", 0, 10, wf_seen, out), 1);
@@ -384,7 +579,7 @@ test_workflow_transitions(void **state)
 		assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st,
 						    NULL), SQLITE_OK);
 		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-		assert_int_equal(sqlite3_column_int(st, 0), 3);
+		assert_int_equal(sqlite3_column_int(st, 0), 4);
 		sqlite3_finalize(st);
 	}
 	sqlite3_close(db);
@@ -400,6 +595,8 @@ main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_golden_graphs),
 		cmocka_unit_test(test_golden_upgrade),
+		cmocka_unit_test(test_golden_round_trip),
+		cmocka_unit_test(test_golden_v3_migration),
 		cmocka_unit_test(test_workflow_transitions),
 	};
 

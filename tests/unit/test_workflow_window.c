@@ -305,7 +305,8 @@ test_window_with_database(void **st)
 
 /* Without a database the window is all there is: workflow.history of them,
  * the older ones are gone. Also measures the heap per transition kept, the
- * cost every transition had before the window (default 10000 kept). */
+ * cost every transition had before the window (10000 kept by default
+ * then; 256 now, the window). */
 static void
 test_window_memory_only(void **st)
 {
