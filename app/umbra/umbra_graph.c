@@ -187,15 +187,44 @@ on_graph_poll(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* CTL_GRAPH: names, versions and options follow each generation. */
+/*
+ * Canary watches across a new generation. A watch compares edges filtered
+ * by its service's index, and the workers now record the new index: a
+ * service that moved starts a new window there (at the next watch tick),
+ * one that left ends its watch.
+ */
+static void
+watches_follow(struct umbra_graph *gr, const struct graph_services *before)
+{
+	for (uint32_t s = 0; s < CONF_MAX_SERVICES; s++) {
+		struct graph_svc_watch *sw = gr->watch[s];
+
+		if (sw == NULL || strcmp(before->s[s].name, gr->names.s[s].name) == 0)
+			continue;
+		if (graph_services_find(&gr->names, before->s[s].name) < 0)
+			printf("umbra: graph: %s left the configuration: the canary watch "
+			       "of %s ends\n", before->s[s].name, sw->canary);
+		graph_watch_free(sw->w);
+		free(sw);
+		gr->watch[s] = NULL;
+	}
+}
+
+/* CTL_GRAPH: names, versions and options follow each generation, and
+ * the per-service state its services (by name: added, removed, reordered). */
 static int
 graph_applied(void *ctx, const struct ctl_applied *a, char *err, size_t errlen)
 {
 	struct umbra_app *app = ctx;
+	struct umbra_graph *gr = app->graph;
+	static struct graph_services before;   /* 32 kB: off the stack */
 
 	(void)err;
 	(void)errlen;
-	gen_changed(app->graph, a->gen, ug_now_ms(app->graph));
+	before = gr->names;
+	gen_changed(gr, a->gen, ug_now_ms(gr));
+	watches_follow(gr, &before);
+	ug_golden_follow(app, &before);
 	ug_golden_conf_changed(app, a->gen->conf);
 	return 0;
 }

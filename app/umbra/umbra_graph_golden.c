@@ -312,18 +312,29 @@ golden_upgrade(struct umbra_app *app, struct history *h)
 		       converted, dropped);
 }
 
-/* The stages' names, hashed (FNV-1a): the cache is by stage index. */
+/* FNV-1a over @p name and its NUL, on from @p x. */
 static uint64_t
-stages_hash(const struct umbra_conf *c)
+name_hash(uint64_t x, const char *name)
+{
+	for (const char *p = name; ; p++) {
+		x = (x ^ (uint8_t)*p) * 0x100000001b3ULL;
+		if (*p == '\0')
+			return x;
+	}
+}
+
+/* The stages' and services' names, hashed: the cache is by stage index,
+ * and its edges name a client service by its index. */
+static uint64_t
+index_hash(const struct umbra_conf *c)
 {
 	uint64_t x = 0xcbf29ce484222325ULL;
 
 	for (uint32_t i = 0; i < c->n_stages; i++)
-		for (const char *p = c->stages[i].name; ; p++) {
-			x = (x ^ (uint8_t)*p) * 0x100000001b3ULL;
-			if (*p == '\0')
-				break;
-		}
+		x = name_hash(x, c->stages[i].name);
+	x = name_hash(x, "");   /* stages [a] services [b] differ from [a, b] [] */
+	for (uint32_t i = 0; i < c->n_services; i++)
+		x = name_hash(x, c->services[i].name);
 	return x;
 }
 
@@ -336,7 +347,7 @@ ug_golden_load(struct umbra_app *app)
 	/* Each stage's newest, its latest always among them. */
 	unsigned int per_stage = c->n_stages ? GRAPH_GOLDEN_GRAPHS / c->n_stages : 1;
 
-	app->graph->stages_hash = stages_hash(c);
+	app->graph->index_hash = index_hash(c);
 	if (h == NULL)
 		return;
 	golden_upgrade(app, h);
@@ -356,10 +367,10 @@ ug_golden_conf_changed(struct umbra_app *app, const struct umbra_conf *c)
 	struct umbra_graph *gr = app->graph;
 	struct graph_golden *fresh;
 
-	/* Stages renumbered: the cached graphs' indexes are stale. Read them
-	 * again from the database (the store); without one, memory is all
-	 * there is and stays as it was. */
-	if (stages_hash(c) == gr->stages_hash || umbra_verdict_history(app) == NULL)
+	/* Stages or services renumbered: the cached graphs' indexes are
+	 * stale. Read them again from the database (the store, by names);
+	 * without one, memory is all there is and stays as it was. */
+	if (index_hash(c) == gr->index_hash || umbra_verdict_history(app) == NULL)
 		return;
 	fresh = graph_golden_create(GRAPH_GOLDEN_GRAPHS, GRAPH_GOLDEN_EDGES);
 	if (fresh == NULL) {
@@ -433,24 +444,30 @@ ug_golden_auto(struct umbra_app *app, const struct umbra_gen *g, uint64_t now)
 	if (gr->golden_bake_ms == 0)
 		return;
 	for (uint32_t si = 0; si < c->n_services && si < CONF_MAX_SERVICES; si++) {
-		struct graph_bake *b = &gr->bake[si];
 		char version[CONF_VERSION_MAX];
+		bool go = umbra_verdict_at_go(app, (uint8_t)si, version, sizeof(version));
 
-		if (!umbra_verdict_at_go(app, (uint8_t)si, version, sizeof(version))) {
-			b->go_since_ms = 0;   /* GO must hold for the whole bake */
-			continue;
-		}
-		if (strcmp(b->version, version) != 0) {
-			*b = (struct graph_bake){ .go_since_ms = 0 };
-			snprintf(b->version, sizeof(b->version), "%s", version);
-		}
-		if (b->saved)
-			continue;
-		if (b->go_since_ms == 0)
-			b->go_since_ms = now;
-		else if (now - b->go_since_ms >= gr->golden_bake_ms)
+		if (graph_bake_tick(&gr->bake[si], go ? version : NULL, now, gr->golden_bake_ms))
 			auto_save(app, c, si, now);
 	}
+}
+
+void
+ug_golden_follow(struct umbra_app *app, const struct graph_services *before)
+{
+	struct umbra_graph *gr = app->graph;
+
+	for (uint32_t oi = 0; oi < CONF_MAX_SERVICES; oi++) {
+		const struct graph_bake *b = &gr->bake[oi];
+
+		if (b->go_since_ms != 0 && !b->saved &&
+		    graph_services_find(&gr->names, before->s[oi].name) < 0)
+			printf("umbra: graph: %s left the configuration: %s %s at GO, "
+			       "its golden graph not taken\n", before->s[oi].name,
+			       before->s[oi].name, b->version);
+	}
+	graph_bakes_follow(gr->bake, CONF_MAX_SERVICES, before, &gr->names);
+	fflush(stdout);
 }
 
 /* ------------------------------------------------------------------ */

@@ -44,13 +44,6 @@ struct graph_svc_watch {
 	struct graph_diff last;
 };
 
-/** One service's release on its way to an automatic golden graph. */
-struct graph_bake {
-	char version[CONF_VERSION_MAX];  /**< the release at GO */
-	uint64_t go_since_ms;            /**< 0: not at GO */
-	bool saved;                      /**< its golden graph is taken */
-};
-
 struct umbra_graph {
 	struct graph_edges *edges;
 	struct graph_dns *dns;
@@ -61,9 +54,9 @@ struct umbra_graph {
 	struct graph_diff diff;          /**< scratch of graph/diff */
 	struct graph_diff_opts opts;
 	struct graph_svc_watch *watch[CONF_MAX_SERVICES];
-	struct graph_bake bake[CONF_MAX_SERVICES];
+	struct graph_bake bake[CONF_MAX_SERVICES]; /**< by service, following them */
 	uint32_t golden_bake_ms;         /**< GO held this long: golden graph taken */
-	uint64_t stages_hash;            /**< the stage names the cache is indexed by */
+	uint64_t index_hash;             /**< the stage and service names the cache is indexed by */
 	struct event *poll;
 	uint64_t next_watch_ms;
 	uint64_t tsc_per_ms;
@@ -102,10 +95,16 @@ const struct graph_snap *ug_golden_get(struct umbra_app *app, uint16_t stage,
 				       uint32_t version, struct graph_snap *scratch);
 /** Read the newest stored golden graphs into the cache (at start). */
 void ug_golden_load(struct umbra_app *app);
-/** A new generation: when its stages are numbered differently, read the cache again. */
+/** A new generation: when its stages or services are numbered differently, read the cache again. */
 void ug_golden_conf_changed(struct umbra_app *app, const struct umbra_conf *c);
 /** Take a release's golden graph once it has held GO for golden_bake (the watch timer). */
 void ug_golden_auto(struct umbra_app *app, const struct umbra_gen *g, uint64_t now);
+/**
+ * A new generation: each bake follows its service (by name) from the
+ * indexes of @p before to the current ones; a release baking whose
+ * service left is said in the log.
+ */
+void ug_golden_follow(struct umbra_app *app, const struct graph_services *before);
 
 /* Command handlers of the files beside umbra_graph_cmds.c. */
 json_t *ug_cmd_graph_golden(json_t *args, void *ctx, struct mgmt_error *err);

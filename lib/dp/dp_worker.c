@@ -224,12 +224,37 @@ burst_new_flows(struct dp_worker *w, const struct umbra_gen *g,
 	return n_miss;
 }
 
-static void
-account_verdict(struct dp_counters *c, uint16_t from, uint16_t to,
-		uint16_t rule, uint32_t len)
+/*
+ * A run of packets of one stage within a burst: the stage counters are
+ * summed here and written once per run, not once per packet (bursts are
+ * mostly of one stage).
+ */
+struct dp_stage_run {
+	uint16_t stage;
+	uint32_t pkts;
+	uint64_t bytes;
+};
+
+static inline void
+stage_run_flush(struct dp_counters *c, struct dp_stage_run *r)
 {
-	c->stage_pkts[to]++;
-	c->stage_bytes[to] += len;
+	c->stage_pkts[r->stage] += r->pkts;
+	c->stage_bytes[r->stage] += r->bytes;
+	r->pkts = 0;
+	r->bytes = 0;
+}
+
+static inline void
+account_verdict(struct dp_counters *c, struct dp_stage_run *r, uint16_t from,
+		uint16_t to, uint16_t rule, uint32_t len)
+{
+	if (to != r->stage) {
+		if (r->pkts != 0)
+			stage_run_flush(c, r);
+		r->stage = to;
+	}
+	r->pkts++;
+	r->bytes += len;
 	if (rule != FLOW_RULE_NONE)
 		c->rule_pkts[rule]++;
 	else if (from != to)
@@ -240,6 +265,8 @@ static void
 burst_forward(struct dp_worker *w, const struct umbra_gen *g, struct rte_mbuf **pkts,
 	      struct dp_burst *b, const struct dp_decision *stateless, uint64_t now)
 {
+	struct dp_stage_run run = { .stage = 0 };
+
 	for (uint32_t j = 0; j < b->n_ip; j++) {
 		struct rte_mbuf *pkt = pkts[b->pkt_idx[j]];
 		uint32_t len = rte_pktmbuf_pkt_len(pkt);
@@ -250,8 +277,8 @@ burst_forward(struct dp_worker *w, const struct umbra_gen *g, struct rte_mbuf **
 			e = flow_table_entry(w->ft, b->pos[j]);
 			dir = flow_dir_of(e, b->side[j]);
 			/* Cohort health reads a TCP flow's view from before this
-			 * packet (both fields sit on the line the update writes);
-			 * only tracked TCP flows read that line for it. */
+			 * packet (retrans is on the second line, which only
+			 * tracked TCP flows read for it). */
 			bool health = unlikely(e->health & DP_HEALTH_TRACK) &&
 				      dp_health_wants(e, &b->meta[j], dir);
 			struct dp_health_prev prev = { 0, 0 };
@@ -274,7 +301,7 @@ burst_forward(struct dp_worker *w, const struct umbra_gen *g, struct rte_mbuf **
 			e->shadow = SHADOW_NONE;        /* no session without state */
 			e->health = 0;
 		}
-		account_verdict(w->cnt, e->from_stage, e->stage, e->rule, len);
+		account_verdict(w->cnt, &run, e->from_stage, e->stage, e->rule, len);
 		if (unlikely(e->verdict == FLOW_DENY)) {
 			w->cnt->dp_drop[DP_DROP_POLICY_DENY]++;
 			rte_pktmbuf_free(pkt);
@@ -288,6 +315,8 @@ burst_forward(struct dp_worker *w, const struct umbra_gen *g, struct rte_mbuf **
 		}
 		dp_send(w, pkt, &b->meta[j], &e->act[dir], e->mac[dir]);
 	}
+	if (run.pkts != 0)
+		stage_run_flush(w->cnt, &run);
 }
 
 /*
@@ -350,7 +379,7 @@ dp_rx_front(struct dp_worker *w, const struct umbra_gen *g,
 	flow_table_lookup_bulk(w->ft, b->key_ptr, b->n_ip, b->pos);
 	for (uint32_t j = 0; j < b->n_ip; j++)
 		if (b->pos[j] >= 0)
-			flow_table_prefetch(w->ft, b->pos[j], b->meta[j].l4_proto == 6);
+			flow_table_prefetch(w->ft, b->pos[j], flow_needs_line2(&b->meta[j]));
 	/* While a release is judged, its flows' request stamps too. */
 	if (unlikely(steer_any_canary(g->steer)))
 		for (uint32_t j = 0; j < b->n_ip; j++)

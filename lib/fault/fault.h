@@ -180,9 +180,10 @@ uint32_t fault_delayq_drain(struct fault_delayq *q, struct fault_delay_item *out
 			    uint32_t max);
 
 /**
- * The packets of up to @p max items next in line in the FIFO whose head is
+ * The packets of the @p max items next in line in the FIFO whose head is
  * due first (left in the queue): the caller can prefetch what the next
- * poll will most likely hand it. Wheel items and copies are not shown.
+ * poll will most likely hand it. Copies among them are left out; wheel
+ * items are not looked at.
  * @return the number written to @p pkts.
  */
 uint32_t fault_delayq_peek(const struct fault_delayq *q, void **pkts,

@@ -866,10 +866,11 @@ fault_ctl_scenarios_json(const struct fault_ctl *fc)
 			"duration_s", sc->duration_ns / 1e9, "faults", (int)sc->n_faults));
 	}
 	for (int i = 0; i < CONF_MAX_SCENARIOS; i++) {
-		json_t *rules = json_array();
+		json_t *rules;
 
 		if (!fc->runs[i].active)
 			continue;
+		rules = json_array();
 		for (uint16_t s = 0; s < FAULT_MAX_RULES; s++)
 			if (fc->rules[s].used && fc->rules[s].run == i)
 				json_array_append_new(rules, rule_json(fc, &fc->rules[s]));

@@ -813,11 +813,12 @@ fault_delayq_peek(const struct fault_delayq *q, void **pkts, uint32_t max)
 	f = &q->fifo[q->heap[0].fifo];
 	c = f->head;
 	pos = f->head_pos;
-	while (n < max && (c != f->tail || pos < f->tail_pos)) {
+	/* the next max items, whatever they hold: never a walk of the FIFO */
+	for (uint32_t seen = 0; seen < max && (c != f->tail || pos < f->tail_pos);
+	     seen++) {
 		if (pos == DQ_CHUNK_ITEMS) {
 			c = q->chunk_next[c];
 			pos = 0;
-			continue;
 		}
 		if (q->chunk[c].s[pos].it.len == 0)
 			pkts[n++] = q->chunk[c].s[pos].it.pkt;

@@ -623,6 +623,43 @@ unsigned int graph_golden_list(const struct graph_golden *g, uint16_t stage,
 /** Golden graphs dropped because the store was full. */
 uint64_t graph_golden_dropped(const struct graph_golden *g);
 
+/** A release's version in a bake (a configuration's, with the NUL). */
+#define GRAPH_BAKE_VERSION_MAX 64
+
+/**
+ * One service's release on its way to an automatic golden graph: its
+ * canary must hold GO for the whole bake. Indexed by service; a new
+ * configuration moves it along with its service (graph_bakes_follow()).
+ */
+struct graph_bake {
+	char version[GRAPH_BAKE_VERSION_MAX]; /**< the release at GO */
+	uint64_t go_since_ms;                 /**< 0: not at GO */
+	bool saved;                           /**< its golden graph is taken */
+};
+
+/**
+ * One look at a service's release at @p now: @p go_version is its canary
+ * at GO (NULL: not at GO, the bake starts again). Another version starts
+ * a new bake.
+ * @return true when it has held GO for @p bake_ms and its golden graph is
+ * due (the caller takes it, and sets saved).
+ */
+bool graph_bake_tick(struct graph_bake *b, const char *go_version, uint64_t now,
+		     uint32_t bake_ms);
+
+/** The index of service @p name in @p s, or -1 ("" names none). */
+int graph_services_find(const struct graph_services *s, const char *name);
+
+/**
+ * Per-service state across a new configuration: @p b (@p n entries,
+ * indexed by @p before's services) is rearranged to @p now's indexes. A
+ * service kept (by name) takes its bake along, wherever it moved; a new
+ * one starts afresh; a service gone leaves its bake behind.
+ */
+void graph_bakes_follow(struct graph_bake *b, unsigned int n,
+			const struct graph_services *before,
+			const struct graph_services *now);
+
 /* ------------------------------------------------------------------ */
 /* Diff and deviation                                                  */
 

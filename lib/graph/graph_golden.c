@@ -181,6 +181,43 @@ graph_golden_dropped(const struct graph_golden *g)
 }
 
 bool
+graph_bake_tick(struct graph_bake *b, const char *go_version, uint64_t now, uint32_t bake_ms)
+{
+	if (go_version == NULL) {
+		b->go_since_ms = 0;   /* GO must hold for the whole bake */
+		return false;
+	}
+	if (strcmp(b->version, go_version) != 0) {
+		*b = (struct graph_bake){ .go_since_ms = 0 };
+		snprintf(b->version, sizeof(b->version), "%s", go_version);
+	}
+	if (b->saved)
+		return false;
+	if (b->go_since_ms == 0) {
+		b->go_since_ms = now;
+		return false;
+	}
+	return now - b->go_since_ms >= bake_ms;
+}
+
+void
+graph_bakes_follow(struct graph_bake *b, unsigned int n, const struct graph_services *before,
+		   const struct graph_services *now)
+{
+	struct graph_bake moved[GRAPH_SERVICES_MAX];
+
+	if (n > GRAPH_SERVICES_MAX)
+		n = GRAPH_SERVICES_MAX;
+	for (unsigned int ni = 0; ni < n; ni++) {
+		int oi = graph_services_find(before, now->s[ni].name);
+
+		moved[ni] = oi >= 0 && (unsigned int)oi < n ? b[oi] :
+			    (struct graph_bake){ .go_since_ms = 0 };
+	}
+	memcpy(b, moved, n * sizeof(*b));
+}
+
+bool
 graph_edge_silent(const struct graph_diff_opts *o, uint32_t max_gap_ms, double scale,
 		  uint64_t silence_ms, uint32_t *gap_ms)
 {

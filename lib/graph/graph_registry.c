@@ -64,6 +64,17 @@ graph_services_set(struct graph_services *s, unsigned int idx, const char *name,
 	return 0;
 }
 
+int
+graph_services_find(const struct graph_services *s, const char *name)
+{
+	if (name == NULL || name[0] == '\0')
+		return -1;
+	for (unsigned int i = 0; i < GRAPH_SERVICES_MAX; i++)
+		if (strcmp(s->s[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
 static size_t
 alen_of(uint8_t family)
 {

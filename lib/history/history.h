@@ -158,7 +158,7 @@ struct history_golden {
 	uint64_t flows;
 	uint32_t truncated;        /**< edges left out when it was taken */
 	uint64_t from_ms, taken_ms; /**< what it covers (the map's clock) */
-	/** The edges (NULL when walked without them). */
+	/** The edges (NULL when walked without them, or when there are none). */
 	const struct history_golden_edge *e;
 	/**
 	 * A graph stored by schema 3 or older: the blob in the memory layout

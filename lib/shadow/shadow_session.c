@@ -78,13 +78,19 @@ struct req_names {
 	char path[COMPARE_PATH_MAX];
 };
 
+/*
+ * Its first two cache lines hold what every client datagram reads or
+ * writes (the key checked, times, counts, the last request's TSC); the
+ * rest is for streams (TCP, HTTP) and evidence.
+ */
 struct shadow_session {
 	struct flow_key key;    /* the flow it belongs to (entries are reused) */
 	uint64_t flow_id;
 	uint64_t last_tsc;
+	/* line 1 */
 	uint64_t ended_tsc;     /* 0: live */
 	uint32_t uid;           /* profile uid */
-	uint32_t next_free;
+	uint32_t n_req;
 	uint8_t in_use;
 	uint8_t slot;           /* profile slot */
 	uint8_t proto;          /* enum compare_proto */
@@ -92,24 +98,27 @@ struct shadow_session {
 	uint16_t server_port;
 	uint16_t cli_synced;
 	uint32_t cli_next;      /* client stream: next in-order sequence */
-	uint32_t n_req;
-	uint64_t req_start;     /* TSC of the current request's first byte */
-	uint64_t req_tsc[SHADOW_REQ_RING];
-	struct req_names req_names[SHADOW_REQ_RING];
-	struct compare_http req;
-	struct pkt_meta cli_meta; /* the client's tags, for copies */
-	struct answer_stream prod;
-	struct target t[SHADOW_TARGETS];
+	uint32_t next_free;
+	/* TSC of the current request's first byte; a datagram's: the last
+	 * one's (its answer's latency, also DNS's, is from there) */
+	uint64_t req_start;
 	/* Evidence (flows that carry it only; see evidence_send()). */
-	struct compare_head req_head; /* the request being received */
-	struct compare_head req_ev; /* the last complete request, until sent */
-	uint32_t req_ev_x;      /* its exchange */
+	uint32_t req_ev_x;      /* the held request's exchange */
 	uint32_t ev_x;          /* exchange whose evidence went last */
 	uint16_t in_port;       /* the client's DPDK port */
 	uint16_t target_port[SHADOW_TARGETS];
 	uint8_t req_ev_held;    /* req_ev holds a request not sent yet */
 	uint8_t ev_sent;        /* ev_x is set */
-};
+	/* line 2: streams */
+	uint64_t req_tsc[SHADOW_REQ_RING] __rte_cache_aligned;
+	struct req_names req_names[SHADOW_REQ_RING];
+	struct compare_http req;
+	struct pkt_meta cli_meta; /* the client's tags, for copies */
+	struct answer_stream prod;
+	struct target t[SHADOW_TARGETS];
+	struct compare_head req_head; /* evidence: the request being received */
+	struct compare_head req_ev; /* evidence: the last complete request, until sent */
+} __rte_cache_aligned;
 
 static void session_free(struct shadow_worker *sw, uint32_t idx);
 static void session_finish(struct shadow_worker *sw, struct shadow_session *s,
@@ -835,7 +844,7 @@ client_udp(struct shadow_worker *sw, struct shadow_session *s,
 					      false);
 		}
 	}
-	s->req_tsc[s->n_req % SHADOW_REQ_RING] = now;
+	s->req_start = now;
 	s->n_req++;
 	for (int ti = 0; ti < s->n_targets; ti++) {
 		struct rte_mbuf *c;
@@ -884,7 +893,7 @@ answer_udp(struct shadow_worker *sw, struct shadow_session *s,
 	compare_head_add(&a->head, s->flow_id, data, m->payload_len);
 	head_emit(sw, s, a, side, exchange, NULL, 0);
 	record_emit(sw, s, side, exchange, &msg, now,
-		    s->req_tsc[(s->n_req - 1) % SHADOW_REQ_RING], 0);
+		    s->req_start, 0);
 }
 
 static void

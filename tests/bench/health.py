@@ -11,13 +11,15 @@ CPU-second; --median: its median one):
             canary's own costs (half the flows leave tagged for green,
             steering) without the cohort-health step;
   release   the same service with a canary of v2 on 50 % of new flows
-            (event code_commit), so every flow is in a cohort and each
-            packet goes through the worker's cohort-health step.
+            (event code_commit), so every flow is in a cohort and the
+            worker's cohort-health step looks at each of its packets.
 Prints Mpps, cycles per packet, the release's cost against the service
 alone (release_cost; the goal: at most 5 %) and against the same release
-unjudged (judge_cost: what the cohort-health step alone costs). Never a pass/fail test; compare only within
-one run. --baseline BIN interleaves another umbra binary's unjudged and
-release runs with these (A/B in one run: its judge_cost is printed too). Usage (root, repository root, after a build):
+unjudged (judge_cost: what the cohort-health step alone costs). Never a
+pass/fail test; compare only within one run. --baseline BIN interleaves
+another umbra binary's unjudged and release runs with these (A/B in one
+run: its judge_cost is printed too). Usage (root, repository root, after a
+build):
     tests/bench/health.py [--seconds 5] [--rounds 3] [--flows 100000]
         [--umbra BIN] [--baseline BIN] [--median]
 Last line:

@@ -90,6 +90,15 @@ def ok(r):
     return r.get("ok") is True
 
 
+def edge_lines(r):
+    """A graph's edges, one line each (what a failed check prints)."""
+    return "\n    ".join(
+        [""] + ["%s(%s) -> %s(%s):%s/%s stage=%s flows=%s" % (
+            e.get("client"), e.get("client_source"), e.get("server"), e.get("server_ip"),
+            e.get("port"), e.get("proto"), e.get("stage"), e.get("flows"))
+            for e in r.get("result", {}).get("edges", [])])
+
+
 def edges_of(stage):
     r = d.call("graph/show", stage=stage)
     return r, {(e["client"], e["server"], e["port"], e["proto"]): e
@@ -223,9 +232,11 @@ t.check("stats show the graph counters",
 
 # --- golden graphs kept across a restart ----------------------------------
 r = d.call("graph/golden", action="save", stage="production", label="after")
+v2 = ok(r) and r["result"]["version"] == 2 and r["result"]["edges"] == 4
 t.check("golden version 2 (the new edge in it), stored in the history",
-        ok(r) and r["result"]["version"] == 2 and r["result"]["edges"] == 4 and
-        r["result"]["store"] == "history", r)
+        v2 and r["result"]["store"] == "history",
+        (r, edge_lines(d.call("graph/golden", action="show", stage="production",
+                              version=2))))
 for i in range(8):  # more than a restart reads back into memory per stage
     r = d.call("graph/golden", action="save", stage="production", label="filler")
 t.check("versions 3..10 saved", ok(r) and r["result"]["version"] == 10, r)

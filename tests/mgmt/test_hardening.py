@@ -138,8 +138,8 @@ try:
     # 1. clients hanging up
     hammer(d.sock, 1000, send=True)
     # The loop may still be answering up to 1000 queued requests first: on a
-    # shared 2-core host that alone can take half a second.
-    alive_and_answering(d, "1000 clients sent a request and hung up unread", limit=1.5)
+    # shared 2-core host that alone took 0.6 s (1 s under ASan).
+    alive_and_answering(d, "1000 clients sent a request and hung up unread", limit=2.0)
     hammer(d.sock, 1000, send=False)
     alive_and_answering(d, "1000 clients connected and closed at once")
     killed = 0

@@ -159,12 +159,21 @@ class Daemon:
         for leftover in os.listdir("/dev/hugepages") if os.path.isdir("/dev/hugepages") else []:
             if leftover.startswith("umbra-mgmt-" + self.tag):
                 os.unlink(os.path.join("/dev/hugepages", leftover))
+        self._forget_prefix()
         return rc
+
+    def _forget_prefix(self):
+        """EAL's runtime directory of this daemon's own --file-prefix (its
+        config, fbarray and socket files outlive the process): removed once
+        the process is gone, so test runs leave none behind."""
+        run = os.environ.get("XDG_RUNTIME_DIR", "/tmp") if os.getuid() else "/var/run"
+        shutil.rmtree(os.path.join(run, "dpdk", "umbra-mgmt-" + self.tag), ignore_errors=True)
 
     def _kill(self):
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+            self._forget_prefix()
 
     def stats(self):
         return json.load(open(os.path.join(self.dir, "stats.json")))
@@ -173,5 +182,7 @@ class Daemon:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        if self.proc:
+            self._forget_prefix()
         if not keep:
             shutil.rmtree(self.dir, ignore_errors=True)

@@ -601,6 +601,50 @@ test_message_end_and_heads(void **state)
 	assert_int_equal(compare_head_take(&h, 2, 0, COMPARE_PROD, 0, NULL, 0, ch), 0);
 }
 
+/* A request's head held apart (compare_head_move), sent later whole. */
+static void
+test_head_move(void **state)
+{
+	static const char *const req[2] = {
+		"GET /a HTTP/1.1\r\nHost: x\r\n\r\n", "GET /b HTTP/1.1\r\n\r\n",
+	};
+	char all[128] = "";
+	struct compare_http p;
+	struct compare_msg m[8];
+	struct compare_head h, held;
+	struct compare_chunk ch[COMPARE_HEAD_CHUNKS];
+	uint32_t len;
+	unsigned int n;
+
+	(void)state;
+	strcat(all, req[0]);
+	strcat(all, req[1]);
+	len = (uint32_t)strlen(all);
+	compare_http_init(&p, false);
+	memset(&h, 0, sizeof(h));
+	memset(&held, 0, sizeof(held));
+	compare_head_add(&h, 1, (const uint8_t *)all, len);
+	n = compare_http_feed(&p, (const uint8_t *)all, len, NULL, m, 8);
+	assert_int_equal(n, 2);
+	for (unsigned int i = 0; i < n; i++) {
+		/* The rest (the next request's bytes) stays in h. */
+		compare_head_move(&h, 1, (const uint8_t *)all + m[i].end, len - m[i].end,
+				  &held);
+		assert_int_equal(held.len, strlen(req[i]));
+		assert_memory_equal(held.data, req[i], held.len);
+		assert_int_equal(h.len, len - m[i].end);
+		assert_int_equal(compare_head_take(&held, 1, i, COMPARE_CHUNK_REQUEST, 0,
+						   NULL, 0, ch), 1);
+		assert_int_equal(ch[0].len, strlen(req[i]));
+		assert_memory_equal(ch[0].data, req[i], ch[0].len);
+		assert_int_equal(ch[0].side, COMPARE_CHUNK_REQUEST);
+		assert_int_equal(held.len, 0);
+	}
+	/* A flow that carries no evidence moves nothing. */
+	compare_head_move(&h, 2, NULL, 0, &held);
+	assert_int_equal(held.len, 0);
+}
+
 static void
 test_te_and_length(void **state)
 {
@@ -1438,6 +1482,7 @@ main(void)
 		cmocka_unit_test(test_response_101),
 		cmocka_unit_test(test_response_pipelined),
 		cmocka_unit_test(test_message_end_and_heads),
+		cmocka_unit_test(test_head_move),
 		cmocka_unit_test(test_te_and_length),
 		cmocka_unit_test(test_ignored_headers),
 		cmocka_unit_test(test_header_order_and_status_count),

@@ -1295,6 +1295,65 @@ test_golden_put(void **state)
 	graph_golden_free(g);
 }
 
+static void
+names_of(struct graph_services *n, const char *const *names, unsigned int count)
+{
+	memset(n, 0, sizeof(*n));
+	for (unsigned int i = 0; i < count; i++)
+		graph_services_set(n, i, names[i], NULL, NULL);
+}
+
+/* A release at GO for the whole bake is due once; a new configuration
+ * that reorders, adds and removes services moves each bake with its
+ * service (by name): none is inherited by whoever takes its index. */
+static void
+test_bake_follows_services(void **state)
+{
+	(void)state;
+	static const char *const gen1[] = { "web", "api" };
+	static const char *const gen2[] = { "api", "web", "db" };
+	static const char *const gen3[] = { "db", "api" };
+	struct graph_services before, now;
+	struct graph_bake b[8] = { 0 };
+
+	names_of(&before, gen1, 2);
+	assert_int_equal(graph_services_find(&before, "api"), 1);
+	assert_int_equal(graph_services_find(&before, "db"), -1);
+	assert_int_equal(graph_services_find(&before, ""), -1);
+	/* api (1) reaches GO at 1000; web (0) is not at GO. */
+	assert_false(graph_bake_tick(&b[0], NULL, 1000, 1000));
+	assert_false(graph_bake_tick(&b[1], "v2", 1000, 1000));
+	assert_false(graph_bake_tick(&b[1], "v2", 1999, 1000));
+	/* api moves to 0, web to 1 (its own v2 at GO from 2000 on), db is new. */
+	names_of(&now, gen2, 3);
+	graph_bakes_follow(b, 8, &before, &now);
+	assert_string_equal(b[0].version, "v2");
+	assert_int_equal(b[0].go_since_ms, 1000);
+	assert_true(graph_bake_tick(&b[0], "v2", 2000, 1000));     /* api: baked */
+	assert_false(graph_bake_tick(&b[1], "v2", 2000, 1000));    /* web: starts */
+	assert_int_equal(b[1].go_since_ms, 2000);
+	assert_int_equal(b[2].go_since_ms, 0);
+	assert_string_equal(b[2].version, "");
+	b[0].saved = true;
+	assert_false(graph_bake_tick(&b[0], "v2", 5000, 1000));    /* once */
+	/* web leaves, api moves to 1: still saved; db takes index 0 fresh. */
+	before = now;
+	names_of(&now, gen3, 2);
+	graph_bakes_follow(b, 8, &before, &now);
+	assert_true(b[1].saved);
+	assert_string_equal(b[1].version, "v2");
+	assert_false(graph_bake_tick(&b[1], "v2", 6000, 1000));
+	assert_false(b[0].saved);
+	assert_int_equal(b[0].go_since_ms, 0);
+	assert_false(graph_bake_tick(&b[0], "v1", 6000, 1000));
+	assert_true(graph_bake_tick(&b[0], "v1", 7000, 1000));
+	/* GO lost: the bake starts again. */
+	assert_false(graph_bake_tick(&b[0], NULL, 7100, 1000));
+	assert_false(graph_bake_tick(&b[0], "v1", 7200, 1000));
+	assert_false(graph_bake_tick(&b[0], "v1", 8100, 1000));
+	assert_true(graph_bake_tick(&b[0], "v1", 8200, 1000));
+}
+
 /* A packed graph reads back equal, as another stage index when the
  * configuration numbers its stage differently; a blob that is not one
  * (another layout, cut short) is refused, and so is one too big. */
@@ -1941,6 +2000,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sim_new_heavy_edge, sim_setup, sim_teardown),
 		cmocka_unit_test_setup_teardown(test_sim_drops_db, sim_setup, sim_teardown),
 		cmocka_unit_test(test_dot),
+		cmocka_unit_test(test_bake_follows_services),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
