@@ -225,7 +225,7 @@ graph_applied(void *ctx, const struct ctl_applied *a, char *err, size_t errlen)
 	gen_changed(gr, a->gen, ug_now_ms(gr));
 	watches_follow(gr, &before);
 	ug_golden_follow(app, &before);
-	ug_golden_conf_changed(app, a->gen->conf);
+	ug_golden_conf_changed(app, a->gen->conf, &before);
 	return 0;
 }
 

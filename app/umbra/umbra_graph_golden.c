@@ -15,7 +15,8 @@
  * A golden graph is taken on command (graph/golden action=save) or
  * automatically: once a release's canary has held GO for graph:
  * golden_bake (60 s by default), its rollout stage's graph is saved with
- * origin "auto", naming the release.
+ * origin "auto", naming the release. A bake follows its service by name
+ * across configurations (reordered, added, removed: ug_golden_follow()).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -338,6 +339,16 @@ index_hash(const struct umbra_conf *c)
 	return x;
 }
 
+/* The names the cache is indexed by: @p c's. */
+static void
+index_keep(struct umbra_graph *gr, const struct umbra_conf *c)
+{
+	gr->index_hash = index_hash(c);
+	gr->n_stages = c->n_stages < CONF_MAX_STAGES ? c->n_stages : CONF_MAX_STAGES;
+	for (uint32_t i = 0; i < gr->n_stages; i++)
+		snprintf(gr->stages[i], sizeof(gr->stages[i]), "%s", c->stages[i].name);
+}
+
 void
 ug_golden_load(struct umbra_app *app)
 {
@@ -347,7 +358,7 @@ ug_golden_load(struct umbra_app *app)
 	/* Each stage's newest, its latest always among them. */
 	unsigned int per_stage = c->n_stages ? GRAPH_GOLDEN_GRAPHS / c->n_stages : 1;
 
-	app->graph->index_hash = index_hash(c);
+	index_keep(app->graph, c);
 	if (h == NULL)
 		return;
 	golden_upgrade(app, h);
@@ -361,17 +372,42 @@ ug_golden_load(struct umbra_app *app)
 	fflush(stdout);
 }
 
+/* No database to read them again from: the cached graphs renumbered by
+ * name, from the indexes they were taken under to @p c's. */
+static void
+golden_renumber(struct umbra_graph *gr, const struct umbra_conf *c,
+		const struct graph_services *before)
+{
+	uint16_t stage_to[CONF_MAX_STAGES];
+	int16_t svc_to[GRAPH_SERVICES_MAX];
+
+	for (uint32_t i = 0; i < gr->n_stages; i++) {
+		int to = conf_stage_index(c, gr->stages[i]);
+
+		stage_to[i] = to < 0 ? GRAPH_ANY : (uint16_t)to;
+	}
+	for (uint32_t i = 0; i < GRAPH_SERVICES_MAX; i++)
+		svc_to[i] = (int16_t)graph_services_find(&gr->names, before->s[i].name);
+	graph_golden_renumber(gr->golden, stage_to, gr->n_stages, svc_to, GRAPH_SERVICES_MAX);
+	index_keep(gr, c);
+}
+
 void
-ug_golden_conf_changed(struct umbra_app *app, const struct umbra_conf *c)
+ug_golden_conf_changed(struct umbra_app *app, const struct umbra_conf *c,
+		       const struct graph_services *before)
 {
 	struct umbra_graph *gr = app->graph;
 	struct graph_golden *fresh;
 
 	/* Stages or services renumbered: the cached graphs' indexes are
 	 * stale. Read them again from the database (the store, by names);
-	 * without one, memory is all there is and stays as it was. */
-	if (index_hash(c) == gr->index_hash || umbra_verdict_history(app) == NULL)
+	 * without one, memory is all there is: renumbered in place. */
+	if (index_hash(c) == gr->index_hash)
 		return;
+	if (umbra_verdict_history(app) == NULL) {
+		golden_renumber(gr, c, before);
+		return;
+	}
 	fresh = graph_golden_create(GRAPH_GOLDEN_GRAPHS, GRAPH_GOLDEN_EDGES);
 	if (fresh == NULL) {
 		fprintf(stderr, "umbra: graph: out of memory re-reading the golden graphs\n");

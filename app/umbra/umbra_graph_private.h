@@ -57,6 +57,8 @@ struct umbra_graph {
 	struct graph_bake bake[CONF_MAX_SERVICES]; /**< by service, following them */
 	uint32_t golden_bake_ms;         /**< GO held this long: golden graph taken */
 	uint64_t index_hash;             /**< the stage and service names the cache is indexed by */
+	char stages[CONF_MAX_STAGES][CONF_NAME_MAX]; /**< the stages the cache is indexed by */
+	uint32_t n_stages;
 	struct event *poll;
 	uint64_t next_watch_ms;
 	uint64_t tsc_per_ms;
@@ -95,8 +97,13 @@ const struct graph_snap *ug_golden_get(struct umbra_app *app, uint16_t stage,
 				       uint32_t version, struct graph_snap *scratch);
 /** Read the newest stored golden graphs into the cache (at start). */
 void ug_golden_load(struct umbra_app *app);
-/** A new generation: when its stages or services are numbered differently, read the cache again. */
-void ug_golden_conf_changed(struct umbra_app *app, const struct umbra_conf *c);
+/**
+ * A new generation @p c: when its stages or services are numbered
+ * differently, read the cache again (the database), or renumber it (no
+ * database), @p before naming the services it was indexed by.
+ */
+void ug_golden_conf_changed(struct umbra_app *app, const struct umbra_conf *c,
+			    const struct graph_services *before);
 /** Take a release's golden graph once it has held GO for golden_bake (the watch timer). */
 void ug_golden_auto(struct umbra_app *app, const struct umbra_gen *g, uint64_t now);
 /**

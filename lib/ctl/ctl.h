@@ -12,7 +12,9 @@
  *  1. CTL_SHADOWS    shadow profiles (before faults: a fault aimed at a
  *                    profile resolves the profile's new slot)
  *  2. CTL_FAULTS     fault rules and their leases
- *  3. CTL_GRAPH      dependency map
+ *  3. CTL_GRAPH      dependency map: its per-service state (golden-graph
+ *                    bakes, canary watches) and golden cache follow the
+ *                    services and stages by name
  *  4. CTL_VERDICTS   release verdicts: their per-service state follows
  *                    the services by name (added, removed, reordered)
  *  5. CTL_PORT_FLOWS ports (a new generation must keep them) and their

@@ -224,37 +224,12 @@ burst_new_flows(struct dp_worker *w, const struct umbra_gen *g,
 	return n_miss;
 }
 
-/*
- * A run of packets of one stage within a burst: the stage counters are
- * summed here and written once per run, not once per packet (bursts are
- * mostly of one stage).
- */
-struct dp_stage_run {
-	uint16_t stage;
-	uint32_t pkts;
-	uint64_t bytes;
-};
-
-static inline void
-stage_run_flush(struct dp_counters *c, struct dp_stage_run *r)
+static void
+account_verdict(struct dp_counters *c, uint16_t from, uint16_t to,
+		uint16_t rule, uint32_t len)
 {
-	c->stage_pkts[r->stage] += r->pkts;
-	c->stage_bytes[r->stage] += r->bytes;
-	r->pkts = 0;
-	r->bytes = 0;
-}
-
-static inline void
-account_verdict(struct dp_counters *c, struct dp_stage_run *r, uint16_t from,
-		uint16_t to, uint16_t rule, uint32_t len)
-{
-	if (to != r->stage) {
-		if (r->pkts != 0)
-			stage_run_flush(c, r);
-		r->stage = to;
-	}
-	r->pkts++;
-	r->bytes += len;
+	c->stage_pkts[to]++;
+	c->stage_bytes[to] += len;
 	if (rule != FLOW_RULE_NONE)
 		c->rule_pkts[rule]++;
 	else if (from != to)
@@ -265,8 +240,6 @@ static void
 burst_forward(struct dp_worker *w, const struct umbra_gen *g, struct rte_mbuf **pkts,
 	      struct dp_burst *b, const struct dp_decision *stateless, uint64_t now)
 {
-	struct dp_stage_run run = { .stage = 0 };
-
 	for (uint32_t j = 0; j < b->n_ip; j++) {
 		struct rte_mbuf *pkt = pkts[b->pkt_idx[j]];
 		uint32_t len = rte_pktmbuf_pkt_len(pkt);
@@ -277,8 +250,8 @@ burst_forward(struct dp_worker *w, const struct umbra_gen *g, struct rte_mbuf **
 			e = flow_table_entry(w->ft, b->pos[j]);
 			dir = flow_dir_of(e, b->side[j]);
 			/* Cohort health reads a TCP flow's view from before this
-			 * packet (retrans is on the second line, which only
-			 * tracked TCP flows read for it). */
+			 * packet (both fields sit on the line the update writes);
+			 * only tracked TCP flows read that line for it. */
 			bool health = unlikely(e->health & DP_HEALTH_TRACK) &&
 				      dp_health_wants(e, &b->meta[j], dir);
 			struct dp_health_prev prev = { 0, 0 };
@@ -301,7 +274,7 @@ burst_forward(struct dp_worker *w, const struct umbra_gen *g, struct rte_mbuf **
 			e->shadow = SHADOW_NONE;        /* no session without state */
 			e->health = 0;
 		}
-		account_verdict(w->cnt, &run, e->from_stage, e->stage, e->rule, len);
+		account_verdict(w->cnt, e->from_stage, e->stage, e->rule, len);
 		if (unlikely(e->verdict == FLOW_DENY)) {
 			w->cnt->dp_drop[DP_DROP_POLICY_DENY]++;
 			rte_pktmbuf_free(pkt);
@@ -315,46 +288,25 @@ burst_forward(struct dp_worker *w, const struct umbra_gen *g, struct rte_mbuf **
 		}
 		dp_send(w, pkt, &b->meta[j], &e->act[dir], e->mac[dir]);
 	}
-	if (run.pkts != 0)
-		stage_run_flush(w->cnt, &run);
 }
 
 /*
- * One RX burst between the two halves of the pipeline. The front half
- * (receive, parse, look up, prefetch the entries) of the next burst runs
- * before the back half (new flows, account, send) of this one, so each
- * entry's first line, whose miss is most of the per-packet cost with a
- * large table, arrives while the next burst is received and parsed. It
- * holds nothing of the generation (the back half reads the current one)
- * and its positions stay valid until the table ages flows: the worker
- * loop finishes it before housekeeping.
- */
-struct dp_rx_batch {
-	const struct dp_rxq *q;
-	uint16_t n;             /**< packets received; 0: nothing waits */
-	struct rte_mbuf *pkts[DP_BURST];
-	struct dp_burst b;
-};
-
-/*
- * Front half of one RX burst: receive, parse, look up, prefetch. Stage
- * cycles come from the TSC read between stages; the first stage starts at
- * @p *tsc, the caller's last read (so RX includes the loop's own
- * overhead), and *tsc becomes the last read here. An empty poll reads
- * nothing. @p rb is left with the IP packets for dp_rx_back(), if any.
- * @return the packets received.
+ * One RX burst through the pipeline. Stage cycles come from the TSC read
+ * between stages; the first stage starts at @p *tsc, the caller's last
+ * read (so RX includes the loop's own overhead), and *tsc becomes the last
+ * read here. An empty poll reads nothing. @return the packets received.
  */
 static uint16_t
-dp_rx_front(struct dp_worker *w, const struct umbra_gen *g,
-	    const struct dp_rxq *q, struct dp_rx_batch *rb, uint64_t *tsc)
+dp_rx_burst(struct dp_worker *w, const struct umbra_gen *g,
+	    const struct dp_rxq *q, uint64_t *tsc)
 {
-	struct rte_mbuf **pkts = rb->pkts;
-	struct dp_burst *b = &rb->b;
+	struct rte_mbuf *pkts[DP_BURST];
+	struct dp_decision stateless[DP_BURST];
+	struct dp_burst b;
 	struct dp_counters *c = w->cnt;
-	uint64_t t0 = *tsc, t1, t2, t3;
+	uint64_t t0 = *tsc, t1, t2, t3, t4, t5;
 	uint16_t n;
 
-	rb->n = 0;
 	n = rte_eth_rx_burst(q->port_id, q->queue, pkts, DP_BURST);
 	shadow_worker_rx(&w->shadow, n, DP_BURST);      /* overload: shadows shed */
 	if (n == 0)
@@ -372,53 +324,32 @@ dp_rx_front(struct dp_worker *w, const struct umbra_gen *g,
 		return n;
 	}
 
-	c->port[q->port].rx_bytes += burst_parse(w, g, pkts, n, q->port, b);
+	c->port[q->port].rx_bytes += burst_parse(w, g, pkts, n, q->port, &b);
 	t2 = rte_rdtsc();
 	/* rte_hash hashes each key and prefetches its bucket in one pass:
 	 * hashing the keys beforehand (while parsing) measured slower. */
-	flow_table_lookup_bulk(w->ft, b->key_ptr, b->n_ip, b->pos);
-	for (uint32_t j = 0; j < b->n_ip; j++)
-		if (b->pos[j] >= 0)
-			flow_table_prefetch(w->ft, b->pos[j], flow_needs_line2(&b->meta[j]));
+	flow_table_lookup_bulk(w->ft, b.key_ptr, b.n_ip, b.pos);
+	for (uint32_t j = 0; j < b.n_ip; j++)
+		if (b.pos[j] >= 0)
+			flow_table_prefetch(w->ft, b.pos[j], b.meta[j].l4_proto == 6);
 	/* While a release is judged, its flows' request stamps too. */
 	if (unlikely(steer_any_canary(g->steer)))
-		for (uint32_t j = 0; j < b->n_ip; j++)
-			if (b->pos[j] >= 0)
-				rte_prefetch0(&w->health->req_ts[b->pos[j]]);
+		for (uint32_t j = 0; j < b.n_ip; j++)
+			if (b.pos[j] >= 0)
+				rte_prefetch0(&w->health->req_ts[b.pos[j]]);
 	t3 = rte_rdtsc();
-	*tsc = t3;
+	/* Bursts of known flows only (most) read no TSC for this stage. */
+	t4 = burst_new_flows(w, g, pkts, q->port, &b, stateless, t3) ? rte_rdtsc() : t3;
+	burst_forward(w, g, pkts, &b, stateless, t4);
+	t5 = rte_rdtsc();
+	*tsc = t5;
+
 	c->cycles[DP_CYC_RX] += t1 - t0;
 	c->cycles[DP_CYC_PARSE] += t2 - t1;
 	c->cycles[DP_CYC_LOOKUP] += t3 - t2;
-	if (b->n_ip != 0) {
-		rb->q = q;
-		rb->n = n;
-	}
-	return n;
-}
-
-/*
- * Back half of the burst in @p rb (dp_rx_front()): new flows, then each
- * packet accounted and sent, under the current generation @p g. Its
- * stages start at @p *tsc, which becomes the last read here.
- */
-static void
-dp_rx_back(struct dp_worker *w, const struct umbra_gen *g,
-	   struct dp_rx_batch *rb, uint64_t *tsc)
-{
-	struct dp_decision stateless[DP_BURST];
-	struct dp_counters *c = w->cnt;
-	uint64_t t3 = *tsc, t4, t5;
-
-	/* Bursts of known flows only (most) read no TSC for this stage. */
-	t4 = burst_new_flows(w, g, rb->pkts, rb->q->port, &rb->b, stateless, t3) ?
-	     rte_rdtsc() : t3;
-	burst_forward(w, g, rb->pkts, &rb->b, stateless, t4);
-	t5 = rte_rdtsc();
-	*tsc = t5;
-	rb->n = 0;
 	c->cycles[DP_CYC_CLASSIFY] += t4 - t3;
 	c->cycles[DP_CYC_FORWARD] += t5 - t4;
+	return n;
 }
 
 static void
@@ -463,10 +394,6 @@ dp_worker_main(void *arg)
 	uint64_t drain = w->tsc_hz / 1000000 * DP_DRAIN_US;
 	uint64_t tsc = rte_rdtsc(); /* the last TSC read (dp_rx_burst()) */
 	uint64_t next_drain = tsc + drain;
-	/* rb[cur]: the next front half; rb[cur ^ 1]: a burst waiting for
-	 * its back half (n != 0). */
-	struct dp_rx_batch rb[2] = { { .n = 0 }, { .n = 0 } };
-	unsigned int cur = 0;
 
 	rte_rcu_qsbr_thread_register(qsbr, w->index);
 	rte_rcu_qsbr_thread_online(qsbr, w->index);
@@ -486,19 +413,12 @@ dp_worker_main(void *arg)
 		fault_worker_sync(&w->fault, w->faults);
 		if (unlikely(fault_delayq_count(w->fault.dq) != 0))
 			dp_fault_release(w, rte_rdtsc());
-		for (uint16_t i = 0; i < w->n_rxq; i++) {
-			rx |= dp_rx_front(w, g, &w->rxq[i], &rb[cur], &tsc);
-			cur ^= 1;
-			if (rb[cur].n != 0)
-				dp_rx_back(w, g, &rb[cur], &tsc);
-		}
+		for (uint16_t i = 0; i < w->n_rxq; i++)
+			rx |= dp_rx_burst(w, g, &w->rxq[i], &tsc);
 		/* A busy loop's clock is its last burst's; an idle one reads it. */
 		if (rx == 0)
 			tsc = rte_rdtsc();
 		if (tsc >= next_drain) {
-			/* Aging frees positions: no burst may hold one. */
-			if (rb[cur ^ 1].n != 0)
-				dp_rx_back(w, g, &rb[cur ^ 1], &tsc);
 			tsc = dp_housekeeping(w, g, tsc);
 			next_drain = tsc + drain;
 		}
@@ -507,8 +427,6 @@ dp_worker_main(void *arg)
 		rte_rcu_qsbr_quiescent(qsbr, w->index);
 	}
 	/* Held packets go out now rather than be lost with the process. */
-	if (rb[cur ^ 1].n != 0)
-		dp_rx_back(w, gen_current(w->pub), &rb[cur ^ 1], &tsc);
 	while (fault_delayq_count(w->fault.dq) != 0)
 		dp_fault_release(w, UINT64_MAX);
 	rte_rcu_qsbr_thread_offline(qsbr, w->index);

@@ -208,9 +208,10 @@ release_burst(struct dp_worker *w, uint64_t now)
 
 	polled = fault_delayq_poll(w->fault.dq, now, it, DP_BURST);
 	n = release_unpack(w, it, polled);
-	/* Held for milliseconds among 100k others, each mbuf is cold: both
-	 * of its lines (lengths; next and pool, read when the device frees
-	 * it) are fetched for the whole burst before any is read. */
+	/* Held for milliseconds among 100k others, an mbuf held as itself is
+	 * cold: both of its lines (lengths; next and pool, read when the
+	 * device frees it) are fetched for the whole burst before any is
+	 * read (release_prefetch_next() asked for them a loop ago). */
 	for (uint32_t i = 0; i < n; i++) {
 		rte_prefetch0(it[i].pkt);
 		rte_prefetch0(RTE_PTR_ADD(it[i].pkt, RTE_CACHE_LINE_SIZE));

@@ -18,7 +18,7 @@
  * connect not judged yet; a pure ACK of an established connection cannot
  * (most packets). UDP: only DNS, and of the client's queries only one that
  * opens a request (none open), so a flow's repeated queries are read once
- * until answered. Reads only the entry's first cache line.
+ * until answered; a UDP packet reads only the entry's first cache line.
  */
 static inline bool
 dp_health_wants(const struct flow_entry *e, const struct pkt_meta *m, enum flow_dir dir)

@@ -21,8 +21,10 @@
  * Delayed packets wait in a per-worker delay queue keyed by TSC deadline:
  * one FIFO per constant-delay rule (an array of items in arrival order:
  * deadlines never decrease in it, so only its head is looked at) and a
- * timer wheel for jittered or stacked delays.
- * The queue is bounded; overflow is dropped and counted.
+ * timer wheel for jittered or stacked delays. A short packet bound for a
+ * FIFO waits there as a copy of its bytes, its mbuf freed at once (back
+ * in a fresh one when due). The queue is bounded; overflow is dropped
+ * and counted.
  *
  * Worker half: fault_decide.c (apply), fault_delay.c (delay queue),
  * fault_craft.c (RST, ICMP, DNS answers; corruption), fault_rand.c

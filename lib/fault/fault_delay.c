@@ -12,16 +12,19 @@
  * creation.
  *
  * FIFOs: one per constant-delay class, an array of items in arrival order
- * made of 4 KB chunks (128 items, linked only chunk to chunk) taken from a
- * pool of their own. Deadlines never decrease within one (an item that
- * would break that goes to the wheel), so only heads matter, and an item
- * goes in by a copy to the tail and out by a copy from the head: a
- * release reads memory in order (the hardware prefetcher streams it, no
- * pointer to chase from item to item), and fault_delayq_peek() shows
- * what comes next so that the caller can prefetch its packets a poll
- * ahead. The pool holds capacity / 128 chunks and two per FIFO (a FIFO's
- * head and tail chunks may be part full), so it never runs out before
- * the queue is full; a chunk emptied is reused first (still in cache).
+ * made of 4 KB chunks (32 places of 128 bytes: an item and room for a
+ * copy of a short packet; linked only chunk to chunk) taken from a pool
+ * of their own. Deadlines never decrease within one (an item that would
+ * break that goes to the wheel), so only heads matter, and an item goes
+ * in by a copy to the tail and out by a copy from the head: memory read
+ * and written in order (the hardware prefetcher streams it, no pointer
+ * to chase from item to item). A packet of up to FAULT_DELAY_INLINE
+ * bytes can be held as a copy in its place (fault_delayq_push_copy()),
+ * so that its buffer goes back to its pool at once; a packet held as
+ * itself can be prefetched a poll ahead (fault_delayq_peek()). The pool
+ * holds capacity / 32 chunks and two per FIFO (a FIFO's head and tail
+ * chunks may be part full), so it never runs out before the queue is
+ * full; a chunk emptied is reused first (still in cache).
  * The non-empty FIFOs sit in a binary min-heap keyed by head deadline (a
  * compact array, at most n_fifos entries, touched only by pushes to an
  * empty FIFO and by items going out): a poll with nothing due looks at

@@ -83,19 +83,14 @@ struct flow_entry {
 	uint16_t stage;         /**< stage the flow was given at its first packet */
 	uint16_t from_stage;    /**< stage of the originator */
 	uint16_t rule;          /**< inter-stage rule index, or FLOW_RULE_NONE */
-	uint8_t orig_side : 1;  /**< 0: originator is key side a, 1: side b */
-	uint8_t verdict : 1;    /**< enum flow_verdict */
+	uint8_t orig_side;      /**< 0: originator is key side a, 1: side b */
+	uint8_t verdict;        /**< enum flow_verdict */
 	uint8_t shadow;         /**< shadow profile index + 1 (lib/shadow); 0: none.
 				     Read per packet: on the first line. */
 	uint8_t health;         /**< cohort health and dependency-map bits (lib/dp
 				     dp_worker_health.c); read per packet, so on
 				     the first line: a UDP packet touches no other */
-	/* A TCP segment without payload, SYN, FIN or RST (most ACKs) reads
-	 * and writes only these two: on the first line too. */
-	uint8_t tcp_state;      /**< enum flow_tcp_state */
-	uint8_t flags_seen[2];  /**< PKT_TCP_* bits seen per direction */
-	/* line 2: per flow, MAC rewrites, TCP tracking (read by TCP segments
-	 * that carry data or open or close the connection) */
+	/* line 2: per flow, MAC rewrites, TCP tracking (read by TCP packets) */
 	uint64_t first_tsc;
 	uint8_t mac[2][6];      /**< rewrite destination MAC per direction */
 	uint32_t snd_max[2];    /**< highest TCP seq + len seen per direction */
@@ -104,6 +99,8 @@ struct flow_entry {
 	uint32_t gen;           /**< generation that classified the flow */
 	uint8_t service;        /**< service index (lib/steer), 0xff: none */
 	uint8_t steer;          /**< how it was steered (enum steer_how) */
+	uint8_t flags_seen[2];  /**< PKT_TCP_* bits seen per direction */
+	uint8_t tcp_state;      /**< enum flow_tcp_state */
 	uint8_t proto;          /**< IP protocol, for aging without the key */
 	uint8_t in_use;
 	/** Delay faults that keep order: latest deadline given per direction
@@ -115,8 +112,6 @@ struct flow_entry {
 
 _Static_assert(sizeof(struct flow_entry) <= 128, "flow state must fit 128 bytes");
 _Static_assert(offsetof(struct flow_entry, health) < 64, "health is read per packet");
-_Static_assert(offsetof(struct flow_entry, flags_seen) + 2 <= 64,
-	       "a TCP ACK reads and writes only the first cache line");
 _Static_assert(offsetof(struct flow_entry, first_tsc) <= 64,
 	       "per-packet fields must share the first cache line");
 
@@ -182,23 +177,9 @@ struct flow_entry *flow_table_entry(struct flow_table *ft, int32_t pos);
 
 /**
  * Prefetch the per-packet cache line of the entry at @p pos, and with
- * @p line2 the second one too (see flow_needs_line2()).
+ * @p tcp the second one too (TCP tracking lives there).
  */
-void flow_table_prefetch(struct flow_table *ft, int32_t pos, bool line2);
-
-/**
- * Whether flow_entry_update() reads the entry's second cache line for
- * the packet @p m: a TCP segment that carries data (retransmissions) or
- * SYN, FIN or RST (handshake, close, reopen). A bare ACK does not, but
- * for the one that completes a handshake (the RTT, once per flow).
- */
-static inline bool
-flow_needs_line2(const struct pkt_meta *m)
-{
-	return m->l4_proto == 6 && (m->flags & PKT_F_L4) &&
-	       (m->payload_len != 0 ||
-		(m->tcp_flags & (PKT_TCP_SYN | PKT_TCP_FIN | PKT_TCP_RST)));
-}
+void flow_table_prefetch(struct flow_table *ft, int32_t pos, bool tcp);
 
 /**
  * A seeded 16-bit hash of a flow's canonical key, the same for both

@@ -291,10 +291,10 @@ flow_table_entry(struct flow_table *ft, int32_t pos)
 }
 
 void
-flow_table_prefetch(struct flow_table *ft, int32_t pos, bool line2)
+flow_table_prefetch(struct flow_table *ft, int32_t pos, bool tcp)
 {
 	rte_prefetch0(&ft->entries[pos]);
-	if (line2)
+	if (tcp)
 		rte_prefetch0((const uint8_t *)&ft->entries[pos] + RTE_CACHE_LINE_SIZE);
 }
 

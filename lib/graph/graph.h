@@ -623,6 +623,17 @@ unsigned int graph_golden_list(const struct graph_golden *g, uint16_t stage,
 /** Golden graphs dropped because the store was full. */
 uint64_t graph_golden_dropped(const struct graph_golden *g);
 
+/**
+ * A new configuration numbers the stages or services differently (a
+ * store with no database behind it, which could read them again by
+ * name): old stage i becomes @p stage_to[i] (GRAPH_ANY: gone, its graphs
+ * dropped), old service i @p svc_to[i] (-1: gone, the edges of that
+ * client left out and counted as truncated). Edges are sorted again.
+ * Stages and services past @p n_stages, @p n_svcs are gone.
+ */
+void graph_golden_renumber(struct graph_golden *g, const uint16_t *stage_to,
+			   unsigned int n_stages, const int16_t *svc_to, unsigned int n_svcs);
+
 /** A release's version in a bake (a configuration's, with the NUL). */
 #define GRAPH_BAKE_VERSION_MAX 64
 

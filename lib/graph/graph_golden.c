@@ -26,6 +26,7 @@ struct graph_golden {
 	/* Last version given per stage: versions are never reused, even
 	 * after their graph was dropped. */
 	uint32_t last_version[GRAPH_ANY];
+	uint32_t renumbered[GRAPH_ANY];   /* scratch of graph_golden_renumber() */
 };
 
 struct graph_golden *
@@ -178,6 +179,63 @@ uint64_t
 graph_golden_dropped(const struct graph_golden *g)
 {
 	return g->dropped;
+}
+
+/* Snapshot @p s's edges renumbered to stage @p stage and the new service
+ * indexes; edges of a client service gone are left out. */
+static void
+snap_renumber(struct graph_snap *s, uint16_t stage, const int16_t *svc_to,
+	      unsigned int n_svcs)
+{
+	uint32_t n = 0;
+
+	s->filter.stage = stage;
+	for (uint32_t i = 0; i < s->n; i++) {
+		struct graph_snap_edge e = s->e[i];
+		struct graph_key *k = &e.key;
+
+		k->stage = stage;
+		if (k->client_kind == GRAPH_CLIENT_SERVICE) {
+			int to = k->client[0] < n_svcs ? svc_to[k->client[0]] : -1;
+
+			if (to < 0 || to >= GRAPH_SERVICES_MAX) {
+				s->truncated++;
+				s->flows -= e.st.flows;
+				s->bytes -= e.st.bytes;
+				continue;
+			}
+			k->client[0] = (uint8_t)to;
+		}
+		s->e[n++] = e;
+	}
+	s->n = n;
+	graph_snap_sort(s);
+}
+
+void
+graph_golden_renumber(struct graph_golden *g, const uint16_t *stage_to, unsigned int n_stages,
+		      const int16_t *svc_to, unsigned int n_svcs)
+{
+	uint32_t *to_last = g->renumbered;
+
+	memset(to_last, 0, sizeof(g->renumbered));
+	for (uint32_t i = 0; i < g->max_graphs; i++) {
+		struct graph_snap *s = g->g[i];
+		uint16_t old = s->filter.stage;
+		uint16_t to = old < n_stages ? stage_to[old] : GRAPH_ANY;
+
+		if (!g->seq[i])
+			continue;
+		if (to == GRAPH_ANY) {
+			g->seq[i] = 0;
+			continue;
+		}
+		snap_renumber(s, to, svc_to, n_svcs);
+	}
+	for (unsigned int old = 0; old < n_stages && old < GRAPH_ANY; old++)
+		if (stage_to[old] != GRAPH_ANY && g->last_version[old] > to_last[stage_to[old]])
+			to_last[stage_to[old]] = g->last_version[old];
+	memcpy(g->last_version, to_last, sizeof(g->last_version));
 }
 
 bool

@@ -29,6 +29,9 @@
 #define SHADOW_HOLD_MAX 64      /* early client segments per target */
 #define SHADOW_KEEP_MAX 32      /* retransmission copies per target */
 #define SHADOW_REQ_RING 8       /* requests remembered for their answers (pipelining) */
+/* Datagrams of a flow nobody answered yet whose heads are still held as
+ * evidence (a one-way stream stops paying for it after these). */
+#define SHADOW_EV_UNANSWERED 8
 /* Deep copy up to this; clone the payload beyond. tests/bench/copy_cost
  * measures the two about even near 1 KB here and the deep copy cheaper
  * below (the clone's second mbuf and refcount cost more than copying a
@@ -79,7 +82,8 @@ struct req_names {
 };
 
 /*
- * Its first two cache lines hold what every client datagram reads or
+ * Its first two cache lines (one 128-byte pair, which an adjacent-line
+ * prefetcher fetches together) hold what every client datagram reads or
  * writes (the key checked, times, counts, the last request's TSC); the
  * rest is for streams (TCP, HTTP) and evidence.
  */
@@ -109,6 +113,7 @@ struct shadow_session {
 	uint16_t target_port[SHADOW_TARGETS];
 	uint8_t req_ev_held;    /* req_ev holds a request not sent yet */
 	uint8_t ev_sent;        /* ev_x is set */
+	uint8_t answered;       /* a side answered (a record was emitted) */
 	/* line 2: streams */
 	uint64_t req_tsc[SHADOW_REQ_RING] __rte_cache_aligned;
 	struct req_names req_names[SHADOW_REQ_RING];
@@ -117,8 +122,10 @@ struct shadow_session {
 	struct answer_stream prod;
 	struct target t[SHADOW_TARGETS];
 	struct compare_head req_head; /* evidence: the request being received */
-	struct compare_head req_ev; /* evidence: the last complete request, until sent */
-} __rte_cache_aligned;
+	/* evidence: the last complete request, until sent (a datagram's first
+	 * bytes share their line with its length) */
+	struct compare_head req_ev __rte_cache_aligned;
+} __rte_aligned(128);
 
 static void session_free(struct shadow_worker *sw, uint32_t idx);
 static void session_finish(struct shadow_worker *sw, struct shadow_session *s,
@@ -307,8 +314,10 @@ record_emit(struct shadow_worker *sw, struct shadow_session *s,
 		.proto = s->proto, .profile = s->slot, .server_port = s->server_port,
 	};
 
-	if (unlikely(compare_evidence_sampled(s->flow_id)))
+	if (unlikely(compare_evidence_sampled(s->flow_id))) {
+		s->answered = 1;
 		evidence_send(sw, s, exchange);
+	}
 	if (msg != NULL) {
 		r.flags = msg->flags;
 		r.status = msg->status;
@@ -408,17 +417,18 @@ answers_close(struct shadow_worker *sw, struct shadow_session *s,
  * Request @p x of a flow that carries evidence ended, @p rest_len bytes
  * before what was fed: its head is held for the exchange's first record
  * (evidence_send()). A request still held when the next one ends was not
- * answered yet: over TCP (pipelining) it goes now; a datagram's is
- * dropped, since datagrams nobody answered are usual (one-way streams).
+ * answered yet (pipelining): it goes now. (A datagram still held is
+ * dropped instead, datagram_evidence_hold(): datagrams nobody answers are
+ * usual, one-way streams.)
  */
 static void
 request_evidence_hold(struct shadow_worker *sw, struct shadow_session *s,
 		      uint16_t in_port, uint32_t x, const uint8_t *rest,
-		      uint32_t rest_len, bool stream)
+		      uint32_t rest_len)
 {
 	if (!compare_evidence_sampled(s->flow_id))
 		return;
-	if (s->req_ev_held && stream)
+	if (s->req_ev_held)
 		evidence_send(sw, s, s->req_ev_x);
 	compare_head_move(&s->req_head, s->flow_id, rest, rest_len, &s->req_ev);
 	s->req_ev_x = x;
@@ -444,7 +454,7 @@ requests_feed(struct shadow_worker *sw, struct shadow_session *s,
 		struct req_names *rn = &s->req_names[s->n_req % SHADOW_REQ_RING];
 
 		request_evidence_hold(sw, s, in_port, s->n_req, data + msg[i].end,
-				      len - msg[i].end, true);
+				      len - msg[i].end);
 		memcpy(rn->method, msg[i].method, sizeof(rn->method));
 		memcpy(rn->path, msg[i].path, sizeof(rn->path));
 		s->req_tsc[s->n_req % SHADOW_REQ_RING] = s->req_start;
@@ -827,23 +837,40 @@ target_client_segment(struct shadow_worker *sw, struct shadow_session *s,
 
 /* ---- the flow's packets --------------------------------------------- */
 
+/*
+ * A datagram (@p pkt, @p m) of a flow that carries evidence: its head
+ * is held as request_evidence_hold() does, straight from the
+ * datagram. Once SHADOW_EV_UNANSWERED datagrams went without any answer,
+ * none is held until an answer comes: a one-way stream pays nothing.
+ */
+static void
+datagram_evidence_hold(struct shadow_worker *sw, struct shadow_session *s,
+		       const struct rte_mbuf *pkt, const struct pkt_meta *m)
+{
+	const uint8_t *d;
+
+	if (!s->answered && s->n_req >= SHADOW_EV_UNANSWERED)
+		return;
+	d = pkt_bytes(sw, pkt, m->payload_off, m->payload_len);
+	if (d == NULL || m->payload_len == 0)
+		return;
+	s->req_ev.len = 0;
+	s->req_ev.seen = 0;
+	compare_head_add(&s->req_ev, s->flow_id, d, m->payload_len);
+	/* DNS pairs by query ID, other datagrams by order (answer_udp()). */
+	s->req_ev_x = s->proto == COMPARE_DNS && m->payload_len >= 2 ?
+		      (uint32_t)(d[0] << 8 | d[1]) : s->n_req;
+	s->req_ev_held = 1;
+	s->in_port = pkt->port;
+}
+
 static void
 client_udp(struct shadow_worker *sw, struct shadow_session *s,
 	   const struct shadow_profile *p, const struct rte_mbuf *pkt,
 	   const struct pkt_meta *m, uint64_t now, const struct shadow_tx *tx)
 {
-	if (compare_evidence_sampled(s->flow_id)) {
-		const uint8_t *d = pkt_bytes(sw, pkt, m->payload_off, m->payload_len);
-
-		/* DNS pairs by query ID, other datagrams by order (answer_udp()). */
-		if (d != NULL && m->payload_len > 0) {
-			compare_head_add(&s->req_head, s->flow_id, d, m->payload_len);
-			request_evidence_hold(sw, s, pkt->port,
-					      s->proto == COMPARE_DNS && m->payload_len >= 2 ?
-					      (uint32_t)(d[0] << 8 | d[1]) : s->n_req, NULL, 0,
-					      false);
-		}
-	}
+	if (unlikely(compare_evidence_sampled(s->flow_id)))
+		datagram_evidence_hold(sw, s, pkt, m);
 	s->req_start = now;
 	s->n_req++;
 	for (int ti = 0; ti < s->n_targets; ti++) {
@@ -1280,7 +1307,7 @@ shadow_worker_init(struct shadow_worker *sw, uint16_t index, uint64_t tsc_hz,
 	sw->by_key = rte_hash_create(&hp);
 	sw->sessions = rte_zmalloc_socket("umbra_shadow_sessions",
 					  (size_t)n_sessions * sizeof(*sw->sessions),
-					  RTE_CACHE_LINE_SIZE, socket);
+					  _Alignof(struct shadow_session), socket);
 	sw->copies = rte_zmalloc_socket("umbra_shadow_copies",
 					(size_t)n_sessions * SHADOW_TARGETS * sizeof(*sw->copies),
 					RTE_CACHE_LINE_SIZE, socket);

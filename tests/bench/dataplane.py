@@ -36,9 +36,9 @@ under the run's temporary directory, its PMD thread on the CPU the other
 forwarders use, and is stopped by PID after each turn. net_pcap's
 infinite_rx keeps the whole capture in mbufs of the port's pool, and OVS's
 shared pool holds at most 262144: its replay port gets a pool of its own
-(per-port-memory, options:n_rxq sized so that the pool holds the capture,
-mtu_request 1000 for 1152-byte buffers) and the memory that pool needs
-(hugepages when that much is free, else --no-huge). Its rate comes from
+(per-port-memory, options:n_rxq sized so that the pool holds the capture)
+and the memory that pool needs: hugepages when that much is free, else
+--no-huge, which is slower (4 KiB pages), and said so in the output. Its rate comes from
 the datapath's own port counters (dpctl/show -s): the database's
 statistics are refreshed only every 5 s. Where it does not come up or
 forwards nothing, it is reported as not run, with the reason.
@@ -77,8 +77,9 @@ OVS_CT_FLOWS = ["table=0,priority=10,ip,in_port=gen,actions=ct(table=1)",
 OVS_FLOWS = ["in_port=gen,actions=output:sink"]
 # OVS's largest rx descriptor ring; its per-port pool is n_rxq * this + 16384 + ...
 OVS_RXQ_DESC = 4096
-# Bytes per mbuf of that pool at mtu_request 1000 (1152 data room, dp_packet, header).
-OVS_MBUF_BYTES = 1600
+# Bytes per mbuf of that pool, assuming OVS keeps its 1500-byte MTU buffers
+# (net_pcap cannot set an MTU): 2176 data room, dp_packet, mempool header.
+OVS_MBUF_BYTES = 2600
 
 
 def cpu_list(spec):
@@ -107,12 +108,14 @@ def ovs_available():
 
 def ovs_mem(flows):
     """(EAL memory arguments, MB) for OVS replaying @p flows frames: its
-    replay pool plus 512 MB for the rest."""
-    mb = max(1024, flows * OVS_MBUF_BYTES // 2**20 + 512)
+    replay pool plus 1 GB for the rest."""
+    mb = max(1024, flows * OVS_MBUF_BYTES // 2**20 + 1024)
     out = subprocess.run([os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__)))), "deploy", "eal-mem.sh"), str(mb)],
         capture_output=True, text=True, check=True).stdout.split()
-    return out, mb
+    # OVS adds --in-memory unless told --legacy-mem, which --no-huge implies
+    # (EAL refuses the two together).
+    return out + (["--legacy-mem"] if "--no-huge" in out else []), mb
 
 
 class Ovs:
@@ -152,16 +155,40 @@ class Ovs:
         # The replay holds every frame in the pool: room for them and the
         # bursts in flight (the device has one queue; the pool follows n_rxq).
         n_rxq = (flows + 8192 + OVS_RXQ_DESC - 1) // OVS_RXQ_DESC
-        self.vsctl("add-port", "br0", "gen", "--", "set", "Interface", "gen", "type=dpdk",
-                   "options:dpdk-devargs=" + gen_vdev("net_pcap_ovs0", pcap),
-                   "options:n_rxq=%d" % n_rxq, "options:n_rxq_desc=%d" % OVS_RXQ_DESC,
-                   "mtu_request=1000", "ofport_request=1", timeout=300)
-        self.vsctl("add-port", "br0", "sink", "--", "set", "Interface", "sink", "type=dpdk",
-                   "options:dpdk-devargs=net_null_ovs1,no-rx=1", "ofport_request=2")
-        for port in ("gen", "sink"):
-            err = self.vsctl("get", "Interface", port, "error").strip()
+        self.add_port("gen", 300, "options:dpdk-devargs=" + gen_vdev("net_pcap_ovs0", pcap),
+                      "options:n_rxq=%d" % n_rxq, "options:n_rxq_desc=%d" % OVS_RXQ_DESC,
+                      "ofport_request=1")
+        self.add_port("sink", 60, "options:dpdk-devargs=net_null_ovs1,no-rx=1",
+                      "ofport_request=2")
+
+    def add_port(self, name, timeout, *settings):
+        """A dpdk port on br0, waited for here: ovs-vsctl itself would wait
+        out its whole timeout for a port that failed (what the 1M-frame
+        replay did when its pool was too small); the port's error column
+        says why at once."""
+        self.vsctl("--no-wait", "add-port", "br0", name, "--", "set", "Interface", name,
+                   "type=dpdk", *settings)
+        deadline = time.time() + timeout
+        while True:
+            err = self.vsctl("get", "Interface", name, "error").strip()
             if err not in ("", "[]"):
-                raise RuntimeError("port %s: %s" % (port, err))
+                raise RuntimeError("port %s: %s (%s)" % (name, err, self.log_errors()))
+            ofport = self.vsctl("get", "Interface", name, "ofport").strip()
+            if ofport.lstrip("-").isdigit() and int(ofport) > 0:
+                return
+            if ofport == "-1" or time.time() > deadline:
+                raise RuntimeError("port %s did not come up (ofport %s; its log: %s)"
+                                   % (name, ofport, self.log_errors()))
+            time.sleep(0.5)
+
+    def log_errors(self):
+        """The last ERR line of ovs-vswitchd's log, or ''."""
+        try:
+            with open(os.path.join(self.d, "vswitchd.log")) as f:
+                errs = [line for line in f if "|ERR|" in line]
+        except OSError:
+            return ""
+        return errs[-1].split("|ERR|")[-1].strip()[:200] if errs else ""
 
     def sh(self, cmd, timeout=60):
         r = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=timeout)

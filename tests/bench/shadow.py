@@ -58,7 +58,10 @@ Last line:
 cost100 <= 0.40. prod_ratio_shed: production's rate with 100% shadowed and
 shedding on (the default) over the no-shadow rate, same run; goal >= 0.95.
 --ab-build DIR runs a second build's no-shadow, 10% and 100% in turn with
-this one's (A/B in one run; no shed key is given to it).)
+this one's (A/B in one run) with shed: false like this build's cost runs,
+or with no shed key when that build predates shedding (its binary does not
+know "flows_shed"): a build that sheds by default would otherwise shed the
+100% run's flows and measure almost no copies.)
 """
 import argparse
 import json
@@ -337,7 +340,7 @@ def main():
     ap.add_argument("--compare-seconds", type=float, default=3)
     ap.add_argument("--ab-build", default=None,
                     help="a second build (e.g. a baseline worktree's) run in turn with "
-                         "this one, without shedding (its cost10/cost100 beside ours)")
+                         "this one, shedding off (its cost10/cost100 beside ours)")
     args = ap.parse_args()
     if args.dport == 53:
         sys.exit("--dport 53 would be compared as DNS: choose another port")
@@ -360,6 +363,10 @@ def main():
         os.mkdir(os.path.join(clean.tmp, "ab"))
         ab_exe = os.path.join(clean.tmp, "ab", "umbra")
         shutil.copy2(os.path.join(args.ab_build, "app", "umbra", "umbra"), ab_exe)
+        with open(ab_exe, "rb") as f:
+            ab_shed = False if b"flows_shed" in f.read() else None
+        print("A/B build %s: %s" % (args.ab_build, "shed: false" if ab_shed is False
+                                     else "no shed key (predates shedding)"))
     clean.prefixes.append("%s-tp-5tswap-%d" % (benchlib.TAG, os.getpid()))
     print("load average at start: %s" % open("/proc/loadavg").read().strip(), flush=True)
 
@@ -375,7 +382,7 @@ def main():
                 for f, s in ((None, False), (0.1, False), (1.0, False), (1.0, True))]
         runs = [best(x, y) for x, y in zip(runs, this)]
         if ab_exe:
-            ab = [umbra_run(args, ab_exe, clean, pcap, args.flows, f, None)
+            ab = [umbra_run(args, ab_exe, clean, pcap, args.flows, f, ab_shed)
                   for f in (None, 0.1, 1.0)]
             ab_runs = [best(x, y) for x, y in zip(ab_runs, ab)]
             print("round %d, A/B build %s: no shadow %.2f, 10%% %.2f, 100%% %.2f Mpps"
@@ -436,7 +443,8 @@ def main():
              sc.get("flows", "-"), sc.get("flows_shed", "-"), shed["copies_mpps"]))
     if ab_exe:
         ab0 = ab_runs[0]["mpps"]
-        print("\nA/B, same run: this build against %s (no shedding key there)" % args.ab_build)
+        print("\nA/B, same run: this build against %s (%s)" % (
+            args.ab_build, "shed: false" if ab_shed is False else "no shed key there"))
         print("| build | no shadow Mpps | 10% Mpps | 100% Mpps | cost10 | cost100 |")
         print("|---|---|---|---|---|---|")
         for name, rr in (("this", runs[:3]), (args.ab_build, ab_runs)):

@@ -1354,6 +1354,64 @@ test_bake_follows_services(void **state)
 	assert_true(graph_bake_tick(&b[0], "v1", 8200, 1000));
 }
 
+/* A store with no database behind it follows a configuration that
+ * renumbers stages and services: graphs move to their stage's new index
+ * with their versions, client services to theirs; a client service gone
+ * leaves its edge out (truncated), a stage gone its graphs. */
+static void
+test_golden_renumber(void **state)
+{
+	(void)state;
+	struct graph_golden *g = graph_golden_create(4, 8);
+	struct graph_edges *t = graph_edges_create(64);
+	struct graph_snap *s = graph_snap_create(64);
+	struct graph_filter f = { STAGE, GRAPH_ANY, GRAPH_ANY };
+	uint16_t stage_to[STAGE + 1];
+	int16_t svc_to[SVC + 2];
+	const struct graph_snap *r;
+	struct graph_key k;
+
+	flow(t, SVC, 0, IP(10, 1, 0, 1), IP(10, 2, 0, 1), 5432, 1000);
+	flow(t, SVC + 1, 0, IP(10, 1, 0, 2), IP(10, 2, 0, 2), 6379, 1000);
+	flow(t, GRAPH_SERVICE_NONE, 0, IP(10, 1, 0, 3), IP(10, 2, 0, 3), 80, 1000);
+	graph_snap_take(t, &f, 2000, s);
+	assert_int_equal(s->n, 3);
+	assert_int_equal(graph_golden_save(g, s, GRAPH_GOLDEN_COMMAND, "a"), 1);
+	assert_int_equal(graph_golden_save(g, s, GRAPH_GOLDEN_COMMAND, "b"), 2);
+	f.stage = 0;
+	graph_snap_take(t, &f, 2000, s);
+	assert_int_equal(graph_golden_save(g, s, GRAPH_GOLDEN_COMMAND, "gone"), 1);
+	/* Stage STAGE becomes 0, stage 0 is gone; SVC becomes 0, SVC + 1 is gone. */
+	for (unsigned int i = 0; i <= STAGE; i++)
+		stage_to[i] = GRAPH_ANY;
+	stage_to[STAGE] = 0;
+	for (unsigned int i = 0; i < SVC + 2; i++)
+		svc_to[i] = -1;
+	svc_to[SVC] = 0;
+	graph_golden_renumber(g, stage_to, STAGE + 1, svc_to, SVC + 2);
+	assert_null(graph_golden_get(g, STAGE, 0));
+	r = graph_golden_get(g, 0, 0);
+	assert_non_null(r);
+	assert_int_equal(r->version, 2);
+	assert_string_equal(r->label, "b");
+	assert_int_equal(r->filter.stage, 0);
+	assert_int_equal(r->n, 2);
+	assert_int_equal(r->truncated, 1);
+	assert_int_equal(r->flows, 2);
+	k = key(0, 0, IP(10, 1, 0, 1), IP(10, 2, 0, 1), 5432);
+	k.stage = 0;
+	assert_true(memcmp(&r->e[0].key, &k, sizeof(k)) == 0 ||
+		    memcmp(&r->e[1].key, &k, sizeof(k)) == 0);
+	for (uint32_t i = 0; i < r->n; i++)
+		assert_int_equal(r->e[i].key.stage, 0);
+	assert_string_equal(graph_golden_get(g, 0, 1)->label, "a");
+	/* Versions go on from the stage's last. */
+	assert_int_equal(graph_golden_save(g, s, GRAPH_GOLDEN_COMMAND, NULL), 3);
+	graph_snap_free(s);
+	graph_edges_free(t);
+	graph_golden_free(g);
+}
+
 /* A packed graph reads back equal, as another stage index when the
  * configuration numbers its stage differently; a blob that is not one
  * (another layout, cut short) is refused, and so is one too big. */
@@ -2001,6 +2059,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sim_drops_db, sim_setup, sim_teardown),
 		cmocka_unit_test(test_dot),
 		cmocka_unit_test(test_bake_follows_services),
+		cmocka_unit_test(test_golden_renumber),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
