@@ -751,7 +751,7 @@ fault_delayq_push(struct fault_delayq *q, const struct fault_delay_item *it,
 	q->count++;
 	if (fifo < q->n_fifos && fifo_push(q, it, fifo, NULL, 0) == 0)
 		return 0;
-	/* the wheel's pool has room: it holds capacity, less the FIFOs' */
+	/* the wheel's pool has room: it holds capacity, FIFO items none */
 	idx = pool_get(q);
 	q->items[idx] = *it;
 	q->node[idx].deadline = it->deadline;
