@@ -162,6 +162,34 @@ burst_parse(struct dp_worker *w, const struct umbra_gen *g,
 }
 
 /*
+ * After config/migrate: a flow decided by an older generation is removed
+ * when its client sends, so that packet decides it again as a new flow; a
+ * reply keeps the old decision (it must never become the originator). A
+ * flow whose earlier packet in this burst already used its entry waits for
+ * the next burst.
+ */
+static void
+burst_migrate(struct dp_worker *w, struct dp_burst *b)
+{
+	for (uint32_t j = 0; j < b->n_ip; j++) {
+		int32_t pos = b->pos[j];
+		bool used = false;
+
+		if (pos < 0 || !flow_table_is_migrated(w->ft, pos) ||
+		    flow_dir_of(flow_table_entry(w->ft, pos), b->side[j]) != FLOW_DIR_ORIG)
+			continue;
+		for (uint32_t i = 0; i < j && !used; i++)
+			used = b->pos[i] == pos;
+		if (used)
+			continue;
+		flow_table_migrate(w->ft, pos);
+		for (uint32_t i = j; i < b->n_ip; i++)
+			if (b->pos[i] == pos)
+				b->pos[i] = -1;
+	}
+}
+
+/*
  * New flows: classify the misses in one ACL call, apply policy, add.
  * @return the number of misses (0: nothing was done).
  */
@@ -332,6 +360,8 @@ dp_rx_burst(struct dp_worker *w, const struct umbra_gen *g,
 	for (uint32_t j = 0; j < b.n_ip; j++)
 		if (b.pos[j] >= 0)
 			flow_table_prefetch(w->ft, b.pos[j], b.meta[j].l4_proto == 6);
+	if (unlikely(flow_table_migrating(w->ft)))
+		burst_migrate(w, &b);
 	/* While a release is judged, its flows' request stamps too. */
 	if (unlikely(steer_any_canary(g->steer)))
 		for (uint32_t j = 0; j < b.n_ip; j++)

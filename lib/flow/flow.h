@@ -121,7 +121,7 @@ struct flow_table_stats {
 	uint64_t table_full;    /**< adds refused: the packet went stateless */
 	uint64_t expired_idle;
 	uint64_t expired_closed;
-	uint64_t migrated;      /**< dropped so that their next packet is decided again */
+	uint64_t migrated;      /**< dropped so that their client's next packet decides them again */
 	uint64_t active;
 };
 
@@ -131,8 +131,8 @@ struct flow_timeouts {
 	uint64_t tcp_idle;
 	uint64_t udp_idle;
 	uint64_t other_idle;
-	/** Flows decided by a generation below this are dropped (migration):
-	 * their next packet creates them again under the current one. */
+	/** Flows decided by a generation below this are migrated: the next
+	 * packet from their client decides them again (flow_table_migrate()). */
 	uint32_t min_gen;
 };
 
@@ -226,7 +226,7 @@ void flow_entry_update(struct flow_entry *e, const struct pkt_meta *m,
 enum flow_removal {
 	FLOW_REMOVED_IDLE = 0,  /**< idle longer than its timeout */
 	FLOW_REMOVED_CLOSED,    /**< a closed TCP flow past tcp_closed */
-	FLOW_REMOVED_MIGRATED,  /**< decided by a generation below min_gen */
+	FLOW_REMOVED_MIGRATED,  /**< decided below min_gen; flow_table_migrate() */
 };
 
 /**
@@ -245,9 +245,27 @@ typedef void (*flow_removed_fn)(void *ctx, int32_t pos, struct flow_entry *e,
 void flow_table_set_removed(struct flow_table *ft, flow_removed_fn fn, void *ctx);
 
 /**
+ * True while flows decided below the aging sweep's min_gen may remain: from
+ * a new min_gen until a full sweep meets none. Cheap: read once a burst.
+ */
+bool flow_table_migrating(const struct flow_table *ft);
+
+/** True if the flow at @p pos was decided below the current min_gen. */
+bool flow_table_is_migrated(const struct flow_table *ft, int32_t pos);
+
+/**
+ * Remove the flow at @p pos so that the packet in hand (its client's: a
+ * reply must never become the originator) adds it again under the current
+ * generation. Calls the removal callback with FLOW_REMOVED_MIGRATED.
+ */
+void flow_table_migrate(struct flow_table *ft, int32_t pos);
+
+/**
  * Expire idle and closed flows, visiting at most @p budget entries from
  * where the previous call stopped (so aging costs a bounded slice of time).
- * Each removal calls the table's removal callback, if set.
+ * Each removal calls the table's removal callback, if set. Flows below
+ * @p to->min_gen are not removed here: they are counted, so that
+ * flow_table_migrating() ends once none is left.
  * @return number of flows removed.
  */
 uint32_t flow_table_age(struct flow_table *ft, const struct flow_timeouts *to,

@@ -40,6 +40,12 @@ struct flow_table {
 	uint64_t memory;        /**< bytes taken from the heaps at creation */
 	flow_removed_fn removed;  /**< removal callback, NULL: none */
 	void *removed_ctx;
+	/* Migration: flows decided below min_gen wait for their client's next
+	 * packet. The sweep counts them; a full sweep that meets none ends it. */
+	uint32_t min_gen;
+	bool migrating;
+	uint32_t sweep_left;    /**< entries the current counting sweep has to visit */
+	uint32_t old_seen;      /**< flows below min_gen met by that sweep */
 	struct flow_table_stats stats;
 };
 
@@ -352,6 +358,47 @@ flow_remove(struct flow_table *ft, uint32_t pos, bool migrated)
 	ft->stats.active--;
 }
 
+bool
+flow_table_migrating(const struct flow_table *ft)
+{
+	return ft->migrating;
+}
+
+bool
+flow_table_is_migrated(const struct flow_table *ft, int32_t pos)
+{
+	return ft->entries[pos].gen < ft->min_gen;
+}
+
+void
+flow_table_migrate(struct flow_table *ft, int32_t pos)
+{
+	flow_remove(ft, (uint32_t)pos, true);
+}
+
+/* Start counting flows below a new min_gen, or end the count after a
+ * full sweep that met none (each later sweep counts again). */
+static void
+migration_track(struct flow_table *ft, uint32_t min_gen, uint32_t visited)
+{
+	if (min_gen != ft->min_gen) {
+		ft->min_gen = min_gen;
+		ft->migrating = true;
+		ft->sweep_left = ft->capacity;
+		ft->old_seen = 0;
+		return;
+	}
+	if (!ft->migrating)
+		return;
+	if (visited < ft->sweep_left) {
+		ft->sweep_left -= visited;
+		return;
+	}
+	ft->migrating = ft->old_seen != 0;
+	ft->sweep_left = ft->capacity;
+	ft->old_seen = 0;
+}
+
 uint32_t
 flow_table_age(struct flow_table *ft, const struct flow_timeouts *to,
 	       uint64_t now, uint32_t budget)
@@ -360,6 +407,7 @@ flow_table_age(struct flow_table *ft, const struct flow_timeouts *to,
 
 	if (budget > ft->capacity)
 		budget = ft->capacity;
+	migration_track(ft, to->min_gen, 0);
 	for (uint32_t i = 0; i < budget; i++) {
 		const struct flow_entry *e = &ft->entries[pos];
 
@@ -367,16 +415,16 @@ flow_table_age(struct flow_table *ft, const struct flow_timeouts *to,
 		 * read the clock) is not idle. */
 		if (!e->in_use) {
 			/* nothing */
-		} else if (e->gen < to->min_gen) {
-			flow_remove(ft, pos, true);
-			removed++;
 		} else if (now > e->last_tsc && now - e->last_tsc > flow_timeout(e, to)) {
 			flow_remove(ft, pos, false);
 			removed++;
+		} else if (e->gen < ft->min_gen) {
+			ft->old_seen++;
 		}
 		pos = pos + 1 == ft->capacity ? 0 : pos + 1;
 	}
 	ft->age_cursor = pos;
+	migration_track(ft, to->min_gen, budget);
 	return removed;
 }
 

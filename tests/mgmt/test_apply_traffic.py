@@ -26,7 +26,8 @@ st = d.call("status")["result"]
 t.check("61 generations published", st["generation"] == 61, st)
 t.check("apply latency measured", st["apply_latency"]["applies"] >= 1, st["apply_latency"])
 # Established flows kept their generation's decision; a migration makes
-# them follow the current one (dropped from the tables, decided again).
+# them follow the current one (each decided again, as a new flow, by its
+# client's next packet: the replay sends every flow again each loop).
 before = d.call("stats")["result"]["workers"][0]["flow_table"]
 r = d.call("config/migrate")
 t.check("config/migrate publishes generation 62", r.get("result", {}).get("generation") == 62, r)

@@ -199,9 +199,9 @@ r = d.call("config/apply", path=d.confs[1])
 t.check("config/apply", ok(r), r)
 r = d.call("config/migrate")
 t.check("config/migrate", ok(r), r)
-# The workers' aging drops the 13 flows a few at a time, each decided
-# again by its next packet: on a loaded host that takes seconds, so wait
-# for all of them, and for the six to land in production.
+# Each of the 13 flows is decided again by its client's next packet (the
+# replay's next loop): on a loaded host that takes seconds, so wait for
+# all of them, and for the six to land in production.
 time.sleep(1.0)
 deadline = time.time() + 20
 while time.time() < deadline:
@@ -213,8 +213,8 @@ while time.time() < deadline:
     time.sleep(0.2)
 r, prod = edges_of("production")
 t.check("the migrated flows to %s are production's" % ODD, moved == 6, edge_lines(r))
-# A migrated flow is decided again by its next packet: when that is the
-# reply (a DNS answer), the flow must not turn into DNS -> web:41000.
+# A migrated flow is decided again by its client's packet, never by a
+# reply (a DNS answer): no flow may turn into DNS -> web:41000.
 t.check("no edge from a server back to its client (a migrated flow picked up by its reply)",
         not [e for e in prod.values() if e["server_ip"] == WEB], edge_lines(r))
 # New: absent from a reference that covers k x min_gap_ms (the default's
