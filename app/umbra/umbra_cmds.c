@@ -572,8 +572,8 @@ cmd_snapshot_rollback(json_t *args, void *ctx, struct mgmt_error *err)
 }
 
 /* Established flows follow the current generation too: it is published
- * again with migrate_before set, and workers drop older flows as they age
- * their tables (their next packet is decided again). */
+ * again with migrate_before set, and each older flow is decided again by
+ * its client's next packet (flow_table_migrate()). */
 static json_t *
 cmd_config_migrate(json_t *args, void *ctx, struct mgmt_error *err)
 {

@@ -357,9 +357,11 @@ dp_rx_burst(struct dp_worker *w, const struct umbra_gen *g,
 	/* rte_hash hashes each key and prefetches its bucket in one pass:
 	 * hashing the keys beforehand (while parsing) measured slower. */
 	flow_table_lookup_bulk(w->ft, b.key_ptr, b.n_ip, b.pos);
+	/* The second line too for TCP (tracking) and where MACs are rewritten. */
 	for (uint32_t j = 0; j < b.n_ip; j++)
 		if (b.pos[j] >= 0)
-			flow_table_prefetch(w->ft, b.pos[j], b.meta[j].l4_proto == 6);
+			flow_table_prefetch(w->ft, b.pos[j],
+					    g->rewrites_mac || b.meta[j].l4_proto == 6);
 	if (unlikely(flow_table_migrating(w->ft)))
 		burst_migrate(w, &b);
 	/* While a release is judged, its flows' request stamps too. */

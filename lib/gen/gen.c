@@ -86,6 +86,21 @@ gen_validate(const struct umbra_conf *conf, char *err, size_t errlen)
 	return validate(conf, NULL, err, errlen);
 }
 
+/* Whether any stage or backend egress rewrites MACs (splits and DevMesh
+ * extensions leave through one of those). */
+static bool
+conf_rewrites_mac(const struct umbra_conf *conf)
+{
+	for (uint16_t s = 0; s < conf->n_stages; s++)
+		if (conf->stages[s].egress.rewrite_mac)
+			return true;
+	for (uint32_t i = 0; i < conf->n_services; i++)
+		for (uint8_t b = 0; b < conf->services[i].n_backends; b++)
+			if (conf->services[i].backends[b].egress.rewrite_mac)
+				return true;
+	return false;
+}
+
 struct umbra_gen *
 gen_build(struct umbra_conf *conf, const char *state, uint64_t id, char *err,
 	  size_t errlen)
@@ -126,6 +141,7 @@ gen_build(struct umbra_conf *conf, const char *state, uint64_t id, char *err,
 	g->n_stages = conf->n_stages;
 	for (uint16_t s = 0; s < conf->n_stages; s++)
 		stage_compile(&g->stages[s], &conf->stages[s]);
+	g->rewrites_mac = conf_rewrites_mac(conf);
 	g->uplink_port = GEN_NO_PORT;
 	for (uint16_t i = 0; i < conf->n_ports; i++) {
 		if (conf->ports[i].role == CONF_PORT_UPLINK) {

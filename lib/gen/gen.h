@@ -44,10 +44,13 @@ struct umbra_gen {
 	struct gen_stage stages[CONF_MAX_STAGES];
 	uint16_t n_stages;
 	uint16_t uplink_port;           /**< first uplink port, or GEN_NO_PORT */
-	/** Flows decided by an older generation are dropped by the workers'
-	 * aging sweep, so that their next packet follows this one (an
-	 * operator's migration; carried over by later generations). */
+	/** Flows decided by an older generation are decided again by their
+	 * client's next packet, so that they follow this one (an operator's
+	 * migration; carried over by later generations). */
 	uint64_t migrate_before;
+	/** Some egress rewrites MACs (a next_hop_mac on a stage or backend):
+	 * workers then prefetch each flow's second line, where the MACs are. */
+	bool rewrites_mac;
 };
 
 /** The published generation and what is waiting to be freed. */
