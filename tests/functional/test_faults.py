@@ -185,11 +185,15 @@ faults:
     c.frames_equal("other traffic is not delayed", r.captures["prod"], prod)
     ts, tp = pcap_times(c, "stg"), pcap_times(c, "prod")
     gaps = [s - p for s, p in zip(ts, tp)]
-    # Never early; the upper bounds leave room for a shared CI host that
-    # takes the worker's core away for a while (ASan runs are slower too).
+    # The neighbour's own send lags its arrival by up to a TX drain period
+    # (DP_DRAIN_US, 100 us; more under ASan: 110 us seen), which shortens
+    # the gap: the lower bound allows 0.5 ms of that. Never early against
+    # the packet's own arrival is the delay queue's contract (unit test
+    # fault_delay) and what delay_error measures. The upper bounds leave
+    # room for a shared CI host that takes the worker's core away.
     c.check("each leaves 30 ms after its neighbour (%.2f..%.2f ms)" %
             (min(gaps) * 1e3, max(gaps) * 1e3),
-            len(gaps) == 20 and min(gaps) >= 0.0299 and max(gaps) < 0.060, gaps)
+            len(gaps) == 20 and min(gaps) >= 0.0295 and max(gaps) < 0.060, gaps)
     e = counters(r)["delay_error"]
     c.check("applied minus requested: count 20, max %d ns" % e["max_ns"],
             e["count"] == 20 and e["max_ns"] < 25000000, e)
