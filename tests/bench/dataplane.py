@@ -36,8 +36,10 @@ under the run's temporary directory, its PMD thread on the CPU the other
 forwarders use, and is stopped by PID after each turn. net_pcap's
 infinite_rx keeps the whole capture in mbufs of the port's pool, and OVS's
 shared pool holds at most 262144: its replay port gets a pool of its own
-(per-port-memory, options:n_rxq sized so that the pool holds the capture)
-and the memory that pool needs: hugepages when that much is free, else
+(per-port-memory, options:n_rxq sized so that the pool holds the capture,
+mtu_request=68 so that its buffers are 1 KiB rather than 2 KiB: OVS sizes
+them from the MTU asked for even where net_pcap cannot set one) and the
+memory that pool needs: hugepages when that much is free, else
 --no-huge, which is slower (4 KiB pages), and said so in the output. Its rate comes from
 the datapath's own port counters (dpctl/show -s): the database's
 statistics are refreshed only every 5 s. Where it does not come up or
@@ -77,9 +79,13 @@ OVS_CT_FLOWS = ["table=0,priority=10,ip,in_port=gen,actions=ct(table=1)",
 OVS_FLOWS = ["in_port=gen,actions=output:sink"]
 # OVS's largest rx descriptor ring; its per-port pool is n_rxq * this + 16384 + ...
 OVS_RXQ_DESC = 4096
-# Bytes per mbuf of that pool, assuming OVS keeps its 1500-byte MTU buffers
-# (net_pcap cannot set an MTU): 2176 data room, dp_packet, mempool header.
-OVS_MBUF_BYTES = 2600
+# The replay port asks for OVS's smallest MTU (68): OVS sizes its pool's
+# buffers from the MTU asked for, even where the device (net_pcap) cannot
+# set one, so 1M frames fit hugepages as umbra's and testpmd's do.
+OVS_MTU = 68
+# Bytes per mbuf of that pool: 1152 data room (OVS rounds the frame up to
+# 1 KiB, plus headroom), the mbuf and dp_packet, the mempool's header.
+OVS_MBUF_BYTES = 1600
 
 
 def cpu_list(spec):
@@ -108,8 +114,8 @@ def ovs_available():
 
 def ovs_mem(flows):
     """(EAL memory arguments, MB) for OVS replaying @p flows frames: its
-    replay pool plus 1 GB for the rest."""
-    mb = max(1024, flows * OVS_MBUF_BYTES // 2**20 + 1024)
+    replay pool plus 256 MB for the rest (the sink's pool, its tables)."""
+    mb = max(1024, flows * OVS_MBUF_BYTES // 2**20 + 256)
     out = subprocess.run([os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__)))), "deploy", "eal-mem.sh"), str(mb)],
         capture_output=True, text=True, check=True).stdout.split()
@@ -157,6 +163,7 @@ class Ovs:
         n_rxq = (flows + 8192 + OVS_RXQ_DESC - 1) // OVS_RXQ_DESC
         self.add_port("gen", 300, "options:dpdk-devargs=" + gen_vdev("net_pcap_ovs0", pcap),
                       "options:n_rxq=%d" % n_rxq, "options:n_rxq_desc=%d" % OVS_RXQ_DESC,
+                      "mtu_request=%d" % OVS_MTU,
                       "ofport_request=1")
         self.add_port("sink", 60, "options:dpdk-devargs=net_null_ovs1,no-rx=1",
                       "ofport_request=2")
