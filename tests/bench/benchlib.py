@@ -57,9 +57,15 @@ def fwd_cpu_s(pid, names=("lcore-worker", "rte-worker")):
     return total / 1e9
 
 
-def eal_mem():
-    return subprocess.run([os.path.join(ROOT, "deploy", "eal-mem.sh"), "1024"],
+def eal_mem_mb(mb):
+    """EAL memory arguments for @p mb MB: hugepages when that much is free,
+    else --no-huge (deploy/eal-mem.sh)."""
+    return subprocess.run([os.path.join(ROOT, "deploy", "eal-mem.sh"), str(mb)],
                           capture_output=True, text=True, check=True).stdout.split()
+
+
+def eal_mem():
+    return eal_mem_mb(1024)
 
 
 def make_capture(path, flows):

@@ -6,9 +6,10 @@ One run, same machine, same devices: a net_pcap port replaying (infinite_rx)
 a capture of 60-byte frames over N flows into a net_null sink (no-rx), one
 forwarding core each. At each flow count (--flows, then --big-flows) the
 forwarders take turns for --rounds rounds, each keeping its best round:
-testpmd io, testpmd 5tswap, umbra (1 worker), OVS-DPDK stateless (one
-in_port -> output rule) and OVS-DPDK with conntrack (every IP packet through
-ct(commit)). Then umbra with --workers workers (scaling), and, with
+testpmd io, testpmd 5tswap, DPDK's l3fwd in exact-match mode (an rte_hash
+lookup per packet; tests/bench/l3fwd.py builds it from Debian's dpdk-doc),
+umbra (1 worker), OVS-DPDK stateless (one in_port -> output rule) and
+OVS-DPDK with conntrack (every IP packet through ct(commit)). Then umbra with --workers workers (scaling), and, with
 --baseline, another umbra binary interleaved with this one (A/B).
 
 Never a pass/fail test: figures are noisy on shared machines; compare only
@@ -20,7 +21,7 @@ measures the machine's load. Usage (root, repository root, after a build):
     tests/bench/dataplane.py [--seconds 5] [--rounds 3] [--flows 100000]
         [--big-flows 1000000] [--workers 2] [--cpus 0-1] [--no-ovs]
         [--umbra BIN] [--baseline BIN[,BIN...]] [--median]
-        [--skip testpmd,ovs,scaling,big]
+        [--skip testpmd,l3fwd,ovs,scaling,big]
 
 Bigger machines: --cpus names the CPUs to use (default: all this process
 may run on); the main lcore goes on the first, forwarding lcores on the next
@@ -48,10 +49,11 @@ forwards nothing, it is reported as not run, with the reason.
 Last line (key=value; ratio_X: umbra / X; _cpu: per CPU-second; _1m: at
 --big-flows; Nw: --workers):
     umbra_mpps testpmd_io_mpps testpmd_5tswap_mpps ratio_5tswap cycles_per_pkt
-    umbra_cpu_mpps testpmd_5tswap_cpu_mpps ovs_mpps ovs_ct_mpps
-    ratio_5tswap_cpu ratio_ovs ratio_ovs_cpu ratio_ovs_ct ratio_ovs_ct_cpu
-    umbra_1m_mpps testpmd_5tswap_1m_mpps ovs_1m_mpps ovs_ct_1m_mpps
-    ratio_5tswap_1m ratio_5tswap_1m_cpu umbra_Nw_mpps scaling_Nw scaling_Nw_cpu
+    umbra_cpu_mpps testpmd_5tswap_cpu_mpps l3fwd_mpps ovs_mpps ovs_ct_mpps
+    ratio_5tswap_cpu ratio_l3fwd ratio_l3fwd_cpu ratio_ovs ratio_ovs_cpu
+    ratio_ovs_ct ratio_ovs_ct_cpu
+    umbra_1m_mpps testpmd_5tswap_1m_mpps l3fwd_1m_mpps ovs_1m_mpps
+    ovs_ct_1m_mpps ratio_5tswap_1m ratio_5tswap_1m_cpu ratio_l3fwd_1m umbra_Nw_mpps scaling_Nw scaling_Nw_cpu
     [baseline_mpps baseline_cpu_mpps ratio_baseline ratio_baseline_cpu]
 """
 import argparse
@@ -66,6 +68,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # Shared with faults.py (apply.py uses UMBRA, eal_mem and make_capture from here).
+import l3fwd as l3fwd_peer  # noqa: E402
 from benchlib import (UMBRA, eal_mem, fwd_cpu_s, gen_vdev,  # noqa: E402,F401
                       make_capture, run_testpmd, run_umbra)
 
@@ -303,13 +306,14 @@ def ratio(a, b):
     return a / b if a and b else 0.0
 
 
-def bench_flows(args, tmp, flows, cpus, ovs, with_testpmd, extra_umbra):
+def bench_flows(args, tmp, flows, cpus, ovs, with_testpmd, extra_umbra, l3fwd=None):
     """All forwarders at one flow count, --rounds rounds, best of each:
-    ({name: Mpps}, {name: Mpps per CPU-second}, umbra's best run, OVS note)."""
+    ({name: Mpps}, {name: Mpps per CPU-second}, umbra's best run, notes:
+    OVS's and l3fwd's, newline-separated). @p l3fwd: its binary, or None."""
     pcap = os.path.join(tmp, "flows-%d.pcap" % flows)
     make_capture(pcap, flows)
     runs, runsc = {}, {}
-    ovs_note = None
+    ovs_note = l3fwd_note = None
     umbra = None
 
     def keep(name, v, c):
@@ -326,6 +330,12 @@ def bench_flows(args, tmp, flows, cpus, ovs, with_testpmd, extra_umbra):
         if with_testpmd:
             testpmd("testpmd io", "io")
             testpmd("testpmd 5tswap", "5tswap")
+        if l3fwd:
+            try:
+                keep("l3fwd em", *l3fwd_peer.run(l3fwd, pcap, flows, args.seconds, tmp,
+                                                  cpus=cpus))
+            except (RuntimeError, OSError) as e:
+                l3fwd_note = "dpdk-l3fwd did not run: %s" % str(e).splitlines()[0][:200]
         u = run_umbra(pcap, flows, args.seconds, umbra=args.umbra, cpus=cpus)
         if umbra is None or u["mpps"] > umbra["mpps"]:
             umbra = u
@@ -345,7 +355,7 @@ def bench_flows(args, tmp, flows, cpus, ovs, with_testpmd, extra_umbra):
     os.unlink(pcap)
     pick = statistics.median if args.median else max
     return ({k: pick(v) for k, v in runs.items()}, {k: pick(v) for k, v in runsc.items()},
-            umbra, ovs_note)
+            umbra, "\n".join(n for n in (l3fwd_note, ovs_note) if n))
 
 
 def table(flows, best, bestc, args, rows):
@@ -355,13 +365,14 @@ def table(flows, best, bestc, args, rows):
     print("|---|---|---|---|---|")
     u, uc = best.get("umbra", 0.0), bestc.get("umbra", 0.0)
     for key, label in rows:
-        if key in best or key.startswith("ovs"):
+        if key in best or key.startswith(("ovs", "l3fwd")):  # n/a: did not run
             v, c = best.get(key), bestc.get(key)
             print("| %s | %s | %s | %s | %s |" % (label, fmt(v), fmt(ratio(u, v)),
                                                 fmt(c), fmt(ratio(uc, c))))
 
 
 ROWS = [("testpmd io", "dpdk-testpmd io"), ("testpmd 5tswap", "dpdk-testpmd 5tswap"),
+        ("l3fwd em", "dpdk-l3fwd -E (rte_hash exact match per packet)"),
         ("ovs", "OVS-DPDK, one in_port -> output rule"),
         ("ovs ct", "OVS-DPDK, ct(commit) on every IP packet"),
         ("baseline", "umbra baseline (--baseline)"), ("umbra", "umbra (1 worker)")]
@@ -383,7 +394,8 @@ def main():
     ap.add_argument("--no-ovs", action="store_true", help="skip OVS-DPDK")
     ap.add_argument("--median", action="store_true",
                     help="report each forwarder's median round, not its best (A/B)")
-    ap.add_argument("--skip", default="", help="comma list of testpmd,ovs,scaling,big")
+    ap.add_argument("--skip", default="",
+                    help="comma list of testpmd,l3fwd,ovs,scaling,big")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     if args.no_ovs:
@@ -393,16 +405,22 @@ def main():
     cpus = cpu_list(args.cpus) if args.cpus else sorted(os.sched_getaffinity(0))
     ovs = "ovs" not in skip and ovs_available()
     tmp = tempfile.mkdtemp(prefix="umbra-bench-")
+    l3fwd = None
+    if "l3fwd" not in skip:
+        l3fwd, why = l3fwd_peer.build(tmp)
+        if why:
+            print("dpdk-l3fwd is left out: %s" % why, flush=True)
     # --baseline A[,B...]: "baseline", "baseline 2", ...
     extra = [("baseline" + (" %d" % (i + 1) if i else ""), b)
              for i, b in enumerate(args.baseline.split(","))] if args.baseline else []
     res = {}
-    rows = ROWS if ovs else [r for r in ROWS if not r[0].startswith("ovs")]
+    rows = [r for r in ROWS if (ovs or not r[0].startswith("ovs"))
+            and (l3fwd or not r[0].startswith("l3fwd"))]
     rows = rows[:-1] + [(n, "umbra %s" % n) for n, _ in extra[1:]] + rows[-1:]
 
     def ratios(suffix, best, bestc):
         """umbra / each peer, wall-clock and per CPU-second (_cpu)."""
-        for key, name in (("testpmd 5tswap", "5tswap"), ("ovs", "ovs"),
+        for key, name in (("testpmd 5tswap", "5tswap"), ("l3fwd em", "l3fwd"), ("ovs", "ovs"),
                           ("ovs ct", "ovs_ct"), ("baseline", "baseline")):
             if key in best:
                 res["ratio_%s%s" % (name, suffix)] = ratio(best["umbra"], best[key])
@@ -411,7 +429,7 @@ def main():
 
     try:
         best, bestc, u, note = bench_flows(args, tmp, args.flows, cpus, ovs,
-                                           "testpmd" not in skip, extra)
+                                           "testpmd" not in skip, extra, l3fwd)
         table(args.flows, best, bestc, args, rows)
         if note:
             print(note)
@@ -423,6 +441,8 @@ def main():
             print("| %s | %.1f |" % (k, v))
         res.update(umbra_mpps=best["umbra"], testpmd_io_mpps=best.get("testpmd io", 0),
                    testpmd_5tswap_mpps=best.get("testpmd 5tswap", 0))
+        if l3fwd:
+            res.update(l3fwd_mpps=best.get("l3fwd em", 0))
         cyc = u["cycles"]["total"]
         res.update(umbra_cpu_mpps=bestc.get("umbra", 0),
                    testpmd_5tswap_cpu_mpps=bestc.get("testpmd 5tswap", 0))
@@ -435,7 +455,7 @@ def main():
 
         if args.big_flows and "big" not in skip:
             bb, bbc, ub, note = bench_flows(args, tmp, args.big_flows, cpus, ovs,
-                                            "testpmd" not in skip, extra)
+                                            "testpmd" not in skip, extra, l3fwd)
             table(args.big_flows, bb, bbc, args, rows)
             if note:
                 print(note)
@@ -446,6 +466,8 @@ def main():
                      ub["flow_mem"] / max(1, int(args.big_flows * 1.25))))
             res.update(umbra_1m_mpps=bb["umbra"],
                        testpmd_5tswap_1m_mpps=bb.get("testpmd 5tswap", 0))
+            if l3fwd:
+                res.update(l3fwd_1m_mpps=bb.get("l3fwd em", 0))
             if ovs:
                 res.update(ovs_1m_mpps=bb.get("ovs", 0), ovs_ct_1m_mpps=bb.get("ovs ct", 0))
             ratios("_1m", bb, bbc)

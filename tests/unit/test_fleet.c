@@ -353,8 +353,9 @@ static const char *const stream_parts[] = {
 	"{\"result\":{\"header\":{\"revision\":\"5\"},\"created\":true}}\n{\"result\":",
 	"{\"header\":{\"revision\":\"6\"},\"events\":[{\"kv\":{\"key\":\"eA==\",",
 	"\"mod_revision\":\"6\",\"value\":\"b25l\"}}]}}\n",
-	"{\"result\":{\"header\":{\"revision\":\"7\"},\"events\":[{\"kv\":{\"key\":\"eA==\","
-	"\"mod_revision\":\"7\",\"value\":\"dHdv\"}}]}}\n",
+	/* one part, split over two lines (parenthesized: not a lost comma) */
+	("{\"result\":{\"header\":{\"revision\":\"7\"},\"events\":[{\"kv\":{\"key\":\"eA==\","
+	 "\"mod_revision\":\"7\",\"value\":\"dHdv\"}}]}}\n"),
 };
 
 static void
