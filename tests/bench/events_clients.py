@@ -20,8 +20,8 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "mgmt"))
 from umbrad import SRC, Daemon  # noqa: E402
 
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 50
-SECS = float(sys.argv[2]) if len(sys.argv) > 2 else 10
+N = 50          # clients (argv[1])
+SECS = 10.0     # seconds measured (argv[2])
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -42,47 +42,57 @@ def measure(d, port):
     return 100 * (c1 - c0) / (t1 - t0), 100 * (l1 - l0) / (t1 - t0)
 
 
-state = tempfile.mkdtemp(prefix="umbra-bench-events-")
-os.chmod(state, 0o700)
-port = 21000 + os.getpid() % 1000
-d = Daemon("evbench", state_dir=state, http=port, token="bench",
-           conf_text=open(os.path.join(SRC, "tests", "browser", "conf.yaml.in")).read())
-assert d.start(), "umbra did not start"
-d.call("event/code_commit", service="web", version="v2")
-d.call("event/test_completion", service="web", version="v2", passed=True)
-d.call("event/manual_approval", service="web", version="v2", approver="bench")
-try:
-    base, _ = measure(d, port)
-    print("0 clients: management thread %.2f%% of a core" % base)
-    stop, got = False, [0] * N
-    socks = []
-    for i in range(N):
-        s = socket.create_connection(("127.0.0.1", port))
-        s.sendall(b"GET /events?token=bench HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % port)
-        socks.append(s)
+def main():
+    global N, SECS
+    if len(sys.argv) > 1:
+        N = int(sys.argv[1])
+    if len(sys.argv) > 2:
+        SECS = float(sys.argv[2])
+    state = tempfile.mkdtemp(prefix="umbra-bench-events-")
+    os.chmod(state, 0o700)
+    port = 21000 + os.getpid() % 1000
+    d = Daemon("evbench", state_dir=state, http=port, token="bench",
+               conf_text=open(os.path.join(SRC, "tests", "browser", "conf.yaml.in")).read())
+    assert d.start(), "umbra did not start"
+    d.call("event/code_commit", service="web", version="v2")
+    d.call("event/test_completion", service="web", version="v2", passed=True)
+    d.call("event/manual_approval", service="web", version="v2", approver="bench")
+    try:
+        base, _ = measure(d, port)
+        print("0 clients: management thread %.2f%% of a core" % base)
+        stop, got = [False], [0] * N
+        socks = []
+        for i in range(N):
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"GET /events?token=bench HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % port)
+            socks.append(s)
 
-    def reader(i):
-        socks[i].settimeout(1)
-        while not stop:
-            try:
-                b = socks[i].recv(65536)
-            except socket.timeout:
-                continue
-            if not b:
-                break
-            got[i] += len(b)
+        def reader(i):
+            socks[i].settimeout(1)
+            while not stop[0]:
+                try:
+                    b = socks[i].recv(65536)
+                except socket.timeout:
+                    continue
+                if not b:
+                    break
+                got[i] += len(b)
 
-    threads = [threading.Thread(target=reader, args=(i,), daemon=True) for i in range(N)]
-    for th in threads:
-        th.start()
-    time.sleep(2)
-    cpu, loop = measure(d, port)
-    stop = True
-    alive = sum(1 for g in got if g > 0)
-    print("%d clients (%d receiving, %.0f KiB/s each): management thread %.2f%% of a core, "
-          "of which /events counted %.2f%%" % (N, alive, sum(got) / N / (SECS + 2) / 1024,
-                                               cpu, loop))
-    print("cost of %d /events clients: %.2f%% of the management core" % (N, cpu - base))
-finally:
-    d.stop()
-    d.cleanup()
+        threads = [threading.Thread(target=reader, args=(i,), daemon=True) for i in range(N)]
+        for th in threads:
+            th.start()
+        time.sleep(2)
+        cpu, loop = measure(d, port)
+        stop[0] = True
+        alive = sum(1 for g in got if g > 0)
+        print("%d clients (%d receiving, %.0f KiB/s each): management thread %.2f%% of a core, "
+              "of which /events counted %.2f%%" % (N, alive, sum(got) / N / (SECS + 2) / 1024,
+                                                   cpu, loop))
+        print("cost of %d /events clients: %.2f%% of the management core" % (N, cpu - base))
+    finally:
+        d.stop()
+        d.cleanup()
+
+
+if __name__ == "__main__":
+    main()
