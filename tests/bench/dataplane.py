@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Data-plane benchmark: umbra against dpdk-testpmd and Open vSwitch with DPDK
-on the same virtual devices.
+"""Data-plane benchmark: umbra against dpdk-testpmd, DPDK's l3fwd and Open
+vSwitch with DPDK on the same virtual devices.
 
 One run, same machine, same devices: a net_pcap port replaying (infinite_rx)
 a capture of 60-byte frames over N flows into a net_null sink (no-rx), one
@@ -9,8 +9,9 @@ forwarders take turns for --rounds rounds, each keeping its best round:
 testpmd io, testpmd 5tswap, DPDK's l3fwd in exact-match mode (an rte_hash
 lookup per packet; tests/bench/l3fwd.py builds it from Debian's dpdk-doc),
 umbra (1 worker), OVS-DPDK stateless (one in_port -> output rule) and
-OVS-DPDK with conntrack (every IP packet through ct(commit)). Then umbra with --workers workers (scaling), and, with
---baseline, another umbra binary interleaved with this one (A/B).
+OVS-DPDK with conntrack (every IP packet through ct(commit)). Then umbra
+with --workers workers (scaling), and, with --baseline, another umbra
+binary interleaved with this one (A/B).
 
 Never a pass/fail test: figures are noisy on shared machines; compare only
 within one run. Each forwarder is given two figures: Mpps (wall clock) and
@@ -41,8 +42,8 @@ shared pool holds at most 262144: its replay port gets a pool of its own
 mtu_request=68 so that its buffers are 1 KiB rather than 2 KiB: OVS sizes
 them from the MTU asked for even where net_pcap cannot set one) and the
 memory that pool needs: hugepages when that much is free, else
---no-huge, which is slower (4 KiB pages), and said so in the output. Its rate comes from
-the datapath's own port counters (dpctl/show -s): the database's
+--no-huge, which is slower (4 KiB pages), and said so in the output. Its
+rate comes from the datapath's own port counters (dpctl/show -s): the database's
 statistics are refreshed only every 5 s. Where it does not come up or
 forwards nothing, it is reported as not run, with the reason.
 
@@ -53,7 +54,8 @@ Last line (key=value; ratio_X: umbra / X; _cpu: per CPU-second; _1m: at
     ratio_5tswap_cpu ratio_l3fwd ratio_l3fwd_cpu ratio_ovs ratio_ovs_cpu
     ratio_ovs_ct ratio_ovs_ct_cpu
     umbra_1m_mpps testpmd_5tswap_1m_mpps l3fwd_1m_mpps ovs_1m_mpps
-    ovs_ct_1m_mpps ratio_5tswap_1m ratio_5tswap_1m_cpu ratio_l3fwd_1m umbra_Nw_mpps scaling_Nw scaling_Nw_cpu
+    ovs_ct_1m_mpps ratio_5tswap_1m ratio_5tswap_1m_cpu ratio_l3fwd_1m
+    umbra_Nw_mpps scaling_Nw scaling_Nw_cpu
     [baseline_mpps baseline_cpu_mpps ratio_baseline ratio_baseline_cpu]
 """
 import argparse
