@@ -229,6 +229,19 @@ def send_commands(sock_path, commands):
     s.close()
 
 
+def stop_process(p, timeout=30):
+    """Stop @p p (a Popen we started): SIGTERM, then SIGKILL after
+    @p timeout seconds; nothing if it has already exited."""
+    if p.poll() is not None:
+        return
+    p.terminate()
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
 class Cleanup:
     """What a benchmark run made (processes, namespaces, veths, DPDK files,
     a temporary directory), undone at exit whatever happens."""
@@ -245,13 +258,7 @@ class Cleanup:
     def stop(self):
         """Processes, namespace, veth and DPDK files (the directory stays)."""
         for p in self.procs:            # only what we started, by PID
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop_process(p, 20)
         self.procs = []
         for ns in self.netns:
             subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)

@@ -20,8 +20,6 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "mgmt"))
 from umbrad import SRC, Daemon  # noqa: E402
 
-N = 50          # clients (argv[1])
-SECS = 10.0     # seconds measured (argv[2])
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -35,19 +33,16 @@ def loop_s(port):
     return float(re.search(r"^umbra_events_loop_seconds_total (\S+)", m, re.M).group(1))
 
 
-def measure(d, port):
+def measure(d, port, secs):
     c0, l0, t0 = cpu_s(d.proc.pid), loop_s(port), time.time()
-    time.sleep(SECS)
+    time.sleep(secs)
     c1, l1, t1 = cpu_s(d.proc.pid), loop_s(port), time.time()
     return 100 * (c1 - c0) / (t1 - t0), 100 * (l1 - l0) / (t1 - t0)
 
 
 def main():
-    global N, SECS
-    if len(sys.argv) > 1:
-        N = int(sys.argv[1])
-    if len(sys.argv) > 2:
-        SECS = float(sys.argv[2])
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 50         # clients
+    secs = float(sys.argv[2]) if len(sys.argv) > 2 else 10.0  # measured
     state = tempfile.mkdtemp(prefix="umbra-bench-events-")
     os.chmod(state, 0o700)
     port = 21000 + os.getpid() % 1000
@@ -58,11 +53,11 @@ def main():
     d.call("event/test_completion", service="web", version="v2", passed=True)
     d.call("event/manual_approval", service="web", version="v2", approver="bench")
     try:
-        base, _ = measure(d, port)
+        base, _ = measure(d, port, secs)
         print("0 clients: management thread %.2f%% of a core" % base)
-        stop, got = [False], [0] * N
+        stop, got = [False], [0] * n
         socks = []
-        for i in range(N):
+        for i in range(n):
             s = socket.create_connection(("127.0.0.1", port))
             s.sendall(b"GET /events?token=bench HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % port)
             socks.append(s)
@@ -78,17 +73,17 @@ def main():
                     break
                 got[i] += len(b)
 
-        threads = [threading.Thread(target=reader, args=(i,), daemon=True) for i in range(N)]
+        threads = [threading.Thread(target=reader, args=(i,), daemon=True) for i in range(n)]
         for th in threads:
             th.start()
         time.sleep(2)
-        cpu, loop = measure(d, port)
+        cpu, loop = measure(d, port, secs)
         stop[0] = True
         alive = sum(1 for g in got if g > 0)
         print("%d clients (%d receiving, %.0f KiB/s each): management thread %.2f%% of a core, "
-              "of which /events counted %.2f%%" % (N, alive, sum(got) / N / (SECS + 2) / 1024,
+              "of which /events counted %.2f%%" % (n, alive, sum(got) / n / (secs + 2) / 1024,
                                                    cpu, loop))
-        print("cost of %d /events clients: %.2f%% of the management core" % (N, cpu - base))
+        print("cost of %d /events clients: %.2f%% of the management core" % (n, cpu - base))
     finally:
         d.stop()
         d.cleanup()

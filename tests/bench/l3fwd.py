@@ -34,7 +34,7 @@ import struct
 import subprocess
 import time
 
-from benchlib import TAG, devices, eal_mem_mb, fwd_cpu_s
+from benchlib import TAG, devices, eal_mem_mb, fwd_cpu_s, stop_process
 
 SRC = "/usr/share/dpdk/examples/l3fwd"
 PKG = "dpdk-doc"
@@ -160,12 +160,7 @@ def run(exe, pcap, flows, seconds, tmp, warmup=2.0, cpus=None):
         b, tb, cb = telemetry_tx(sock), time.time(), fwd_cpu_s(p.pid, MAIN)
         return (b - a) / (tb - ta) / 1e6, (b - a) / max(1e-9, cb - ca) / 1e6
     finally:
-        p.terminate()
-        try:
-            p.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+        stop_process(p)
         log.close()
         shutil.rmtree("/var/run/dpdk/" + tag, ignore_errors=True)
         for f in (r4, r6):
