@@ -219,6 +219,11 @@ struct dp_worker {
 	uint8_t *scratch;
 	struct fault_worker fault;
 	struct shadow_worker shadow;
+	/** Per flow-table slot: the flow's shadow session, SHADOW_NO_SESSION
+	 *  if none. Beside the table, not in its entries: 4 bytes a flow stay
+	 *  in cache, so a burst's sessions are asked for right after its
+	 *  lookup without waiting for its entries. */
+	uint32_t *shadow_sess;
 	struct dp_health *health;
 	struct dp_graph_worker graph;
 } __rte_cache_aligned;

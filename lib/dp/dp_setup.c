@@ -103,6 +103,16 @@ worker_init(struct dp_context *dp, struct dp_worker *w, uint16_t index,
 		snprintf(err, errlen, "out of memory for request stamps of worker %u", index);
 		return -1;
 	}
+	w->shadow_sess = rte_malloc_socket("dp_shadow_sess", sizeof(uint32_t) *
+					   flow_table_capacity(w->ft),
+					   RTE_CACHE_LINE_SIZE, socket);
+	if (w->shadow_sess == NULL) {
+		snprintf(err, errlen, "out of memory for shadow session slots of worker %u",
+			 index);
+		return -1;
+	}
+	for (uint32_t i = 0; i < flow_table_capacity(w->ft); i++)
+		w->shadow_sess[i] = SHADOW_NO_SESSION;
 	/* Dependency map records to the management core (dp_worker_graph.c). */
 	snprintf(name, sizeof(name), "umbra_gflows_%u", index);
 	w->graph.flows = rte_ring_create_elem(name, sizeof(struct graph_flow_record),
@@ -250,6 +260,7 @@ dp_fini(struct dp_context *dp)
 		flow_table_free(w->ft);
 		if (w->health)
 			rte_free(w->health->req_ts);
+		rte_free(w->shadow_sess);
 		rte_free(w->health);
 		rte_ring_free(w->graph.flows);
 		rte_ring_free(w->graph.dns);

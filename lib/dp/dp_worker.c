@@ -100,11 +100,15 @@ dp_decide(const struct dp_worker *w, const struct umbra_gen *g,
 
 /* A chosen flow gets its shadow session now, or is not shadowed at all. */
 static void
-shadow_flow_start(struct dp_worker *w, struct flow_entry *e, const struct flow_key *k,
-		  const struct pkt_meta *m, uint8_t chosen, uint64_t now)
+shadow_flow_start(struct dp_worker *w, struct flow_entry *e, int32_t pos,
+		  const struct flow_key *k, const struct pkt_meta *m, uint8_t chosen,
+		  uint64_t now)
 {
-	e->shadow_sess = shadow_session_start(&w->shadow, w->shadows, chosen, k, m, now);
-	e->shadow = e->shadow_sess == SHADOW_NO_SESSION ? SHADOW_NONE : chosen;
+	uint32_t sess = shadow_session_start(&w->shadow, w->shadows, chosen, k, m,
+					     (uint32_t)pos, now);
+
+	w->shadow_sess[pos] = sess;
+	e->shadow = sess == SHADOW_NO_SESSION ? SHADOW_NONE : chosen;
 }
 
 static void
@@ -118,7 +122,6 @@ decision_store(struct flow_entry *e, const struct dp_decision *d, uint64_t gen)
 	e->service = d->steer.service;
 	e->steer = d->steer.how;
 	e->shadow = d->shadow;
-	e->shadow_sess = SHADOW_NO_SESSION;
 	e->act[0] = d->act[0];
 	e->act[1] = d->act[1];
 	memcpy(e->mac, d->mac, sizeof(e->mac));
@@ -245,8 +248,9 @@ burst_new_flows(struct dp_worker *w, const struct umbra_gen *g,
 		decision_store(e, d, g->id);
 		dp_health_flow_start(w, g, e, pos, &b->keys[j]);
 		dp_graph_flow_start(w, g, e, &b->keys[j], now);
+		w->shadow_sess[pos] = SHADOW_NO_SESSION;
 		if (unlikely(d->shadow != SHADOW_NONE))
-			shadow_flow_start(w, e, &b->keys[j], &b->meta[j], d->shadow, now);
+			shadow_flow_start(w, e, pos, &b->keys[j], &b->meta[j], d->shadow, now);
 		b->pos[j] = pos;
 	}
 	return n_miss;
@@ -308,8 +312,8 @@ burst_forward(struct dp_worker *w, const struct umbra_gen *g, struct rte_mbuf **
 			rte_pktmbuf_free(pkt);
 			continue;
 		}
-		if (unlikely(e->shadow != SHADOW_NONE))
-			dp_shadow_forward(w, pkt, &b->meta[j], e, dir, &b->keys[j], now);
+		if (unlikely(e->shadow != SHADOW_NONE))       /* never stateless */
+			dp_shadow_forward(w, pkt, &b->meta[j], b->pos[j], dir, now);
 		if (unlikely(w->faults->n_rules != 0)) {
 			dp_fault_forward(w, pkt, &b->meta[j], e, dir, &b->keys[j], now);
 			continue;
@@ -364,6 +368,11 @@ dp_rx_burst(struct dp_worker *w, const struct umbra_gen *g,
 					    g->rewrites_mac || b.meta[j].l4_proto == 6);
 	if (unlikely(flow_table_migrating(w->ft)))
 		burst_migrate(w, &b);
+	/* While shadow profiles exist, the sessions of shadowed flows. */
+	if (unlikely(w->shadows->n != 0))
+		for (uint32_t j = 0; j < b.n_ip; j++)
+			if (b.pos[j] >= 0)
+				shadow_session_prefetch(&w->shadow, w->shadow_sess[b.pos[j]]);
 	/* While a release is judged, its flows' request stamps too. */
 	if (unlikely(steer_any_canary(g->steer)))
 		for (uint32_t j = 0; j < b.n_ip; j++)

@@ -92,8 +92,8 @@ void dp_fault_release(struct dp_worker *w, uint64_t now);
  * streams to compare), and input from shadow-role ports (dp_worker_shadow.c).
  */
 void dp_shadow_forward(struct dp_worker *w, const struct rte_mbuf *pkt,
-		       const struct pkt_meta *m, struct flow_entry *e,
-		       enum flow_dir dir, const struct flow_key *k, uint64_t now);
+		       const struct pkt_meta *m, int32_t pos, enum flow_dir dir,
+		       uint64_t now);
 
 /**
  * A new flow @p e at slot @p pos was steered: if it belongs to a cohort of

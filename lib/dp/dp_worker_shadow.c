@@ -42,12 +42,15 @@ shadow_tx_of(struct dp_worker *w)
 
 void
 dp_shadow_forward(struct dp_worker *w, const struct rte_mbuf *pkt,
-		  const struct pkt_meta *m, struct flow_entry *e,
-		  enum flow_dir dir, const struct flow_key *k, uint64_t now)
+		  const struct pkt_meta *m, int32_t pos, enum flow_dir dir,
+		  uint64_t now)
 {
 	struct shadow_tx tx = shadow_tx_of(w);
 
-	shadow_flow_packet(&w->shadow, w->shadows, e, k, pkt, m, (uint8_t)dir, now, &tx);
+	/* The flow's slot is the session's owner tag: a slot holds one flow
+	 * at a time, and its session index is reset when a flow takes it. */
+	shadow_flow_packet(&w->shadow, w->shadows, w->shadow_sess[pos], (uint32_t)pos,
+			   pkt, m, (uint8_t)dir, now, &tx);
 }
 
 static void

@@ -106,7 +106,6 @@ struct flow_entry {
 	/** Delay faults that keep order: latest deadline given per direction
 	 * (TSC >> FAULT_ORDER_SHIFT, wrapping), kept by lib/fault. */
 	uint32_t fault_order[2];
-	uint32_t shadow_sess;   /**< the flow's shadow session (lib/shadow) */
 } __attribute__((aligned(64)));
 #define FLOW_RULE_NONE 0xffff
 

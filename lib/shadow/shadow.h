@@ -227,21 +227,33 @@ uint8_t shadow_select(const struct shadow_table *t, uint16_t stage,
 
 /**
  * Start the session of a new flow that shadow_select() chose (@p chosen),
- * keyed by @p k. @return the session for flow_entry.shadow_sess, or
+ * keyed by @p k, for @p owner: a tag unique among the caller's live flows
+ * (the data path's flow-table slot). @return the flow's session (the
+ * caller keeps it and passes it, with @p owner, to shadow_flow_packet()),
+ * or
  * SHADOW_NO_SESSION when the pool is exhausted or the flow is shed
  * (the worker is overloaded and the profile sheds), both counted.
  */
 uint32_t shadow_session_start(struct shadow_worker *sw, const struct shadow_table *t,
 			      uint8_t chosen, const struct flow_key *k,
-			      const struct pkt_meta *m, uint64_t now);
+			      const struct pkt_meta *m, uint32_t owner, uint64_t now);
 
 /**
- * A packet of shadowed flow @p e passing through in direction @p dir:
- * client packets are cloned to the targets, both directions feed the
- * streams compared. Never changes or frees @p pkt.
+ * Ask for the line of session @p sess (from shadow_session_start(), or
+ * SHADOW_NO_SESSION: nothing) that every packet of its flow reads: the
+ * caller looks a burst up, prefetches, and forwards it afterwards.
+ */
+void shadow_session_prefetch(const struct shadow_worker *sw, uint32_t sess);
+
+/**
+ * A packet of a shadowed flow passing through in direction @p dir: its
+ * session is @p sess, unless that session has ended and was taken for
+ * another flow since (then it no longer has this flow's @p owner, and
+ * nothing is done). Client packets are cloned to the targets, both
+ * directions feed the streams compared. Never changes or frees @p pkt.
  */
 void shadow_flow_packet(struct shadow_worker *sw, const struct shadow_table *t,
-			struct flow_entry *e, const struct flow_key *k,
+			uint32_t sess, uint32_t owner,
 			const struct rte_mbuf *pkt, const struct pkt_meta *m,
 			uint8_t dir, uint64_t now, const struct shadow_tx *tx);
 

@@ -20,6 +20,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_memcpy.h>
+#include <rte_prefetch.h>
 #include <rte_ring.h>
 
 #include "pkt_math.h"
@@ -88,24 +89,26 @@ struct req_names {
  * rest is for streams (TCP, HTTP) and evidence.
  */
 struct shadow_session {
-	struct flow_key key;    /* the flow it belongs to (entries are reused) */
-	uint64_t flow_id;
-	uint64_t last_tsc;
-	/* line 1 */
-	uint64_t ended_tsc;     /* 0: live */
+	/* line 0: what a client datagram reads and writes (one line a copy) */
+	uint32_t owner;         /* the caller's tag of its flow (entries are reused) */
 	uint32_t uid;           /* profile uid */
-	uint32_t n_req;
 	uint8_t in_use;
 	uint8_t slot;           /* profile slot */
 	uint8_t proto;          /* enum compare_proto */
 	uint8_t n_targets;
-	uint16_t server_port;
-	uint16_t cli_synced;
-	uint32_t cli_next;      /* client stream: next in-order sequence */
-	uint32_t next_free;
+	uint32_t n_req;
+	uint64_t ended_tsc;     /* 0: live */
+	uint64_t last_tsc;
+	uint64_t flow_id;
 	/* TSC of the current request's first byte; a datagram's: the last
 	 * one's (its answer's latency, also DNS's, is from there) */
 	uint64_t req_start;
+	uint32_t cli_next;      /* client stream: next in-order sequence */
+	uint16_t cli_synced;
+	uint16_t server_port;
+	uint32_t next_free;
+	/* line 1 */
+	struct flow_key key __rte_cache_aligned; /* the flow it belongs to */
 	/* Evidence (flows that carry it only; see evidence_send()). */
 	uint32_t req_ev_x;      /* the held request's exchange */
 	uint32_t ev_x;          /* exchange whose evidence went last */
@@ -126,6 +129,8 @@ struct shadow_session {
 	 * bytes share their line with its length) */
 	struct compare_head req_ev __rte_cache_aligned;
 } __rte_aligned(128);
+_Static_assert(offsetof(struct shadow_session, key) == RTE_CACHE_LINE_SIZE,
+	       "a client datagram's session state is its first cache line");
 
 static void session_free(struct shadow_worker *sw, uint32_t idx);
 static void session_finish(struct shadow_worker *sw, struct shadow_session *s,
@@ -197,8 +202,8 @@ proto_of(const struct shadow_profile *p, const struct pkt_meta *m)
 
 static struct shadow_session *
 session_take(struct shadow_worker *sw, const struct shadow_profile *p,
-	     const struct flow_key *k, const struct pkt_meta *m, uint64_t now,
-	     uint32_t *idx)
+	     const struct flow_key *k, const struct pkt_meta *m, uint32_t owner,
+	     uint64_t now, uint32_t *idx)
 {
 	struct shadow_session *s;
 
@@ -209,6 +214,7 @@ session_take(struct shadow_worker *sw, const struct shadow_profile *p,
 	sw->free_head = s->next_free;
 	memset(s, 0, sizeof(*s));
 	s->in_use = 1;
+	s->owner = owner;
 	s->key = *k;
 	s->flow_id = sw->next_flow_id++;
 	s->uid = p->uid;
@@ -248,17 +254,16 @@ target_free_copies(struct target *tg)
 	tg->n_hold = tg->n_keep = 0;
 }
 
-/* The session of flow @p e, if it is still that flow's. */
+/* Session @p sess, if it is still the one started for @p owner. */
 static struct shadow_session *
-session_of(struct shadow_worker *sw, const struct flow_entry *e,
-	   const struct flow_key *k)
+session_of(struct shadow_worker *sw, uint32_t sess, uint32_t owner)
 {
 	struct shadow_session *s;
 
-	if (e->shadow_sess >= sw->n_sessions)
+	if (sess >= sw->n_sessions)
 		return NULL;
-	s = &sw->sessions[e->shadow_sess];
-	if (!s->in_use || memcmp(&s->key, k, sizeof(*k)) != 0)
+	s = &sw->sessions[sess];
+	if (!s->in_use || s->owner != owner)
 		return NULL;
 	return s;
 }
@@ -965,7 +970,7 @@ prod_tcp(struct shadow_worker *sw, struct shadow_session *s,
 uint32_t
 shadow_session_start(struct shadow_worker *sw, const struct shadow_table *t,
 		     uint8_t chosen, const struct flow_key *k,
-		     const struct pkt_meta *m, uint64_t now)
+		     const struct pkt_meta *m, uint32_t owner, uint64_t now)
 {
 	const struct shadow_profile *p = &t->p[chosen - 1];
 	void *old;
@@ -982,7 +987,7 @@ shadow_session_start(struct shadow_worker *sw, const struct shadow_table *t,
 		sw->cnt[p->index].shed++;
 		return SHADOW_NO_SESSION;
 	}
-	if (session_take(sw, p, k, m, now, &idx) == NULL) {
+	if (session_take(sw, p, k, m, owner, now, &idx) == NULL) {
 		sw->cnt[p->index].no_session++;
 		return SHADOW_NO_SESSION;
 	}
@@ -990,13 +995,20 @@ shadow_session_start(struct shadow_worker *sw, const struct shadow_table *t,
 }
 
 void
+shadow_session_prefetch(const struct shadow_worker *sw, uint32_t sess)
+{
+	if (sess < sw->n_sessions)
+		rte_prefetch0(&sw->sessions[sess]);
+}
+
+void
 shadow_flow_packet(struct shadow_worker *sw, const struct shadow_table *t,
-		   struct flow_entry *e, const struct flow_key *k,
+		   uint32_t sess, uint32_t owner,
 		   const struct rte_mbuf *pkt, const struct pkt_meta *m,
 		   uint8_t dir, uint64_t now, const struct shadow_tx *tx)
 {
 	const struct shadow_profile *p;
-	struct shadow_session *s = session_of(sw, e, k);
+	struct shadow_session *s = session_of(sw, sess, owner);
 
 	if (s == NULL)
 		return;
@@ -1288,7 +1300,8 @@ shadow_worker_init(struct shadow_worker *sw, uint16_t index, uint64_t tsc_hz,
 {
 	char name[32];
 	struct rte_hash_parameters hp = {
-		.name = name, .entries = n_sessions * 2,
+		/* rte_hash refuses fewer entries than one bucket's 8 */
+		.name = name, .entries = RTE_MAX(n_sessions * 2, 8u),
 		.key_len = sizeof(struct flow_key), .hash_func = rte_hash_crc,
 		.socket_id = socket,
 	};

@@ -7,10 +7,12 @@ Workloads, one umbra run each (8 s measured after a 2 s warm-up):
   held      the 100k-flow replay with a constant delay on every packet
             (default 20000 us: about 120k packets held), as faults.py's
             held run (faults.delay_run())
+  flowsN    the N-flow replay alone (no faults, no shadows), as
+            dataplane.py's umbra column
   shadowP   the 4000-flow UDP replay with P % of flows shadowed to a
             net_null shadow port, shedding off, as shadow.py's cost runs
 Usage (root, repository root, after a build):
-    tests/bench/interleave.py held|shadow100|shadow10 [--rounds 2]
+    tests/bench/interleave.py held|flows100000|shadow100|shadow10 [--rounds 2]
         [--delay-us 20000] BIN [BIN...]
 Prints one line per run: the binary, Mpps and umbra's cycles per packet
 by stage, binaries taking turns round by round.
@@ -52,12 +54,16 @@ def main():
     if args.workload == "held":
         benchlib.make_capture(pcap, 100000)
         run = lambda b: held_run(b, pcap, args.delay_us)  # noqa: E731
+    elif args.workload.startswith("flows"):
+        flows = int(args.workload[len("flows"):])
+        benchlib.make_capture(pcap, flows)
+        run = lambda b: benchlib.run_umbra(pcap, flows, SECONDS, umbra=b)  # noqa: E731
     elif args.workload.startswith("shadow"):
         shadow.make_capture(pcap, 4000, 8080)
         pct = int(args.workload[len("shadow"):])
         run = lambda b: shadow_run(b, pcap, pct)  # noqa: E731
     else:
-        sys.exit("workload: held, or shadowP (P: percent of flows)")
+        sys.exit("workload: held, flowsN (N: flows), or shadowP (P: percent of flows)")
     for _ in range(args.rounds):
         for b in args.binaries:
             d = run(b)
