@@ -107,6 +107,7 @@ struct shadow_session {
 	uint16_t cli_synced;
 	uint16_t server_port;
 	uint32_t next_free;
+	uint8_t answered;       /* a side answered (a record was emitted) */
 	/* line 1 */
 	struct flow_key key __rte_cache_aligned; /* the flow it belongs to */
 	/* Evidence (flows that carry it only; see evidence_send()). */
@@ -116,7 +117,6 @@ struct shadow_session {
 	uint16_t target_port[SHADOW_TARGETS];
 	uint8_t req_ev_held;    /* req_ev holds a request not sent yet */
 	uint8_t ev_sent;        /* ev_x is set */
-	uint8_t answered;       /* a side answered (a record was emitted) */
 	/* line 2: streams */
 	uint64_t req_tsc[SHADOW_REQ_RING] __rte_cache_aligned;
 	struct req_names req_names[SHADOW_REQ_RING];
