@@ -177,24 +177,28 @@ release_unpack(struct dp_worker *w, struct fault_delay_item *it, uint32_t n)
 		for (uint32_t j = 0; j < n_copy; j++)   /* as many as there are */
 			mb[j] = rte_pktmbuf_alloc(w->fault.pool);
 	for (uint32_t i = 0; i < n; i++) {
+		/* Read whole, changed in registers, stored whole: storing the
+		 * pointer into it[i] and then copying it[i] made the copy's
+		 * load wait for that store (no store forwarding across sizes). */
+		struct fault_delay_item x = it[i];
 		struct rte_mbuf *m;
 
-		if (it[i].len == 0) {
-			it[left++] = it[i];
+		if (x.len == 0) {
+			it[left++] = x;
 			continue;
 		}
 		m = mb[k++];
 		if (unlikely(m == NULL)) {
 			w->cnt->dp_drop[DP_DROP_NO_MBUF]++;
-			if (w->fault.cnt[it[i].slot].uid == it[i].rule_uid)
-				w->fault.cnt[it[i].slot].no_mbuf++;
+			if (w->fault.cnt[x.slot].uid == x.rule_uid)
+				w->fault.cnt[x.slot].no_mbuf++;
 			continue;
 		}
-		rte_memcpy(rte_pktmbuf_mtod(m, void *), it[i].pkt, it[i].len);
-		m->data_len = it[i].len;
-		m->pkt_len = it[i].len;
-		it[i].pkt = m;
-		it[left++] = it[i];
+		rte_memcpy(rte_pktmbuf_mtod(m, void *), x.pkt, x.len);
+		m->data_len = x.len;
+		m->pkt_len = x.len;
+		x.pkt = m;
+		it[left++] = x;
 	}
 	return left;
 }
@@ -245,7 +249,10 @@ static void
 release_prefetch_next(struct dp_worker *w)
 {
 	void *next[DP_BURST];
-	uint32_t n = fault_delayq_peek(w->fault.dq, next, DP_BURST);
+	uint32_t n;
+
+	fault_delayq_prefetch(w->fault.dq, DP_BURST);
+	n = fault_delayq_peek(w->fault.dq, next, DP_BURST);
 
 	for (uint32_t i = 0; i < n; i++) {
 		rte_prefetch0(next[i]);

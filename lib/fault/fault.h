@@ -191,6 +191,13 @@ uint32_t fault_delayq_drain(struct fault_delayq *q, struct fault_delay_item *out
 uint32_t fault_delayq_peek(const struct fault_delayq *q, void **pkts,
 			   uint32_t max);
 
+/**
+ * Ask for the places of the @p max items next in line in the FIFO whose
+ * head is due first (copies and packets alike), reading no place: a poll
+ * a loop later finds them in cache. Wheel items are not looked at.
+ */
+void fault_delayq_prefetch(const struct fault_delayq *q, uint32_t max);
+
 /** Items waiting. */
 uint32_t fault_delayq_count(const struct fault_delayq *q);
 

@@ -20,8 +20,12 @@
  * and written in order (the hardware prefetcher streams it, no pointer
  * to chase from item to item). A packet of up to FAULT_DELAY_INLINE
  * bytes can be held as a copy in its place (fault_delayq_push_copy()),
- * so that its buffer goes back to its pool at once; a packet held as
- * itself can be prefetched a poll ahead (fault_delayq_peek()). The pool
+ * so that its buffer goes back to its pool at once; the places the next
+ * poll takes can be asked for a loop ahead (fault_delayq_prefetch(),
+ * addresses only), and a packet held as itself can be prefetched too
+ * (fault_delayq_peek()). The pools lie on transparent huge pages where
+ * the kernel gives them: a prefetch that has to walk the page tables
+ * first (every 4 KB chunk, on small pages) arrives late. The pool
  * holds capacity / 32 chunks and two per FIFO (a FIFO's head and tail
  * chunks may be part full), so it never runs out before the queue is
  * full; a chunk emptied is reused first (still in cache).
@@ -65,6 +69,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "fault.h"
 
@@ -139,6 +144,7 @@ struct fault_delayq {
 
 	uint32_t n_fifos;
 	uint32_t n_active;              /* non-empty FIFOs: heap size */
+	uint32_t fifo_pkts;             /* FIFO items held as themselves, not copies */
 	struct dq_fifo *fifo;           /* [n_fifos] */
 	struct fifo_ref *heap;          /* [n_fifos] */
 	struct dq_chunk *chunk;         /* [n_chunks] */
@@ -553,6 +559,8 @@ fifo_push(struct fault_delayq *q, const struct fault_delay_item *it,
 	if (len != 0) {
 		memcpy(sl->data, data, len);
 		sl->it.pkt = sl->data;
+	} else {
+		q->fifo_pkts++;
 	}
 	f->last = it->deadline;
 	return 0;
@@ -570,6 +578,7 @@ fifo_take_top(struct fault_delayq *q, struct fault_delay_item *out)
 	__builtin_prefetch((const uint8_t *)(sl + 4) + 64);
 	*out = sl->it;
 	q->count--;
+	q->fifo_pkts -= out->len == 0;
 	if (f->head == f->tail && f->head_pos == f->tail_pos) {
 		chunk_put(q, f->head);
 		f->head = NIL;
@@ -619,6 +628,34 @@ is_pow2(uint64_t x)
 	return x != 0 && (x & (x - 1)) == 0;
 }
 
+/* Bytes of a transparent huge page (x86-64, arm64 with 4 KB pages). */
+#define DQ_HUGE_PAGE (2u << 20)
+
+/*
+ * @p bytes, zeroed and touched, aligned to @p align, on transparent huge
+ * pages where the kernel gives them (madvise mode included): a queue of
+ * 100k packets spans 16 MB, and on 4 KB pages every 32nd place was a TLB
+ * miss, in a VM a two-level page walk. Freed with free().
+ */
+static void *
+big_alloc(size_t align, size_t bytes)
+{
+	size_t size = (bytes + align - 1) & ~(align - 1);
+	void *p;
+
+	if (size >= DQ_HUGE_PAGE) {
+		size = (size + DQ_HUGE_PAGE - 1) & ~(size_t)(DQ_HUGE_PAGE - 1);
+		align = DQ_HUGE_PAGE;
+	}
+	p = aligned_alloc(align, size);
+	if (p == NULL)
+		return NULL;
+	if (size >= DQ_HUGE_PAGE)
+		(void)madvise(p, size, MADV_HUGEPAGE);  /* a hint: 4 KB pages work */
+	memset(p, 0, size);     /* every page now rather than on the data path */
+	return p;
+}
+
 static int
 alloc_pool(struct fault_delayq *q, uint32_t capacity)
 {
@@ -626,13 +663,10 @@ alloc_pool(struct fault_delayq *q, uint32_t capacity)
 	size_t node_bytes = (size_t)capacity * sizeof(*q->node);
 
 	/* both sizes are multiples of 16: round up to the alignment */
-	q->items = aligned_alloc(64, (item_bytes + 63) & ~(size_t)63);
-	q->node = aligned_alloc(64, (node_bytes + 63) & ~(size_t)63);
+	q->items = big_alloc(64, item_bytes);
+	q->node = big_alloc(64, node_bytes);
 	if (q->items == NULL || q->node == NULL)
 		return -1;
-	/* touch every page now rather than on the data path */
-	memset(q->items, 0, item_bytes);
-	memset(q->node, 0, node_bytes);
 	for (uint32_t i = 0; i < capacity; i++)
 		q->node[i].next = i + 1 < capacity ? i + 1 : NIL;
 	q->free_head = 0;
@@ -659,13 +693,10 @@ alloc_fifos(struct fault_delayq *q, uint32_t capacity, uint32_t n_fifos)
 	if (n_chunks >= NIL)
 		return -1;
 	q->n_chunks = (uint32_t)n_chunks;
-	q->chunk = aligned_alloc(sizeof(struct dq_chunk),
-				 n_chunks * sizeof(struct dq_chunk));
+	q->chunk = big_alloc(sizeof(struct dq_chunk), n_chunks * sizeof(struct dq_chunk));
 	q->chunk_next = malloc(n_chunks * sizeof(*q->chunk_next));
 	if (q->chunk == NULL || q->chunk_next == NULL)
 		return -1;
-	/* touch every page now rather than on the data path */
-	memset(q->chunk, 0, n_chunks * sizeof(struct dq_chunk));
 	for (uint32_t i = 0; i < q->n_chunks; i++)
 		q->chunk_next[i] = i + 1 < q->n_chunks ? i + 1 : NIL;
 	q->chunk_free = 0;
@@ -805,13 +836,39 @@ fault_delayq_drain(struct fault_delayq *q, struct fault_delay_item *out,
 	return n + wheel_drain(q, out + n, max - n);
 }
 
+void
+fault_delayq_prefetch(const struct fault_delayq *q, uint32_t max)
+{
+	const struct dq_fifo *f;
+	uint32_t c, pos;
+
+	if (q->n_active == 0)
+		return;
+	f = &q->fifo[q->heap[0].fifo];
+	c = f->head;
+	pos = f->head_pos;
+	/* addresses only: chunk links, never a place's bytes */
+	for (uint32_t seen = 0; seen < max && (c != f->tail || pos < f->tail_pos);
+	     seen++) {
+		if (pos == DQ_CHUNK_ITEMS) {
+			c = q->chunk_next[c];
+			pos = 0;
+		}
+		__builtin_prefetch(&q->chunk[c].s[pos]);
+		__builtin_prefetch((const uint8_t *)&q->chunk[c].s[pos] + 64);
+		pos++;
+	}
+}
+
 uint32_t
 fault_delayq_peek(const struct fault_delayq *q, void **pkts, uint32_t max)
 {
 	const struct dq_fifo *f;
 	uint32_t c, pos, n = 0;
 
-	if (q->n_active == 0)
+	/* Only copies held: nothing to hand out, and no place to read (a
+	 * place read now would wait for what fault_delayq_prefetch() asked). */
+	if (q->n_active == 0 || q->fifo_pkts == 0)
 		return 0;
 	f = &q->fifo[q->heap[0].fifo];
 	c = f->head;

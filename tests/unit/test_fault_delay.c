@@ -423,6 +423,45 @@ test_fifo_copies(void **state)
 	fault_delayq_free(q);
 }
 
+/*
+ * Only copies held: the peek hands out nothing and reads no place (the
+ * release asks for the places with fault_delayq_prefetch() instead); a
+ * packet held as itself among them is found again, until it goes out.
+ * The prefetch walks chunk links across chunk ends and stops at the tail
+ * (ASan checks it reads nothing past the pool).
+ */
+static void
+test_peek_copies_only(void **state)
+{
+	struct fault_delayq *q = fault_delayq_create(300, 1, 256, 4096, 0);
+	struct fault_delay_item out[64], it;
+	uint8_t bytes[16] = { 0 };
+	void *peek[8];
+
+	(void)state;
+	fault_delayq_prefetch(q, 32);                   /* empty: nothing */
+	for (uint32_t id = 0; id < 100; id++) {
+		it = item(id, 1000 + id);
+		assert_int_equal(fault_delayq_push_copy(q, &it, 0, bytes, 16), 0);
+		fault_delayq_prefetch(q, 200);
+	}
+	assert_int_equal(fault_delayq_peek(q, peek, 8), 0);
+	it = item(100, 2000);
+	assert_int_equal(fault_delayq_push(q, &it, 0), 0);
+	/* the packet is item 100: not among the next 8, but counted */
+	assert_int_equal(fault_delayq_peek(q, peek, 8), 0);
+	assert_int_equal(fault_delayq_poll(q, 1000 + 95, out, 64), 64);
+	assert_int_equal(fault_delayq_poll(q, 1000 + 95, out, 64), 32);
+	fault_delayq_prefetch(q, 32);
+	assert_int_equal(fault_delayq_peek(q, peek, 8), 1);
+	assert_ptr_equal(peek[0], (void *)(uintptr_t)101);
+	assert_int_equal(fault_delayq_poll(q, 5000, out, 64), 5);
+	assert_int_equal(out[4].len, 0);
+	assert_int_equal(fault_delayq_peek(q, peek, 8), 0);
+	fault_delayq_prefetch(q, 32);
+	fault_delayq_free(q);
+}
+
 static void
 test_fifos_interleaved(void **state)
 {
@@ -865,6 +904,7 @@ main(void)
 		cmocka_unit_test(test_fifo_exact),
 		cmocka_unit_test(test_fifo_chunks),
 		cmocka_unit_test(test_fifo_copies),
+		cmocka_unit_test(test_peek_copies_only),
 		cmocka_unit_test(test_fifos_interleaved),
 		cmocka_unit_test(test_fifo_decreasing_goes_to_wheel),
 		cmocka_unit_test(test_wheel_exact_within_tick),
