@@ -836,54 +836,65 @@ fault_delayq_drain(struct fault_delayq *q, struct fault_delay_item *out,
 	return n + wheel_drain(q, out + n, max - n);
 }
 
+/*
+ * A walk over the items next in line in the FIFO whose head is due
+ * first: addresses only (chunk links, never a place's bytes), and the
+ * callers take a burst's worth, never the whole FIFO.
+ */
+struct place_walk {
+	const struct dq_fifo *f;        /* NULL: no FIFO holds anything */
+	uint32_t c, pos;
+};
+
+static inline void
+walk_begin(const struct fault_delayq *q, struct place_walk *w)
+{
+	w->f = q->n_active ? &q->fifo[q->heap[0].fifo] : NULL;
+	w->c = w->f ? w->f->head : NIL;
+	w->pos = w->f ? w->f->head_pos : 0;
+}
+
+/* The next place, or NULL past the FIFO's tail. */
+static inline const struct dq_slot *
+walk_next(const struct fault_delayq *q, struct place_walk *w)
+{
+	if (w->f == NULL || (w->c == w->f->tail && w->pos >= w->f->tail_pos))
+		return NULL;
+	if (w->pos == DQ_CHUNK_ITEMS) {
+		w->c = q->chunk_next[w->c];
+		w->pos = 0;
+	}
+	return &q->chunk[w->c].s[w->pos++];
+}
+
 void
 fault_delayq_prefetch(const struct fault_delayq *q, uint32_t max)
 {
-	const struct dq_fifo *f;
-	uint32_t c, pos;
+	struct place_walk w;
+	const struct dq_slot *sl;
 
-	if (q->n_active == 0)
-		return;
-	f = &q->fifo[q->heap[0].fifo];
-	c = f->head;
-	pos = f->head_pos;
-	/* addresses only: chunk links, never a place's bytes */
-	for (uint32_t seen = 0; seen < max && (c != f->tail || pos < f->tail_pos);
-	     seen++) {
-		if (pos == DQ_CHUNK_ITEMS) {
-			c = q->chunk_next[c];
-			pos = 0;
-		}
-		__builtin_prefetch(&q->chunk[c].s[pos]);
-		__builtin_prefetch((const uint8_t *)&q->chunk[c].s[pos] + 64);
-		pos++;
+	walk_begin(q, &w);
+	for (uint32_t i = 0; i < max && (sl = walk_next(q, &w)) != NULL; i++) {
+		__builtin_prefetch(sl);
+		__builtin_prefetch((const uint8_t *)sl + 64);
 	}
 }
 
 uint32_t
 fault_delayq_peek(const struct fault_delayq *q, void **pkts, uint32_t max)
 {
-	const struct dq_fifo *f;
-	uint32_t c, pos, n = 0;
+	struct place_walk w;
+	const struct dq_slot *sl;
+	uint32_t n = 0;
 
 	/* Only copies held: nothing to hand out, and no place to read (a
 	 * place read now would wait for what fault_delayq_prefetch() asked). */
-	if (q->n_active == 0 || q->fifo_pkts == 0)
+	if (q->fifo_pkts == 0)
 		return 0;
-	f = &q->fifo[q->heap[0].fifo];
-	c = f->head;
-	pos = f->head_pos;
-	/* the next max items, whatever they hold: never a walk of the FIFO */
-	for (uint32_t seen = 0; seen < max && (c != f->tail || pos < f->tail_pos);
-	     seen++) {
-		if (pos == DQ_CHUNK_ITEMS) {
-			c = q->chunk_next[c];
-			pos = 0;
-		}
-		if (q->chunk[c].s[pos].it.len == 0)
-			pkts[n++] = q->chunk[c].s[pos].it.pkt;
-		pos++;
-	}
+	walk_begin(q, &w);
+	for (uint32_t i = 0; i < max && (sl = walk_next(q, &w)) != NULL; i++)
+		if (sl->it.len == 0)
+			pkts[n++] = sl->it.pkt;
 	return n;
 }
 
