@@ -7,6 +7,7 @@ whose rate comes from its periodic counter lines.
 """
 import atexit
 import json
+import math
 import os
 import re
 import shutil
@@ -55,6 +56,44 @@ def fwd_cpu_s(pid, names=("lcore-worker", "rte-worker")):
         except (OSError, ValueError, IndexError):
             continue
     return total / 1e9
+
+
+def median(xs):
+    """The median of @p xs (nan when empty)."""
+    xs = sorted(xs)
+    n = len(xs)
+    return (xs[n // 2] + xs[(n - 1) // 2]) / 2 if n else float("nan")
+
+
+def median_interval(xs, conf=0.95):
+    """The median of @p xs, one figure per round, with a distribution-free
+    interval for it: the k-th lowest and k-th highest figures, k the
+    largest whose coverage (1 - 2 P(Binomial(n, 1/2) < k)) is at least
+    @p conf (with few rounds none is: then k = 1, the lowest and highest,
+    at the coverage they give). Rounds on a shared host spread by a tenth
+    and more, so a goal a few points wide needs the interval, not a best
+    round. @return (median, low, high, coverage)."""
+    xs = sorted(xs)
+    n = len(xs)
+    if n == 0:
+        return float("nan"), float("nan"), float("nan"), 0.0
+
+    def coverage(k):
+        tail = sum(math.comb(n, i) for i in range(k)) / 2.0 ** n
+        return 1 - 2 * tail
+
+    k = 1
+    while k + 1 <= (n + 1) // 2 and coverage(k + 1) >= conf:
+        k += 1
+    return median(xs), xs[k - 1], xs[n - k], coverage(k)
+
+
+def interval_text(name, xs, digits=3):
+    """One line: @p name's median over the rounds and its interval."""
+    m, lo, hi, cov = median_interval(xs)
+    f = "%%.%df" % digits
+    return ("%s over %d rounds: median " + f + ", interval of the median [" + f + ", " + f
+            + "] (%.0f%% coverage)") % (name, len(xs), m, lo, hi, 100 * cov)
 
 
 def eal_mem_mb(mb):

@@ -38,6 +38,9 @@ With --ab-build, the A/B section also gives each run's rate per CPU second
 the worker thread got (on a host where other busy pollers share the
 worker's CPU, the wall-clock rates follow their load), ending with
     cpu_ratio=R ab_cpu_ratio=S
+Before it, the ratios of each round's 1 us and held runs over the same
+round's no-fault run: their median over the rounds and an interval that
+holds the true median at about 95 % (benchlib.median_interval()).
 Last line:
     delay_err_p50_us=X delay_err_p99_us=Y delay_err_max_us=Z inflight=N mpps_ratio=R
 (the delay figures: the constant delay; inflight: most packets held at once
@@ -397,6 +400,7 @@ def throughput(args, umbra, clean, pcap, ab_exe=None):
     mbufs = args.flows + 32768 + MAX_INFLIGHT
     swap, plain, small, held, delay_us = 0.0, None, None, None, None
     args.ab_result, args.ab_cpu = [], []
+    args.round_ratios = []      # per round: 1 us delay and held over no faults
     best = lambda a, b: b if a is None or b["mpps"] > a["mpps"] else a  # noqa: E731
     for r in range(args.rounds):
         swap = max(swap, benchlib.run_testpmd("5tswap", pcap, args.flows, args.seconds))
@@ -408,6 +412,7 @@ def throughput(args, umbra, clean, pcap, ab_exe=None):
             delay_us = max(1, int(args.hold / s1["mpps"]))
         d = delay_run(args, umbra, pcap, mbufs, delay_us)
         d["ok"] = d["by_delay"] >= 100000 and d["inflight_max"] >= 100000 and d["overflow"] == 0
+        args.round_ratios.append((s1["mpps"] / u["mpps"], d["mpps"] / u["mpps"]))
         print("round %d: testpmd 5tswap %.2f Mpps, umbra %.2f, umbra + 1 us delay %.2f, "
               "umbra + %d us delay %.2f (rate x delay %.0f, held %d, at most %d, "
               "overflow %d)" % (r + 1, swap, u["mpps"], s1["mpps"], delay_us, d["mpps"],
@@ -429,12 +434,6 @@ def throughput(args, umbra, clean, pcap, ab_exe=None):
             held = d
         delay_us = max(1, int(args.hold / d["mpps"]))     # re-aim at --hold
     return swap, plain, small, held
-
-
-def median(xs):
-    xs = sorted(xs)
-    n = len(xs)
-    return (xs[n // 2] + xs[(n - 1) // 2]) / 2 if n else float("nan")
 
 
 def print_throughput(args, swap, plain, small, held):
@@ -523,6 +522,13 @@ def main():
     if prec is not None:
         print_precision(args, rounds, prec)
     print_throughput(args, swap, plain, small, held)
+    # mpps_ratio is best round over best round; within a round the runs
+    # share the machine's state, so the per-round ratio's median (and how
+    # sure it is) is the steadier figure on a shared host.
+    print("\nRound by round, over the same round's no-fault run:")
+    print(benchlib.interval_text("1 us delay", [a for a, _ in args.round_ratios]))
+    print(benchlib.interval_text("held (mpps_ratio per round)",
+                                 [b for _, b in args.round_ratios]))
     if args.ab_result:
         print("\nA/B, same run, round by round (Mpps): this build no faults / held, "
               "%s no faults / held, and each build's mpps_ratio" % args.ab_build)
@@ -535,8 +541,8 @@ def main():
         print("ab_mpps_ratio=%.3f (the A/B build's best round)" % max(
             d / c for _, _, c, d in args.ab_result))
         print("cpu_ratio=%.3f ab_cpu_ratio=%.3f (medians over the rounds, per CPU second)" % (
-            median([b / a for a, b, _, _ in args.ab_cpu]),
-            median([d / c for _, _, c, d in args.ab_cpu])))
+            benchlib.median([b / a for a, b, _, _ in args.ab_cpu]),
+            benchlib.median([d / c for _, _, c, d in args.ab_cpu])))
     nan = float("nan")
     e = prec["constant"] if prec else {"p50_ns": nan, "p99_ns": nan, "max_ns": nan}
     print("delay_err_p50_us=%.1f delay_err_p99_us=%.1f delay_err_max_us=%.1f inflight=%d "

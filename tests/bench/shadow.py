@@ -51,7 +51,12 @@ within one run. Usage (root, repository root, after a build):
     tests/bench/shadow.py [--build build] [--seconds 4] [--rounds 3]
                           [--flows 4000] [--big-flows 100000] [--dport 8080]
                           [--compare-seconds 3] [--ab-build DIR]
-Last line:
+Round by round, each ratio's median over the rounds comes with an interval
+that holds the true median at about 95 % (benchlib.median_interval(): no
+assumption on how runs spread; with fewer than 6 rounds it is the lowest
+and highest round, at the coverage that gives). On a shared host one run's
+rate moves by a tenth or more, so a goal 5 points wide takes a dozen rounds
+and more to settle. Last line:
     base_mpps=X shadow10_mpps=Y shadow100_mpps=Z cost10=A cost100=B prod_ratio_shed=S
     exchanges_per_s=E
 (cost = 1 - shadowed/base, the profile with shed: false; goals: cost10 <= 0.05,
@@ -475,10 +480,6 @@ def main():
     # Round by round: the runs of one round follow one another, so their
     # ratios share the machine's state; the median over rounds is the figure
     # least moved by the other tenants.
-    def med(xs):
-        xs = sorted(xs)
-        return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
-
     print("\nRound by round, per CPU second (ratios within a round; the medians are "
           "the figures to trust here)")
     print("| round | cost10 | cost100 | prod_ratio_shed | A/B cost10 | A/B cost100 |")
@@ -491,8 +492,17 @@ def main():
              1 - ab[2]["cpu_mpps"] / ab[0]["cpu_mpps"] if ab else float("nan"))
         rr.append(x)
         print("| %d | %s |" % (i + 1, " | ".join("%.3f" % v for v in x)))
-    meds = [med([x[k] for x in rr]) for k in range(5)]
+    meds = [benchlib.median([x[k] for x in rr]) for k in range(5)]
     print("| median | %s |" % " | ".join("%.3f" % v for v in meds))
+    # The same ratios from wall-clock rates (whole measured intervals), and
+    # how sure each median is: a goal five points wide is finer than one
+    # run's spread on a shared host.
+    wall = [(1 - th[1]["interval_mpps"] / th[0]["interval_mpps"],
+             1 - th[2]["interval_mpps"] / th[0]["interval_mpps"],
+             th[3]["interval_mpps"] / th[0]["interval_mpps"]) for th, _ in per_round]
+    for k, name in enumerate(("cost10", "cost100", "prod_ratio_shed")):
+        print(benchlib.interval_text(name + " per CPU second", [x[k] for x in rr]))
+        print(benchlib.interval_text(name + " wall-clock", [x[k] for x in wall]))
     print("median_cpu_cost10=%.3f median_cpu_cost100=%.3f median_cpu_prod_ratio_shed=%.3f "
           "ab_median_cpu_cost10=%.3f ab_median_cpu_cost100=%.3f" % tuple(meds))
     c0 = runs[0]["cpu_mpps"]
