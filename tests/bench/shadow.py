@@ -72,6 +72,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import struct
 import subprocess
 import sys
@@ -500,6 +501,12 @@ def main():
     wall = [(1 - th[1]["interval_mpps"] / th[0]["interval_mpps"],
              1 - th[2]["interval_mpps"] / th[0]["interval_mpps"],
              th[3]["interval_mpps"] / th[0]["interval_mpps"]) for th, _ in per_round]
+    base = [th[0]["interval_mpps"] for th, _ in per_round]
+    if len(base) > 1:
+        print("no-shadow base over %d rounds (whole intervals): median %.2f Mpps, %.2f to "
+              "%.2f, coefficient of variation %.3f" % (
+                  len(base), benchlib.median(base), min(base), max(base),
+                  statistics.stdev(base) / statistics.mean(base)))
     for k, name in enumerate(("cost10", "cost100", "prod_ratio_shed")):
         print(benchlib.interval_text(name + " per CPU second", [x[k] for x in rr]))
         print(benchlib.interval_text(name + " wall-clock", [x[k] for x in wall]))
